@@ -1,0 +1,176 @@
+"""What streamtap found in a session's output: extraction events and deduplicated code blocks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Q
+from django.utils import timezone
+
+
+class EventType(models.TextChoices):
+    ERROR = "error"
+    WARNING = "warning"
+    METRIC = "metric"
+    CODE_BLOCK = "code_block"
+    PROMPT = "prompt"
+
+
+class Severity(models.TextChoices):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    FALSE_POSITIVE = "false_positive"
+
+
+REVIEW_DECISIONS = (ReviewStatus.CONFIRMED, ReviewStatus.REJECTED, ReviewStatus.FALSE_POSITIVE)
+
+
+class CodeBlock(models.Model):
+    sha256 = models.CharField(max_length=64, unique=True)
+    language = models.CharField(max_length=40, blank=True)
+    content = models.TextField()
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    occurrences = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        db_table = "code_blocks"
+        ordering = ["-last_seen"]
+        indexes = [
+            # Code blocks page and API, newest first, optionally by language.
+            models.Index(fields=["language", "-last_seen"], name="cb_language_seen"),
+            models.Index(fields=["-last_seen"], name="cb_last_seen"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.language or 'text'} {self.sha256[:12]}"
+
+
+class ExtractionEventQuerySet(models.QuerySet):
+    def high_risk_pending(self):
+        return self.filter(risk_level=RiskLevel.HIGH, review_status=ReviewStatus.PENDING)
+
+    def review_queue(self):
+        """Pending high-risk first, then the rest of high risk; oldest first within each."""
+        return self.filter(risk_level=RiskLevel.HIGH).order_by(
+            models.Case(
+                models.When(review_status=ReviewStatus.PENDING, then=0),
+                default=1,
+                output_field=models.IntegerField(),
+            ),
+            "timestamp",
+            "id",
+        )
+
+    def after_seq(self, session, seq: int):
+        return self.filter(session=session, seq__gt=seq).order_by("seq")
+
+    def since(self, days: int):
+        return self.filter(timestamp__gte=timezone.now() - timedelta(days=days))
+
+    def rule_precision(self):
+        """Per rule: confirmed, false positives, and precision = confirmed / (both)."""
+        rows = (
+            self.values("rule")
+            .annotate(
+                total=Count("id"),
+                confirmed=Count("id", filter=Q(review_status=ReviewStatus.CONFIRMED)),
+                rejected=Count("id", filter=Q(review_status=ReviewStatus.REJECTED)),
+                false_positive=Count("id", filter=Q(review_status=ReviewStatus.FALSE_POSITIVE)),
+            )
+            .order_by("rule")
+        )
+        result = []
+        for row in rows:
+            judged = row["confirmed"] + row["false_positive"]
+            row["precision"] = round(row["confirmed"] / judged, 4) if judged else None
+            result.append(row)
+        return result
+
+
+class ExtractionEvent(models.Model):
+    session = models.ForeignKey(
+        "tapsessions.ProcessSession", on_delete=models.CASCADE, related_name="events"
+    )
+    # Numbered per session in the order the extractor found them: (session, seq) is the
+    # event's identity, which makes every write idempotent and lets a client resume
+    # "after seq N".
+    seq = models.PositiveIntegerField()
+    agent_name = models.CharField(max_length=100)
+    event_type = models.CharField(max_length=16, choices=EventType.choices)
+    rule = models.CharField(max_length=100)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    risk_level = models.CharField(max_length=8, choices=RiskLevel.choices)
+    auto_confirmable = models.BooleanField(default=False)
+    line_start = models.PositiveIntegerField()
+    line_end = models.PositiveIntegerField()
+    content = models.TextField()
+    context = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    timestamp = models.DateTimeField(default=timezone.now)
+    offset_seconds = models.FloatField(
+        default=0.0, help_text="seconds since the session started (position in the recording)"
+    )
+    code_block = models.ForeignKey(
+        CodeBlock, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    review_status = models.CharField(
+        max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="reviewed_events",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+
+    objects = ExtractionEventQuerySet.as_manager()
+
+    class Meta:
+        db_table = "extraction_events"
+        ordering = ["-timestamp", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "seq"], name="ee_session_seq_unique"),
+        ]
+        indexes = [
+            # Events list / API filtered by agent, newest first; agent stats.
+            models.Index(fields=["agent_name", "-timestamp"], name="ee_agent_time"),
+            # Events list filtered by type; overview "events per minute by type".
+            models.Index(fields=["event_type", "-timestamp"], name="ee_type_time"),
+            # Review queue: high risk + pending, oldest first.
+            models.Index(fields=["risk_level", "review_status", "timestamp"], name="ee_risk_review"),
+            # Session page: events in line order, and "jump to line".
+            models.Index(fields=["session", "line_start"], name="ee_session_line"),
+            # Unfiltered history, newest first.
+            models.Index(fields=["-timestamp", "-id"], name="ee_time"),
+            # Rule precision and "top rules".
+            models.Index(fields=["rule", "review_status"], name="ee_rule_review"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.seq} {self.event_type}/{self.rule}"
+
+    def review(self, user, decision: str, note: str = "") -> None:
+        if decision not in REVIEW_DECISIONS:
+            raise ValueError(f"decision must be one of {', '.join(REVIEW_DECISIONS)}")
+        self.review_status = decision
+        self.reviewed_by = user
+        self.reviewed_at = timezone.now()
+        self.review_note = note
+        self.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_note"])

@@ -1,0 +1,173 @@
+"""A wrapped process's life: one ProcessSession row, and one ProcessStateChange per transition."""
+
+from __future__ import annotations
+
+import socket
+from datetime import timedelta
+
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class SessionStatus(models.TextChoices):
+    RUNNING = "running"
+    WAITING_FOR_INPUT = "waiting_for_input"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    KILLED = "killed"
+    LOST = "lost"
+
+
+LIVE_STATUSES = (SessionStatus.RUNNING, SessionStatus.WAITING_FOR_INPUT)
+
+
+class ProcessSessionQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(status__in=LIVE_STATUSES)
+
+    def for_agent(self, agent_name: str):
+        return self.filter(agent_name=agent_name)
+
+    def started_within(self, days: int):
+        return self.filter(started_at__gte=timezone.now() - timedelta(days=days))
+
+    def search(self, text: str):
+        return self.filter(Q(session_id__icontains=text) | Q(command_line__icontains=text))
+
+
+class ProcessSession(models.Model):
+    session_id = models.CharField(max_length=160, unique=True)
+    agent_name = models.CharField(max_length=100)
+    argv = models.JSONField(default=list)
+    command_line = models.TextField(blank=True, help_text="argv joined for display and search")
+    cwd = models.TextField(blank=True)
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
+    environment = models.JSONField(
+        default=dict, blank=True, help_text="a redacted, allow-listed subset of the environment"
+    )
+    mode = models.CharField(max_length=8, default="pipe", help_text="pty or pipe")
+    term_cols = models.PositiveIntegerField(default=80)
+    term_rows = models.PositiveIntegerField(default=24)
+    status = models.CharField(
+        max_length=20, choices=SessionStatus.choices, default=SessionStatus.RUNNING
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    exit_signal = models.IntegerField(null=True, blank=True)
+    total_lines_processed = models.BigIntegerField(default=0)
+    total_extraction_events = models.BigIntegerField(default=0)
+    bytes_out = models.BigIntegerField(default=0)
+    event_counts = models.JSONField(default=dict, blank=True, help_text="events by type")
+    prompt_wait_seconds = models.FloatField(
+        default=0.0, help_text="time the program spent blocked on prompts"
+    )
+    recording_path = models.TextField(blank=True)
+    last_heartbeat = models.DateTimeField(null=True, blank=True)
+
+    objects = ProcessSessionQuerySet.as_manager()
+
+    class Meta:
+        db_table = "process_sessions"
+        ordering = ["-started_at"]
+        indexes = [
+            # Sessions list filtered by agent, newest first; agent stats.
+            models.Index(fields=["agent_name", "-started_at"], name="ps_agent_started"),
+            # Sessions list filtered by status (live ones first on the dashboard).
+            models.Index(fields=["status", "-started_at"], name="ps_status_started"),
+            # Sessions list without filters and "started within N days".
+            models.Index(fields=["-started_at"], name="ps_started"),
+        ]
+
+    def __str__(self) -> str:
+        return self.session_id
+
+    def get_absolute_url(self) -> str:
+        return reverse("st-session-detail", args=[self.session_id])
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def duration(self) -> timedelta | None:
+        end = self.ended_at or (timezone.now() if self.is_live else None)
+        return end - self.started_at if end else None
+
+    @classmethod
+    def start(cls, agent_name: str, **fields) -> ProcessSession:
+        """Create the row for a new session with a unique `{agent}-{YYYYMMDD-HHMMSS}` id.
+
+        Two taps of one agent in the same second get `-2`, `-3`, … suffixes; the unique
+        constraint decides, so this is safe across processes and hosts.
+        """
+        started_at = fields.pop("started_at", None) or timezone.now()
+        fields.setdefault("host", socket.gethostname())
+        base = f"{agent_name}-{timezone.localtime(started_at):%Y%m%d-%H%M%S}"
+        for attempt in range(1, 1000):
+            session_id = base if attempt == 1 else f"{base}-{attempt}"
+            try:
+                with transaction.atomic():
+                    session = cls.objects.create(
+                        session_id=session_id,
+                        agent_name=agent_name,
+                        started_at=started_at,
+                        **fields,
+                    )
+                    session.change_state(SessionStatus.RUNNING, pid=fields.get("pid"))
+                    return session
+            except IntegrityError:
+                continue
+        raise RuntimeError(f"could not allocate a session id for {agent_name!r}")
+
+    def change_state(self, state: str, at=None, **metadata) -> ProcessStateChange:
+        """Record a transition. Lifecycle states also become the session's status."""
+        at = at or timezone.now()
+        change = ProcessStateChange.objects.create(
+            session=self, state=state, metadata=metadata, timestamp=at
+        )
+        if state in SessionStatus.values and state != self.status:
+            self.status = state
+            ProcessSession.objects.filter(pk=self.pk).update(status=state)
+        return change
+
+    def finish(self, *, status: str, exit_code: int | None, exit_signal: int | None = None,
+               ended_at=None, **stats) -> None:
+        """Store the outcome and final statistics, and record the final state change."""
+        self.ended_at = ended_at or timezone.now()
+        self.exit_code = exit_code
+        self.exit_signal = exit_signal
+        for name, value in stats.items():
+            setattr(self, name, value)
+        self.status = status
+        with transaction.atomic():
+            self.save()
+            ProcessStateChange.objects.create(
+                session=self,
+                state=status,
+                timestamp=self.ended_at,
+                metadata={"exit_code": exit_code, "signal": exit_signal},
+            )
+
+
+class ProcessStateChange(models.Model):
+    session = models.ForeignKey(
+        ProcessSession, on_delete=models.CASCADE, related_name="state_changes"
+    )
+    state = models.CharField(max_length=40)
+    metadata = models.JSONField(default=dict, blank=True)
+    timestamp = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "process_state_changes"
+        ordering = ["timestamp", "id"]
+        indexes = [
+            # A session's timeline (session page, API detail).
+            models.Index(fields=["session", "timestamp"], name="psc_session_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}: {self.state}"
