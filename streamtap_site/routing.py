@@ -1,3 +1,8 @@
 from django.urls import path
 
-websocket_urlpatterns: list = []
+from sessions import consumers, ingest
+
+websocket_urlpatterns = [
+    path("ws/live/", consumers.LiveConsumer.as_asgi()),
+    path("ws/ingest/", ingest.IngestConsumer.as_asgi()),
+]
