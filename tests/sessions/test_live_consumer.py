@@ -1,0 +1,387 @@
+"""The browser websocket `ws/live/`, driven through the real ASGI application."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+
+from extraction.models import ExtractionEvent
+from sessions.consumers import CLOSE_TOO_BIG, CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED
+from sessions.live import ALL_GROUP, event_to_dict, group_for_session
+from sessions.models import ProcessSession
+from streamtap_site.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
+
+
+def run(coro_fn):
+    """Run an async test body in one event loop (pytest-asyncio is not installed)."""
+    return async_to_sync(coro_fn)()
+
+
+def login_cookie() -> bytes:
+    user = get_user_model().objects.create_user("watcher", password="x")
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+def make_session(session_id: str = "codex-20261126-101500") -> ProcessSession:
+    return ProcessSession.objects.create(session_id=session_id, agent_name="codex")
+
+
+def add_events(session: ProcessSession, seqs) -> list[ExtractionEvent]:
+    return [
+        ExtractionEvent.objects.create(
+            session=session,
+            seq=seq,
+            agent_name=session.agent_name,
+            event_type="error",
+            rule="python_traceback",
+            severity="error",
+            risk_level="medium",
+            line_start=seq,
+            line_end=seq,
+            content=f"error number {seq}",
+        )
+        for seq in seqs
+    ]
+
+
+def wire_event(session: ProcessSession, seq: int) -> dict:
+    event = ExtractionEvent(
+        session=session,
+        seq=seq,
+        agent_name=session.agent_name,
+        event_type="warning",
+        rule="deprecation",
+        severity="warning",
+        risk_level="low",
+        line_start=seq,
+        line_end=seq,
+        content=f"live {seq}",
+    )
+    event.timestamp = timezone.now()
+    return event_to_dict(event)
+
+
+async def connect(cookie: bytes | None) -> WebsocketCommunicator:
+    headers = [ORIGIN, HOST]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    communicator = WebsocketCommunicator(application, "/ws/live/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def frames_until(communicator, predicate, timeout: float = 2.0) -> list[dict]:
+    """Collect frames until one satisfies predicate (inclusive)."""
+    frames = []
+    while True:
+        frame = await communicator.receive_json_from(timeout=timeout)
+        frames.append(frame)
+        if predicate(frame):
+            return frames
+
+
+def seqs_of(frames: list[dict]) -> list[int]:
+    return [e["seq"] for f in frames if f["type"] == "events" for e in f["events"]]
+
+
+def test_anonymous_user_is_closed_with_4401():
+    async def body():
+        communicator = await connect(None)
+        output = await communicator.receive_output(timeout=1)
+        assert output == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
+
+    run(body)
+
+
+def test_foreign_origin_is_refused():
+    cookie = login_cookie()
+
+    async def body():
+        communicator = WebsocketCommunicator(
+            application,
+            "/ws/live/",
+            headers=[(b"origin", b"http://evil.example"), HOST, (b"cookie", cookie)],
+        )
+        connected, _ = await communicator.connect()
+        assert not connected
+
+    run(body)
+
+
+def test_subscribe_session_sends_backlog_after_seq_in_pages():
+    cookie = login_cookie()
+    session = make_session()
+    add_events(session, range(1, 1203))
+
+    async def body():
+        communicator = await connect(cookie)
+        await communicator.send_json_to(
+            {
+                "action": "subscribe",
+                "scope": "session",
+                "session": session.session_id,
+                "after_seq": 100,
+                "after_oseq": 0,
+            }
+        )
+        state = await communicator.receive_json_from()
+        assert state["type"] == "state"
+        assert state["session_info"]["status"] == "running"
+        frames = await frames_until(communicator, lambda f: seqs_of([f])[-1:] == [1202])
+        assert all(f["replay"] for f in frames)
+        assert max(len(f["events"]) for f in frames) <= 500
+        assert seqs_of(frames) == list(range(101, 1203))
+        assert frames[0]["events"][0]["content"] == "error number 101"
+        assert frames[0]["session"] == session.session_id
+        await communicator.disconnect()
+
+    run(body)
+
+
+def test_live_batches_are_forwarded_as_events_state_and_output_frames():
+    cookie = login_cookie()
+    session = make_session()
+
+    async def body():
+        communicator = await connect(cookie)
+        await communicator.send_json_to(
+            {
+                "action": "subscribe",
+                "scope": "session",
+                "session": session.session_id,
+                "after_seq": 0,
+                "after_oseq": 0,
+            }
+        )
+        await communicator.receive_json_from()  # initial state
+        layer = get_channel_layer()
+        await layer.group_send(
+            group_for_session(session.pk),
+            {
+                "type": "live.batch",
+                "session": session.session_id,
+                "session_pk": session.pk,
+                "events": [wire_event(session, 1)],
+                "states": [
+                    {
+                        "state": "waiting_for_input",
+                        "timestamp": "2026-11-26T10:15:00Z",
+                        "metadata": {},
+                    }
+                ],
+                "output": [[1, 0.5, "hello <script>alert(1)</script>\r\n"]],
+                "session_info": {"status": "waiting_for_input", "last_seq": 1},
+            },
+        )
+        frames = [await communicator.receive_json_from() for _ in range(3)]
+        by_type = {f["type"]: f for f in frames}
+        assert by_type["events"]["events"][0]["content"] == "live 1"
+        assert by_type["events"]["replay"] is False
+        assert by_type["state"]["states"][0]["state"] == "waiting_for_input"
+        assert by_type["state"]["session_info"]["status"] == "waiting_for_input"
+        assert by_type["output"]["chunks"] == [[1, 0.5, "hello <script>alert(1)</script>\r\n"]]
+        await communicator.disconnect()
+
+    run(body)
+
+
+def test_subscribe_all_gets_every_session_but_no_output():
+    cookie = login_cookie()
+    one, two = make_session("a-1"), make_session("b-2")
+
+    async def body():
+        communicator = await connect(cookie)
+        await communicator.send_json_to({"action": "subscribe", "scope": "all"})
+        await asyncio.sleep(0.05)
+        layer = get_channel_layer()
+        for session in (one, two):
+            await layer.group_send(
+                ALL_GROUP,
+                {
+                    "type": "live.batch",
+                    "session": session.session_id,
+                    "session_pk": session.pk,
+                    "events": [wire_event(session, 1)],
+                    "output": [[1, 0.1, "x"]],
+                },
+            )
+        frames = [await communicator.receive_json_from() for _ in range(2)]
+        assert {f["session"] for f in frames} == {"a-1", "b-2"}
+        assert all(f["type"] == "events" for f in frames)
+        assert await communicator.receive_nothing(timeout=0.2)
+        await communicator.disconnect()
+
+    run(body)
+
+
+def test_no_duplicates_across_backlog_and_live():
+    cookie = login_cookie()
+    session = make_session()
+    add_events(session, range(1, 6))
+
+    async def body():
+        communicator = await connect(cookie)
+        layer = get_channel_layer()
+        await communicator.send_json_to(
+            {
+                "action": "subscribe",
+                "scope": "session",
+                "session": session.session_id,
+                "after_seq": 0,
+                "after_oseq": 3,
+            }
+        )
+        # The state frame comes after joining the group and before the backlog, so this
+        # batch is published while the backlog is read: 4 and 5 are in the database too.
+        assert (await communicator.receive_json_from())["type"] == "state"
+        await layer.group_send(
+            group_for_session(session.pk),
+            {
+                "type": "live.batch",
+                "session": session.session_id,
+                "session_pk": session.pk,
+                "events": [wire_event(session, s) for s in (4, 5, 6)],
+                "output": [[3, 0.1, "old"], [4, 0.2, "new"]],
+            },
+        )
+        frames = await frames_until(communicator, lambda f: f["type"] == "output")
+        assert seqs_of(frames) == [1, 2, 3, 4, 5, 6]
+        assert frames[-1]["chunks"] == [[4, 0.2, "new"]]
+        # The same batch again (a socket on both groups sees it twice) changes nothing.
+        await layer.group_send(
+            group_for_session(session.pk),
+            {
+                "type": "live.batch",
+                "session": session.session_id,
+                "session_pk": session.pk,
+                "events": [wire_event(session, 6)],
+                "output": [[4, 0.2, "new"]],
+            },
+        )
+        assert await communicator.receive_nothing(timeout=0.2)
+        await communicator.disconnect()
+
+    run(body)
+
+
+def test_resync_replays_from_the_database_after_the_clients_seq():
+    cookie = login_cookie()
+    session = make_session()
+    add_events(session, range(1, 11))
+
+    async def body():
+        communicator = await connect(cookie)
+        await communicator.send_json_to(
+            {"action": "resync", "session": session.session_id, "after_seq": 7}
+        )
+        frame = await communicator.receive_json_from()
+        assert frame["type"] == "events" and frame["replay"] is True
+        assert seqs_of([frame]) == [8, 9, 10]
+        await communicator.disconnect()
+
+    run(body)
+
+
+def test_busy_sessions_are_coalesced_into_few_frames():
+    cookie = login_cookie()
+    session = make_session()
+
+    async def body():
+        communicator = await connect(cookie)
+        await communicator.send_json_to({"action": "subscribe", "scope": "all"})
+        await asyncio.sleep(0.05)
+        layer = get_channel_layer()
+        for seq in range(1, 51):
+            await layer.group_send(
+                ALL_GROUP,
+                {
+                    "type": "live.batch",
+                    "session": session.session_id,
+                    "session_pk": session.pk,
+                    "events": [wire_event(session, seq)],
+                },
+            )
+        frames = await frames_until(communicator, lambda f: seqs_of([f])[-1:] == [50])
+        assert seqs_of(frames) == list(range(1, 51))
+        assert len(frames) < 10
+        await communicator.disconnect()
+
+    run(body)
+
+
+def test_unknown_session_and_bad_json_get_error_frames_not_a_crash():
+    cookie = login_cookie()
+
+    async def body():
+        communicator = await connect(cookie)
+        await communicator.send_to(text_data="{not json")
+        assert (await communicator.receive_json_from())["type"] == "error"
+        await communicator.send_to(text_data="[1, 2]")
+        assert (await communicator.receive_json_from())["type"] == "error"
+        await communicator.send_json_to(
+            {"action": "subscribe", "scope": "session", "session": "nope", "after_seq": 0}
+        )
+        assert "nope" in (await communicator.receive_json_from())["message"]
+        await communicator.send_json_to({"action": "resync", "session": "x", "after_seq": -1})
+        assert (await communicator.receive_json_from())["type"] == "error"
+        await communicator.send_json_to({"action": "dance"})
+        assert (await communicator.receive_json_from())["type"] == "error"
+        # Still usable afterwards.
+        await communicator.send_json_to({"action": "subscribe", "scope": "all"})
+        assert await communicator.receive_nothing(timeout=0.1)
+        await communicator.disconnect()
+
+    run(body)
+
+
+def test_oversized_message_closes_the_socket():
+    cookie = login_cookie()
+
+    async def body():
+        communicator = await connect(cookie)
+        await communicator.send_to(text_data=json.dumps({"action": "resync", "pad": "x" * 5000}))
+        assert (await communicator.receive_json_from())["type"] == "error"
+        output = await communicator.receive_output(timeout=1)
+        assert output == {"type": "websocket.close", "code": CLOSE_TOO_BIG}
+
+    run(body)
+
+
+def test_flooding_client_is_closed():
+    cookie = login_cookie()
+
+    async def body():
+        communicator = await connect(cookie)
+        for _ in range(25):
+            await communicator.send_json_to({"action": "subscribe", "scope": "all"})
+        output = None
+        for _ in range(30):
+            output = await communicator.receive_output(timeout=1)
+            if output["type"] == "websocket.close":
+                break
+        assert output == {"type": "websocket.close", "code": CLOSE_TOO_MANY}
+
+    run(body)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_layer():
+    yield
+    layer = get_channel_layer()
+    async_to_sync(layer.flush)()
