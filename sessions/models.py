@@ -98,7 +98,7 @@ class ProcessSession(models.Model):
         return end - self.started_at if end else None
 
     @classmethod
-    def start(cls, agent_name: str, **fields) -> ProcessSession:
+    def start(cls, agent_name: str, tap_pid: int | None = None, **fields) -> ProcessSession:
         """Create the row for a new session with a unique `{agent}-{YYYYMMDD-HHMMSS}` id.
 
         Two taps of one agent in the same second get `-2`, `-3`, … suffixes; the unique
@@ -117,7 +117,10 @@ class ProcessSession(models.Model):
                         started_at=started_at,
                         **fields,
                     )
-                    session.change_state(SessionStatus.RUNNING, pid=fields.get("pid"))
+                    # The tap's pid lets `recover` tell a live tap from a dead one.
+                    session.change_state(
+                        SessionStatus.RUNNING, at=started_at, pid=fields.get("pid"), tap_pid=tap_pid
+                    )
                     return session
             except IntegrityError:
                 continue
@@ -134,8 +137,15 @@ class ProcessSession(models.Model):
             ProcessSession.objects.filter(pk=self.pk).update(status=state)
         return change
 
-    def finish(self, *, status: str, exit_code: int | None, exit_signal: int | None = None,
-               ended_at=None, **stats) -> None:
+    def finish(
+        self,
+        *,
+        status: str,
+        exit_code: int | None,
+        exit_signal: int | None = None,
+        ended_at=None,
+        **stats,
+    ) -> None:
         """Store the outcome and final statistics, and record the final state change."""
         self.ended_at = ended_at or timezone.now()
         self.exit_code = exit_code

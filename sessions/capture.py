@@ -1,0 +1,385 @@
+"""Running the wrapped program: PTY or pipes, passthrough, signals, window size, stdin.
+
+The reader loop is the hot path. It only copies bytes to the terminal and hands decoded chunks
+to the pipeline; the database and the live bus are other threads behind bounded buffers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import errno
+import fcntl
+import os
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+import tty
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .pipeline import IDLE_SECONDS, Pipeline
+
+READ_SIZE = 65536
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+# After the child exits, output its descendants still write is collected until this much quiet.
+DRAIN_SECONDS = 0.3
+
+# Terminal queries a full-screen program may send and wait for. With a real terminal on our
+# stdout the terminal answers; in a detached run (CI, `tap … > log`) nobody would, and Codex,
+# for one, stalls at start until it gets a cursor position.
+_QUERY = re.compile(rb"\x1b\[(?:6n|\??5n|0?c|>0?c)|\x1b\](?:10|11);\?(?:\x07|\x1b\\)")
+
+
+@dataclass
+class TermSize:
+    cols: int = 80
+    rows: int = 24
+
+
+def terminal_size(fd: int) -> TermSize | None:
+    try:
+        rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+    except OSError:
+        return None
+    return TermSize(cols or 80, rows or 24) if cols and rows else None
+
+
+def set_terminal_size(fd: int, size: TermSize) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", size.rows, size.cols, 0, 0))
+
+
+def exit_status(returncode: int) -> tuple[int, int | None]:
+    """(shell-style exit code, signal number or None) from a Popen returncode."""
+    if returncode < 0:
+        return 128 - returncode, -returncode
+    return returncode, None
+
+
+class ChildRunner:
+    """Runs one command and pumps its output through a Pipeline until it and its output end."""
+
+    def __init__(self, argv: list[str], pipeline: Pipeline, *, use_pty: bool,
+                 stdin_fd: int = 0, stdout_fd: int = 1, stderr_fd: int = 2,
+                 env: dict | None = None, cwd: str | None = None,
+                 on_resize: Callable[[float, TermSize], None] | None = None,
+                 on_tick: Callable[[float], None] | None = None):
+        self.argv = argv
+        self.pipeline = pipeline
+        self.use_pty = use_pty
+        self.stdin_fd = stdin_fd
+        self.stdout_fd = stdout_fd
+        self.stderr_fd = stderr_fd
+        self.env = env
+        self.cwd = cwd
+        self.on_resize = on_resize
+        self.on_tick = on_tick
+        self.size = terminal_size(stdout_fd) or terminal_size(stdin_fd) or _env_size()
+        self.detached = not os.isatty(stdout_fd)
+        self.proc: subprocess.Popen | None = None
+        self.t0 = time.time()
+        self._mono0 = time.monotonic()
+        self.bytes_out = 0
+        self._inject: list[bytes] = []
+        self._inject_lock = threading.Lock()
+        self._wake_r, self._wake_w = os.pipe()
+        for fd in (self._wake_r, self._wake_w):
+            os.set_blocking(fd, False)
+        self._pending_signals: list[int] = []
+        self._child_in: int | None = None
+        self._saved_tty = None
+        self._passthrough_ok = {stdout_fd: True, stderr_fd: True}
+        self.signals_forwarded: list[int] = []
+
+    # ---- public API used by other threads ----
+
+    def send_input(self, data: bytes) -> None:
+        """Type into the program (auto-confirm, a browser's approval). Thread-safe."""
+        with self._inject_lock:
+            self._inject.append(data)
+        self._wake()
+
+    def offset(self) -> float:
+        return round(time.monotonic() - self._mono0, 6)
+
+    # ---- lifecycle ----
+
+    def start(self) -> int:
+        if self.use_pty:
+            master, slave = os.openpty()
+            set_terminal_size(slave, self.size)
+            self.proc = subprocess.Popen(
+                self.argv, stdin=slave, stdout=slave, stderr=slave, env=self.env, cwd=self.cwd,
+                start_new_session=True, preexec_fn=_take_controlling_tty, close_fds=True,
+            )
+            os.close(slave)
+            self.master = master
+            self.out_fds = {master: self.stdout_fd}
+            self._child_in = master
+            if os.isatty(self.stdin_fd):
+                self._saved_tty = termios.tcgetattr(self.stdin_fd)
+                tty.setraw(self.stdin_fd)
+        else:
+            self.proc = subprocess.Popen(
+                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=self.env, cwd=self.cwd, process_group=0, close_fds=True,
+            )
+            self.out_fds = {
+                self.proc.stdout.fileno(): self.stdout_fd,
+                self.proc.stderr.fileno(): self.stderr_fd,
+            }
+            self._child_in = self.proc.stdin.fileno()
+        return self.proc.pid
+
+    def run(self) -> int:
+        """Pump until the program has exited and its output is drained. Returns its returncode."""
+        decoders = {fd: codecs.getincrementaldecoder("utf-8")("replace") for fd in self.out_fds}
+        old_handlers = self._install_signal_handlers()
+        read_stdin = self.stdin_fd is not None and _is_readable_source(self.stdin_fd)
+        pipeline = self.pipeline
+        last_data = time.monotonic()
+        have_output = False
+        idle_fired = True
+        exited_at: float | None = None
+        try:
+            while self.out_fds:
+                now = time.monotonic()
+                if not idle_fired:
+                    timeout = max(0.0, last_data + IDLE_SECONDS - now)
+                elif exited_at is not None:
+                    timeout = max(0.0, exited_at + DRAIN_SECONDS - now)
+                else:
+                    timeout = 0.5
+                watch = list(self.out_fds) + [self._wake_r]
+                if read_stdin:
+                    watch.append(self.stdin_fd)
+                try:
+                    ready, _, _ = select.select(watch, [], [], timeout)
+                except InterruptedError:
+                    ready = []
+                for fd in ready:
+                    if fd in self.out_fds:
+                        try:
+                            data = os.read(fd, READ_SIZE)
+                        except OSError as exc:  # EIO: the pty's last writer is gone
+                            if exc.errno not in (errno.EIO, errno.EBADF):
+                                raise
+                            data = b""
+                        if not data:
+                            tail = decoders[fd].decode(b"", final=True)
+                            if tail:
+                                pipeline.feed(self.offset(), tail)
+                            del self.out_fds[fd]
+                            continue
+                        self._passthrough(self.out_fds[fd], data)
+                        self.bytes_out += len(data)
+                        offset = self.offset()
+                        if have_output and not idle_fired and offset - pipeline.last_offset >= IDLE_SECONDS:
+                            pipeline.idle()
+                        text = decoders[fd].decode(data)
+                        if text:
+                            pipeline.feed(offset, text)
+                        have_output = True
+                        idle_fired = False
+                        last_data = time.monotonic()
+                        if self.use_pty and self.detached and (b"\x1b[" in data or b"\x1b]" in data):
+                            self._answer_queries(data)
+                    elif fd == self._wake_r:
+                        self._drain_wake()
+                    elif fd == self.stdin_fd:
+                        read_stdin = self._forward_stdin()
+                self._forward_signals()
+                self._write_injected()
+                now = time.monotonic()
+                if have_output and not idle_fired and now - last_data >= IDLE_SECONDS:
+                    pipeline.idle()
+                    idle_fired = True
+                if self.on_tick is not None:
+                    self.on_tick(self.offset())
+                if exited_at is None and self.proc.poll() is not None:
+                    exited_at = now
+                if exited_at is not None and not ready and now - exited_at >= DRAIN_SECONDS:
+                    # The child is gone; a descendant holding the pipe or pty open must not keep
+                    # us (and the exit status) waiting forever.
+                    break
+            returncode = self.proc.wait()
+            # Let any late signal handler finish before we restore defaults.
+            self._forward_signals()
+            return returncode
+        finally:
+            self._restore(old_handlers)
+
+    # ---- helpers ----
+
+    def _passthrough(self, fd: int, data: bytes) -> None:
+        if not self._passthrough_ok.get(fd, False):
+            return
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+        except BlockingIOError:
+            select.select([], [fd], [], 1.0)
+            self._passthrough(fd, bytes(view))
+        except OSError:
+            # Our own stdout went away (closed pipe): keep capturing, stop echoing.
+            self._passthrough_ok[fd] = False
+
+    def _forward_stdin(self) -> bool:
+        try:
+            data = os.read(self.stdin_fd, READ_SIZE)
+        except OSError:
+            data = b""
+        if not data:
+            if self.use_pty:
+                # Piped input into a terminal program: end it the way a terminal user would.
+                self._write_child(b"\x04")
+            elif self.proc.stdin is not None:
+                try:
+                    self.proc.stdin.close()
+                except OSError:
+                    pass
+                self._child_in = None
+            return False
+        self._write_child(data)
+        return True
+
+    def _write_child(self, data: bytes) -> None:
+        if self._child_in is None:
+            return
+        try:
+            os.write(self._child_in, data)
+        except OSError:
+            pass
+
+    def _write_injected(self) -> None:
+        with self._inject_lock:
+            pending, self._inject = self._inject, []
+        for data in pending:
+            self._write_child(data)
+
+    def _answer_queries(self, data: bytes) -> None:
+        for m in _QUERY.finditer(data):
+            q = m.group(0)
+            if q.endswith(b"6n"):
+                row, col = self.cursor_position()
+                self._write_child(f"\x1b[{row};{col}R".encode())
+            elif q.endswith(b"5n"):
+                self._write_child(b"\x1b[0n")
+            elif q.startswith(b"\x1b[>"):
+                self._write_child(b"\x1b[>0;10;1c")
+            elif q.endswith(b"c"):
+                self._write_child(b"\x1b[?62;22c")
+            elif q.startswith(b"\x1b]10"):
+                self._write_child(b"\x1b]10;rgb:ffff/ffff/ffff\x1b\\")
+            else:
+                self._write_child(b"\x1b]11;rgb:0000/0000/0000\x1b\\")
+
+    def cursor_position(self) -> tuple[int, int]:
+        """Where the screen emulator's cursor is, 1-based; the home position without one."""
+        screen = getattr(self.pipeline, "screen", None)
+        if screen is not None:
+            return screen.cursor_position()
+        return 1, 1
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except (BlockingIOError, OSError):
+            pass
+
+    def _drain_wake(self) -> None:
+        try:
+            while os.read(self._wake_r, 4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def _install_signal_handlers(self) -> dict:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        old = {}
+
+        def handler(signum, _frame):
+            self._pending_signals.append(signum)
+            self._wake()
+
+        for sig in (*FORWARDED_SIGNALS, signal.SIGWINCH):
+            old[sig] = signal.signal(sig, handler)
+        return old
+
+    def _forward_signals(self) -> None:
+        while self._pending_signals:
+            sig = self._pending_signals.pop(0)
+            if sig == signal.SIGWINCH:
+                self._resize()
+                continue
+            self.signals_forwarded.append(sig)
+            try:
+                # The child leads its own process group (pipe mode) or session (PTY mode):
+                # signal the whole group, as a terminal would.
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def _resize(self) -> None:
+        size = terminal_size(self.stdout_fd) or terminal_size(self.stdin_fd)
+        if size is None or not self.use_pty:
+            return
+        self.size = size
+        try:
+            set_terminal_size(self.master, size)
+        except OSError:
+            return
+        if self.on_resize is not None:
+            self.on_resize(self.offset(), size)
+
+    def _restore(self, old_handlers: dict) -> None:
+        for sig, old in old_handlers.items():
+            signal.signal(sig, old)
+        if self._saved_tty is not None:
+            termios.tcsetattr(self.stdin_fd, termios.TCSADRAIN, self._saved_tty)
+            self._saved_tty = None
+        for fd in (self._wake_r, self._wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self.use_pty:
+            try:
+                os.close(self.master)
+            except OSError:
+                pass
+
+
+def _take_controlling_tty() -> None:
+    # Runs in the child after setsid(): make the pty slave (our stdin) the controlling terminal,
+    # so Ctrl-C, job control and /dev/tty work as in a real terminal.
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _env_size() -> TermSize:
+    try:
+        return TermSize(int(os.environ.get("COLUMNS", 80)), int(os.environ.get("LINES", 24)))
+    except ValueError:
+        return TermSize()
+
+
+def _is_readable_source(fd: int) -> bool:
+    """False for a closed stdin and for /dev/null (whose EOF must not end a PTY program)."""
+    try:
+        st = os.fstat(fd)
+        null = os.stat(os.devnull)
+    except OSError:
+        return False
+    return not (st.st_rdev == null.st_rdev and st.st_ino == null.st_ino)
+
+
+def stdout_is_terminal() -> bool:
+    return os.isatty(sys.stdout.fileno())

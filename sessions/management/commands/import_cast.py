@@ -1,0 +1,33 @@
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from extraction.engine import RulesError
+from sessions import rebuild
+
+
+class Command(BaseCommand):
+    help = "Turn an asciicast recording (v2 or v3) or a plain log file into a session."
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+")
+        parser.add_argument("--agent", default="", help="agent name (default: the file's name)")
+        parser.add_argument("--rules", default="")
+
+    def handle(self, *args, **options):
+        try:
+            rules = rebuild.rules_from(options["rules"])
+        except RulesError as exc:
+            raise CommandError(str(exc)) from exc
+        for name in options["files"]:
+            path = Path(name)
+            if not path.is_file():
+                raise CommandError(f"{name}: no such file")
+            agent = options["agent"] or path.stem.split(".")[0] or "import"
+            result = rebuild.import_file(
+                path, agent_name=agent, rules=rules,
+                recordings_dir=settings.STREAMTAP["RECORDINGS_DIR"],
+            )
+            self.stdout.write(f"{path}: session {result.session.session_id}, {result.lines} lines, "
+                              f"{result.total_events} events")

@@ -1,0 +1,93 @@
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from django.conf import settings
+
+
+class Command(BaseCommand):
+    help = (
+        "Migrate, make sure there is someone who can log in, and serve the dashboard with daphne "
+        "(127.0.0.1:8000 by default). With --demo, also tap the built-in demo agent."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default=os.environ.get("STREAMTAP_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("STREAMTAP_PORT", 8000)))
+        parser.add_argument("--demo", action="store_true", help="tap the demo agent once served")
+        parser.add_argument("--no-wait", action="store_true",
+                            help="with --demo: stop the server when the demo ends")
+
+    def handle(self, *args, **options):
+        call_command("migrate", verbosity=0, interactive=False)
+        self.ensure_admin()
+        url = f"http://{options['host']}:{options['port']}/"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", options["host"], "-p", str(options["port"]),
+             "streamtap_site.asgi:application"],
+        )
+        try:
+            if not self.wait_for_port(options["host"], options["port"], server):
+                raise CommandError(f"daphne did not start on {options['host']}:{options['port']}")
+            self.stdout.write(self.style.SUCCESS(f"streamtap is serving {url}"))
+            if options["demo"]:
+                self.run_demo()
+                if options["no_wait"]:
+                    return
+            self.stdout.write("Press Ctrl-C to stop.")
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if server.poll() is None:
+                server.send_signal(signal.SIGTERM)
+                try:
+                    server.wait(10)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+
+    def ensure_admin(self) -> None:
+        """First run: an admin with a random password, printed once (and only then)."""
+        users = get_user_model().objects
+        if users.filter(is_superuser=True).exists():
+            self.stdout.write(
+                "Log in with your admin account (forgot the password? "
+                "`python manage.py changepassword admin`)."
+            )
+            return
+        password = secrets.token_urlsafe(12)
+        users.create_superuser("admin", "", password)
+        self.stdout.write(self.style.WARNING(
+            f"Created user 'admin' with password: {password}\n"
+            "This password is shown only now; change it with `python manage.py changepassword admin`."
+        ))
+
+    @staticmethod
+    def wait_for_port(host: str, port: int, server: subprocess.Popen, timeout: float = 20) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                return False
+            try:
+                with socket.create_connection((host, port), timeout=0.5):
+                    return True
+            except OSError:
+                time.sleep(0.1)
+        return False
+
+    def run_demo(self) -> None:
+        self.stdout.write("Tapping the demo agent (answer its question, or wait 20 s):\n")
+        self.stdout.flush()
+        subprocess.call(
+            [sys.executable, "manage.py", "tap", "--agent", "demo-agent", "--summary", "--",
+             sys.executable, "-m", "sessions.demo_agent"],
+            cwd=settings.BASE_DIR,
+        )

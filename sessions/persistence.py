@@ -1,0 +1,405 @@
+"""Batched, idempotent persistence of a tap's session, events and state changes.
+
+The wrapped program must never wait for the database, so everything here runs on the writer's
+own thread: the tap only appends to in-memory lists. Rows are written 100 at a time (or 5 s
+after the oldest pending one, or at exit) with ``INSERT … ON CONFLICT DO NOTHING`` on
+``(session, seq)``, so a retry, a recovery or a second writer never stores an event twice.
+When the database stays unreachable, whatever is still pending at exit goes to a spill file
+that ``manage.py recover`` loads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db.models import Count
+
+from extraction.models import CodeBlock, ExtractionEvent
+from sessions.models import ProcessSession
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 30.0
+MAX_PENDING_EVENTS = 500_000  # beyond this the recording alone carries them (recover rebuilds)
+
+
+@dataclass
+class SessionSpec:
+    """Everything needed to create the session row, known before the database answers."""
+
+    agent_name: str
+    argv: list[str]
+    command_line: str
+    cwd: str
+    host: str
+    pid: int | None
+    environment: dict
+    mode: str
+    term_cols: int
+    term_rows: int
+    recording_path: str
+    started_at: float  # epoch seconds
+    tap_pid: int = field(default_factory=os.getpid)
+
+    def as_fields(self) -> dict:
+        return {
+            "argv": self.argv,
+            "command_line": self.command_line,
+            "cwd": self.cwd,
+            "host": self.host,
+            "pid": self.pid,
+            "environment": self.environment,
+            "mode": self.mode,
+            "term_cols": self.term_cols,
+            "term_rows": self.term_rows,
+            "recording_path": self.recording_path,
+            "started_at": datetime.fromtimestamp(self.started_at, tz=UTC),
+        }
+
+
+def epoch_to_dt(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+class EventInserter:
+    """``executemany`` of event rows built from the model's _meta (bulk_create is ~5× slower)."""
+
+    def __init__(self):
+        meta = ExtractionEvent._meta
+        self.fields = [f for f in meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
+        placeholders = ", ".join(["%s"] * len(self.fields))
+        self.sql = (
+            f"INSERT INTO {meta.db_table} ({columns}) VALUES ({placeholders}) "
+            "ON CONFLICT (session_id, seq) DO NOTHING"
+        )
+        # Only JSON and datetimes need the backend's adaptation; everything else goes as is.
+        self.converters = [
+            f.get_db_prep_save if f.get_internal_type() in ("JSONField", "DateTimeField") else None
+            for f in self.fields
+        ]
+        self.defaults = {
+            "review_status": "pending",
+            "review_note": "",
+            "reviewed_by_id": None,
+            "reviewed_at": None,
+            "code_block_id": None,
+            "context": "",
+            "metadata": {},
+        }
+
+    def insert(self, session_pk: int, rows: list[dict]) -> list[dict]:
+        """Insert rows not yet stored; returns those that were new (for counts and code blocks)."""
+        if not rows:
+            return []
+        seqs = [r["seq"] for r in rows]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT seq FROM extraction_events WHERE session_id = %s AND seq BETWEEN %s AND %s",
+                [session_pk, min(seqs), max(seqs)],
+            )
+            existing = {s for (s,) in cursor.fetchall()}
+            new_rows = [r for r in rows if r["seq"] not in existing]
+            if not new_rows:
+                return []
+            self._link_code_blocks(cursor, new_rows)
+            params = []
+            conn = connection
+            for row in new_rows:
+                values = []
+                for f, convert in zip(self.fields, self.converters, strict=True):
+                    name = f.attname
+                    if name == "session_id":
+                        value = session_pk
+                    else:
+                        value = row.get(name, self.defaults.get(name))
+                    values.append(convert(value, conn) if convert else value)
+                params.append(values)
+            cursor.executemany(self.sql, params)
+        return new_rows
+
+    def _link_code_blocks(self, cursor, rows: list[dict]) -> None:
+        blocks = [
+            r for r in rows if r["event_type"] == "code_block" and r["metadata"].get("sha256")
+        ]
+        if not blocks:
+            return
+        table = CodeBlock._meta.db_table
+        sql = (
+            f"INSERT INTO {table} (sha256, language, content, first_seen, last_seen, occurrences) "
+            "VALUES (%s, %s, %s, %s, %s, 1) ON CONFLICT (sha256) DO UPDATE SET "
+            f"occurrences = {table}.occurrences + 1, last_seen = excluded.last_seen"
+        )
+        ts_field = CodeBlock._meta.get_field("last_seen")
+        for r in blocks:
+            ts = ts_field.get_db_prep_save(r["timestamp"], connection)
+            cursor.execute(
+                sql,
+                [
+                    r["metadata"]["sha256"],
+                    r["metadata"].get("language", "")[:40],
+                    r["content"],
+                    ts,
+                    ts,
+                ],
+            )
+        shas = list({r["metadata"]["sha256"] for r in blocks})
+        placeholders = ", ".join(["%s"] * len(shas))
+        cursor.execute(f"SELECT sha256, id FROM {table} WHERE sha256 IN ({placeholders})", shas)
+        ids = dict(cursor.fetchall())
+        for r in blocks:
+            r["code_block_id"] = ids.get(r["metadata"]["sha256"])
+
+
+class BatchWriter(threading.Thread):
+    """Owns the database side of one tap. Thread-safe ``add_*`` calls; all I/O on this thread."""
+
+    def __init__(
+        self,
+        spec: SessionSpec,
+        *,
+        batch_size: int = 100,
+        batch_seconds: float = 5.0,
+        spill_dir: str | os.PathLike = "data/spill",
+        on_session=None,
+    ):
+        super().__init__(name="streamtap-writer", daemon=True)
+        self.spec = spec
+        self.batch_size = batch_size
+        self.batch_seconds = batch_seconds
+        self.spill_dir = Path(spill_dir)
+        self.on_session = on_session
+        self.session: ProcessSession | None = None
+        self._cond = threading.Condition()
+        self._events: list[dict] = []
+        self._oldest_pending: float | None = None
+        self._states: list[tuple[str, dict, float]] = []
+        self._stats: dict = {}
+        self._finish: dict | None = None
+        self._stopping = False
+        self._done = threading.Event()
+        self._inserter: EventInserter | None = None
+        self._backoff = 0.0
+        self._retry_at = 0.0
+        self.dropped_events = 0
+        self.failures = 0
+        self.last_error: str = ""
+        self.written_events = 0
+        self.spill_path: Path | None = None
+
+    # ---- called from the tap's thread (cheap, never blocks on I/O) ----
+
+    def add_event(self, row: dict) -> None:
+        with self._cond:
+            if len(self._events) >= MAX_PENDING_EVENTS:
+                self.dropped_events += 1
+                return
+            if not self._events:
+                self._oldest_pending = time.monotonic()
+            self._events.append(row)
+            if len(self._events) >= self.batch_size:
+                self._cond.notify()
+
+    def add_state(self, state: str, metadata: dict | None = None, at: float | None = None) -> None:
+        with self._cond:
+            self._states.append((state, metadata or {}, at or time.time()))
+            self._cond.notify()
+
+    def update_stats(self, **stats) -> None:
+        # Stats ride along with the next batch: no wake-up of their own.
+        with self._cond:
+            self._stats.update(stats)
+
+    def finish(
+        self,
+        *,
+        status: str,
+        exit_code: int | None,
+        exit_signal: int | None,
+        ended_at: float,
+        timeout: float = 10.0,
+    ) -> bool:
+        """Final flush; returns True when everything reached the database (else it was spilled)."""
+        with self._cond:
+            self._finish = {
+                "status": status,
+                "exit_code": exit_code,
+                "exit_signal": exit_signal,
+                "ended_at": ended_at,
+            }
+            self._stopping = True
+            self._deadline = time.monotonic() + timeout
+            self._cond.notify()
+        self._done.wait(timeout + 5)
+        return self.spill_path is None
+
+    # ---- the writer thread ----
+
+    def run(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    self._cond.wait(timeout=self._wait_timeout())
+                    stopping = self._stopping
+                if stopping:
+                    self._final_flush()
+                    return
+                # Woken by a full batch, a state change, the oldest event's deadline or the
+                # heartbeat: each of those is a reason to write.
+                if time.monotonic() >= self._retry_at:
+                    self._flush_once()
+        except Exception:  # never die silently: whatever is pending goes to the spill file
+            log.exception("streamtap writer crashed")
+            self._spill()
+        finally:
+            connection.close()
+            self._done.set()
+
+    def _wait_timeout(self) -> float:
+        now = time.monotonic()
+        timeouts = [HEARTBEAT_SECONDS]
+        if self._retry_at > now:
+            timeouts.append(self._retry_at - now)
+        elif self._states or self.session is None:
+            timeouts.append(0.0)
+        elif self._oldest_pending is not None and self._events:
+            timeouts.append(max(0.0, self._oldest_pending + self.batch_seconds - now))
+        return max(0.005, min(timeouts))
+
+    def _flush_once(self) -> bool:
+        try:
+            close_old_connections()
+            if self.session is None:
+                self.session = ProcessSession.start(
+                    self.spec.agent_name, tap_pid=self.spec.tap_pid, **self.spec.as_fields()
+                )
+                if self.on_session:
+                    self.on_session(self.session)
+            self._write_pending()
+            self._backoff = 0.0
+            self._retry_at = 0.0
+            return True
+        except DatabaseError as exc:
+            self.failures += 1
+            self.last_error = str(exc)
+            log.warning("streamtap: database write failed (%s); will retry", exc)
+            self._backoff = min(5.0, self._backoff * 2 or 0.2)
+            self._retry_at = time.monotonic() + self._backoff
+            try:
+                connection.close()
+            except DatabaseError:
+                pass
+            return False
+
+    def _write_pending(self) -> None:
+        with self._cond:
+            events, self._events = self._events, []
+            states, self._states = self._states, []
+            stats = dict(self._stats)
+            self._oldest_pending = None
+        try:
+            if self._inserter is None:
+                self._inserter = EventInserter()
+            with transaction.atomic():
+                new_rows = self._inserter.insert(self.session.pk, events)
+                for state, metadata, at in states:
+                    self.session.change_state(state, at=epoch_to_dt(at), **metadata)
+                self._update_session(stats, len(new_rows))
+            self.written_events += len(new_rows)
+        except BaseException:
+            # Put everything back in order; the next attempt writes it (idempotently).
+            with self._cond:
+                self._events[:0] = events
+                self._states[:0] = states
+                if self._events and self._oldest_pending is None:
+                    self._oldest_pending = time.monotonic()
+            raise
+
+    def _update_session(self, stats: dict, new_events: int) -> None:
+        fields = {k: v for k, v in stats.items() if k in _STAT_FIELDS}
+        fields["last_heartbeat"] = datetime.now(tz=UTC)
+        ProcessSession.objects.filter(pk=self.session.pk).update(**fields)
+
+    def _final_flush(self) -> None:
+        finish = self._finish
+        while True:
+            if self._flush_once():
+                try:
+                    self._complete(finish)
+                    return
+                except DatabaseError as exc:
+                    self.last_error = str(exc)
+            if time.monotonic() >= self._deadline:
+                self._spill()
+                return
+            time.sleep(min(self._backoff or 0.2, max(0.0, self._deadline - time.monotonic())))
+
+    def _complete(self, finish: dict) -> None:
+        session = self.session
+        counts = dict(session.events.values_list("event_type").annotate(n=Count("id")).order_by())
+        with self._cond:
+            stats = {k: v for k, v in self._stats.items() if k in _STAT_FIELDS}
+        session.finish(
+            status=finish["status"],
+            exit_code=finish["exit_code"],
+            exit_signal=finish["exit_signal"],
+            ended_at=epoch_to_dt(finish["ended_at"]),
+            total_extraction_events=sum(counts.values()),
+            event_counts=counts,
+            **stats,
+        )
+
+    def _spill(self) -> None:
+        """Write what the database did not take to a JSONL file for ``manage.py recover``."""
+        with self._cond:
+            events, states = list(self._events), list(self._states)
+            stats = dict(self._stats)
+        self.spill_dir.mkdir(parents=True, exist_ok=True)
+        path = self.spill_dir / (Path(self.spec.recording_path).stem + ".spill.jsonl")
+        with open(path, "w", encoding="utf-8") as f:
+            spec = dict(self.spec.__dict__)
+            f.write(
+                json.dumps(
+                    {
+                        "kind": "session",
+                        "spec": spec,
+                        "session_id": self.session.session_id if self.session else None,
+                    }
+                )
+                + "\n"
+            )
+            for row in events:
+                f.write(json.dumps({"kind": "event", "row": row}, default=_json_default) + "\n")
+            for state, metadata, at in states:
+                f.write(
+                    json.dumps({"kind": "state", "state": state, "metadata": metadata, "at": at})
+                    + "\n"
+                )
+            f.write(json.dumps({"kind": "finish", "finish": self._finish, "stats": stats}) + "\n")
+        self.spill_path = path
+
+
+_STAT_FIELDS = {
+    "total_lines_processed",
+    "bytes_out",
+    "prompt_wait_seconds",
+    "term_cols",
+    "term_rows",
+    "pid",
+}
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")

@@ -1,0 +1,135 @@
+"""Output chunks → recording + numbered events. One pipeline for tap, recover and import_cast.
+
+Determinism is what makes recovery exact: the extractor sees exactly the chunks the recording
+holds, and the only time-dependent step, ``idle()`` (a prompt waiting for input), happens at
+points derived from the recorded timestamps — a gap of at least ``IDLE_SECONDS`` between two
+output chunks, and once at the end. Re-running a recording therefore yields the same
+``(session, seq)`` for every event, and writing them again is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+from extraction.engine import Event, Extractor, StreamRedactor
+
+IDLE_SECONDS = 0.15
+MARKER_LABEL_CHARS = 80
+
+
+def marker_label(event: Event) -> str:
+    first = event.content.strip().splitlines()[0] if event.content.strip() else event.rule
+    return f"{event.event_type}: {first[:MARKER_LABEL_CHARS]}"
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        agent_name: str,
+        started_at: float,
+        extractor: Extractor,
+        redactor: StreamRedactor | None = None,
+        recorder=None,
+        on_event: Callable[[dict], None] | None = None,
+        on_output: Callable[[int, float, str], None] | None = None,
+        on_idle: Callable[[float], list[Event]] | None = None,
+    ):
+        self.agent_name = agent_name
+        self.started_at = started_at
+        self.extractor = extractor
+        self.redactor = redactor
+        self.recorder = recorder
+        self.on_event = on_event
+        self.on_output = on_output
+        self.on_idle = on_idle
+        self.seq = 0
+        self.oseq = 0
+        self.last_offset = 0.0
+        self.counts: Counter[str] = Counter()
+        self.chars = 0
+
+    @property
+    def lines(self) -> int:
+        return self.extractor.lines
+
+    def feed(self, offset: float, text: str) -> None:
+        """A chunk of decoded output at ``offset`` seconds since the start."""
+        if self.redactor is not None:
+            text = self.redactor.feed(text)
+        if text:
+            self._output(offset, text)
+
+    def idle(self) -> None:
+        """The program has gone quiet: flush held-back text, then look for a prompt."""
+        if self.redactor is not None:
+            tail = self.redactor.flush()
+            if tail:
+                # Recorded at the time of the chunk it belongs to, so a replay of the recording
+                # reaches this idle point after it, as the live run did.
+                self._output(self.last_offset, tail)
+        events = self.extractor.idle()
+        if self.on_idle is not None:
+            events = [*events, *self.on_idle(self.last_offset)]
+        if events:
+            self._events(self.last_offset, events)
+
+    def close(self) -> None:
+        self.idle()
+        events = self.extractor.close()
+        if events:
+            self._events(self.last_offset, events)
+
+    def _output(self, offset: float, text: str) -> None:
+        self.last_offset = offset
+        self.oseq += 1
+        self.chars += len(text)
+        if self.recorder is not None:
+            self.recorder.output(offset, text)
+        if self.on_output is not None:
+            self.on_output(self.oseq, offset, text)
+        events = self.extractor.feed(text)
+        if events:
+            self._events(offset, events)
+
+    def _events(self, offset: float, events: Iterable[Event]) -> None:
+        timestamp = datetime.fromtimestamp(self.started_at + offset, tz=UTC)
+        for event in events:
+            self.seq += 1
+            self.counts[event.event_type] += 1
+            if self.recorder is not None:
+                self.recorder.marker(offset, marker_label(event))
+            if self.on_event is not None:
+                self.on_event(
+                    {
+                        "seq": self.seq,
+                        "agent_name": self.agent_name,
+                        "event_type": event.event_type,
+                        "rule": event.rule,
+                        "severity": event.severity,
+                        "risk_level": event.risk_level,
+                        "auto_confirmable": event.auto_confirmable,
+                        "line_start": event.line_start,
+                        "line_end": event.line_end,
+                        "content": event.content,
+                        "context": event.context,
+                        "metadata": event.metadata,
+                        "timestamp": timestamp,
+                        "offset_seconds": offset,
+                    }
+                )
+
+
+def replay_recording(pipeline: Pipeline, events: Iterable) -> None:
+    """Feed a recording's output events through a pipeline with the live run's idle points."""
+    previous: float | None = None
+    for ev in events:
+        if ev.code != "o":
+            continue
+        if previous is not None and ev.offset - previous >= IDLE_SECONDS:
+            pipeline.idle()
+        pipeline.feed(ev.offset, ev.data)
+        previous = ev.offset
+    pipeline.close()

@@ -1,0 +1,266 @@
+"""Rebuilding the database from what is on disk: recordings (the write-ahead log) and spill files.
+
+Used by ``recover`` (sessions whose tap died, events a down database did not take) and
+``import_cast`` (recordings made elsewhere). Everything here is idempotent: running it twice
+stores nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from extraction.engine import Extractor, RuleSet, load_rules
+
+from .models import LIVE_STATUSES, ProcessSession, SessionStatus
+from .persistence import EventInserter, SessionSpec
+from .pipeline import IDLE_SECONDS, Pipeline
+from .recording import AsciicastWriter, RecordingError, iter_events, read_header
+
+INSERT_CHUNK = 2000
+
+
+@dataclass
+class RebuildResult:
+    session: ProcessSession
+    new_events: int
+    total_events: int
+    lines: int
+
+
+def _insert_rows(session: ProcessSession, rows: list[dict]) -> int:
+    inserter = EventInserter()
+    new = 0
+    for i in range(0, len(rows), INSERT_CHUNK):
+        with transaction.atomic():
+            new += len(inserter.insert(session.pk, rows[i : i + INSERT_CHUNK]))
+    return new
+
+
+def refresh_counts(session: ProcessSession) -> dict:
+    counts = dict(session.events.values_list("event_type").annotate(n=Count("id")).order_by())
+    ProcessSession.objects.filter(pk=session.pk).update(
+        event_counts=counts, total_extraction_events=sum(counts.values())
+    )
+    session.event_counts = counts
+    session.total_extraction_events = sum(counts.values())
+    return counts
+
+
+def extract_recording(session: ProcessSession, path: str | os.PathLike,
+                      rules: RuleSet | None = None, recorder: AsciicastWriter | None = None
+                      ) -> RebuildResult:
+    """Run the extractor over a recording exactly as the live tap did and store what is missing.
+
+    With ``recorder``, the output (and resizes) are written to a new recording with a marker per
+    event, which is how an imported file gets its markers.
+    """
+    rows: list[dict] = []
+    pipeline = Pipeline(
+        agent_name=session.agent_name, started_at=session.started_at.timestamp(),
+        extractor=Extractor(rules), redactor=None, recorder=recorder, on_event=rows.append,
+    )
+    previous = None
+    end = 0.0
+    for ev in iter_events(path):
+        end = ev.offset
+        if ev.code == "r" and recorder is not None:
+            cols, _, rows_ = ev.data.partition("x")
+            if cols.isdigit() and rows_.isdigit():
+                recorder.resize(ev.offset, int(cols), int(rows_))
+            continue
+        if ev.code != "o":
+            continue
+        if previous is not None and ev.offset - previous >= IDLE_SECONDS:
+            pipeline.idle()
+        pipeline.feed(ev.offset, ev.data)
+        previous = ev.offset
+    pipeline.close()
+    new = _insert_rows(session, rows)
+    counts = refresh_counts(session)
+    ProcessSession.objects.filter(pk=session.pk).update(
+        total_lines_processed=pipeline.lines, bytes_out=max(session.bytes_out, pipeline.chars)
+    )
+    session.total_lines_processed = pipeline.lines
+    session._recording_end = end
+    return RebuildResult(session, new, sum(counts.values()), pipeline.lines)
+
+
+def tap_is_alive(session: ProcessSession, stale_seconds: float) -> bool:
+    """A live tap is on this host with its pid running, or elsewhere with a recent heartbeat."""
+    start = session.state_changes.filter(state=SessionStatus.RUNNING).order_by("timestamp").first()
+    tap_pid = (start.metadata or {}).get("tap_pid") if start else None
+    if session.host == socket.gethostname() and tap_pid:
+        try:
+            os.kill(int(tap_pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    beat = session.last_heartbeat or session.started_at
+    return (timezone.now() - beat).total_seconds() < stale_seconds
+
+
+def mark_lost(session: ProcessSession, rules: RuleSet | None) -> RebuildResult | None:
+    """Re-extract a dead tap's recording (nothing missing, nothing twice) and mark it lost."""
+    result = None
+    ended = None
+    path = session.recording_path
+    if path and Path(path).exists():
+        try:
+            result = extract_recording(session, path, rules)
+            ended = session.started_at + timedelta(seconds=session._recording_end)
+        except RecordingError:
+            result = None
+    session.refresh_from_db()
+    session.finish(status=SessionStatus.LOST, exit_code=None, ended_at=ended or timezone.now())
+    return result
+
+
+def load_spill(path: Path, rules: RuleSet | None) -> ProcessSession:
+    """Load a spill file written by a tap whose database was unavailable at exit."""
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    head = next(r for r in records if r["kind"] == "session")
+    spec = SessionSpec(**head["spec"])
+    session = None
+    if head.get("session_id"):
+        session = ProcessSession.objects.filter(session_id=head["session_id"]).first()
+    if session is None:
+        session = ProcessSession.objects.filter(recording_path=spec.recording_path).first()
+    if session is None:
+        session = ProcessSession.start(spec.agent_name, tap_pid=spec.tap_pid, **spec.as_fields())
+    rows = []
+    for r in records:
+        if r["kind"] == "event":
+            row = r["row"]
+            row["timestamp"] = datetime.fromisoformat(row["timestamp"])
+            rows.append(row)
+        elif r["kind"] == "state":
+            session.change_state(r["state"], at=datetime.fromtimestamp(r["at"], tz=UTC),
+                                 **r["metadata"])
+    _insert_rows(session, rows)
+    # The recording may hold events the tap never handed to the writer (a full buffer).
+    if spec.recording_path and Path(spec.recording_path).exists():
+        extract_recording(session, spec.recording_path, rules)
+    finish = next((r for r in records if r["kind"] == "finish"), None)
+    if finish and finish.get("finish"):
+        f = finish["finish"]
+        stats = {k: v for k, v in (finish.get("stats") or {}).items()
+                 if k in ("total_lines_processed", "bytes_out", "prompt_wait_seconds")}
+        session.refresh_from_db()
+        session.finish(status=f["status"], exit_code=f["exit_code"],
+                       exit_signal=f["exit_signal"],
+                       ended_at=datetime.fromtimestamp(f["ended_at"], tz=UTC),
+                       total_extraction_events=session.total_extraction_events,
+                       event_counts=session.event_counts, **stats)
+    return session
+
+
+def adopt_orphan_recording(path: Path, rules: RuleSet | None) -> ProcessSession | None:
+    """A recording no session points at: its tap died before the database ever answered."""
+    try:
+        header = read_header(path)
+    except (RecordingError, OSError):
+        return None
+    agent = path.stem.rsplit("-", 3)[0] or "unknown"
+    started = float(header.get("timestamp") or path.stat().st_mtime)
+    session = ProcessSession.start(
+        agent, started_at=datetime.fromtimestamp(started, tz=UTC), recording_path=str(path),
+        command_line=str(header.get("command", "")), term_cols=int(header.get("width", 80)),
+        term_rows=int(header.get("height", 24)),
+    )
+    mark_lost(session, rules)
+    return session
+
+
+def import_file(path: Path, *, agent_name: str, rules: RuleSet | None,
+                recordings_dir: str | os.PathLike) -> RebuildResult:
+    """An asciicast (v2/v3) or a plain log becomes a completed session with a v2 recording."""
+    is_cast = True
+    try:
+        header = read_header(path)
+    except (RecordingError, UnicodeDecodeError):
+        is_cast, header = False, {}
+    started = float(header.get("timestamp") or path.stat().st_mtime)
+    cols, rows = int(header.get("width") or header.get("term", {}).get("cols") or 80), int(
+        header.get("height") or header.get("term", {}).get("rows") or 24)
+    target = Path(recordings_dir) / "imported" / f"{path.stem}-{int(time.time() * 1000)}.cast"
+    session = ProcessSession.start(
+        agent_name, started_at=datetime.fromtimestamp(started, tz=UTC), recording_path=str(target),
+        command_line=str(header.get("command") or f"import {path.name}"), term_cols=cols,
+        term_rows=rows, host=socket.gethostname(), mode="import",
+    )
+    recorder = AsciicastWriter(target, width=cols, height=rows, started=started,
+                               title=str(header.get("title") or path.name),
+                               command=str(header.get("command") or ""))
+    try:
+        source = path if is_cast else _log_as_cast(path, started, cols, rows)
+        result = extract_recording(session, source, rules, recorder=recorder)
+    finally:
+        recorder.close()
+        if not is_cast and "source" in locals() and source != path:
+            Path(source).unlink(missing_ok=True)
+    session.refresh_from_db()
+    session.finish(status=SessionStatus.COMPLETED, exit_code=None,
+                   ended_at=session.started_at + timedelta(seconds=session_end(target)),
+                   total_extraction_events=session.total_extraction_events,
+                   event_counts=session.event_counts)
+    return result
+
+
+def session_end(path: Path) -> float:
+    end = 0.0
+    for ev in iter_events(path):
+        end = ev.offset
+    return end
+
+
+def _log_as_cast(path: Path, started: float, cols: int, rows: int) -> Path:
+    """A plain log as a one-chunk-per-64-KiB recording at time 0 (it has no timing)."""
+    import codecs
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.cast")
+    writer = AsciicastWriter(tmp, width=cols, height=rows, started=started)
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    with open(path, "rb") as f:
+        while chunk := f.read(65536):
+            text = decoder.decode(chunk)
+            if text:
+                writer.output(0.0, text)
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            writer.output(0.0, tail)
+    writer.close()
+    return tmp
+
+
+def rules_from(path: str | None) -> RuleSet:
+    return load_rules(path or settings.STREAMTAP["RULES_FILE"] or None)
+
+
+def stale_sessions(stale_seconds: float):
+    for session in ProcessSession.objects.filter(status__in=LIVE_STATUSES):
+        if not tap_is_alive(session, stale_seconds):
+            yield session
+
+
+def known_recordings() -> set[str]:
+    return set(ProcessSession.objects.exclude(recording_path="").values_list(
+        "recording_path", flat=True))
+
+
+def copy_recording(session: ProcessSession, target: Path) -> None:
+    shutil.copyfile(session.recording_path, target)
+

@@ -1,0 +1,124 @@
+"""asciicast v2 recordings: the write-ahead log of everything a wrapped program printed.
+
+Format: https://docs.asciinema.org/manual/asciicast/v2/ — a JSON header line, then one JSON array
+per line: ``[seconds, "o", text]`` output, ``[seconds, "m", label]`` markers (one per extraction
+event), ``[seconds, "r", "COLSxROWS"]`` resizes, ``[seconds, "i", text]`` input typed by streamtap.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+
+
+class AsciicastWriter:
+    """Appends to a recording and flushes after every write, so a crash loses nothing."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        width: int,
+        height: int,
+        started: float,
+        title: str = "",
+        command: str = "",
+        env: dict | None = None,
+    ):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.started = started
+        # Unbuffered binary append: one write() per event is the flush; no fsync, the page
+        # cache survives a killed tap.
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        header = {"version": 2, "width": width, "height": height, "timestamp": int(started)}
+        if title:
+            header["title"] = title
+        if command:
+            header["command"] = command
+        if env:
+            header["env"] = env
+        self._write(_dumps(header))
+        self.output_events = 0
+
+    def _write(self, line: str) -> None:
+        os.write(self._fd, (line + "\n").encode("utf-8", "surrogatepass"))
+
+    def output(self, offset: float, text: str) -> None:
+        self.output_events += 1
+        self._write(f'[{offset:.6f}, "o", {_dumps(text)}]')
+
+    def marker(self, offset: float, label: str) -> None:
+        self._write(f'[{offset:.6f}, "m", {_dumps(label)}]')
+
+    def resize(self, offset: float, cols: int, rows: int) -> None:
+        self._write(f'[{offset:.6f}, "r", "{cols}x{rows}"]')
+
+    def input(self, offset: float, text: str) -> None:
+        self._write(f'[{offset:.6f}, "i", {_dumps(text)}]')
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+@dataclass(slots=True)
+class CastEvent:
+    offset: float
+    code: str
+    data: str
+
+
+class RecordingError(ValueError):
+    pass
+
+
+def read_header(path: str | os.PathLike) -> dict:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        first = f.readline()
+    try:
+        header = json.loads(first)
+    except json.JSONDecodeError as exc:
+        raise RecordingError(f"{path}: first line is not an asciicast header: {exc}") from None
+    if not isinstance(header, dict) or header.get("version") not in (2, 3):
+        raise RecordingError(f"{path}: not an asciicast v2/v3 recording")
+    return header
+
+
+def iter_events(path: str | os.PathLike) -> Iterator[CastEvent]:
+    """Yield the events of a v2 or v3 recording (v3 times are relative: made absolute here).
+
+    A truncated last line (the tap was killed mid-write) is skipped, not an error.
+    """
+    header = read_header(path)
+    relative = header.get("version") == 3
+    clock = 0.0
+    with open(path, encoding="utf-8", errors="replace") as f:
+        f.readline()
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            try:
+                t, code, data = json.loads(line)
+            except (json.JSONDecodeError, ValueError, TypeError):
+                continue
+            t = float(t)
+            if relative:
+                clock += t
+                t = clock
+            yield CastEvent(t, code, data if isinstance(data, str) else str(data))
+
+
+def recording_path_for(recordings_dir: str | os.PathLike, agent_name: str, started: float) -> Path:
+    """A new file name that is unique without asking the database (which may be down)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
+    safe_agent = "".join(c if c.isalnum() or c in "-_." else "_" for c in agent_name)[:60]
+    day = time.strftime("%Y/%m/%d", time.localtime(started))
+    return Path(recordings_dir) / day / f"{safe_agent}-{stamp}-{os.getpid()}.cast"

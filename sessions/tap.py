@@ -1,0 +1,205 @@
+"""A tap: one wrapped program, its recording, its extractor, its writer and its live publisher."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+
+from extraction.engine import Extractor, StreamRedactor, load_rules, redact
+
+from .capture import ChildRunner, exit_status, terminal_size
+from .live import LivePublisher, NullTransport, WebsocketTransport, default_transport, ingest_auth_headers
+from .models import SessionStatus
+from .persistence import BatchWriter, SessionSpec
+from .pipeline import Pipeline
+from .recording import AsciicastWriter, recording_path_for
+
+# Environment variables worth keeping with a session (the rest may hold secrets or noise).
+ENV_ALLOWLIST = (
+    "TERM", "SHELL", "LANG", "LC_ALL", "USER", "LOGNAME", "HOME", "PWD", "VIRTUAL_ENV",
+    "CONDA_DEFAULT_ENV", "CI", "GITHUB_ACTIONS", "GITHUB_REPOSITORY", "GITHUB_RUN_ID",
+    "COLUMNS", "LINES", "TMUX", "SSH_CONNECTION", "EDITOR", "NODE_ENV", "PYTHONPATH",
+)
+
+
+@dataclass
+class TapOptions:
+    argv: list[str]
+    agent_name: str = ""
+    use_pty: bool | None = None  # None: PTY when stdout is a terminal
+    rules_file: str = ""
+    redact_recording: bool = True
+    recordings_dir: str = ""
+    batch_size: int = 100
+    batch_seconds: float = 5.0
+    live: bool = True
+    server_url: str = ""
+    api_token: str = ""
+    title: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class TapResult:
+    exit_code: int
+    signal: int | None
+    session_id: str | None
+    recording_path: str
+    events: int
+    lines: int
+    stored: bool
+    spill_path: str | None
+
+
+class Tap:
+    def __init__(self, options: TapOptions, *, stdin_fd: int = 0, stdout_fd: int = 1,
+                 stderr_fd: int = 2):
+        self.options = options
+        self.stdin_fd, self.stdout_fd, self.stderr_fd = stdin_fd, stdout_fd, stderr_fd
+        conf = settings.STREAMTAP
+        self.agent_name = options.agent_name or Path(options.argv[0]).name or "process"
+        self.rules = load_rules(options.rules_file or conf["RULES_FILE"] or None)
+        self.started_at = time.time()
+        recordings_dir = options.recordings_dir or conf["RECORDINGS_DIR"]
+        self.recording_path = recording_path_for(recordings_dir, self.agent_name, self.started_at)
+        use_pty = options.use_pty
+        if use_pty is None:
+            use_pty = os.isatty(stdout_fd)
+        self.use_pty = use_pty
+
+    def run(self) -> TapResult:
+        opts = self.options
+        conf = settings.STREAMTAP
+        publisher = self._publisher()
+        writer = BatchWriter(
+            self._spec(), batch_size=opts.batch_size, batch_seconds=opts.batch_seconds,
+            spill_dir=conf["SPILL_DIR"], on_session=self._on_session(publisher),
+        )
+        self.writer, self.publisher = writer, publisher
+        size = terminal_size(self.stdout_fd) or terminal_size(self.stdin_fd)
+        cols, rows = (size.cols, size.rows) if size else (80, 24)
+        recorder = AsciicastWriter(
+            self.recording_path, width=cols, height=rows, started=self.started_at,
+            title=opts.title or f"{self.agent_name}: {shlex.join(opts.argv)}"[:200],
+            command=redact(shlex.join(opts.argv)),
+            env={k: os.environ[k] for k in ("TERM", "SHELL") if k in os.environ},
+        )
+        pipeline = Pipeline(
+            agent_name=self.agent_name, started_at=self.started_at,
+            extractor=Extractor(self.rules),
+            redactor=StreamRedactor() if opts.redact_recording else None,
+            recorder=recorder,
+            on_event=self._on_event(writer, publisher),
+            on_output=publisher.output,
+        )
+        runner = ChildRunner(
+            opts.argv, pipeline, use_pty=self.use_pty, stdin_fd=self.stdin_fd,
+            stdout_fd=self.stdout_fd, stderr_fd=self.stderr_fd,
+            on_resize=lambda offset, size: recorder.resize(offset, size.cols, size.rows),
+            on_tick=lambda offset: writer.update_stats(
+                total_lines_processed=pipeline.lines, bytes_out=runner.bytes_out
+            ),
+        )
+        self.runner, self.pipeline = runner, pipeline
+        try:
+            pid = runner.start()
+        except OSError as exc:
+            recorder.close()
+            raise TapError(f"cannot run {opts.argv[0]!r}: {exc.strerror or exc}") from exc
+        self.spec.pid = pid
+        writer.start()
+        publisher.start()
+        try:
+            returncode = runner.run()
+        finally:
+            pipeline.close()
+            recorder.close()
+        code, sig = exit_status(returncode)
+        if sig is not None:
+            status = SessionStatus.KILLED
+        else:
+            status = SessionStatus.COMPLETED if code == 0 else SessionStatus.FAILED
+        writer.update_stats(total_lines_processed=pipeline.lines, bytes_out=runner.bytes_out)
+        publisher.state(
+            {"state": status, "metadata": {"exit_code": code, "signal": sig}},
+            info={"status": status, "exit_code": code, "last_seq": pipeline.seq,
+                  "total_lines_processed": pipeline.lines},
+        )
+        stored = writer.finish(status=status, exit_code=code, exit_signal=sig,
+                               ended_at=time.time())
+        publisher.close()
+        return TapResult(
+            exit_code=code, signal=sig,
+            session_id=writer.session.session_id if writer.session else None,
+            recording_path=str(self.recording_path), events=pipeline.seq, lines=pipeline.lines,
+            stored=stored, spill_path=str(writer.spill_path) if writer.spill_path else None,
+        )
+
+    def _spec(self) -> SessionSpec:
+        size = terminal_size(self.stdout_fd) or terminal_size(self.stdin_fd)
+        env = {k: redact(os.environ[k]) for k in ENV_ALLOWLIST if k in os.environ}
+        self.spec = SessionSpec(
+            agent_name=self.agent_name, argv=[redact(a) for a in self.options.argv],
+            command_line=redact(shlex.join(self.options.argv)), cwd=os.getcwd(),
+            host=socket.gethostname(), pid=None, environment=env,
+            mode="pty" if self.use_pty else "pipe",
+            term_cols=size.cols if size else 80, term_rows=size.rows if size else 24,
+            recording_path=str(self.recording_path), started_at=self.started_at,
+        )
+        return self.spec
+
+    def _publisher(self) -> LivePublisher:
+        opts = self.options
+        conf = settings.STREAMTAP
+        if not opts.live:
+            transport = NullTransport()
+        elif opts.server_url:
+            transport = WebsocketTransport(opts.server_url, ingest_auth_headers(opts.api_token))
+        else:
+            transport = default_transport(conf["SERVER_URL"], opts.api_token or conf["API_TOKEN"])
+        return LivePublisher(transport)
+
+    @staticmethod
+    def _on_session(publisher: LivePublisher):
+        def on_session(session):
+            publisher.set_session(session.session_id, session.pk)
+
+        return on_session
+
+    @staticmethod
+    def _on_event(writer: BatchWriter, publisher: LivePublisher):
+        add_event = writer.add_event
+        publish = publisher.event
+
+        def on_event(row: dict) -> None:
+            add_event(row)
+            wire = dict(row)
+            wire["timestamp"] = row["timestamp"].isoformat()
+            wire["review_status"] = "pending"
+            publish(wire)
+
+        return on_event
+
+
+class TapError(Exception):
+    pass
+
+
+def print_summary(result: TapResult, stream=None) -> None:
+    stream = stream or sys.stderr
+    where = result.session_id or "(not stored yet)"
+    lines = [f"streamtap: session {where}: {result.lines} lines, {result.events} events, "
+             f"exit {result.exit_code}"]
+    if not result.stored:
+        lines.append(f"streamtap: database unavailable; events spilled to {result.spill_path} "
+                     "(load with `manage.py recover`)")
+    stream.write("\n".join(lines) + "\n")
+    stream.flush()
+

@@ -1,0 +1,339 @@
+"""`manage.py tap` as a user runs it: a real child process, a real SQLite/PostgreSQL database."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from extraction.models import CodeBlock, ExtractionEvent
+from sessions.models import ProcessSession
+from sessions.recording import iter_events, read_header
+
+from .conftest import ROOT, py, run_tap, tap_argv
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def only_session() -> ProcessSession:
+    sessions = list(ProcessSession.objects.all())
+    assert len(sessions) == 1, sessions
+    return sessions[0]
+
+
+def recorded_output(session: ProcessSession) -> str:
+    return "".join(e.data for e in iter_events(session.recording_path) if e.code == "o")
+
+
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met in time")
+
+
+def test_exit_code_is_the_childs(tap_env):
+    result = run_tap(tap_env, "--", *py("import sys; print('bye'); sys.exit(3)"))
+    assert result.returncode == 3
+    assert result.stdout == b"bye\n"
+    session = only_session()
+    assert session.status == "failed"
+    assert session.exit_code == 3
+    assert [c.state for c in session.state_changes.all()] == ["running", "failed"]
+
+
+def test_successful_run_is_completed_with_stats(tap_env):
+    result = run_tap(tap_env, "--agent", "builder", "--", *py("print('a\\nb\\nc')"))
+    assert result.returncode == 0
+    session = only_session()
+    assert session.agent_name == "builder"
+    assert session.session_id.startswith("builder-")
+    assert session.status == "completed" and session.exit_code == 0
+    assert session.total_lines_processed == 3
+    assert session.bytes_out == 6
+    assert session.ended_at >= session.started_at
+    assert session.mode == "pipe"
+
+
+def test_agent_name_defaults_to_the_program_name(tap_env):
+    run_tap(tap_env, "--", "true")
+    assert only_session().agent_name == "true"
+
+
+def test_child_killed_by_signal_exits_128_plus_n(tap_env):
+    result = run_tap(tap_env, "--", *py("import os, signal; os.kill(os.getpid(), signal.SIGKILL)"))
+    assert result.returncode == 128 + signal.SIGKILL
+    session = only_session()
+    assert session.status == "killed"
+    assert session.exit_signal == signal.SIGKILL
+
+
+def test_missing_program_is_a_clear_error(tap_env):
+    result = run_tap(tap_env, "--", "no-such-program-xyz")
+    assert result.returncode != 0
+    assert b"cannot run 'no-such-program-xyz'" in result.stderr
+
+
+def test_pipe_mode_passes_stdout_and_stderr_through_unchanged(tap_env):
+    code = (
+        "import sys; sys.stdout.write('\\x1b[31mred\\x1b[0m out\\n'); sys.stdout.flush();"
+        "sys.stderr.write('to stderr\\n')"
+    )
+    result = run_tap(tap_env, "--pipe", "--", *py(code))
+    assert result.stdout == b"\x1b[31mred\x1b[0m out\n"
+    assert result.stderr == b"to stderr\n"
+    assert "red" in recorded_output(only_session())
+
+
+def test_pty_mode_works_without_a_terminal(tap_env):
+    code = "import os, sys; print('tty' if os.isatty(1) else 'notty', os.get_terminal_size())"
+    result = run_tap(tap_env, "--pty", "--", *py(code), stdin=subprocess.DEVNULL)
+    assert result.returncode == 0
+    assert result.stdout.startswith(b"tty os.terminal_size(columns=80, lines=24)")
+    session = only_session()
+    assert session.mode == "pty"
+    header = read_header(session.recording_path)
+    assert (header["width"], header["height"]) == (80, 24)
+
+
+@pytest.mark.parametrize("mode", ["--pipe", "--pty"])
+def test_stdin_is_forwarded(tap_env, mode):
+    code = "name = input('name? '); print('hello', name)"
+    result = run_tap(tap_env, mode, "--", *py(code), input=b"world\n")
+    assert result.returncode == 0
+    assert b"hello world" in result.stdout
+
+
+def test_binary_output_passes_through_byte_for_byte_and_is_recorded(tap_env):
+    payload = bytes(range(256)) * 64 + b"\xff\xfe invalid utf-8 \xc3\x28\n"
+    code = f"import sys; sys.stdout.buffer.write({payload!r})"
+    result = run_tap(tap_env, "--pipe", "--", *py(code))
+    assert result.returncode == 0
+    assert result.stdout == payload
+    session = only_session()
+    assert session.status == "completed"
+    assert session.bytes_out == len(payload)
+    assert "\ufffd" in recorded_output(session)
+
+
+def test_a_ten_megabyte_line_is_handled(tap_env):
+    code = "import sys; sys.stdout.write('x' * 10_000_000 + ' Error: at the end\\n')"
+    result = run_tap(tap_env, "--pipe", "--", *py(code), timeout=120)
+    assert result.returncode == 0
+    assert len(result.stdout) == 10_000_000 + len(" Error: at the end\n")
+    session = only_session()
+    assert session.total_lines_processed == 1
+    assert len(recorded_output(session)) == len(result.stdout)
+
+
+@pytest.mark.slow
+def test_a_child_printing_a_million_lines(tap_env):
+    code = (
+        "import sys\n"
+        "w = sys.stdout.write\n"
+        "for i in range(1_000_000):\n"
+        "    w(f'ERROR: failure number {i}\\n' if i % 1000 == 0 else f'line {i} of ordinary output\\n')\n"
+    )
+    result = run_tap(tap_env, "--pipe", "--", *py(code), timeout=300)
+    assert result.returncode == 0
+    assert result.stdout.count(b"\n") == 1_000_000
+    session = only_session()
+    assert session.total_lines_processed == 1_000_000
+    assert ExtractionEvent.objects.filter(session=session, event_type="error").count() == 1000
+    seqs = list(ExtractionEvent.objects.filter(session=session).values_list("seq", flat=True))
+    assert sorted(seqs) == list(range(1, len(seqs) + 1))
+
+
+def test_events_are_stored_with_risk_and_markers(tap_env):
+    code = (
+        "print('Traceback (most recent call last):')\n"
+        "print('  File \"x.py\", line 1, in <module>')\n"
+        "print('ValueError: bad')\n"
+        "print('WARNING: low disk')\n"
+        "print('loss=0.25')\n"
+        "print('```python')\nprint('print(1)')\nprint('```')\n"
+    )
+    run_tap(tap_env, "--pipe", "--", *py(code))
+    session = only_session()
+    events = list(session.events.order_by("seq"))
+    assert [e.event_type for e in events] == ["error", "warning", "metric", "code_block"]
+    assert [e.seq for e in events] == [1, 2, 3, 4]
+    error = events[0]
+    assert error.rule == "python_traceback" and error.line_start == 1 and error.line_end == 3
+    assert error.risk_level == "high" and not error.auto_confirmable
+    assert events[2].risk_level == "low" and events[2].auto_confirmable
+    assert events[3].code_block.sha256 == events[3].metadata["sha256"]
+    assert session.event_counts == {"error": 1, "warning": 1, "metric": 1, "code_block": 1}
+    markers = [e.data for e in iter_events(session.recording_path) if e.code == "m"]
+    assert len(markers) == 4 and markers[0].startswith("error: Traceback")
+
+
+def test_code_blocks_are_deduplicated_across_sessions(tap_env):
+    code = "print('```sh'); print('make test'); print('```')"
+    run_tap(tap_env, "--", *py(code))
+    run_tap(tap_env, "--", *py(code))
+    block = CodeBlock.objects.get()
+    assert block.occurrences == 2 and block.language == "sh" and block.content == "make test"
+
+
+def test_secrets_are_redacted_in_events_and_recording(tap_env):
+    secret = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"
+    code = f"print('ERROR: request failed with key {secret}')"
+    result = run_tap(tap_env, "--pipe", "--", *py(code))
+    assert secret.encode() in result.stdout  # the user's own terminal sees what was printed
+    session = only_session()
+    assert secret not in session.events.get().content
+    assert secret not in Path(session.recording_path).read_text()
+
+
+def test_recording_can_keep_secrets_when_asked(tap_env):
+    secret = "ghp_" + "a" * 36
+    run_tap(tap_env, "--no-redact-recording", "--", *py(f"print('ERROR: token {secret}')"))
+    session = only_session()
+    assert secret in Path(session.recording_path).read_text()
+    assert secret not in session.events.get().content
+
+
+def test_quiet_child_gets_its_events_stored_by_the_timer(tap_env):
+    code = "import time; print('ERROR: first', flush=True); time.sleep(30)"
+    proc = subprocess.Popen(
+        tap_argv("--batch-seconds", "0.5", "--", *py(code)), env=tap_env, cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        event = wait_for(lambda: ExtractionEvent.objects.filter(content__contains="first").first())
+        assert event.session.status == "running"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_sigterm_to_the_tap_is_forwarded_and_everything_is_flushed(tap_env):
+    code = (
+        "import time\n"
+        "for i in range(5): print(f'ERROR: problem {i}', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        tap_argv("--batch-seconds", "60", "--", *py(code)), env=tap_env, cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    # Wait until the child has printed (the tap passes output straight through).
+    assert proc.stdout.readline().startswith(b"ERROR: problem 0")
+    wait_for(lambda: ProcessSession.objects.exists())
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 128 + signal.SIGTERM
+    session = only_session()
+    assert session.status == "killed"
+    assert session.events.count() == 5
+
+
+def test_locked_database_delays_storage_but_not_the_program(tap_env):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's file lock is what this test holds")
+    db = sqlite3.connect(connection.settings_dict["NAME"], timeout=5)
+    db.execute("BEGIN EXCLUSIVE")
+    try:
+        code = "for i in range(50): print(f'ERROR: e{i}')"
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            tap_argv("--batch-seconds", "0.2", "--", *py(code)), env=tap_env, cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        # The program's output comes through at once although nothing can be written.
+        first = proc.stdout.readline()
+        assert first == b"ERROR: e0\n"
+        assert time.monotonic() - started < 10
+        time.sleep(2)
+    finally:
+        db.rollback()
+        db.close()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    assert b"database is locked" not in err
+    session = only_session()
+    assert session.events.count() == 50
+    assert session.status == "completed"
+
+
+def test_database_down_spills_and_recover_loads_it(tap_env, tmp_path):
+    down_env = dict(tap_env, DATABASE_URL=f"sqlite:///{tmp_path}/missing-dir/nope.sqlite3")
+    code = "for i in range(7): print(f'ERROR: e{i}')"
+    result = run_tap(down_env, "--batch-seconds", "0.2", "--", *py(code), timeout=90)
+    assert result.returncode == 0
+    assert result.stdout.count(b"ERROR") == 7
+    assert b"spilled to" in result.stderr
+    spills = list((tmp_path / "data" / "spill").glob("*.spill.jsonl"))
+    assert len(spills) == 1
+    # Later, with the database back, `recover` loads the spill file.
+    recover = subprocess.run(
+        [*tap_argv()[:2], "recover"], env=tap_env, cwd=ROOT, capture_output=True, timeout=60
+    )
+    assert recover.returncode == 0, recover.stderr
+    session = only_session()
+    assert session.status == "completed"
+    assert session.events.count() == 7
+    # Running it again changes nothing.
+    subprocess.run([*tap_argv()[:2], "recover"], env=tap_env, cwd=ROOT, check=True,
+                   capture_output=True, timeout=60)
+    assert ExtractionEvent.objects.count() == 7
+
+
+def test_recover_after_kill_9_restores_every_event_exactly_once(tap_env):
+    code = (
+        "import time\n"
+        "for i in range(40):\n"
+        "    print(f'ERROR: step {i} failed', flush=True)\n"
+        "    print(f'loss={i / 100}', flush=True)\n"
+        "    time.sleep(0.01)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        tap_argv("--batch-size", "10", "--batch-seconds", "60", "--", *py(code)), env=tap_env,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    wait_for(lambda: ExtractionEvent.objects.count() >= 10)
+    time.sleep(1.0)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    os.killpg(proc.pid, signal.SIGKILL)  # the orphaned child too
+    session = only_session()
+    assert session.status == "running"
+    stored_before = session.events.count()
+    assert stored_before < 80
+
+    result = subprocess.run(
+        [*tap_argv()[:2], "recover"], env=tap_env, cwd=ROOT, capture_output=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    session.refresh_from_db()
+    assert session.status == "lost"
+    assert session.events.count() == 80
+    assert session.events.filter(event_type="error").count() == 40
+    seqs = sorted(session.events.values_list("seq", flat=True))
+    assert seqs == list(range(1, 81))
+    assert session.total_extraction_events == 80
+
+
+def test_extract_over_the_recording_finds_what_the_tap_stored(tap_env):
+    code = "print('npm ERR! code E404'); print('warning: unused variable'); print('accuracy: 93%')"
+    run_tap(tap_env, "--", *py(code))
+    session = only_session()
+    out = subprocess.run(
+        [*tap_argv()[:2], "extract", "--json", session.recording_path], env=tap_env, cwd=ROOT,
+        capture_output=True, check=True, timeout=60,
+    ).stdout.decode()
+    extracted = [json.loads(line) for line in out.splitlines()]
+    stored = list(session.events.order_by("seq").values_list("rule", flat=True))
+    assert [e["rule"] for e in extracted] == stored
