@@ -1,0 +1,174 @@
+"""Multi-line events: how an open block decides whether the next line belongs to it.
+
+A step function gets the open block and the next line and answers TAKE (the line belongs,
+the block goes on), END (the line belongs and closes the block) or STOP (the line does not
+belong: the block ended before it, and the line is matched afresh). `block.keep` is how many
+of the collected lines form the event, so that lines taken on trial (the blank line after a
+traceback, which may be followed by a chained one) can be given back.
+"""
+
+from __future__ import annotations
+
+import re
+
+TAKE, END, STOP = 0, 1, 2
+
+
+class Block:
+    __slots__ = ("rule", "start", "lines", "keep", "state", "context", "metadata", "severity")
+
+    def __init__(
+        self, rule, start: int, first_line: str, context: str, metadata: dict, severity: str
+    ):
+        self.rule = rule
+        self.start = start
+        self.lines = [first_line]
+        self.keep = 1
+        self.state: dict = {}
+        self.context = context
+        self.metadata = metadata
+        self.severity = severity
+
+
+# Lines that continue a compiler diagnostic: indented source/notes, "  |", "5 |", carets.
+_CONTINUATION_RE = re.compile(r"[ \t]+\S|\d+ *\||[|^~]")
+
+
+def step_indented(block: Block, line: str) -> int:
+    """Compiler errors, rustc, node stack traces: indented or gutter lines continue."""
+    if _CONTINUATION_RE.match(line) and len(block.lines) < 200:
+        block.lines.append(line)
+        block.keep = len(block.lines)
+        return TAKE
+    return STOP
+
+
+_NPM_RE = re.compile(r"npm (ERR!|error|WARN|warn)(?: |$)")
+
+
+def npm_kind(level: str) -> str:
+    return "error" if level[0] in "Ee" else "warn"
+
+
+def step_npm(block: Block, line: str) -> int:
+    """Consecutive `npm ERR!` (or `npm WARN`) lines are one event."""
+    m = _NPM_RE.match(line)
+    if m and npm_kind(m.group(1)) == block.state["kind"] and len(block.lines) < 500:
+        block.lines.append(line)
+        block.keep = len(block.lines)
+        return TAKE
+    return STOP
+
+
+_CHAIN_RE = re.compile(
+    r"During handling of the above exception, another exception occurred:"
+    r"|The above exception was the direct cause of the following exception:"
+)
+_EXC_LINE_RE = re.compile(r"(?:[A-Za-z_]\w*\.)*(?P<exc>[A-Za-z_]\w*)(?::(?: (?P<msg>.*))?)?$")
+_TRACEBACK_START = "Traceback (most recent call last):"
+
+
+def step_traceback(block: Block, line: str) -> int:
+    state = block.state
+    prefix = state.get("prefix", "")
+    if prefix:
+        if line.startswith(prefix):
+            line_rel = line[len(prefix) :]
+        elif not line.strip():
+            line_rel = ""
+        else:
+            return STOP
+    else:
+        line_rel = line
+    phase = state.get("phase", "frames")
+    if phase == "frames":
+        if not line_rel or line_rel[0] in " \t":
+            block.lines.append(line)
+            return TAKE
+        m = _EXC_LINE_RE.match(line_rel)
+        if m:
+            block.lines.append(line)
+            block.keep = len(block.lines)
+            state["phase"] = "after_exc"
+            state["exc"] = m.group("exc")
+            state["msg"] = m.group("msg") or ""
+            return TAKE
+        return STOP
+    if not line_rel.strip():
+        if state.get("blanks", 0) >= 2:
+            return STOP
+        state["blanks"] = state.get("blanks", 0) + 1
+        block.lines.append(line)
+        return TAKE
+    state["blanks"] = 0
+    if phase == "after_exc":
+        if _CHAIN_RE.match(line_rel):
+            block.lines.append(line)
+            state["phase"] = "chain"
+            return TAKE
+        if line_rel[0] in " \t" and line_rel.lstrip()[:1] in ("+", "|"):
+            # An exception group prints its sub-exceptions after the final line.
+            block.lines.append(line)
+            block.keep = len(block.lines)
+            return TAKE
+        return STOP
+    # phase == "chain": a chained traceback must follow.
+    if line_rel.startswith(_TRACEBACK_START):
+        block.lines.append(line)
+        state["phase"] = "frames"
+        state.setdefault("chain", []).append(state.get("exc"))
+        return TAKE
+    return STOP
+
+
+_GO_FRAME_RE = re.compile(
+    r"goroutine \d+|created by |\[signal |panic: |[\w./*()\[\]{}, -]+\(.*\)\s*$"
+)
+
+
+def step_go_panic(block: Block, line: str) -> int:
+    state = block.state
+    if not line.strip():
+        if state.get("blank"):
+            return STOP
+        state["blank"] = True
+        block.lines.append(line)
+        return TAKE
+    if line.startswith("exit status "):
+        block.lines.append(line)
+        block.keep = len(block.lines)
+        return END
+    if line[0] in " \t" or _GO_FRAME_RE.match(line):
+        state["blank"] = False
+        block.lines.append(line)
+        block.keep = len(block.lines)
+        return TAKE
+    return STOP
+
+
+def step_fence(block: Block, line: str) -> int:
+    fence = block.state["fence"]
+    stripped = line.strip()
+    if stripped.startswith(fence) and stripped == fence[0] * len(stripped):
+        block.state["closed"] = True
+        block.lines.append(line)
+        block.keep = len(block.lines)
+        return END
+    block.lines.append(line)
+    block.keep = len(block.lines)
+    return TAKE
+
+
+def make_user_step(until: re.Pattern | None, while_: re.Pattern | None, max_lines: int):
+    def step_user(block: Block, line: str) -> int:
+        if len(block.lines) >= max_lines:
+            return STOP
+        if while_ is not None and not while_.search(line):
+            return STOP
+        block.lines.append(line)
+        block.keep = len(block.lines)
+        if until is not None and until.search(line):
+            return END
+        return TAKE if len(block.lines) < max_lines else END
+
+    return step_user

@@ -1,0 +1,380 @@
+"""The streaming extractor: text in, events out, the same events however the text is chunked."""
+
+from __future__ import annotations
+
+import hashlib
+
+from . import blocks
+from .blocks import END, STOP, TAKE, Block
+from .events import Event
+from .prompts import parse_menu
+from .redact import redact
+from .risk import base_risk, prompt_risk
+from .rules import Rule, RuleSet
+from .text import PartialLine, clean_region
+
+CONTEXT_LINES = 3
+SCREEN_LINES = 12
+CONTEXT_LINE_CAP = 500
+# An open block is closed after this many lines, and keeps at most BLOCK_LINE_CAP characters of
+# each, so that one endless traceback or unterminated fence cannot hold the stream's memory.
+MAX_BLOCK_LINES = 2000
+BLOCK_LINE_CAP = 4096
+CONTENT_CAP = 256 * 1024
+CONTENT_TRUNCATED = "\n…[truncated]"
+
+_default_rules: RuleSet | None = None
+
+
+def default_rules() -> RuleSet:
+    global _default_rules
+    if _default_rules is None:
+        _default_rules = RuleSet()
+    return _default_rules
+
+
+class Extractor:
+    """Feed it decoded output in chunks of any size; it returns the events completed so far."""
+
+    def __init__(self, rules: RuleSet | None = None):
+        self.rules = rules or default_rules()
+        self.lines = 0
+        self._partial = PartialLine()
+        self._block: Block | None = None
+        # The last complete lines, for the context of events near a chunk start and for idle().
+        self._screen: list[str] = []
+        self._idle_reported = 0
+        self._prompt_line = 0
+
+    # --- public API ---------------------------------------------------------------------
+
+    def feed(self, text: str) -> list[Event]:
+        nl = text.rfind("\n")
+        if nl < 0:
+            if text:
+                self._partial.append(text)
+            return []
+        raw = text[: nl + 1]
+        if self._partial.raw:
+            raw = self._partial.take() + raw
+        if nl + 1 < len(text):
+            self._partial.append(text[nl + 1 :])
+        return self._process_region(clean_region(raw))
+
+    def idle(self) -> list[Event]:
+        """A prompt event if the program now waits at something that looks like a prompt."""
+        partial = self._partial.value()
+        if partial.strip():
+            lineno, line, before = self.lines + 1, partial, self._screen
+        elif self._screen:
+            lineno, line, before = self.lines, self._screen[-1], self._screen[:-1]
+        else:
+            return []
+        if lineno in (self._idle_reported, self._prompt_line):
+            return []
+        context = "\n".join(before[-CONTEXT_LINES:])
+        event = self._prompt_event(line, lineno, context)
+        if event is None:
+            screen = [*before, line]
+            meta = parse_menu(screen[-SCREEN_LINES:])
+            if meta is not None:
+                event = self._make_prompt(
+                    self._menu_rule(), meta, lineno, line, "\n".join(screen[-SCREEN_LINES:-1])
+                )
+        if event is None:
+            return []
+        self._idle_reported = lineno
+        return [event]
+
+    def close(self) -> list[Event]:
+        events: list[Event] = []
+        raw = self._partial.take()
+        if raw:
+            events += self._process_region(clean_region(raw + "\n"))
+        if self._block is not None:
+            events.append(self._finish(self._block, at_close=True))
+            self._block = None
+        return events
+
+    # --- the hot path -------------------------------------------------------------------
+
+    def _process_region(self, region: str) -> list[Event]:
+        """Match complete clean lines; `region` ends with a newline."""
+        events: list[Event] = []
+        rules = self.rules
+        size = len(region)
+        base = self.lines
+        # Line numbers are counted lazily from the last position asked about.
+        self._region = region
+        self._count_pos = 0
+        self._count_lines = base
+        if rules.every_line:
+            candidates = None
+        else:
+            low = region.lower()
+            starts = set()
+            rfind = low.rfind
+            for sweep in rules.sweeps:
+                for m in sweep.finditer(low):
+                    starts.add(rfind("\n", 0, m.start()) + 1)
+            candidates = sorted(starts)
+        i = 0
+        pos = 0
+        while pos < size:
+            if self._block is not None:
+                while self._block is not None and pos < size:
+                    nl = region.find("\n", pos)
+                    events += self._block_line(region[pos:nl], pos)
+                    pos = nl + 1
+                continue
+            if candidates is not None:
+                n = len(candidates)
+                while i < n and candidates[i] < pos:
+                    i += 1
+                if i >= n:
+                    break
+                pos = candidates[i]
+            nl = region.find("\n", pos)
+            events += self._match_line(region[pos:nl], pos)
+            pos = nl + 1
+        self.lines = base + region.count("\n")
+        tail = region[-(SCREEN_LINES * 200) :].split("\n")[-SCREEN_LINES - 1 : -1]
+        if len(tail) < SCREEN_LINES:
+            tail = (self._screen + tail)[-SCREEN_LINES:]
+        self._screen = tail
+        return events
+
+    def _lineno(self, pos: int) -> int:
+        if pos < self._count_pos:
+            self._count_pos, self._count_lines = 0, self.lines
+        self._count_lines += self._region.count("\n", self._count_pos, pos)
+        self._count_pos = pos
+        return self._count_lines + 1
+
+    def _context(self, pos: int) -> str:
+        region = self._region
+        back: list[str] = []
+        end = pos - 1
+        while len(back) < CONTEXT_LINES and end >= 0:
+            start = region.rfind("\n", 0, end) + 1
+            back.append(region[start:end][:CONTEXT_LINE_CAP])
+            end = start - 1
+        if len(back) < CONTEXT_LINES:
+            back.extend(
+                line[:CONTEXT_LINE_CAP]
+                for line in reversed(self._screen[-(CONTEXT_LINES - len(back)) :])
+            )
+        return "\n".join(reversed(back))
+
+    def _match_line(self, line: str, pos: int) -> list[Event]:
+        rules = self.rules
+        if rules.fence_rules and ("```" in line or "~~~" in line):
+            for rule in rules.fence_rules:
+                m = rule.pattern.match(line)
+                if m:
+                    meta = rule.build(m, line)
+                    self._open_block(rule, meta, line, pos, rule.severity)
+                    return []
+        low = line.lower()
+        events: list[Event] = []
+        diag_done = prompt_done = False
+        for rule in rules.line_rules:
+            gates = rule.gates
+            if gates:
+                for gate in gates:
+                    if gate in low:
+                        break
+                else:
+                    continue
+            category = rule.category
+            if category == "diag":
+                if diag_done:
+                    continue
+                m = rule.pattern.search(line) if rule.search else rule.pattern.match(line)
+                if m is None:
+                    continue
+                meta = rule.build(m, line) if rule.build else {}
+                if meta is None:
+                    continue
+                diag_done = True
+                severity = meta.pop("_severity", rule.severity)
+                if rule.step is not None:
+                    self._open_block(rule, meta, line, pos, severity)
+                else:
+                    events.append(
+                        self._make(
+                            rule, meta, severity, self._lineno(pos), None, line, self._context(pos)
+                        )
+                    )
+            elif category == "metric":
+                for m in rule.pattern.finditer(line):
+                    meta = rule.build(m, line) if rule.build else {}
+                    if meta is not None:
+                        lineno = self._lineno(pos)
+                        events.append(
+                            self._make(
+                                rule,
+                                meta,
+                                rule.severity,
+                                lineno,
+                                None,
+                                line.strip(),
+                                self._context(pos),
+                            )
+                        )
+            elif category == "prompt" and not prompt_done:
+                m = rule.pattern.search(line) if rule.search else rule.pattern.match(line)
+                if m is None:
+                    continue
+                meta = rule.build(m, line) if rule.build else {}
+                if meta is None:
+                    continue
+                prompt_done = True
+                lineno = self._lineno(pos)
+                if lineno in (self._idle_reported, self._prompt_line):
+                    continue
+                self._prompt_line = lineno
+                events.append(self._make_prompt(rule, meta, lineno, line, self._context(pos)))
+        return events
+
+    # --- blocks ------------------------------------------------------------------------
+
+    def _open_block(self, rule: Rule, meta: dict, line: str, pos: int, severity: str) -> None:
+        state = meta.pop("_state", {})
+        block = Block(
+            rule, self._lineno(pos), line[:BLOCK_LINE_CAP], self._context(pos), meta, severity
+        )
+        block.state.update(state)
+        self._block = block
+
+    def _block_line(self, line: str, pos: int) -> list[Event]:
+        block = self._block
+        result = block.rule.step(block, line[:BLOCK_LINE_CAP])
+        if result == TAKE:
+            if len(block.lines) < MAX_BLOCK_LINES:
+                return []
+            block.keep = len(block.lines)
+            block.state["truncated"] = True
+            result = END
+        self._block = None
+        events = [self._finish(block)]
+        if result == STOP:
+            events += self._match_line(line, pos)
+        return events
+
+    def _finish(self, block: Block, at_close: bool = False) -> Event:
+        rule = block.rule
+        state = block.state
+        if (
+            at_close
+            and rule.step is blocks.step_traceback
+            and state.get("phase", "frames") == "frames"
+        ):
+            block.keep = len(block.lines)
+        lines = block.lines[: block.keep]
+        end = block.start + len(lines) - 1
+        meta = block.metadata
+        if rule.category == "fence":
+            indent = len(lines[0]) - len(lines[0].lstrip())
+            inner = lines[1:-1] if state.get("closed") else lines[1:]
+            if indent:
+                inner = [ln[indent:] if ln[:indent].isspace() else ln.lstrip() for ln in inner]
+            content = "\n".join(inner)
+            if not state.get("closed"):
+                meta["unterminated"] = True
+        else:
+            content = "\n".join(lines)
+            if rule.step is blocks.step_traceback:
+                meta.update(_traceback_meta(lines, state))
+        if state.get("truncated"):
+            meta["truncated"] = True
+        return self._make(rule, meta, block.severity, block.start, end, content, block.context)
+
+    # --- events ------------------------------------------------------------------------
+
+    def _make(
+        self,
+        rule: Rule,
+        meta: dict,
+        severity: str,
+        start: int,
+        end: int | None,
+        content: str,
+        context: str,
+    ) -> Event:
+        event_type = meta.pop("_type", rule.event_type)
+        name = meta.pop("_rule", rule.name)
+        if len(content) > CONTENT_CAP:
+            content = content[:CONTENT_CAP] + CONTENT_TRUNCATED
+            meta["truncated"] = True
+        content = redact(content)
+        if event_type == "code_block":
+            meta["sha256"] = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
+        policy = self.rules.policy
+        risk = rule.risk or base_risk(event_type, severity)
+        destructive = policy.find_destructive(content)
+        if destructive:
+            # A code block only shows a command; anything else that names one is acted on.
+            risk = "medium" if event_type == "code_block" and risk == "low" else "high"
+            if event_type == "code_block" and rule.risk is None:
+                risk = "medium"
+            meta.setdefault("command", destructive)
+        auto = rule.auto_confirmable if rule.auto_confirmable is not None else risk == "low"
+        if destructive and event_type != "code_block":
+            auto = False
+        return Event(event_type, name, severity, risk, auto, start, start if end is None else end, content,
+                     redact(context), meta)  # fmt: skip
+
+    def _prompt_event(self, line: str, lineno: int, context: str) -> Event | None:
+        for rule in self.rules.prompt_rules:
+            m = rule.pattern.search(line) if rule.search else rule.pattern.match(line)
+            if m is None:
+                continue
+            meta = rule.build(m, line) if rule.build else {}
+            if meta is not None:
+                return self._make_prompt(rule, meta, lineno, line, context)
+        return None
+
+    def _make_prompt(self, rule: Rule, meta: dict, lineno: int, line: str, context: str) -> Event:
+        policy = self.rules.policy
+        risk, command = prompt_risk(meta.get("question", line), context, policy)
+        if meta.get("secret_input"):
+            risk = "high"
+        if rule.risk is not None:
+            risk = rule.risk
+        if command:
+            meta["command"] = redact(command)
+        meta.setdefault("command", None)
+        if rule.auto_confirmable is not None and not meta.get("secret_input"):
+            auto = rule.auto_confirmable and not (command and policy.find_destructive(command))
+        else:
+            auto = risk == "low" and not meta.get("secret_input")
+        if "question" in meta:
+            meta["question"] = redact(meta["question"])
+        return Event("prompt", rule.name, rule.severity, risk, auto, lineno, lineno, redact(line.strip()),
+                     redact(context), meta)  # fmt: skip
+
+    def _menu_rule(self) -> Rule:
+        return _MENU_RULE
+
+
+_MENU_RULE = Rule("prompt_menu", "prompt", "info", __import__("re").compile(""), category="prompt")
+
+
+def _traceback_meta(lines: list[str], state: dict) -> dict:
+    meta: dict = {}
+    if state.get("exc"):
+        meta["exception"] = state["exc"]
+        meta["message"] = state.get("msg", "")
+    if state.get("chain"):
+        meta["chained"] = [e for e in state["chain"] if e]
+    for line in reversed(lines):
+        stripped = line.strip()
+        if stripped.startswith('File "'):
+            file, _, rest = stripped[6:].partition('", line ')
+            number = rest.split(",", 1)[0]
+            meta["file"] = file
+            if number.isdigit():
+                meta["line"] = int(number)
+            break
+    return meta

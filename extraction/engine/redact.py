@@ -1,0 +1,149 @@
+"""Secret redaction, applied to everything before it is stored or shown.
+
+Most text holds no secret at all, so a literal prefilter over a lowercased copy decides
+whether the (slower) patterns run.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Lowercase literals: a secret matched below contains at least one of them.
+_TRIGGERS = (
+    "sk-", "akia", "aws_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox",
+    "bearer", "basic ", "://", "pass", "pwd", "secret", "token", "key", "auth", "credential",
+    "-----begin",
+)  # fmt: skip
+
+_KEY_NAME = (
+    r"[\w.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
+    r"secret[_-]?key|private[_-]?key|client[_-]?secret|auth|credentials?)"
+)
+
+_PATTERNS: list[tuple[str, re.Pattern, object]] = [
+    (
+        "private_key",
+        re.compile(
+            r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)",
+            re.DOTALL,
+        ),
+        lambda m: "[REDACTED:private_key]" + "\n" * m.group(0).count("\n"),
+    ),
+    ("anthropic_key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{8,}"), "[REDACTED:anthropic_key]"),
+    (
+        "openai_key",
+        re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}"),
+        "[REDACTED:openai_key]",
+    ),
+    (
+        "aws_access_key_id",
+        re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+        "[REDACTED:aws_access_key_id]",
+    ),
+    (
+        "github_token",
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
+        "[REDACTED:github_token]",
+    ),
+    ("slack_token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), "[REDACTED:slack_token]"),
+    (
+        "bearer",
+        re.compile(r"(?i)\b(bearer|basic)\s+(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,}"),
+        r"\1 [REDACTED:token]",
+    ),
+    (
+        "url_password",
+        re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+):(?!\[REDACTED)[^\s@/]+@"),
+        r"\1:[REDACTED:password]@",
+    ),
+    (
+        "assignment",
+        re.compile(
+            r"(?i)(?<![\w-])([\"']?" + _KEY_NAME + r"[\"']?\s*[:=]\s*)"
+            r"(?:\"(?!\[REDACTED)[^\"\n]+\"|'(?!\[REDACTED)[^'\n]+'|(?![\"'\[])[^\s,;\"'&]+)"
+        ),
+        r"\1[REDACTED:secret]",
+    ),
+]
+
+
+def _has_trigger(text: str) -> bool:
+    low = text.lower()
+    return any(t in low for t in _TRIGGERS)
+
+
+def redact(text: str) -> str:
+    """Replace secrets with [REDACTED:kind] markers. Never raises."""
+    try:
+        if not text or not _has_trigger(text):
+            return text
+        for _, pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement, text)
+        return text
+    except Exception:  # noqa: BLE001 - redaction must never break the stream
+        return "[REDACTED:unredactable]"
+
+
+# The tail that may be the start of a secret: the last token, plus a key name and separator
+# before it ("password = hun" + "ter2") or an auth scheme ("Bearer eyJ").
+_HOLD_RE = re.compile(
+    r"(?i)(?:(?:[\"']?" + _KEY_NAME + r"[\"']?\s*[:=]\s*)|(?:bearer|basic)\s+)?[^\s]*\Z"
+)
+_BEGIN_KEY_RE = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+_END_KEY_RE = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+
+
+class StreamRedactor:
+    """Redacts a chunked stream so that a secret split across chunks is still caught.
+
+    It holds back at most HOLD_MAX characters of an unfinished last token (never across a
+    newline). Inside a private key block every line is withheld until the END line.
+    """
+
+    HOLD_MAX = 512
+
+    def __init__(self) -> None:
+        self._held = ""
+        self._in_key = False
+
+    def feed(self, text: str) -> str:
+        try:
+            return self._feed(text)
+        except Exception:  # noqa: BLE001
+            self._held = ""
+            return "[REDACTED:unredactable]"
+
+    def _feed(self, text: str) -> str:
+        text = self._held + text
+        self._held = ""
+        if not text:
+            return ""
+        line_start = text.rfind("\n") + 1
+        tail = text[line_start:]
+        if tail:
+            m = _HOLD_RE.search(tail[-(self.HOLD_MAX + 1) :])
+            hold = m.group(0) if m else ""
+            if 0 < len(hold) <= self.HOLD_MAX:
+                self._held = hold
+                text = text[: len(text) - len(hold)]
+        return self._redact_out(text)
+
+    def _redact_out(self, text: str) -> str:
+        if self._in_key:
+            end = _END_KEY_RE.search(text)
+            if not end:
+                # Keep the line structure so line numbers downstream stay right.
+                return "\n" * text.count("\n")
+            self._in_key = False
+            text = "[REDACTED:private_key]" + text[end.end() :]
+        out = redact(text)
+        begin = _BEGIN_KEY_RE.search(text)
+        if begin and not _END_KEY_RE.search(text, begin.end()):
+            self._in_key = True
+        return out
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        if not held:
+            return ""
+        return self._redact_out(held)

@@ -1,0 +1,598 @@
+"""Built-in rules, user rules from TOML, and the RuleSet that holds them with the risk policy."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import blocks, prompts
+from .events import EVENT_TYPES, RISK_LEVELS, SEVERITIES
+from .risk import CommandPolicy
+
+Builder = Callable[[re.Match, str], "dict | None"]
+
+
+class RulesError(ValueError):
+    """A rules file (or rule definition) that cannot be used; the message says where and why."""
+
+
+@dataclass(eq=False)
+class Rule:
+    name: str
+    event_type: str
+    severity: str
+    pattern: re.Pattern
+    # Lowercase literals: the rule is only tried on a line (lowercased) containing one of them.
+    # Empty means "try on every candidate line".
+    gates: tuple[str, ...] = ()
+    # "diag" (error/warning: the first match on a line wins), "metric" (all matches, one
+    # event each), "prompt" or "fence".
+    category: str = "diag"
+    build: Builder | None = None
+    step: Callable | None = None
+    risk: str | None = None
+    auto_confirmable: bool | None = None
+    builtin: bool = True
+    # Match anywhere in the line instead of at its start.
+    search: bool = False
+    # User rules: lowercase literals for the chunk prefilter; None means "every line".
+    triggers: tuple[str, ...] | None = None
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.event_type}, {self.severity})"
+
+
+# --- builders ---------------------------------------------------------------------------
+
+
+def _groups(m: re.Match) -> dict:
+    return {k: v for k, v in m.groupdict().items() if v is not None}
+
+
+def _int_fields(meta: dict, *names: str) -> dict:
+    for name in names:
+        if name in meta and meta[name].isdigit():
+            meta[name] = int(meta[name])
+    return meta
+
+
+def build_plain(m: re.Match, line: str) -> dict:
+    return _int_fields(_groups(m), "line", "col")
+
+
+_LEVELS = {
+    "error": ("error", "error"),
+    "err": ("error", "error"),
+    "fatal": ("error", "critical"),
+    "critical": ("error", "critical"),
+    "crit": ("error", "critical"),
+    "panic": ("error", "critical"),
+    "severe": ("error", "error"),
+    "warn": ("warning", "warning"),
+    "warning": ("warning", "warning"),
+}
+
+
+def build_log(m: re.Match, line: str) -> dict | None:
+    level = m.group("level")
+    event_type, severity = _LEVELS[level.lower()]
+    return {"level": level.upper(), "_type": event_type, "_severity": severity}
+
+
+def build_compiler(m: re.Match, line: str) -> dict:
+    meta = _groups(m)
+    if "line2" in meta:
+        meta["line"], meta["col"] = meta.pop("line2"), meta.pop("col2")
+    _int_fields(meta, "line", "col")
+    kind = meta.pop("kind")
+    meta.pop("fatal", None)
+    if kind.endswith("warning"):
+        meta["_type"], meta["_severity"] = "warning", "warning"
+    elif kind.startswith("fatal"):
+        meta["_severity"] = "critical"
+    return meta
+
+
+def build_exception(m: re.Match, line: str) -> dict:
+    return {"exception": m.group("exc"), "message": m.group("msg")}
+
+
+def build_traceback_start(m: re.Match, line: str) -> dict:
+    return {"_state": {"prefix": m.group("prefix")}}
+
+
+def build_npm(m: re.Match, line: str) -> dict:
+    kind = blocks.npm_kind(m.group("level"))
+    meta: dict = {"_state": {"kind": kind}}
+    if kind == "warn":
+        meta["_type"], meta["_severity"] = "warning", "warning"
+    return meta
+
+
+def build_fence(m: re.Match, line: str) -> dict:
+    return {"language": m.group("lang").strip("{}.").lower(), "_state": {"fence": m.group("fence")}}
+
+
+_NUMBER_RE = re.compile(r"[\d,.eE+-]+|nan|inf", re.IGNORECASE)
+
+
+def parse_number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+_METRIC_ALIASES = {
+    "tokens used": "tokens_used",
+    "total tokens": "tokens_used",
+    "tokens": "tokens_used",
+    "total_tokens": "tokens_used",
+    "token usage": "tokens_used",
+}
+
+
+def build_metric(m: re.Match, line: str) -> dict | None:
+    raw_name = " ".join(m.group("name").lower().split())
+    name = _METRIC_ALIASES.get(raw_name, raw_name)
+    try:
+        value = parse_number(m.group("value"))
+    except ValueError:
+        return None
+    unit = (m.group("unit") or "").strip()
+    if m.group("currency"):
+        unit = "$"
+    if name == "tokens_used" and not unit:
+        unit = "tokens"
+    meta = {"name": name, "value": value, "unit": unit}
+    if name == "tokens_used":
+        meta["_rule"] = "tokens_used"
+    return meta
+
+
+def build_progress(m: re.Match, line: str) -> dict:
+    return {
+        "name": m.group("name").lower(),
+        "value": float(m.group("value")),
+        "unit": "",
+        "total": float(m.group("total")),
+    }
+
+
+_COUNT_RE = re.compile(
+    r"(\d+) (passed|failed|skipped|deselected|xfailed|xpassed|errors?|warnings?)"
+)
+
+
+def build_pytest_summary(m: re.Match, line: str) -> dict:
+    counts = {"passed": 0, "failed": 0}
+    for number, word in _COUNT_RE.findall(m.group("counts")):
+        key = {"error": "errors", "warning": "warnings"}.get(word, word)
+        counts[key] = counts.get(key, 0) + int(number)
+    return {
+        "name": "tests",
+        "value": counts["passed"],
+        "unit": "tests",
+        **counts,
+        "duration_s": float(m.group("dur")),
+    }
+
+
+def build_unittest(m: re.Match, line: str) -> dict:
+    return {
+        "name": "tests",
+        "value": int(m.group("n")),
+        "unit": "tests",
+        "ran": int(m.group("n")),
+        "duration_s": float(m.group("dur")),
+    }
+
+
+# --- built-in rules -----------------------------------------------------------------------
+
+_TS = (
+    r"(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?"
+    r"|\[?\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\]?"
+    r"|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2})"
+)
+_LEVEL = r"(?P<level>ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE|WARNING|WARN)"
+# Between the timestamp and the level: at most two tokens such as a logger name, pid or
+# [thread], none of them itself a level (so "INFO: retrying after ERROR" stays INFO).
+_LOG_TOKEN = r"(?!(?:INFO|DEBUG|TRACE|NOTICE|ERROR|ERR|FATAL|CRITICAL|WARN|WARNING)\b)(?:\[[^\]]{0,60}\]|[\w.:/<>@-]+)"
+_LOG_RE = re.compile(
+    r"(?:" + _TS + r"\s+(?:[-|]\s+)?(?:" + _LOG_TOKEN + r"\s+(?:[-|]\s+)?){0,2}?)?"
+    r"[\[<]?" + _LEVEL + r"[\]>]?(?=[\s:|\]]|$)"
+)
+_LOG_KV_RE = re.compile(
+    r"(?i)(?:^|[\s{,])(?:level|lvl|severity|levelname)=\"?(?P<level>error|err|fatal|critical|crit|panic|warn|warning)\b"
+    r"|\"(?:level|lvl|severity|levelname)\"\s*:\s*\"(?P<level2>error|err|fatal|critical|crit|panic|warn|warning)\""
+)
+
+
+def build_log_kv(m: re.Match, line: str) -> dict:
+    level = m.group("level") or m.group("level2")
+    event_type, severity = _LEVELS[level.lower()]
+    return {"level": level.upper(), "_type": event_type, "_severity": severity}
+
+
+_METRIC_NAMES = (
+    r"(?:(?:val|train|test|eval|valid|validation)_)?"
+    r"(?:loss|accuracy|acc|precision|recall|f1(?:_score)?|auc|roc_auc|mse|mae|rmse|perplexity|ppl|bleu"
+    r"|lr|learning_rate|grad_norm|reward|throughput|latency|duration|elapsed|cost|wer|cer)"
+    r"|tokens used|total tokens|total_tokens|token usage|tokens|epoch|step"
+)
+# A number not followed by more of a version, time or path ("1.2.3", "12:00", "1/2").
+_METRIC_RE = re.compile(
+    r"(?i)(?<![\w.-])(?P<name>" + _METRIC_NAMES + r")\s*[=:]\s*(?P<currency>\$)?"
+    r"(?P<value>[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?|[-+]?\.\d+|nan|inf)"
+    r"(?P<unit>\s?(?:%|ms|s|sec|seconds|tokens|tok/s|tokens/s|it/s|samples/s|req/s)(?![\w/])|)"
+    r"(?![\w.:/-]|,\d)"
+)
+
+_TRIGGERS_DIAG = ("err", "warn", "fatal", "crit", "panic", "traceback", "exception")
+
+
+def builtin_rules() -> list[Rule]:
+    R = Rule
+    c = re.compile
+    return [
+        R("code_fence", "code_block", "info", c(r"[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[^`\s]*)[^`]*$"),
+          ("```", "~~~"), "fence", build_fence, blocks.step_fence),
+        R("npm_error", "error", "error", c(r"npm (?P<level>ERR!|error|WARN|warn)(?: |$)"), ("npm",), "diag",
+          build_npm, blocks.step_npm),
+        R("python_traceback", "error", "error", c(r"(?P<prefix>[ \t]*)Traceback \(most recent call last\):"),
+          ("traceback",), "diag", build_traceback_start, blocks.step_traceback),
+        R("go_panic", "error", "critical", c(r"panic: (?P<message>.*)"), ("panic: ",), "diag", build_plain,
+          blocks.step_go_panic),
+        R("rust_error", "error", "error", c(r"error\[(?P<code>E\d{4})\]: (?P<message>.*)"), ("error[",), "diag",
+          build_plain, blocks.step_indented),
+        R("compiler_error", "error", "error", c(
+            r"(?P<file>[^\s:(][^\s:(]*)(?::(?P<line>\d+)(?::(?P<col>\d+))?:?|\((?P<line2>\d+),(?P<col2>\d+)\):?)"
+            r"(?: -)? (?P<kind>(?:fatal )?error|warning)(?: (?P<code>[A-Z]+\d+))?: ?(?P<message>.*)"),
+          ("error", "warn"), "diag", build_compiler, blocks.step_indented),
+        R("python_warning", "warning", "warning", c(
+            r"(?:(?P<file>\S[^:\n]*?):(?P<line>\d+): )?(?P<category>[A-Z]\w*Warning): (?P<message>.*)"),
+          ("warning: ",), "diag", build_plain, blocks.step_indented),
+        R("pytest_failed", "error", "error", c(r"FAILED (?P<test>\S+::\S+)(?: - (?P<message>.*))?"),
+          ("failed ",), "diag", build_plain),
+        R("log_error", "error", "error", _LOG_RE, ("err", "fatal", "crit", "panic", "severe", "warn"), "diag",
+          build_log),
+        R("log_error_structured", "error", "error", _LOG_KV_RE, ("level", "lvl", "severity"), "diag",
+          build_log_kv, search=True),
+        R("python_exception", "error", "error", c(
+            r"(?:[A-Za-z_]\w*\.)*(?P<exc>[A-Z]\w*(?:Error|Exception)): (?P<msg>\S.*)"),
+          ("error: ", "exception: "), "diag", build_exception, blocks.step_indented),
+        R("error_generic", "error", "error", c(r"(?:error|Error|fatal)(?:\[[\w-]+\])?: (?P<message>\S.*)"),
+          ("error", "fatal: "), "diag", build_plain, blocks.step_indented),
+        R("warning_generic", "warning", "warning", c(r"(?:warning|Warning)(?:\[[\w-]+\])?: (?P<message>\S.*)"),
+          ("warning",), "diag", build_plain, blocks.step_indented),
+        R("metric_kv", "metric", "info", _METRIC_RE, (), "metric", build_metric),
+        R("epoch_progress", "metric", "info", c(r"(?i)\b(?P<name>epoch|step)\s+(?P<value>\d+)\s*/\s*(?P<total>\d+)\b"),
+          ("epoch", "step"), "metric", build_progress),
+        R("pytest_summary", "metric", "info", c(
+            r"(?P<counts>\d+ (?:passed|failed|skipped|deselected|xfailed|xpassed|errors?|warnings?)"
+            r"(?:, \d+ (?:passed|failed|skipped|deselected|xfailed|xpassed|errors?|warnings?))*)"
+            r" in (?P<dur>\d+(?:\.\d+)?)s\b"), (" in ",), "metric", build_pytest_summary),
+        R("unittest_summary", "metric", "info", c(r"Ran (?P<n>\d+) tests? in (?P<dur>\d+(?:\.\d+)?)s"), ("ran ",),
+          "metric", build_unittest),
+        R("prompt_yes_no", "prompt", "info", prompts.YES_NO_RE, ("/",), "prompt", prompts.build_yes_no),
+        R("prompt_options", "prompt", "info", prompts.LETTER_OPTIONS_RE, ("(y)",), "prompt",
+          prompts.build_letter_options),
+        R("prompt_file", "prompt", "info", prompts.RM_RE, ("rm: ", "cp: ", "mv: ", "ln: "), "prompt",
+          prompts.build_file_question),
+        R("prompt_overwrite", "prompt", "info", prompts.OVERWRITE_RE, ("overwrite",), "prompt",
+          prompts.build_file_question),
+        R("prompt_password", "prompt", "info", prompts.PASSWORD_RE, ("pass",), "prompt", prompts.build_password,
+          risk="high", auto_confirmable=False),
+    ]  # fmt: skip
+
+
+# Chunk prefilter for the built-in rules: regexes over the lowercased chunk, each starting with
+# a literal so that the regex engine can search for it quickly (an alternation of many
+# words has no literal prefix and runs about ten times slower). Every line a built-in rule can
+# match contains a hit of one of these.
+def _metric_sweep(sep: str) -> str:
+    names = ["loss", "accuracy", "acc", "precision", "recall", "f1", "f1_score", "auc", "mse", "mae", "rmse",
+             "perplexity", "ppl", "bleu", "lr", "learning_rate", "grad_norm", "reward", "throughput", "latency",
+             "duration", "elapsed", "cost", "wer", "cer", "tokens used", "total tokens", "total_tokens",
+             "token usage", "tokens", "epoch", "step"]  # fmt: skip
+    behind = []
+    for name in names:
+        for space in ("", " "):
+            behind.append(f"(?<={re.escape(name + space + sep)})")
+    return re.escape(sep) + "(?:" + "|".join(behind) + ")"
+
+
+BUILTIN_SWEEPS = (
+    "err", "warn", "fatal", "crit", "panic", "traceback", "exception", "severe",
+    "```", "~~~",
+    r"pass(?:ed|word|phrase|code)", "ran ", "epoch", "step ",
+    _metric_sweep("="), _metric_sweep(":"),
+    r"/n(?:[\])]|o[\])/])", "(y)", r"rm: ", "overwrite",
+)  # fmt: skip
+
+
+# --- the rule set -----------------------------------------------------------------------------
+
+_RULE_KEYS = {"name", "type", "pattern", "severity", "risk", "auto_confirmable", "triggers", "until", "while",
+              "max_lines", "ignore_case", "metric_name", "approve_key"}  # fmt: skip
+_OVERRIDE_KEYS = {"severity", "risk", "auto_confirmable"}
+_TOP_KEYS = {"rule", "override", "disable", "commands"}
+_COMMAND_KEYS = {"destructive", "medium", "low", "replace"}
+
+
+class RuleSet:
+    """Compiled built-in and user rules plus the risk policy; build once, share freely."""
+
+    def __init__(self, rules: list[Rule] | None = None, policy: CommandPolicy | None = None):
+        self.rules = rules if rules is not None else builtin_rules()
+        self.policy = policy or CommandPolicy()
+        self.compile()
+
+    @classmethod
+    def default(cls) -> RuleSet:
+        return cls()
+
+    def names(self) -> list[str]:
+        return [rule.name for rule in self.rules]
+
+    def builtin_names(self) -> list[str]:
+        return [rule.name for rule in self.rules if rule.builtin]
+
+    def get(self, name: str) -> Rule | None:
+        return next((r for r in self.rules if r.name == name), None)
+
+    def compile(self) -> None:
+        self.fence_rules = [r for r in self.rules if r.category == "fence"]
+        self.line_rules = [r for r in self.rules if r.category != "fence"]
+        self.prompt_rules = [r for r in self.rules if r.category == "prompt"]
+        sweeps = list(BUILTIN_SWEEPS) if any(r.builtin for r in self.rules) else ["```", "~~~"]
+        self.every_line = False
+        for rule in self.rules:
+            if rule.builtin:
+                continue
+            if rule.triggers is None:
+                self.every_line = True
+            else:
+                sweeps.extend(re.escape(t) for t in rule.triggers)
+        self.sweeps = [re.compile(s) for s in sweeps]
+
+
+def _fail(path: str, where: str, what: str) -> RulesError:
+    return RulesError(f"{path}: {where}: {what}")
+
+
+def _compile_regex(path: str, where: str, key: str, pattern, ignore_case: bool) -> re.Pattern:
+    if not isinstance(pattern, str) or not pattern:
+        raise _fail(path, where, f"'{key}' must be a non-empty string")
+    try:
+        return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+    except re.error as exc:
+        raise _fail(path, where, f"bad regex in '{key}': {exc}") from None
+
+
+def _check_choice(path: str, where: str, key: str, value, choices) -> None:
+    if value not in choices:
+        raise _fail(path, where, f"'{key}' must be one of {', '.join(choices)}, not {value!r}")
+
+
+def _user_builder(event_type: str, metric_name: str | None, approve_key: str | None) -> Builder:
+    def build(m: re.Match, line: str) -> dict | None:
+        meta = _int_fields(_groups(m), "line", "col")
+        if event_type == "metric":
+            try:
+                meta["value"] = parse_number(meta.get("value", ""))
+            except ValueError:
+                return None
+            meta.setdefault("name", metric_name or "value")
+            meta.setdefault("unit", "")
+        elif event_type == "prompt":
+            meta.setdefault("question", line.strip())
+            meta.setdefault("options", [])
+            meta["approve_key"] = approve_key
+        return meta
+
+    return build
+
+
+def _user_rule(path: str, index: int, spec) -> Rule:
+    if not isinstance(spec, dict):
+        raise _fail(path, f"rule #{index + 1}", "each [[rule]] must be a table")
+    name = spec.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][\w.-]*", name):
+        raise _fail(path, f"rule #{index + 1}", "'name' is required (letters, digits, _ . -)")
+    where = f"rule {name!r}"
+    unknown = set(spec) - _RULE_KEYS
+    if unknown:
+        raise _fail(
+            path,
+            where,
+            f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_RULE_KEYS))}",
+        )
+    event_type = spec.get("type", "error")
+    _check_choice(path, where, "type", event_type, [t for t in EVENT_TYPES if t != "code_block"])
+    severity = spec.get(
+        "severity", {"error": "error", "warning": "warning"}.get(event_type, "info")
+    )
+    _check_choice(path, where, "severity", severity, SEVERITIES)
+    risk = spec.get("risk")
+    if risk is not None:
+        _check_choice(path, where, "risk", risk, RISK_LEVELS)
+    auto = spec.get("auto_confirmable")
+    if auto is not None and not isinstance(auto, bool):
+        raise _fail(path, where, "'auto_confirmable' must be true or false")
+    ignore_case = spec.get("ignore_case", False)
+    if not isinstance(ignore_case, bool):
+        raise _fail(path, where, "'ignore_case' must be true or false")
+    pattern = _compile_regex(path, where, "pattern", spec.get("pattern"), ignore_case)
+    if event_type == "metric" and "value" not in pattern.groupindex:
+        raise _fail(path, where, "a metric rule's pattern needs a named group (?P<value>...)")
+    triggers = spec.get("triggers")
+    if triggers is not None:
+        if (
+            not isinstance(triggers, list)
+            or not triggers
+            or not all(isinstance(t, str) and t for t in triggers)
+        ):
+            raise _fail(path, where, "'triggers' must be a non-empty list of non-empty strings")
+        triggers = tuple(t.lower() for t in triggers)
+    until = spec.get("until")
+    while_ = spec.get("while")
+    max_lines = spec.get("max_lines")
+    step = None
+    if until is not None or while_ is not None or max_lines is not None:
+        if max_lines is not None and (
+            not isinstance(max_lines, int) or isinstance(max_lines, bool) or max_lines < 1
+        ):
+            raise _fail(path, where, "'max_lines' must be a positive integer")
+        until_re = (
+            _compile_regex(path, where, "until", until, ignore_case) if until is not None else None
+        )
+        while_re = (
+            _compile_regex(path, where, "while", while_, ignore_case)
+            if while_ is not None
+            else None
+        )
+        step = blocks.make_user_step(until_re, while_re, max_lines or 200)
+    return Rule(
+        name=name,
+        event_type=event_type,
+        severity=severity,
+        pattern=pattern,
+        gates=triggers or (),
+        category={"metric": "metric", "prompt": "prompt"}.get(event_type, "diag"),
+        build=_user_builder(event_type, spec.get("metric_name"), spec.get("approve_key", "y")),
+        step=step,
+        risk=risk,
+        auto_confirmable=auto,
+        builtin=False,
+        search=True,
+        triggers=triggers,
+    )
+
+
+def _pattern_list(path: str, key: str, value) -> list[tuple[str, str]]:
+    if not isinstance(value, list):
+        raise _fail(path, "[commands]", f"'{key}' must be a list of regex strings")
+    out = []
+    for i, regex in enumerate(value):
+        _compile_regex(path, "[commands]", f"{key}[{i}]", regex, False)
+        out.append((f"user_{key}_{i}", regex))
+    return out
+
+
+def rules_from_dict(data: dict, path: str = "<rules>") -> RuleSet:
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise _fail(
+            path,
+            "top level",
+            f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_TOP_KEYS))}",
+        )
+    rules = builtin_rules()
+    by_name = {r.name: r for r in rules}
+
+    disable = data.get("disable", [])
+    if not isinstance(disable, list) or not all(isinstance(n, str) for n in disable):
+        raise _fail(path, "disable", "must be a list of built-in rule names")
+    for name in disable:
+        if name not in by_name:
+            raise _fail(
+                path, "disable", f"unknown rule {name!r}; built-in rules: {', '.join(by_name)}"
+            )
+
+    overrides = data.get("override", {})
+    if not isinstance(overrides, dict):
+        raise _fail(path, "override", "must be a table of [override.RULE_NAME] tables")
+    for name, spec in overrides.items():
+        where = f"override {name!r}"
+        if name not in by_name:
+            raise _fail(path, where, f"unknown rule {name!r}; built-in rules: {', '.join(by_name)}")
+        if not isinstance(spec, dict):
+            raise _fail(path, where, "must be a table")
+        bad = set(spec) - _OVERRIDE_KEYS
+        if bad:
+            raise _fail(
+                path,
+                where,
+                f"unknown key(s) {', '.join(sorted(bad))}; allowed: {', '.join(sorted(_OVERRIDE_KEYS))}",
+            )
+        rule = by_name[name]
+        if "severity" in spec:
+            _check_choice(path, where, "severity", spec["severity"], SEVERITIES)
+            rule.severity = spec["severity"]
+            rule.build = _forced_severity(rule.build, spec["severity"])
+        if "risk" in spec:
+            _check_choice(path, where, "risk", spec["risk"], RISK_LEVELS)
+            rule.risk = spec["risk"]
+        if "auto_confirmable" in spec:
+            if not isinstance(spec["auto_confirmable"], bool):
+                raise _fail(path, where, "'auto_confirmable' must be true or false")
+            rule.auto_confirmable = spec["auto_confirmable"]
+
+    user_specs = data.get("rule", [])
+    if not isinstance(user_specs, list):
+        raise _fail(path, "rule", "use [[rule]] tables (an array of tables)")
+    user_rules = [_user_rule(path, i, spec) for i, spec in enumerate(user_specs)]
+    seen = set(by_name)
+    for rule in user_rules:
+        if rule.name in seen:
+            raise _fail(
+                path,
+                f"rule {rule.name!r}",
+                "name already used (disable or override the built-in instead)",
+            )
+        seen.add(rule.name)
+
+    policy = CommandPolicy()
+    commands = data.get("commands", {})
+    if not isinstance(commands, dict):
+        raise _fail(path, "commands", "must be a table")
+    bad = set(commands) - _COMMAND_KEYS
+    if bad:
+        raise _fail(
+            path,
+            "[commands]",
+            f"unknown key(s) {', '.join(sorted(bad))}; allowed: {', '.join(sorted(_COMMAND_KEYS))}",
+        )
+    replace = commands.get("replace", False)
+    if not isinstance(replace, bool):
+        raise _fail(path, "[commands]", "'replace' must be true or false")
+    for key in ("destructive", "medium", "low"):
+        if key in commands:
+            extra = _pattern_list(path, key, commands[key])
+            setattr(policy, key, extra if replace else getattr(policy, key) + extra)
+    policy.compile()
+
+    kept = [r for r in rules if r.name not in disable]
+    # User rules come first among the line rules: they win over a built-in on the same line.
+    fences = [r for r in kept if r.category == "fence"]
+    others = [r for r in kept if r.category != "fence"]
+    return RuleSet(fences + user_rules + others, policy)
+
+
+def _forced_severity(build: Builder | None, severity: str) -> Builder:
+    def build_with_severity(m: re.Match, line: str) -> dict | None:
+        meta = build(m, line) if build else {}
+        if meta is not None:
+            meta["_severity"] = severity
+        return meta
+
+    return build_with_severity
+
+
+def load_rules(path: str | os.PathLike | None) -> RuleSet:
+    """The built-in rules, adjusted by the TOML file at `path` (None: built-ins only)."""
+    if path is None:
+        return RuleSet()
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise RulesError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise RulesError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{path}: invalid TOML: {exc}") from None
+    return rules_from_dict(data, path)
