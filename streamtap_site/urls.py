@@ -6,7 +6,9 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/", include("sessions.replay_api_urls")),
     path("api/", include("streamtap_site.api_urls")),
     path("", include("extraction.urls")),
+    path("", include("sessions.replay_urls")),
     path("", include("sessions.urls")),
 ]
