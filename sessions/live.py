@@ -104,7 +104,7 @@ class LivePublisher(threading.Thread):
         self._output_bytes = 0
         self._output_gap: list | None = None
         self._info: dict | None = None
-        self._stop = False
+        self._stopping = False
         self._last_send = 0.0
         self.dropped_events = 0
         self.sent_frames = 0
@@ -148,7 +148,7 @@ class LivePublisher(threading.Thread):
 
     def close(self, timeout: float = 2.0) -> None:
         with self._cond:
-            self._stop = True
+            self._stopping = True
             self._cond.notify()
         self.join(timeout)
 
@@ -160,9 +160,9 @@ class LivePublisher(threading.Thread):
             self.transport.open()
             while True:
                 with self._cond:
-                    while not self._stop and not (self._has_pending() and self.session_pk):
+                    while not self._stopping and not (self._has_pending() and self.session_pk):
                         self._cond.wait(timeout=1.0)
-                    stopping = self._stop
+                    stopping = self._stopping
                 if not stopping:
                     # Coalesce: a frame at most every COALESCE_SECONDS while busy.
                     wait = self._last_send + COALESCE_SECONDS - time.monotonic()

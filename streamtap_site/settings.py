@@ -145,10 +145,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": envfloat("STREAMTAP_SQLITE_TIMEOUT", 30.0),
         }
     )
-    # Tests get their own file beside the default, never an in-memory database: the tap and
-    # the server are separate processes and must see the same data.
+    # Tests get their own file, never an in-memory database: the tap and the server are
+    # separate processes and must see the same data. One file per test run (pid), so two runs
+    # at once do not destroy each other's database.
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(
-        DATA_DIR / "test_streamtap.sqlite3"
+        DATA_DIR / f"test_streamtap_{os.getpid()}.sqlite3"
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
