@@ -333,6 +333,11 @@ class ScreenAnalyzer:
         return self.last_screen
 
     @property
+    def pending_chars(self) -> int:
+        """Output buffered by ``feed()`` and not rendered yet."""
+        return self._pending_chars
+
+    @property
     def in_alt_screen(self) -> bool:
         return self._screen.in_alt_screen
 
@@ -431,7 +436,7 @@ class ScreenAnalyzer:
         else:
             _claude_details(found, context, question)
         _answer_keys(found)
-        if found["approve_key"] is None:
+        if found["approve_key"] is None and not any(o["kind"] != "other" for o in options):
             return None
         return found
 

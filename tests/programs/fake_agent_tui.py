@@ -26,6 +26,7 @@ import re
 import select
 import sys
 import termios
+import textwrap
 import time
 import tty
 
@@ -76,14 +77,21 @@ def codex_prompt(command: str, selected: int = 0, cols: int = 80) -> str:
         (5, 3, "Reason: Delete the build directory"),
         (7, 3, f"$ {command}"),
     ]
+    row = 9
     for i, label in enumerate(options):
         marker = "› " if i == selected else "  "
-        lines.append((9 + i, 1, f"{marker}{i + 1}. {label}"))
-    lines.append((13, 3, "Press enter to confirm or esc to cancel"))
+        # Long options wrap under their label, as ratatui's Paragraph does.
+        parts = textwrap.wrap(label, width=cols - 6)
+        lines.append((row, 1, f"{marker}{i + 1}. {parts[0]}"))
+        for part in parts[1:]:
+            row += 1
+            lines.append((row, 6, part))
+        row += 1
+    lines.append((row + 1, 3, "Press enter to confirm or esc to cancel"))
     # Codex (ratatui) places runs of cells with CUP and never sends a newline.
     out = []
     for row, col, text in lines:
-        for run in re.finditer(r"\S+(?: \S+)?", text[: cols - col]):
+        for run in re.finditer(r"\S+(?: \S+)?", text):
             out.append(f"\x1b[{row};{col + run.start()}H{run.group(0)}")
     return "".join(out)
 
