@@ -1,0 +1,82 @@
+// Overview: charts from the server's numbers, then kept current by the all-sessions stream.
+import { timeChart } from "./charts.js";
+import { LiveSocket } from "./live.js";
+import { $, cssVar, el, formatTime, jsonData, sessionUrl } from "./util.js";
+
+const TYPES = ["error", "warning", "metric", "code_block", "prompt"];
+const LIVE = new Set(["running", "waiting_for_input"]);
+const STATUSES = new Set([...LIVE, "completed", "failed", "killed", "lost"]);
+
+const perMinute = jsonData("per-minute-data");
+const overTime = jsonData("sessions-over-time-data");
+
+const sum = (values) => values.reduce((a, b) => a + b, 0);
+const totalEvents = () => sum(TYPES.map((t) => sum(perMinute.series[t])));
+$("#events-last-hour").textContent = totalEvents();
+$("#sessions-last-day").textContent = sum(overTime.hourly.y);
+
+const minuteChart = timeChart(
+  $("#chart-per-minute"),
+  perMinute.x,
+  TYPES.map((t) => ({ label: t, color: cssVar(`--${t}`), values: perMinute.series[t] })),
+  { height: 220 },
+);
+const accent = cssVar("--accent");
+timeChart($("#chart-sessions-hourly"), overTime.hourly.x, [{ label: "sessions", color: accent, values: overTime.hourly.y }], { kind: "bars", height: 170, legend: false });
+timeChart($("#chart-sessions-daily"), overTime.daily.x, [{ label: "sessions", color: accent, values: overTime.daily.y }], { kind: "bars", height: 170, legend: false });
+
+// Live: count arriving events into the current minute (sliding the window when a minute ends).
+let redraw = null;
+function countEvents(events) {
+  const nowMinute = Math.floor(Date.now() / 60000) * 60;
+  while (perMinute.x[perMinute.x.length - 1] < nowMinute) {
+    perMinute.x.push(perMinute.x[perMinute.x.length - 1] + 60);
+    perMinute.x.shift();
+    for (const t of TYPES) { perMinute.series[t].push(0); perMinute.series[t].shift(); }
+  }
+  for (const e of events) {
+    if (perMinute.series[e.event_type]) perMinute.series[e.event_type][perMinute.x.length - 1] += 1;
+  }
+  if (!redraw) {
+    redraw = requestAnimationFrame(() => {
+      redraw = null;
+      minuteChart.setData([perMinute.x, ...TYPES.map((t) => perMinute.series[t])]);
+      $("#events-last-hour").textContent = totalEvents();
+    });
+  }
+}
+
+const liveTable = $("#live-sessions");
+const liveBody = liveTable.querySelector("tbody");
+function updateLiveSession(sid, info) {
+  let row = liveBody.querySelector(`tr[data-session="${CSS.escape(sid)}"]`);
+  if (info.status && !LIVE.has(info.status)) {
+    row?.remove();
+  } else if (!row && info.status) {
+    liveBody.querySelector(".empty-row")?.remove();
+    const link = el("a", { className: "mono", text: sid, attrs: { href: sessionUrl(liveTable.dataset.detailUrlTemplate, sid) } });
+    row = el("tr", { attrs: { "data-session": sid } }, [
+      el("td", {}, [link]),
+      el("td", { text: info.agent_name || "" }),
+      el("td", {}, [el("span", { className: `status status-${info.status}`, text: info.status, attrs: { "data-field": "status" } })]),
+      el("td", {}, [el("span", { className: "cmd", text: info.command_line || "" })]),
+      el("td", { className: "nowrap", text: info.started_at ? formatTime(info.started_at) : "" }),
+      el("td", { className: "num", text: info.total_extraction_events ?? "", attrs: { "data-field": "total" } }),
+    ]);
+    liveBody.prepend(row);
+  } else if (row) {
+    const status = row.querySelector('[data-field="status"]');
+    if (info.status) { status.className = `status status-${info.status}`; status.textContent = info.status; }
+    if (info.total_extraction_events !== undefined) row.querySelector('[data-field="total"]').textContent = info.total_extraction_events;
+  }
+  $("#live-count").textContent = liveBody.querySelectorAll("tr[data-session]").length;
+}
+
+new LiveSocket({
+  onEvents: (sid, events) => countEvents(events),
+  onState: (sid, states, info) => {
+    const lifecycle = states.filter((s) => STATUSES.has(s.state));
+    const status = info?.status || lifecycle[lifecycle.length - 1]?.state;
+    if (status) updateLiveSession(sid, { ...(info || {}), status });
+  },
+}).connect().subscribeAll();

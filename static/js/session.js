@@ -1,0 +1,306 @@
+// One session: the recorded terminal output (xterm.js) followed live, the event timeline,
+// one chart per metric, and the state changes.
+import { Terminal } from "../vendor/xterm/xterm.mjs";
+import { timeChart } from "./charts.js";
+import { LiveSocket } from "./live.js";
+import { $, ansiFragment, cssVar, durationBetween, el, formatDuration, formatTime } from "./util.js";
+
+const page = $("#session-page");
+const sessionId = page.dataset.sessionId;
+const LIVE = new Set(["running", "waiting_for_input"]);
+const STATUSES = new Set([...LIVE, "completed", "failed", "killed", "lost"]);
+const MAX_TIMELINE_ITEMS = 2000;
+const MAX_METRIC_POINTS = 20000;
+
+// ---------------------------------------------------------------- terminal
+
+const term = new Terminal({
+  cols: Number(page.dataset.cols) || 80,
+  rows: Number(page.dataset.rows) || 24,
+  // Pipes print bare "\n"; a terminal needs "\r\n" or lines stair-step. A pty already sends
+  // "\r\n", and full-screen programs rely on a bare "\n" meaning "down one row".
+  convertEol: page.dataset.mode !== "pty",
+  disableStdin: true,
+  cursorBlink: false,
+  scrollback: 20000,
+  fontFamily: cssVar("--mono", "monospace"),
+  fontSize: 13,
+  theme: { background: cssVar("--term-bg", "#0f1117"), foreground: cssVar("--term-text", "#d8dee9") },
+});
+term.open($("#terminal"));
+const terminalStatus = $("#terminal-status");
+
+let lastOseq = 0; // output chunks shown: the recording's "o" events 1..lastOseq
+let newlines = 0; // "\n" written, to map an event's line number to a buffer row
+let refetching = false;
+let acceptGap = false;
+let pendingChunks = [];
+
+function write(text) {
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) newlines += 1;
+  term.write(text);
+}
+
+// Read the asciicast v2 recording and show output chunks after `fromOseq`, in order with resizes.
+async function loadRecording(fromOseq) {
+  const response = await fetch(page.dataset.recordingUrl, { credentials: "same-origin", cache: "no-store" });
+  if (response.status === 404) return { found: false };
+  if (!response.ok) throw new Error(`recording: HTTP ${response.status}`);
+  const text = await response.text();
+  // A live recording may end mid-line; only whole lines count.
+  const lines = text.split("\n");
+  lines.pop();
+  let oseq = 0;
+  let batch = "";
+  const flush = () => { if (batch) { write(batch); batch = ""; } };
+  for (let i = 1; i < lines.length; i++) {
+    let entry;
+    try {
+      entry = JSON.parse(lines[i]);
+    } catch {
+      continue;
+    }
+    const [, code, data] = entry;
+    if (code === "o") {
+      oseq += 1;
+      if (oseq > fromOseq) {
+        batch += data;
+        if (batch.length > 1 << 20) flush();
+      }
+    } else if (code === "r" && oseq >= fromOseq) {
+      const [cols, rows] = String(data).split("x").map(Number);
+      if (cols > 0 && rows > 0) { flush(); term.resize(cols, rows); }
+    }
+  }
+  flush();
+  if (oseq > lastOseq) lastOseq = oseq;
+  return { found: true, chunks: oseq };
+}
+
+function showOutput(chunks) {
+  if (refetching) { pendingChunks.push(...chunks); return; }
+  for (let i = 0; i < chunks.length; i++) {
+    const [oseq, , text] = chunks[i];
+    if (oseq <= lastOseq) continue;
+    if (oseq > lastOseq + 1 && !acceptGap) {
+      // Chunks are missing (dropped while busy or before we subscribed): the recording on
+      // disk has them, read it again from where we are.
+      pendingChunks.push(...chunks.slice(i));
+      refetch();
+      return;
+    }
+    acceptGap = false;
+    write(text);
+    lastOseq = oseq;
+  }
+  terminalStatus.textContent = `${lastOseq} output chunks · live`;
+}
+
+async function refetch() {
+  if (refetching) return;
+  refetching = true;
+  const before = lastOseq;
+  try {
+    await loadRecording(lastOseq);
+  } catch (error) {
+    console.warn(error);
+  }
+  refetching = false;
+  // No progress means the recording does not have them either: show what we have.
+  if (lastOseq === before) acceptGap = true;
+  const pending = pendingChunks;
+  pendingChunks = [];
+  showOutput(pending);
+}
+
+$("#terminal-follow").addEventListener("click", () => term.scrollToBottom());
+
+// An event's line_start counts the program's output lines. A terminal buffer row is not a
+// line: long lines wrap over several rows, old rows leave the scrollback, and full-screen
+// programs redraw in place. This walks the buffer counting unwrapped rows and assumes the rows
+// that left the scrollback were one line each: exact for plain line output within the last
+// 20,000 lines, approximate otherwise (and meaningless for a full-screen TUI's alternate screen).
+function scrollToSourceLine(lineStart) {
+  const buffer = term.buffer.active;
+  let logicalInBuffer = 0;
+  for (let row = 0; row < buffer.length; row++) {
+    if (!buffer.getLine(row)?.isWrapped) logicalInBuffer += 1;
+  }
+  const trimmed = Math.max(0, newlines + 1 - logicalInBuffer);
+  const wanted = lineStart - 1 - trimmed;
+  let logical = -1;
+  let target = 0;
+  for (let row = 0; row < buffer.length; row++) {
+    if (!buffer.getLine(row)?.isWrapped) logical += 1;
+    if (logical >= wanted) { target = row; break; }
+    target = row;
+  }
+  term.scrollToLine(Math.max(0, target));
+}
+
+// ---------------------------------------------------------------- timeline
+
+const timeline = $("#timeline");
+const timelineCount = $("#timeline-count");
+let eventCount = 0;
+let stickToBottom = true;
+timeline.parentElement.addEventListener("scroll", () => {
+  const box = timeline.parentElement;
+  stickToBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 8;
+});
+
+function timelineItem(e) {
+  const meta = el("div", { className: "meta" }, [
+    el("span", { className: `badge type-${e.event_type}`, text: e.event_type }),
+    el("span", { className: "mono", text: e.rule }),
+  ]);
+  if (e.risk_level !== "low") meta.append(el("span", { className: `badge risk-${e.risk_level}`, text: e.risk_level }));
+  meta.append(el("span", { text: `+${Number(e.offset_seconds || 0).toFixed(1)}s · line ${e.line_start}` }));
+  const line = el("div", { className: "line" });
+  line.append(ansiFragment(String(e.content).split("\n").slice(0, 3).join("\n")));
+  const item = el("li", { className: `t-${e.event_type}`, attrs: { "data-seq": e.seq, title: `seq ${e.seq} · ${formatTime(e.timestamp)}` } }, [meta, line]);
+  item.addEventListener("click", () => {
+    timeline.querySelector("li.selected")?.classList.remove("selected");
+    item.classList.add("selected");
+    scrollToSourceLine(Number(e.line_start) || 1);
+  });
+  return item;
+}
+
+function addToTimeline(events) {
+  const fragment = document.createDocumentFragment();
+  for (const e of events) fragment.append(timelineItem(e));
+  timeline.append(fragment);
+  eventCount += events.length;
+  while (timeline.childElementCount > MAX_TIMELINE_ITEMS) timeline.firstElementChild.remove();
+  timelineCount.textContent = eventCount > MAX_TIMELINE_ITEMS ? `${eventCount} (last ${MAX_TIMELINE_ITEMS} shown)` : eventCount;
+  $("#timeline-empty").hidden = eventCount > 0;
+  if (stickToBottom) timeline.parentElement.scrollTop = timeline.parentElement.scrollHeight;
+}
+
+// ---------------------------------------------------------------- metrics
+
+const metrics = new Map(); // name -> { x: [], y: [], plot, latest }
+let metricsDirty = null;
+
+function metricOf(e) {
+  const meta = e.metadata || {};
+  const name = meta.name ?? meta.metric ?? e.rule;
+  const value = Number(meta.value);
+  if (!name || !Number.isFinite(value)) return null;
+  return { name: String(name), value, unit: meta.unit ? String(meta.unit) : "", at: Date.parse(e.timestamp) / 1000 };
+}
+
+function addMetrics(events) {
+  for (const e of events) {
+    if (e.event_type !== "metric") continue;
+    const m = metricOf(e);
+    if (!m) continue;
+    let series = metrics.get(m.name);
+    if (!series) {
+      const latest = el("span", { className: "latest" });
+      const chart = el("div", { className: "chart" });
+      const card = el("div", { className: "metric-card" }, [el("h3", {}, [latest, document.createTextNode(m.name)]), chart]);
+      $("#metrics").append(card);
+      $("#metrics-empty").hidden = true;
+      series = { x: [], y: [], plot: null, chart, latest, unit: m.unit };
+      metrics.set(m.name, series);
+    }
+    series.x.push(m.at);
+    series.y.push(m.value);
+    if (series.x.length > MAX_METRIC_POINTS) { series.x.shift(); series.y.shift(); }
+    series.latest.textContent = `${m.value}${m.unit ? ` ${m.unit}` : ""}`;
+    series.dirty = true;
+  }
+  if (!metricsDirty) {
+    metricsDirty = requestAnimationFrame(() => {
+      metricsDirty = null;
+      for (const [name, s] of metrics) {
+        if (!s.dirty) continue;
+        s.dirty = false;
+        if (!s.plot) s.plot = timeChart(s.chart, s.x, [{ label: name, color: cssVar("--metric"), values: s.y }], { height: 140, legend: false });
+        else s.plot.setData([s.x, s.y]);
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------- state
+
+const statusBadge = $("#session-status");
+const banner = $("#waiting-banner");
+const promptPanel = $("#prompt-panel");
+const duration = $("#session-duration");
+
+function setStatus(status) {
+  statusBadge.className = `status status-${status}`;
+  statusBadge.textContent = status;
+  page.dataset.status = status;
+  promptPanel.dataset.status = status;
+  banner.hidden = status !== "waiting_for_input";
+  if (!LIVE.has(status) && !duration.dataset.ended) duration.dataset.ended = new Date().toISOString();
+  // The prompt-answering controls listen for this.
+  promptPanel.dispatchEvent(new CustomEvent("streamtap:status", { detail: { status }, bubbles: true }));
+}
+
+function addStates(states) {
+  const list = $("#states");
+  for (const s of states) {
+    const meta = Object.entries(s.metadata || {}).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ");
+    const item = el("li", {}, [
+      el("time", { text: formatTime(s.timestamp), attrs: { datetime: s.timestamp } }),
+      el("span", { className: `status status-${s.state}`, text: s.state }),
+    ]);
+    if (meta) item.append(el("span", { className: "meta", text: meta }));
+    list.append(item);
+  }
+}
+
+function applyInfo(info) {
+  if (!info) return;
+  if (info.status) setStatus(info.status);
+  if (info.exit_code !== undefined && info.exit_code !== null) $("#session-exit").textContent = info.exit_code;
+  if (info.ended_at) duration.dataset.ended = info.ended_at;
+  if (info.event_counts) {
+    $("#session-counts").replaceChildren(...Object.entries(info.event_counts).map(([type, n]) =>
+      el("span", { className: `badge type-${type}`, text: `${type} ${n}` })));
+  }
+}
+
+setInterval(() => {
+  duration.textContent = formatDuration(durationBetween(duration.dataset.started, duration.dataset.ended));
+}, 1000);
+
+// ---------------------------------------------------------------- wiring
+
+const socket = new LiveSocket({
+  onEvents: (sid, events) => {
+    if (sid !== sessionId) return;
+    addToTimeline(events);
+    addMetrics(events);
+  },
+  onState: (sid, states, info) => {
+    if (sid !== sessionId) return;
+    addStates(states);
+    const lifecycle = states.filter((s) => STATUSES.has(s.state));
+    if (lifecycle.length) setStatus(lifecycle[lifecycle.length - 1].state);
+    applyInfo(info);
+  },
+  onOutput: (sid, chunks, gap) => {
+    if (sid !== sessionId) return;
+    showOutput(chunks);
+    if (gap && gap[1] > lastOseq) refetch();
+  },
+});
+
+(async () => {
+  try {
+    const loaded = await loadRecording(0);
+    terminalStatus.textContent = loaded.found ? `${lastOseq} output chunks` : "no recording yet";
+  } catch (error) {
+    terminalStatus.textContent = "could not load the recording";
+    console.warn(error);
+  }
+  // Events come from the database (after seq 0) through the socket, then live.
+  socket.connect().subscribeSession(sessionId, { afterSeq: 0, afterOseq: () => lastOseq });
+})();

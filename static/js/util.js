@@ -1,0 +1,159 @@
+// Small helpers shared by the dashboard pages. Text from wrapped programs is untrusted:
+// everything here builds DOM nodes and sets textContent, never innerHTML.
+
+export function $(selector, root = document) {
+  return root.querySelector(selector);
+}
+
+export function $all(selector, root = document) {
+  return Array.from(root.querySelectorAll(selector));
+}
+
+export function el(tag, { className, text, attrs } = {}, children = []) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+export function jsonData(id) {
+  const node = document.getElementById(id);
+  return node ? JSON.parse(node.textContent) : null;
+}
+
+const pad = (n) => String(n).padStart(2, "0");
+
+export function formatTime(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+export function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) return "";
+  seconds = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h) return `${h}h ${pad(m)}m`;
+  if (m) return `${m}m ${pad(s)}s`;
+  return `${s}s`;
+}
+
+export function durationBetween(startIso, endIso) {
+  const start = Date.parse(startIso);
+  const end = endIso ? Date.parse(endIso) : Date.now();
+  return Number.isNaN(start) ? null : (end - start) / 1000;
+}
+
+// Server-rendered times are in the server's zone; show every time in the browser's zone.
+export function localizeTimes(root = document) {
+  for (const node of $all("time[datetime]", root)) {
+    const text = formatTime(node.getAttribute("datetime"));
+    if (text) node.textContent = text;
+  }
+}
+
+export function cssVar(name, fallback = "#888") {
+  const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return value || fallback;
+}
+
+export function sessionUrl(template, sessionId) {
+  return template.replace("SESSION_ID", encodeURIComponent(sessionId));
+}
+
+// ANSI SGR colours → spans whose text is set with textContent. Every other escape sequence
+// (cursor movement, OSC titles, hyperlinks) and control character is dropped.
+const ESCAPES = /\x1b\[([0-9;:?]*)([@-~])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
+
+const XTERM_256 = (n) => {
+  if (n < 16) return null;
+  if (n >= 232) {
+    const v = 8 + (n - 232) * 10;
+    return `rgb(${v},${v},${v})`;
+  }
+  const i = n - 16;
+  const steps = [0, 95, 135, 175, 215, 255];
+  return `rgb(${steps[Math.floor(i / 36)]},${steps[Math.floor(i / 6) % 6]},${steps[i % 6]})`;
+};
+
+function applySgr(state, params) {
+  const codes = params === "" ? [0] : params.split(/[;:]/).map((p) => Number(p) || 0);
+  for (let i = 0; i < codes.length; i++) {
+    const c = codes[i];
+    if (c === 0) Object.assign(state, { bold: false, dim: false, italic: false, underline: false, fg: null, bg: null, fgRgb: null, bgRgb: null });
+    else if (c === 1) state.bold = true;
+    else if (c === 2) state.dim = true;
+    else if (c === 3) state.italic = true;
+    else if (c === 4) state.underline = true;
+    else if (c === 22) state.bold = state.dim = false;
+    else if (c === 23) state.italic = false;
+    else if (c === 24) state.underline = false;
+    else if (c >= 30 && c <= 37) { state.fg = c - 30; state.fgRgb = null; }
+    else if (c >= 90 && c <= 97) { state.fg = c - 90 + 8; state.fgRgb = null; }
+    else if (c === 39) state.fg = state.fgRgb = null;
+    else if (c >= 40 && c <= 47) { state.bg = c - 40; state.bgRgb = null; }
+    else if (c >= 100 && c <= 107) { state.bg = c - 100; state.bgRgb = null; }
+    else if (c === 49) state.bg = state.bgRgb = null;
+    else if ((c === 38 || c === 48) && codes[i + 1] === 5) {
+      const n = codes[i + 2] ?? 0;
+      const rgb = XTERM_256(n);
+      if (c === 38) { state.fg = rgb ? null : n; state.fgRgb = rgb; } else { state.bg = rgb ? null : n % 8; state.bgRgb = rgb; }
+      i += 2;
+    } else if ((c === 38 || c === 48) && codes[i + 1] === 2) {
+      const rgb = `rgb(${codes[i + 2] & 255},${codes[i + 3] & 255},${codes[i + 4] & 255})`;
+      if (c === 38) { state.fg = null; state.fgRgb = rgb; } else { state.bg = null; state.bgRgb = rgb; }
+      i += 4;
+    }
+  }
+}
+
+function styledSpan(text, state) {
+  const classes = [];
+  if (state.bold) classes.push("ansi-bold");
+  if (state.dim) classes.push("ansi-dim");
+  if (state.italic) classes.push("ansi-italic");
+  if (state.underline) classes.push("ansi-underline");
+  if (state.fg !== null) classes.push(`ansi-fg-${state.fg}`);
+  if (state.bg !== null) classes.push(`ansi-bg-${state.bg}`);
+  if (!classes.length && !state.fgRgb && !state.bgRgb) return document.createTextNode(text);
+  const span = document.createElement("span");
+  span.className = classes.join(" ");
+  // CSSOM assignments, not style attributes: allowed by the page's CSP.
+  if (state.fgRgb) span.style.color = state.fgRgb;
+  if (state.bgRgb) span.style.backgroundColor = state.bgRgb;
+  span.textContent = text;
+  return span;
+}
+
+export function ansiFragment(text) {
+  const fragment = document.createDocumentFragment();
+  const state = { bold: false, dim: false, italic: false, underline: false, fg: null, bg: null, fgRgb: null, bgRgb: null };
+  let last = 0;
+  text = String(text ?? "").replace(/\r\n?/g, "\n");
+  for (const match of text.matchAll(ESCAPES)) {
+    if (match.index > last) fragment.append(styledSpan(text.slice(last, match.index), state));
+    if (match[2] === "m") applySgr(state, match[1]);
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) fragment.append(styledSpan(text.slice(last), state));
+  return fragment;
+}
+
+export function setAnsiText(node, text) {
+  node.replaceChildren(ansiFragment(text));
+}
+
+// Server-rendered program text arrives as plain (escaped) text; colour it in place.
+export function colourAnsi(root = document) {
+  for (const node of $all("[data-ansi]", root)) {
+    if (node.textContent.includes("\x1b") || /[\x00-\x08\x0b-\x1f]/.test(node.textContent)) {
+      setAnsiText(node, node.textContent);
+    }
+    node.removeAttribute("data-ansi");
+  }
+}

@@ -1,0 +1,240 @@
+"""Dashboard pages: login required, filters in the URL, hostile output escaped, recording export."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from extraction.models import CodeBlock, ExtractionEvent
+from sessions import dashboard_queries as dq
+from sessions.models import ProcessSession
+
+HOSTILE = (
+    '<script>alert("x")</script><img src=x onerror=alert(1)><a href="javascript:alert(2)">y</a>'
+)
+PAGES = ["st-overview", "st-sessions", "st-events", "st-code-blocks"]
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user("watcher", password="unused")
+
+
+@pytest.fixture
+def client_in(client, user):
+    client.force_login(user)
+    return client
+
+
+def make_session(session_id: str, agent: str = "codex", **fields) -> ProcessSession:
+    return ProcessSession.objects.create(session_id=session_id, agent_name=agent, **fields)
+
+
+def make_event(session: ProcessSession, seq: int, **fields) -> ExtractionEvent:
+    values = {
+        "agent_name": session.agent_name,
+        "event_type": "error",
+        "rule": "python_traceback",
+        "severity": "error",
+        "risk_level": "medium",
+        "line_start": seq,
+        "line_end": seq,
+        "content": f"event {seq}",
+    }
+    values.update(fields)
+    return ExtractionEvent.objects.create(session=session, seq=seq, **values)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_pages_render_for_a_logged_in_user(client_in, name):
+    response = client_in.get(reverse(name))
+    assert response.status_code == 200
+    policy = response["Content-Security-Policy"]
+    assert (
+        "script-src 'self'" in policy
+        and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    )
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_pages_redirect_anonymous_users_to_login(client, db, name):
+    response = client.get(reverse(name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_login_page_renders(client, db):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert b'name="password"' in response.content
+
+
+def test_session_detail_and_recording_need_login(client, db):
+    make_session("codex-1", recording_path="/nonexistent")
+    assert client.get(reverse("st-session-detail", args=["codex-1"])).status_code == 302
+    assert client.get(reverse("st-session-recording", args=["codex-1"])).status_code == 302
+
+
+def test_session_detail_renders_terminal_and_prompt_panel(client_in):
+    session = make_session("codex-20261126-101500", status="waiting_for_input")
+    session.change_state("waiting_for_input", prompt="Continue? [y/N]")
+    response = client_in.get(reverse("st-session-detail", args=[session.session_id]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="terminal"' in html
+    assert 'id="prompt-panel"' in html
+    assert reverse("st-session-recording", args=[session.session_id]) in html
+    assert 'id="waiting-banner" hidden' not in html
+    assert client_in.get(reverse("st-session-detail", args=["nope"])).status_code == 404
+
+
+def test_recording_is_streamed_and_missing_ones_are_404(client_in, tmp_path):
+    cast = tmp_path / "rec.cast"
+    cast.write_text('{"version": 2, "width": 80, "height": 24}\n[0.1, "o", "hello\\r\\n"]\n')
+    make_session("with-rec", recording_path=str(cast))
+    make_session("without-path")
+    make_session("gone", recording_path=str(tmp_path / "missing.cast"))
+    response = client_in.get(reverse("st-session-recording", args=["with-rec"]))
+    assert response.status_code == 200
+    assert response.streaming
+    assert b"".join(response.streaming_content) == cast.read_bytes()
+    assert response["Cache-Control"] == "no-store"
+    assert client_in.get(reverse("st-session-recording", args=["without-path"])).status_code == 404
+    assert client_in.get(reverse("st-session-recording", args=["gone"])).status_code == 404
+
+
+def test_sessions_filters_narrow_the_list(client_in):
+    yesterday = timezone.now() - timedelta(days=1)
+    make_session("codex-a", agent="codex", status="running")
+    make_session("claude-b", agent="claude", status="completed", exit_code=0)
+    make_session("claude-old", agent="claude", status="failed", started_at=yesterday)
+    url = reverse("st-sessions")
+
+    def ids(params):
+        return [s.session_id for s in client_in.get(url, params).context["page"]]
+
+    assert set(ids({})) == {"codex-a", "claude-b", "claude-old"}
+    assert set(ids({"agent": "claude"})) == {"claude-b", "claude-old"}
+    assert ids({"status": "running"}) == ["codex-a"]
+    assert ids({"date": timezone.localdate(yesterday).isoformat()}) == ["claude-old"]
+    assert ids({"q": "old"}) == ["claude-old"]
+    response = client_in.get(url, {"date": "2026-13-40", "status": "bogus"})
+    assert response.status_code == 200
+    assert response.context["filters"].errors
+
+
+def test_events_filters_narrow_the_list(client_in):
+    one = make_session("codex-1", agent="codex")
+    two = make_session("claude-2", agent="claude")
+    make_event(one, 1, event_type="error", content="Traceback boom")
+    make_event(one, 2, event_type="warning", severity="warning", risk_level="low")
+    make_event(two, 1, event_type="prompt", risk_level="high", content="Delete all? [y/N]")
+    old = make_event(two, 2, event_type="metric", risk_level="low", severity="info")
+    ExtractionEvent.objects.filter(pk=old.pk).update(timestamp=timezone.now() - timedelta(days=3))
+    url = reverse("st-events")
+
+    def found(params):
+        page = client_in.get(url, params).context["page"]
+        return {(e.session.session_id, e.seq) for e in page.events}
+
+    assert len(found({})) == 4
+    assert found({"agent": "claude"}) == {("claude-2", 1), ("claude-2", 2)}
+    assert found({"session": "codex-1"}) == {("codex-1", 1), ("codex-1", 2)}
+    assert found({"type": "warning"}) == {("codex-1", 2)}
+    assert found({"risk": "high"}) == {("claude-2", 1)}
+    assert found({"severity": "info"}) == {("claude-2", 2)}
+    assert found({"review": "confirmed"}) == set()
+    assert found({"q": "BOOM"}) == {("codex-1", 1)}
+    assert len(found({"q": "traceback"})) == 4  # the rule name matches too
+    since = (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    assert ("claude-2", 2) not in found({"since": since})
+    until = (timezone.now() - timedelta(days=2)).date().isoformat()
+    assert found({"until": until}) == {("claude-2", 2)}
+
+
+def test_events_keyset_pagination_walks_everything_once(client_in):
+    session = make_session("busy")
+    moment = timezone.now()
+    for seq in range(1, 131):
+        # Many events share a timestamp: the cursor must break ties by id.
+        make_event(session, seq, timestamp=moment - timedelta(seconds=seq // 10))
+    seen, cursor, pages = [], "", 0
+    while True:
+        page = dq.events_page(dq.EventFilter(), cursor=cursor)
+        seen += [e.seq for e in page.events]
+        pages += 1
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert sorted(seen) == list(range(1, 131))
+    assert len(seen) == len(set(seen))
+    assert pages == 3
+    response = client_in.get(reverse("st-events"), {"before": "garbage!!"})
+    assert response.status_code == 200
+
+
+def test_events_page_does_not_count_or_offset(client_in):
+    session = make_session("busy")
+    for seq in range(1, 60):
+        make_event(session, seq)
+    with CaptureQueriesContext(connection) as queries:
+        response = client_in.get(reverse("st-events"))
+    assert response.status_code == 200
+    sql = " ".join(
+        q["sql"].upper()
+        for q in queries.captured_queries
+        if "EXTRACTION_EVENTS" in q["sql"].upper()
+    )
+    assert not re.search(r"\bOFFSET\s+\d", sql)
+    assert "COUNT(" not in sql
+
+
+def test_hostile_output_is_escaped_everywhere(client_in):
+    session = make_session("evil-1", command_line=HOSTILE)
+    make_event(session, 1, content=HOSTILE, context=HOSTILE, rule="evil")
+    CodeBlock.objects.create(sha256="a" * 64, language="html", content=HOSTILE)
+    pages = [
+        reverse("st-overview"),
+        reverse("st-sessions"),
+        reverse("st-events"),
+        reverse("st-code-blocks"),
+        reverse("st-session-detail", args=["evil-1"]),
+    ]
+    for url in pages:
+        html = client_in.get(url).content.decode()
+        assert "<script>alert" not in html, url
+        assert "<img src=x" not in html, url
+        assert 'href="javascript:' not in html, url
+    events_html = client_in.get(reverse("st-events")).content.decode()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in events_html
+
+
+def test_code_blocks_filter_by_language_and_text(client_in):
+    CodeBlock.objects.create(sha256="1" * 64, language="python", content="print('hi')")
+    CodeBlock.objects.create(sha256="2" * 64, language="bash", content="echo hi")
+    url = reverse("st-code-blocks")
+
+    def shas(params):
+        return {b.sha256[0] for b in client_in.get(url, params).context["page"]}
+
+    assert shas({}) == {"1", "2"}
+    assert shas({"language": "bash"}) == {"2"}
+    assert shas({"q": "print"}) == {"1"}
+
+
+def test_overview_counts_high_risk_pending(client_in):
+    session = make_session("codex-1", status="running")
+    make_event(session, 1, risk_level="high")
+    make_event(session, 2, risk_level="high", review_status="confirmed")
+    response = client_in.get(reverse("st-overview"))
+    assert response.context["high_risk_pending"] == 1
+    assert [s.session_id for s in response.context["live_sessions"]] == ["codex-1"]
+    assert sum(sum(v) for v in response.context["per_minute"]["series"].values()) == 2
+    assert reverse("admin:index") + "extraction/" in response.content.decode()
