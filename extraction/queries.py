@@ -1,0 +1,160 @@
+"""Read-side queries for the API and the admin: filtering events and an agent's statistics.
+
+Each function is one or two SQL statements shaped to use the indexes in extraction/models.py and
+sessions/models.py; bench/bench_api.py prints their query plans at 1M events.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+
+from sessions.models import ProcessSession, SessionStatus
+
+from .models import EventType, ExtractionEvent, ReviewStatus, RiskLevel
+
+# A rule is flagged only when this many of its events have been judged (confirmed or false
+# positive): one false positive out of one review says nothing about a rule.
+MIN_JUDGED_FOR_FLAG = 5
+TOP_RULES = 10
+
+FINISHED_STATUSES = (
+    SessionStatus.COMPLETED,
+    SessionStatus.FAILED,
+    SessionStatus.KILLED,
+    SessionStatus.LOST,
+)
+
+
+def filter_events(queryset, params: dict):
+    """Apply validated ExtractionQuerySerializer data to an event queryset."""
+    if "agent" in params:
+        queryset = queryset.filter(agent_name=params["agent"])
+    if "type" in params:
+        queryset = queryset.filter(event_type=params["type"])
+    if "risk" in params:
+        queryset = queryset.filter(risk_level=params["risk"])
+    if "severity" in params:
+        queryset = queryset.filter(severity=params["severity"])
+    if "session" in params:
+        queryset = queryset.filter(session=params["session"])
+    if "review_status" in params:
+        queryset = queryset.filter(review_status=params["review_status"])
+    if "since" in params:
+        queryset = queryset.filter(timestamp__gte=params["since"])
+    if "until" in params:
+        queryset = queryset.filter(timestamp__lt=params["until"])
+    if "q" in params:
+        queryset = queryset.filter(
+            Q(content__icontains=params["q"]) | Q(rule__icontains=params["q"])
+        )
+    return queryset
+
+
+def events_for_api():
+    # One query per page: the joined rows give the session id, reviewer and code block hash.
+    return ExtractionEvent.objects.select_related("session", "reviewed_by", "code_block")
+
+
+def precision_threshold() -> float:
+    return float(settings.STREAMTAP["PRECISION_THRESHOLD"])
+
+
+def rule_outcome(rule: str, counts: dict[str, int]) -> dict:
+    """One rule's review outcome, its precision and whether it is flagged for fixing."""
+    confirmed = counts.get(ReviewStatus.CONFIRMED, 0)
+    false_positive = counts.get(ReviewStatus.FALSE_POSITIVE, 0)
+    judged = confirmed + false_positive
+    precision = round(confirmed / judged, 4) if judged else None
+    return {
+        "rule": rule,
+        "total": sum(counts.values()),
+        "pending": counts.get(ReviewStatus.PENDING, 0),
+        "confirmed": confirmed,
+        "rejected": counts.get(ReviewStatus.REJECTED, 0),
+        "false_positive": false_positive,
+        "judged": judged,
+        "precision": precision,
+        "flagged": judged >= MIN_JUDGED_FOR_FLAG and precision < precision_threshold(),
+    }
+
+
+def rule_outcomes(queryset=None) -> dict[str, dict]:
+    """Review outcome per rule over `queryset` (all events by default), keyed by rule.
+
+    GROUP BY (rule, review_status) reads only the ee_rule_review index.
+    """
+    queryset = ExtractionEvent.objects.all() if queryset is None else queryset
+    by_rule: dict[str, dict[str, int]] = defaultdict(dict)
+    rows = queryset.order_by().values_list("rule", "review_status").annotate(n=Count("id"))
+    for rule, status, n in rows:
+        by_rule[rule][status] = n
+    return {rule: rule_outcome(rule, counts) for rule, counts in sorted(by_rule.items())}
+
+
+def agent_session_stats(agent_name: str) -> dict:
+    sessions = ProcessSession.objects.filter(agent_name=agent_name)
+    by_status = dict(sessions.order_by().values_list("status").annotate(n=Count("id")))
+    finished = sessions.filter(status__in=FINISHED_STATUSES, ended_at__isnull=False)
+    totals = sessions.aggregate(lines=Sum("total_lines_processed"))
+    succeeded = finished.filter(status=SessionStatus.COMPLETED, exit_code=0).count()
+    n_finished = sum(by_status.get(status, 0) for status in FINISHED_STATUSES)
+    # Durations in Python: the finished sessions of one agent are a few thousand rows at
+    # most, and this avoids each database's own idea of datetime arithmetic.
+    durations = [
+        (ended - started).total_seconds()
+        for started, ended in finished.order_by().values_list("started_at", "ended_at")
+    ]
+    return {
+        "total": sum(by_status.values()),
+        "finished": n_finished,
+        "succeeded": succeeded,
+        "success_rate": round(succeeded / n_finished, 4) if n_finished else None,
+        "mean_duration_seconds": round(sum(durations) / len(durations), 3) if durations else None,
+        "total_lines": totals["lines"] or 0,
+        "by_status": by_status,
+    }
+
+
+def agent_stats(agent_name: str) -> dict | None:
+    """Everything the stats endpoint reports for one agent; None if the agent is unknown."""
+    session_stats = agent_session_stats(agent_name)
+    # One pass over the agent's events: grouped by every dimension we report, then folded in
+    # Python. The groups are few (types x risks x rules x statuses), the rows many.
+    rows = (
+        ExtractionEvent.objects.filter(agent_name=agent_name)
+        .order_by()
+        .values_list("event_type", "risk_level", "rule", "review_status")
+        .annotate(n=Count("id"))
+    )
+    by_type: Counter = Counter({value: 0 for value in EventType.values})
+    by_risk: Counter = Counter({value: 0 for value in RiskLevel.values})
+    per_rule: Counter = Counter()
+    outcomes: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for event_type, risk_level, rule, status, n in rows:
+        by_type[event_type] += n
+        by_risk[risk_level] += n
+        per_rule[rule] += n
+        outcomes[rule][status] += n
+    if session_stats["total"] == 0 and not per_rule:
+        return None
+    return {
+        "agent": agent_name,
+        "sessions": session_stats,
+        "events": {
+            "total": sum(per_rule.values()),
+            "by_type": dict(by_type),
+            "by_risk": dict(by_risk),
+        },
+        "top_rules": [
+            {"rule": rule, "count": count}
+            for rule, count in sorted(per_rule.items(), key=lambda item: (-item[1], item[0]))[
+                :TOP_RULES
+            ]
+        ],
+        "rules": [rule_outcome(rule, dict(counts)) for rule, counts in sorted(outcomes.items())],
+        "precision_threshold": precision_threshold(),
+        "min_judged": MIN_JUDGED_FOR_FLAG,
+    }

@@ -1,0 +1,307 @@
+"""API shapes for extraction events, code blocks and review, and the query parameters that
+select them.
+
+Query parameters go through serializers too: one place says what a parameter accepts, the
+same declaration becomes the OpenAPI schema, and a bad value becomes a 400 that names the
+parameter and what is allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from sessions.models import ProcessSession
+
+from .models import (
+    REVIEW_DECISIONS,
+    CodeBlock,
+    EventType,
+    ExtractionEvent,
+    ReviewStatus,
+    RiskLevel,
+    Severity,
+)
+
+# A page holds at most this many items. A larger `limit` is an error, not silently cut: a
+# client that asked for 1,000 and got 500 would believe it had everything.
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+# Enough for any real question ("the last ten years") and far from timedelta's overflow.
+MAX_DAYS = 36500
+# The largest value SQLite (and PostgreSQL bigint) accept as an integer parameter.
+MAX_DB_INT = 2**63 - 1
+
+
+def choice_field(choices, **kwargs) -> serializers.ChoiceField:
+    """A ChoiceField whose error lists what is allowed, e.g. "must be one of low, medium, high"."""
+    values = [value for value, _label in choices]
+    kwargs.setdefault("required", False)
+    # An empty value means "any" (a form's blank select), as for every query parameter.
+    kwargs.setdefault("allow_blank", True)
+    return serializers.ChoiceField(
+        choices=values,
+        error_messages={"invalid_choice": f'"{{input}}": must be one of {", ".join(values)}'},
+        **kwargs,
+    )
+
+
+def limit_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False,
+        default=DEFAULT_LIMIT,
+        min_value=1,
+        max_value=MAX_LIMIT,
+        help_text=f"Items per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).",
+        error_messages={
+            "invalid": f"must be a whole number from 1 to {MAX_LIMIT}",
+            "max_value": f"must be at most {MAX_LIMIT}; follow the `next` link for more",
+            "min_value": "must be at least 1",
+        },
+    )
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class DateTimeOrDateField(serializers.Field):
+    """An ISO 8601 datetime (`2026-11-26T10:15:00Z`) or a date (`2026-11-26`).
+
+    A date stands for its whole day in the server's time zone: as `since` it means the start
+    of the day, as `until` the end of it. Datetimes without an offset are server local time.
+    """
+
+    default_error_messages = {
+        "invalid": "must be an ISO 8601 datetime (2026-11-26T10:15:00Z) or date (2026-11-26)",
+    }
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs):
+        self.end_of_day = end_of_day
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> dt.datetime:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            value = parse_datetime(data)
+            if value is None:
+                day = parse_date(data)
+                if day is None:
+                    self.fail("invalid")
+                value = dt.datetime.combine(day, dt.time.min)
+                if self.end_of_day:
+                    value += dt.timedelta(days=1)
+            if timezone.is_naive(value):
+                value = timezone.make_aware(value)
+            # Comparing needs UTC; a year-9999 value with an offset overflows on the way.
+            return value.astimezone(dt.UTC)
+        except (ValueError, OverflowError):
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class QueryParameters(serializers.Serializer):
+    """Base for query-string serializers.
+
+    An empty text value counts as absent (`?agent=` from a form); text parameters declare
+    allow_blank=True so the schema says so too. Unknown parameters are an error.
+    """
+
+    # Read by the paginator, not by this serializer.
+    passthrough = ("cursor",)
+
+    @classmethod
+    def from_request(cls, request, **kwargs) -> QueryParameters:
+        # Blank text means "any"; a blank number is still not a number.
+        blank_means_any = {
+            name
+            for name, field in cls().fields.items()
+            if getattr(field, "allow_blank", False) or isinstance(field, DateTimeOrDateField)
+        }
+        data = {
+            key: value
+            for key, value in request.query_params.items()
+            if value != "" or key not in blank_means_any
+        }
+        return cls(data=data, unknown=set(request.query_params) - set(cls.passthrough), **kwargs)
+
+    def __init__(self, *args, unknown: set[str] = frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unknown = unknown - set(self.fields)
+
+    def validate(self, attrs):
+        # A misspelt parameter (`?agnet=codex`) silently ignored would answer another question
+        # than the one asked.
+        if self.unknown:
+            allowed = ", ".join([*self.fields, *self.passthrough])
+            raise serializers.ValidationError(
+                {name: [f"unknown parameter; allowed: {allowed}"] for name in sorted(self.unknown)}
+            )
+        return attrs
+
+
+class ExtractionQuerySerializer(QueryParameters):
+    agent = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="Agent name, exact."
+    )
+    type = choice_field(EventType.choices, help_text="Event type.")
+    risk = choice_field(RiskLevel.choices, help_text="Risk level.")
+    severity = choice_field(Severity.choices, help_text="Severity.")
+    session = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=160,
+        help_text="Session id, e.g. codex-20261126-101500.",
+    )
+    review_status = choice_field(ReviewStatus.choices, help_text="Review status.")
+    since = DateTimeOrDateField(
+        help_text="Events at or after this ISO 8601 datetime or date (a date: its start)."
+    )
+    until = DateTimeOrDateField(
+        end_of_day=True,
+        help_text="Events before this ISO 8601 datetime or date (a date: its whole day counts).",
+    )
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Text contained in the content or the rule.",
+    )
+    limit = limit_field()
+
+    def validate_session(self, value: str) -> ProcessSession:
+        session = ProcessSession.objects.filter(session_id=value).only("id").first()
+        if session is None:
+            raise serializers.ValidationError(f'"{value}": unknown session')
+        return session
+
+
+class ReviewSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(
+        choices=[value for value in REVIEW_DECISIONS],
+        error_messages={
+            "invalid_choice": f'"{{input}}": must be one of {", ".join(REVIEW_DECISIONS)}'
+        },
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+
+
+class ExtractionEventSerializer(serializers.ModelSerializer):
+    """The EVENT shape of docs/architecture.md, plus id, code block and review details."""
+
+    session = serializers.CharField(source="session.session_id", read_only=True)
+    code_block = serializers.CharField(
+        source="code_block.sha256", read_only=True, allow_null=True, default=None
+    )
+    reviewed_by = serializers.CharField(
+        source="reviewed_by.username", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = ExtractionEvent
+        fields = [
+            "id",
+            "session",
+            "seq",
+            "agent_name",
+            "event_type",
+            "rule",
+            "severity",
+            "risk_level",
+            "auto_confirmable",
+            "line_start",
+            "line_end",
+            "content",
+            "context",
+            "metadata",
+            "timestamp",
+            "offset_seconds",
+            "review_status",
+            "code_block",
+            "reviewed_by",
+            "reviewed_at",
+            "review_note",
+        ]
+        read_only_fields = fields
+
+
+class CodeBlockQuerySerializer(QueryParameters):
+    language = serializers.CharField(
+        required=False, allow_blank=True, max_length=40, help_text="Language, exact (e.g. python)."
+    )
+    q = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, help_text="Text in the code."
+    )
+    limit = limit_field()
+
+
+class CodeBlockSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CodeBlock
+        fields = ["sha256", "language", "content", "first_seen", "last_seen", "occurrences"]
+        read_only_fields = fields
+
+
+class RuleOutcomeSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    total = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    confirmed = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    false_positive = serializers.IntegerField()
+    judged = serializers.IntegerField(help_text="confirmed + false_positive")
+    precision = serializers.FloatField(
+        allow_null=True, help_text="confirmed / (confirmed + false_positive); null if none judged"
+    )
+    flagged = serializers.BooleanField(
+        help_text="precision below the threshold with enough judged events to trust it"
+    )
+
+
+class RuleCountSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class AgentSessionStatsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    finished = serializers.IntegerField()
+    succeeded = serializers.IntegerField(help_text="completed with exit code 0")
+    success_rate = serializers.FloatField(allow_null=True, help_text="succeeded / finished")
+    mean_duration_seconds = serializers.FloatField(allow_null=True)
+    total_lines = serializers.IntegerField()
+    by_status = serializers.DictField(child=serializers.IntegerField())
+
+
+class AgentEventStatsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    by_type = serializers.DictField(child=serializers.IntegerField())
+    by_risk = serializers.DictField(child=serializers.IntegerField())
+
+
+class AgentStatsSerializer(serializers.Serializer):
+    agent = serializers.CharField()
+    sessions = AgentSessionStatsSerializer()
+    events = AgentEventStatsSerializer()
+    top_rules = RuleCountSerializer(many=True)
+    rules = RuleOutcomeSerializer(many=True)
+    precision_threshold = serializers.FloatField()
+    min_judged = serializers.IntegerField()
+
+
+class ParameterErrorsSerializer(serializers.Serializer):
+    """400 body: each bad parameter (or body field) with what is wrong and what is allowed."""
+
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class DetailSerializer(serializers.Serializer):
+    """401/403/404 body."""
+
+    detail = serializers.CharField()

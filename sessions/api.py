@@ -1,0 +1,86 @@
+"""REST API for process sessions: the filtered list, one session with its timeline, its events."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics
+
+from extraction.api import (
+    CursorListAPIView,
+    StreamtapAPIMixin,
+    detail_responses,
+    list_responses,
+    paginator_for,
+)
+from extraction.queries import events_for_api
+from extraction.serializers import ExtractionEventSerializer
+
+from .models import ProcessSession
+from .serializers import (
+    ProcessSessionDetailSerializer,
+    ProcessSessionSerializer,
+    SessionEventsQuerySerializer,
+    SessionQuerySerializer,
+)
+
+
+@extend_schema(
+    summary="Process sessions, newest first",
+    parameters=[SessionQuerySerializer],
+    responses=list_responses(ProcessSessionSerializer),
+    tags=["sessions"],
+)
+class SessionListView(CursorListAPIView):
+    serializer_class = ProcessSessionSerializer
+    query_serializer_class = SessionQuerySerializer
+    pagination_class = paginator_for("-started_at", "-id")
+    queryset = ProcessSession.objects.all()
+
+    def filtered_queryset(self, params):
+        queryset = self.get_queryset()
+        if "agent" in params:
+            queryset = queryset.for_agent(params["agent"])
+        if "status" in params:
+            queryset = queryset.filter(status=params["status"])
+        if "days" in params:
+            queryset = queryset.started_within(params["days"])
+        return queryset
+
+
+@extend_schema(
+    summary="One session with its state changes",
+    responses=detail_responses(ProcessSessionDetailSerializer),
+    tags=["sessions"],
+)
+class SessionDetailView(StreamtapAPIMixin, generics.RetrieveAPIView):
+    serializer_class = ProcessSessionDetailSerializer
+    queryset = ProcessSession.objects.prefetch_related("state_changes")
+    lookup_field = "session_id"
+
+
+@extend_schema(
+    summary="A session's events in seq order",
+    description="Resync after a gap with `after_seq`: the events the client has not seen yet.",
+    parameters=[SessionEventsQuerySerializer],
+    responses={**list_responses(ExtractionEventSerializer), 404: detail_responses(None)[404]},
+    tags=["sessions"],
+)
+class SessionEventsView(CursorListAPIView):
+    serializer_class = ExtractionEventSerializer
+    query_serializer_class = SessionEventsQuerySerializer
+    pagination_class = paginator_for("seq")
+
+    def get_queryset(self):
+        return events_for_api()
+
+    def list(self, request, *args, **kwargs):
+        # An unknown session is a 404 before any parameter is looked at.
+        self.session = get_object_or_404(ProcessSession, session_id=kwargs["session_id"])
+        return super().list(request, *args, **kwargs)
+
+    def filtered_queryset(self, params):
+        queryset = self.get_queryset().filter(session=self.session)
+        if "after_seq" in params:
+            queryset = queryset.filter(seq__gt=params["after_seq"])
+        return queryset

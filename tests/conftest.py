@@ -1,0 +1,56 @@
+"""The named world shared by the test suite.
+
+- owner: runs agents and reads what streamtap found (an ordinary user);
+- reviewer: judges high-risk events (staff);
+- outsider: no credentials at all.
+"""
+
+import pytest
+from django.contrib.auth.models import Permission
+from rest_framework.test import APIClient
+
+from tests.factories import make_token, make_user
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def owner(db):
+    return make_user("olivia")
+
+
+@pytest.fixture
+def reviewer(db):
+    user = make_user("rey", staff=True)
+    # What a reviewer needs in the admin: see everything, change events (the review fields).
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label__in=["extraction", "tapsessions"],
+            codename__regex=r"^(view|change)_",
+        )
+    )
+    return user
+
+
+def _token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {make_token(user)}")
+    return client
+
+
+@pytest.fixture
+def owner_client(owner):
+    return _token_client(owner)
+
+
+@pytest.fixture
+def reviewer_client(reviewer):
+    return _token_client(reviewer)
+
+
+@pytest.fixture
+def outsider_client():
+    return APIClient()
