@@ -241,9 +241,7 @@ class Extractor:
 
     def _open_block(self, rule: Rule, meta: dict, line: str, pos: int, severity: str) -> None:
         state = meta.pop("_state", {})
-        block = Block(
-            rule, self._lineno(pos), line[:BLOCK_LINE_CAP], self._context(pos), meta, severity
-        )
+        block = Block(rule, self._lineno(pos), line, self._context(pos), meta, severity)
         block.state.update(state)
         self._block = block
 

@@ -8,58 +8,74 @@ from __future__ import annotations
 
 import re
 
-# Lowercase literals: a secret matched below contains at least one of them.
-_TRIGGERS = (
-    "sk-", "akia", "aws_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox",
-    "bearer", "basic ", "://", "pass", "pwd", "secret", "token", "key", "auth", "credential",
-    "-----begin",
-)  # fmt: skip
-
-_KEY_NAME = (
-    r"[\w.-]*?(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|"
-    r"secret[_-]?key|private[_-]?key|client[_-]?secret|auth|credentials?)"
+_KEY_WORD = (
+    r"(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
+    r"|credentials?)"
 )
+# A key name ending in a secret word, e.g. DB_PASSWORD, aws_secret_access_key, "apiKey".
+_KEY_NAME = r"[\w.-]*" + _KEY_WORD
 
-_PATTERNS: list[tuple[str, re.Pattern, object]] = [
+# (kind, lowercase literals of which one must be present, pattern, replacement). The literal
+# check is what makes redaction cheap: most text holds none of them.
+_PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern, object]] = [
     (
         "private_key",
+        ("-----begin",),
         re.compile(
             r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)",
             re.DOTALL,
         ),
         lambda m: "[REDACTED:private_key]" + "\n" * m.group(0).count("\n"),
     ),
-    ("anthropic_key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{8,}"), "[REDACTED:anthropic_key]"),
+    (
+        "anthropic_key",
+        ("sk-ant-",),
+        re.compile(r"\bsk-ant-[A-Za-z0-9_-]{8,}"),
+        "[REDACTED:anthropic_key]",
+    ),
     (
         "openai_key",
+        ("sk-",),
         re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}"),
         "[REDACTED:openai_key]",
     ),
     (
         "aws_access_key_id",
+        ("akia", "asia"),
         re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
         "[REDACTED:aws_access_key_id]",
     ),
     (
         "github_token",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
         re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
         "[REDACTED:github_token]",
     ),
-    ("slack_token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"), "[REDACTED:slack_token]"),
+    (
+        "slack_token",
+        ("xox",),
+        re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+        "[REDACTED:slack_token]",
+    ),
     (
         "bearer",
+        ("bearer", "basic"),
         re.compile(r"(?i)\b(bearer|basic)\s+(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,}"),
         r"\1 [REDACTED:token]",
     ),
     (
         "url_password",
+        ("://",),
         re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+):(?!\[REDACTED)[^\s@/]+@"),
         r"\1:[REDACTED:password]@",
     ),
     (
         "assignment",
+        ("pass", "pwd", "secret", "token", "key", "credential"),
+        # Starts at the secret word (not the whole name) so that the engine does not retry
+        # every prefix of long identifiers; the name before it is kept as it is.
         re.compile(
-            r"(?i)(?<![\w-])([\"']?" + _KEY_NAME + r"[\"']?\s*[:=]\s*)"
+            r"(?i)(" + _KEY_WORD + r"[\"']?\s*[:=]\s*)"
             r"(?:\"(?!\[REDACTED)[^\"\n]+\"|'(?!\[REDACTED)[^'\n]+'|(?![\"'\[])[^\s,;\"'&]+)"
         ),
         r"\1[REDACTED:secret]",
@@ -67,18 +83,17 @@ _PATTERNS: list[tuple[str, re.Pattern, object]] = [
 ]
 
 
-def _has_trigger(text: str) -> bool:
-    low = text.lower()
-    return any(t in low for t in _TRIGGERS)
-
-
 def redact(text: str) -> str:
     """Replace secrets with [REDACTED:kind] markers. Never raises."""
     try:
-        if not text or not _has_trigger(text):
+        if not text:
             return text
-        for _, pattern, replacement in _PATTERNS:
-            text = pattern.sub(replacement, text)
+        low = text.lower()
+        for _, triggers, pattern, replacement in _PATTERNS:
+            for trigger in triggers:
+                if trigger in low:
+                    text = pattern.sub(replacement, text)
+                    break
         return text
     except Exception:  # noqa: BLE001 - redaction must never break the stream
         return "[REDACTED:unredactable]"

@@ -28,6 +28,11 @@ DESTRUCTIVE_PATTERNS: list[tuple[str, str]] = [
     ("write_block_device", r">\s*/dev/(?:sd[a-z]|nvme\d|hd[a-z]|disk\d|mmcblk\d)"),
 ]
 
+# Lowercase literals of which every built-in destructive pattern contains one: the regex only
+# runs when one is present (user-added patterns switch this check off).
+DESTRUCTIVE_LITERALS = ("rm ", "rm\t", "git", "drop", "truncate", "delete", "chmod", "curl", "wget",
+                        "mkfs", "dd ", "sudo", ":(", "/dev/")  # fmt: skip
+
 # Installs and network access: worth a look, not a disaster.
 MEDIUM_PATTERNS: list[tuple[str, str]] = [
     ("pip_install", r"\bpip3?\s+(?:install|uninstall)\b|\buv\s+(?:pip\s+)?(?:install|add)\b"),
@@ -79,6 +84,8 @@ class CommandPolicy:
         self.compile()
 
     def compile(self) -> None:
+        builtin_only = all(p in DESTRUCTIVE_PATTERNS for p in self.destructive)
+        self.destructive_literals = DESTRUCTIVE_LITERALS if builtin_only else None
         self.destructive_re = _compile(self.destructive)
         self.medium_re = _compile(self.medium)
         self.low_re = _compile(self.low)
@@ -87,6 +94,13 @@ class CommandPolicy:
 
     def find_destructive(self, text: str) -> str | None:
         """The destructive command text named in `text`, if any."""
+        if self.destructive_literals is not None:
+            low = text.lower()
+            for literal in self.destructive_literals:
+                if literal in low:
+                    break
+            else:
+                return None
         m = self.destructive_re.search(text)
         return m.group(0) if m else None
 
@@ -113,11 +127,11 @@ def risk_for_command(cmd: str, policy: CommandPolicy | None = None) -> str:
 def command_in(text: str, policy: CommandPolicy | None = None) -> str | None:
     """The command a question or its context names: a destructive one first, then `quoted`."""
     policy = policy or DEFAULT_POLICY
-    for line in text.splitlines():
-        if policy.destructive_re.search(line):
-            return line.strip().lstrip("$> ").strip()
-    m = _BACKTICK_RE.search(text)
-    return m.group(1).strip() if m else None
+    quoted = [q.strip() for q in _BACKTICK_RE.findall(text)]
+    for candidate in quoted + text.splitlines():
+        if policy.find_destructive(candidate):
+            return candidate.strip().lstrip("$> ").strip()
+    return quoted[0] if quoted else None
 
 
 def prompt_risk(

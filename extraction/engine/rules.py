@@ -195,7 +195,7 @@ _TS = (
     r"|\[?\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\]?"
     r"|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2})"
 )
-_LEVEL = r"(?P<level>ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE|WARNING|WARN)"
+_LEVEL = r"(?P<level>ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|WARNING|WARN)"
 # Between the timestamp and the level: at most two tokens such as a logger name, pid or
 # [thread], none of them itself a level (so "INFO: retrying after ERROR" stays INFO).
 _LOG_TOKEN = r"(?!(?:INFO|DEBUG|TRACE|NOTICE|ERROR|ERR|FATAL|CRITICAL|WARN|WARNING)\b)(?:\[[^\]]{0,60}\]|[\w.:/<>@-]+)"
@@ -219,7 +219,7 @@ _METRIC_NAMES = (
     r"(?:(?:val|train|test|eval|valid|validation)_)?"
     r"(?:loss|accuracy|acc|precision|recall|f1(?:_score)?|auc|roc_auc|mse|mae|rmse|perplexity|ppl|bleu"
     r"|lr|learning_rate|grad_norm|reward|throughput|latency|duration|elapsed|cost|wer|cer)"
-    r"|tokens used|total tokens|total_tokens|token usage|tokens|epoch|step"
+    r"|tokens used|total tokens|total_tokens|token usage|tokens|epoch"
 )
 # A number not followed by more of a version, time or path ("1.2.3", "12:00", "1/2").
 _METRIC_RE = re.compile(
@@ -255,7 +255,7 @@ def builtin_rules() -> list[Rule]:
           ("warning: ",), "diag", build_plain, blocks.step_indented),
         R("pytest_failed", "error", "error", c(r"FAILED (?P<test>\S+::\S+)(?: - (?P<message>.*))?"),
           ("failed ",), "diag", build_plain),
-        R("log_error", "error", "error", _LOG_RE, ("err", "fatal", "crit", "panic", "severe", "warn"), "diag",
+        R("log_error", "error", "error", _LOG_RE, ("err", "fatal", "crit", "panic", "warn"), "diag",
           build_log),
         R("log_error_structured", "error", "error", _LOG_KV_RE, ("level", "lvl", "severity"), "diag",
           build_log_kv, search=True),
@@ -267,8 +267,8 @@ def builtin_rules() -> list[Rule]:
         R("warning_generic", "warning", "warning", c(r"(?:warning|Warning)(?:\[[\w-]+\])?: (?P<message>\S.*)"),
           ("warning",), "diag", build_plain, blocks.step_indented),
         R("metric_kv", "metric", "info", _METRIC_RE, (), "metric", build_metric),
-        R("epoch_progress", "metric", "info", c(r"(?i)\b(?P<name>epoch|step)\s+(?P<value>\d+)\s*/\s*(?P<total>\d+)\b"),
-          ("epoch", "step"), "metric", build_progress),
+        R("epoch_progress", "metric", "info", c(r"(?i)\b(?P<name>epoch)\s+(?P<value>\d+)\s*/\s*(?P<total>\d+)\b"),
+          ("epoch",), "metric", build_progress),
         R("pytest_summary", "metric", "info", c(
             r"(?P<counts>\d+ (?:passed|failed|skipped|deselected|xfailed|xpassed|errors?|warnings?)"
             r"(?:, \d+ (?:passed|failed|skipped|deselected|xfailed|xpassed|errors?|warnings?))*)"
@@ -295,20 +295,23 @@ def _metric_sweep(sep: str) -> str:
     names = ["loss", "accuracy", "acc", "precision", "recall", "f1", "f1_score", "auc", "mse", "mae", "rmse",
              "perplexity", "ppl", "bleu", "lr", "learning_rate", "grad_norm", "reward", "throughput", "latency",
              "duration", "elapsed", "cost", "wer", "cer", "tokens used", "total tokens", "total_tokens",
-             "token usage", "tokens", "epoch", "step"]  # fmt: skip
-    behind = []
+             "token usage", "tokens", "epoch"]  # fmt: skip
+    by_width: dict[int, list[str]] = {}
     for name in names:
-        for space in ("", " "):
-            behind.append(f"(?<={re.escape(name + space + sep)})")
-    return re.escape(sep) + "(?:" + "|".join(behind) + ")"
+        for variant in (name + sep, name + " " + sep):
+            by_width.setdefault(len(variant), []).append(re.escape(variant))
+    # One lookbehind per width (Python needs fixed-width alternatives), tried only after a
+    # digit follows the separator, which most ":" and "=" in ordinary output fail.
+    behind = "|".join(f"(?<={'|'.join(v)})" for _, v in sorted(by_width.items()))
+    return re.escape(sep) + r"(?=[-+$.\d])(?:" + behind + ")"
 
 
 BUILTIN_SWEEPS = (
-    "err", "warn", "fatal", "crit", "panic", "traceback", "exception", "severe",
+    "err", "warn", r"fa(?:tal|iled)", "crit", "panic", "traceback", "exception",
     "```", "~~~",
-    r"pass(?:ed|word|phrase|code)", "ran ", "epoch", "step ",
-    _metric_sweep("="), _metric_sweep(":"),
-    r"/n(?:[\])]|o[\])/])", "(y)", r"rm: ", "overwrite",
+    r"pass(?:ed|word|phrase|code)", r"ran \d", "epoch",
+    _metric_sweep("="), _metric_sweep(": "),
+    r"/n(?:[\])]|o[\])/])", r"\(y\)", r"rm: ", "overwrite",
 )  # fmt: skip
 
 

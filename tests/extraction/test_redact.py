@@ -1,0 +1,120 @@
+import random
+
+import pytest
+
+from extraction.engine import StreamRedactor, redact
+
+SECRETS = [
+    ("sk-abcdefghijklmnopqrstuvwxyz123456", "openai_key"),
+    ("sk-proj-abcdefghijklmnopqrstuvwxyz123456", "openai_key"),
+    ("sk-ant-api03-abcdefghijklmnopqrstuvwxyz", "anthropic_key"),
+    ("AKIAIOSFODNN7EXAMPLE", "aws_access_key_id"),
+    ("ghp_abcdefghijklmnopqrstuvwxyz0123456789", "github_token"),
+    ("github_pat_11ABCDEFG0123456789_abcdefghijklmnop", "github_token"),
+    ("xoxb-1234567890-abcdefghij", "slack_token"),
+]
+
+
+@pytest.mark.parametrize("secret, kind", SECRETS)
+def test_known_token_formats_are_redacted(secret, kind):
+    out = redact(f"using {secret} now")
+    assert secret not in out and f"[REDACTED:{kind}]" in out
+    assert out.startswith("using ") and out.endswith(" now")
+
+
+def test_bearer_and_authorization_headers():
+    assert (
+        redact("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.abc.def")
+        == "Authorization: Bearer [REDACTED:token]"
+    )
+
+
+def test_url_password_keeps_user_and_host():
+    assert (
+        redact("postgres://bob:s3cr3t@db.local:5432/app")
+        == "postgres://bob:[REDACTED:password]@db.local:5432/app"
+    )
+
+
+def test_assignments():
+    assert redact("password=hunter2") == "password=[REDACTED:secret]"
+    assert redact("DB_PASSWORD: hunter2") == "DB_PASSWORD: [REDACTED:secret]"
+    assert (
+        redact("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG")
+        == "aws_secret_access_key = [REDACTED:secret]"
+    )
+    assert redact('api_key="abc def"') == "api_key=[REDACTED:secret]"
+    assert redact("secret=xyz token=abc") == "secret=[REDACTED:secret] token=[REDACTED:secret]"
+
+
+def test_private_key_block_keeps_line_count():
+    text = "before\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\nAAAA\n-----END OPENSSH PRIVATE KEY-----\nafter"
+    out = redact(text)
+    assert "b3Blbn" not in out and "[REDACTED:private_key]" in out
+    assert out.count("\n") == text.count("\n") and out.endswith("after")
+
+
+def test_ordinary_text_is_unchanged():
+    for text in (
+        "Tokens used: 1,234",
+        "max_tokens=100",
+        "the key insight",
+        "passed 3 tests",
+        "https://example.com/path",
+        "sk-short",
+        "token count 5",
+    ):
+        assert redact(text) == text
+
+
+def test_redact_never_raises():
+    rng = random.Random(3)
+    alphabet = "sk-ant-AKIApassword=:/@ \n\x00\ufffd\x1b-----BEGIN PRIVATE KEY"
+    for _ in range(300):
+        redact("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200))))
+    redact("")
+
+
+def stream(chunks):
+    r = StreamRedactor()
+    return "".join(r.feed(c) for c in chunks) + r.flush()
+
+
+def test_stream_redactor_catches_a_key_split_across_chunks():
+    secret = "sk-abcdefghijklmnopqrstuvwxyz123456"
+    text = f"key is {secret} ok\nnext password=hunter2 done\n"
+    for cut in range(1, len(text)):
+        out = stream([text[:cut], text[cut:]])
+        assert secret not in out and "hunter2" not in out, cut
+        assert out.endswith("done\n")
+
+
+def test_stream_redactor_random_chunks_match_whole_redaction():
+    text = "a Bearer eyJabcdefghijklmnop x\npostgres://u:pw12345@h/db\nplain line\n"
+    rng = random.Random(5)
+    for _ in range(50):
+        chunks, pos = [], 0
+        while pos < len(text):
+            n = rng.randint(1, 9)
+            chunks.append(text[pos : pos + n])
+            pos += n
+        assert stream(chunks) == redact(text)
+
+
+def test_stream_redactor_holds_back_little_and_never_across_a_newline():
+    r = StreamRedactor()
+    assert r.feed("line one\n") == "line one\n"
+    out = r.feed("Continue? [y/N] ")
+    assert out == "Continue? [y/N] "
+    r.feed("x" * 2000)
+    assert len(r._held) <= StreamRedactor.HOLD_MAX
+
+
+def test_stream_redactor_withholds_private_key_lines_across_chunks():
+    chunks = [
+        "-----BEGIN RSA PRIVATE KEY-----\n",
+        "MIIEsecretline\n",
+        "-----END RSA PRIVATE KEY-----\nafter\n",
+    ]
+    out = stream(chunks)
+    assert "MIIE" not in out and out.endswith("after\n")
