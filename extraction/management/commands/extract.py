@@ -1,0 +1,142 @@
+"""Run the extractor engine over files (or stdin) and print the events. Needs no database."""
+
+from __future__ import annotations
+
+import codecs
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from django.core.management.base import BaseCommand, CommandError
+
+from extraction.engine import Event, Extractor, RulesError, load_rules
+
+CHUNK_SIZE = 64 * 1024
+
+
+def read_chunks(stream: BinaryIO) -> Iterator[str]:
+    """Decoded text of a byte stream; invalid UTF-8 becomes U+FFFD, split sequences survive."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    while chunk := stream.read(CHUNK_SIZE):
+        yield decoder.decode(chunk)
+    yield decoder.decode(b"", final=True)
+
+
+def cast_output(first_line: str, chunks: Iterator[str]) -> Iterator[str] | None:
+    """The "o" event data of an asciicast v2 recording, or None if this is not one."""
+    try:
+        header = json.loads(first_line)
+    except ValueError:
+        return None
+    if not isinstance(header, dict) or header.get("version") != 2:
+        return None
+
+    def lines() -> Iterator[str]:
+        pending = ""
+        for chunk in chunks:
+            pending += chunk
+            *complete, pending = pending.split("\n")
+            yield from complete
+        if pending:
+            yield pending
+
+    def output() -> Iterator[str]:
+        for line in lines():
+            try:
+                _, kind, data = json.loads(line)
+            except (ValueError, TypeError):
+                continue  # A torn last line of a crashed recording; skip it.
+            if kind == "o" and isinstance(data, str):
+                yield data
+
+    return output()
+
+
+def text_of(stream: BinaryIO) -> Iterator[str]:
+    chunks = read_chunks(stream)
+    head = ""
+    for chunk in chunks:
+        head += chunk
+        if "\n" in head or len(head) > CHUNK_SIZE:
+            break
+    first_line = head.split("\n", 1)[0]
+    if first_line.lstrip().startswith("{"):
+        rest = head[len(first_line) + 1 :]
+
+        def remaining() -> Iterator[str]:
+            yield rest
+            yield from chunks
+
+        output = cast_output(first_line, remaining())
+        if output is not None:
+            return output
+
+    def plain() -> Iterator[str]:
+        yield head
+        yield from chunks
+
+    return plain()
+
+
+class Command(BaseCommand):
+    help = "Extract errors, warnings, metrics, code blocks and prompts from files (or - for stdin)."
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("files", nargs="+", metavar="FILE", help="file to read, or - for stdin")
+        parser.add_argument("--json", action="store_true", help="print one JSON object per event")
+        parser.add_argument("--rules", metavar="RULES.toml", help="user rules (see docs/rules.md)")
+
+    def handle(self, *args, **options) -> None:
+        try:
+            rules = load_rules(options["rules"])
+        except RulesError as exc:
+            raise CommandError(f"bad rules file: {exc}", returncode=2) from None
+        counts: Counter[str] = Counter()
+        for name in options["files"]:
+            for event in self.extract_file(name, rules):
+                counts[event.event_type] += 1
+                self.stdout.write(self.format_event(name, event, options["json"]))
+        if not options["json"]:
+            summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) or "no events"
+            self.stdout.write(f"-- {sum(counts.values())} events: {summary}")
+
+    def extract_file(self, name: str, rules) -> Iterator[Event]:
+        extractor = Extractor(rules)
+        if name == "-":
+            stream = sys.stdin.buffer
+        else:
+            try:
+                stream = open(name, "rb")  # noqa: SIM115 - closed below
+            except OSError as exc:
+                raise CommandError(f"cannot read {name}: {exc.strerror}", returncode=2) from None
+        try:
+            for text in text_of(stream):
+                yield from extractor.feed(text)
+            yield from extractor.close()
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+
+    def format_event(self, name: str, event: Event, as_json: bool) -> str:
+        if as_json:
+            return json.dumps(
+                {
+                    "file": name,
+                    "type": event.event_type,
+                    "start_line": event.line_start,
+                    "end_line": event.line_end,
+                    "severity": event.severity,
+                    "risk_level": event.risk_level,
+                    "auto_confirmable": event.auto_confirmable,
+                    "rule": event.rule,
+                    "content": event.content,
+                    "metadata": event.metadata,
+                },
+                ensure_ascii=False,
+            )
+        first = event.content.split("\n", 1)[0][:120]
+        where = f"{name}:{event.line_start}"
+        return f"{where:<28} {event.event_type:<10} {event.rule:<20} {first}"

@@ -1,0 +1,121 @@
+"""`manage.py extract`: runs without a database, prints events as text or JSON lines."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+ROOT = Path(__file__).resolve().parents[2]
+LOG = "start\nError: first\nloss=0.5\n```py\nError: not real\n```\nTraceback (most recent call last):\n  File \"x.py\", line 1, in <module>\nKeyError: 'k'\n"
+
+
+def extract(*args, stdin=None):
+    out = io.StringIO()
+    call_command("extract", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_json_output_one_object_per_event(tmp_path):
+    path = tmp_path / "out.log"
+    path.write_text(LOG)
+    rows = [json.loads(line) for line in extract(str(path), "--json").splitlines()]
+    assert [r["type"] for r in rows] == ["error", "metric", "code_block", "error"]
+    first = rows[0]
+    assert set(first) == {"file", "type", "start_line", "end_line", "severity", "risk_level",
+                          "auto_confirmable", "rule", "content", "metadata"}  # fmt: skip
+    assert (first["file"], first["start_line"], first["end_line"], first["rule"]) == (
+        str(path),
+        2,
+        2,
+        "error_generic",
+    )
+    assert rows[3]["start_line"] == 7 and rows[3]["end_line"] == 9
+
+
+def test_text_output_is_a_summary_with_counts(tmp_path):
+    path = tmp_path / "out.log"
+    path.write_text(LOG)
+    out = extract(str(path))
+    assert f"{path}:2" in out and "error_generic" in out and "Error: first" in out
+    assert out.strip().splitlines()[-1] == "-- 4 events: 1 code_block, 2 error, 1 metric"
+
+
+def test_invalid_utf8_and_multibyte_split_across_chunks(tmp_path):
+    path = tmp_path / "bin.log"
+    data = b"x" * (64 * 1024 - 1) + "é\n".encode() + b"Error: bad \xff\xfe bytes\n"
+    data = b"\n".join([b"\xffError: junk", data])
+    path.write_bytes(data)
+    rows = [json.loads(line) for line in extract(str(path), "--json").splitlines()]
+    assert [r["start_line"] for r in rows] == [3]
+    assert rows[0]["content"] == "Error: bad \ufffd\ufffd bytes"
+
+
+def test_asciicast_recording_is_read_as_its_output(tmp_path):
+    path = tmp_path / "session.cast"
+    events = [
+        [0.1, "o", "hello\r\n"],
+        [0.2, "i", "Error: typed input\r"],
+        [0.3, "o", "Err"],
+        [0.4, "o", "or: boom\r\n"],
+    ]
+    path.write_text(
+        json.dumps({"version": 2, "width": 80, "height": 24})
+        + "\n"
+        + "\n".join(map(json.dumps, events))
+        + "\n"
+    )
+    rows = [json.loads(line) for line in extract(str(path), "--json").splitlines()]
+    assert [(r["start_line"], r["content"]) for r in rows] == [(2, "Error: boom")]
+
+
+def test_user_rules_file(tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('disable = ["error_generic"]\n')
+    path = tmp_path / "out.log"
+    path.write_text("Error: x\n")
+    assert extract(str(path), "--json", "--rules", str(rules)) == ""
+
+
+def test_missing_file_exits_2(tmp_path):
+    with pytest.raises(CommandError) as info:
+        extract(str(tmp_path / "missing.log"))
+    assert info.value.returncode == 2 and "missing.log" in str(info.value)
+
+
+def test_bad_rules_file_exits_2(tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text("[[rule]]\nname = 'x'\npattern = '('\n")
+    with pytest.raises(CommandError) as info:
+        extract(str(tmp_path), "--rules", str(rules))
+    assert info.value.returncode == 2 and "rule 'x'" in str(info.value)
+
+
+def test_command_runs_without_a_database_and_reads_stdin(tmp_path):
+    env = {"DJANGO_SETTINGS_MODULE": "streamtap_site.settings", "PATH": "/usr/bin:/bin",
+           "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "manage.py", "extract", "-", "--json"],
+        input=b"npm ERR! code E404\nnpm ERR! 404\n",
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    (row,) = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert row["file"] == "-" and row["rule"] == "npm_error" and row["end_line"] == 2
+
+
+def test_missing_file_exit_code_from_the_command_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "extract", str(tmp_path / "nope")],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 2 and b"nope" in result.stderr
