@@ -174,3 +174,6 @@ class ExtractionEvent(models.Model):
         self.reviewed_at = timezone.now()
         self.review_note = note
         self.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_note"])
+
+
+from .proxies import HighRiskEvent  # noqa: E402, F401

@@ -87,14 +87,16 @@ class DateTimeOrDateField(serializers.Field):
         if not isinstance(data, str):
             self.fail("invalid")
         try:
-            value = parse_datetime(data)
-            if value is None:
-                day = parse_date(data)
-                if day is None:
-                    self.fail("invalid")
+            # A date first: parse_datetime would read "2026-11-26" as its midnight.
+            day = parse_date(data)
+            if day is not None:
                 value = dt.datetime.combine(day, dt.time.min)
                 if self.end_of_day:
                     value += dt.timedelta(days=1)
+            else:
+                value = parse_datetime(data)
+                if value is None:
+                    self.fail("invalid")
             if timezone.is_naive(value):
                 value = timezone.make_aware(value)
             # Comparing needs UTC; a year-9999 value with an offset overflows on the way.

@@ -1,0 +1,247 @@
+"""Admin for events and code blocks, the high-risk review queue, and rule precision.
+
+What an agent printed is evidence: the admin shows it but never lets anyone edit it. Staff
+change only the review fields, and every review records who decided and when.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, IntegerField, Value, When
+from django.template import engines
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html
+
+from . import queries
+from .models import CodeBlock, ExtractionEvent, ReviewStatus, RiskLevel
+from .proxies import HighRiskEvent
+
+# Precision per rule is one GROUP BY over the whole table: compute it once per changelist
+# page, not once per row. Thread-local because one ModelAdmin serves concurrent requests.
+_per_request = threading.local()
+
+
+def _rule_outcomes() -> dict[str, dict]:
+    outcomes = getattr(_per_request, "rule_outcomes", None)
+    if outcomes is None:
+        outcomes = _per_request.rule_outcomes = queries.rule_outcomes()
+    return outcomes
+
+
+EVENT_FIELDS = [
+    "session",
+    "seq",
+    "agent_name",
+    "event_type",
+    "rule",
+    "severity",
+    "risk_level",
+    "auto_confirmable",
+    "line_start",
+    "line_end",
+    "content",
+    "context",
+    "metadata",
+    "timestamp",
+    "offset_seconds",
+    "code_block",
+]
+REVIEW_FIELDS = ["review_status", "review_note", "reviewed_by", "reviewed_at"]
+
+
+class ExtractionEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "timestamp",
+        "agent_name",
+        "session_link",
+        "event_type",
+        "severity",
+        "risk_level",
+        "rule",
+        "rule_precision",
+        "review_status",
+        "reviewed_by",
+    ]
+    list_filter = [
+        "event_type",
+        "risk_level",
+        "review_status",
+        "severity",
+        "agent_name",
+        ("timestamp", admin.DateFieldListFilter),
+    ]
+    search_fields = ["content", "rule", "agent_name", "session__session_id"]
+    list_select_related = ["session", "reviewed_by"]
+    # A million rows: no second COUNT(*) for "x of y selected".
+    show_full_result_count = False
+    list_per_page = 50
+    fieldsets = [
+        (None, {"fields": EVENT_FIELDS}),
+        ("Review", {"fields": REVIEW_FIELDS}),
+    ]
+    readonly_fields = [*EVENT_FIELDS, "reviewed_by", "reviewed_at"]
+    actions = ["mark_confirmed", "mark_rejected", "mark_false_positive"]
+
+    def has_add_permission(self, request) -> bool:
+        # Events come from the extractor only.
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        _per_request.rule_outcomes = None
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="session", ordering="session__session_id")
+    def session_link(self, event: ExtractionEvent) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', event.session.get_absolute_url(), event.session.session_id
+        )
+
+    @admin.display(description="rule precision")
+    def rule_precision(self, event: ExtractionEvent) -> str:
+        outcome = _rule_outcomes().get(event.rule)
+        if not outcome or outcome["precision"] is None:
+            return "–"
+        text = f"{outcome['precision']:.0%} of {outcome['judged']}"
+        if outcome["flagged"]:
+            return format_html('<strong title="below the precision threshold">⚑ {}</strong>', text)
+        return text
+
+    def save_model(self, request, obj: ExtractionEvent, form, change):
+        # A review made in the form records its reviewer and time like any other.
+        if change and {"review_status", "review_note"} & set(form.changed_data):
+            if obj.review_status == ReviewStatus.PENDING:
+                obj.reviewed_by, obj.reviewed_at = None, None
+            else:
+                obj.reviewed_by, obj.reviewed_at = request.user, timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def _review(self, request, queryset, decision: str) -> None:
+        count = queryset.order_by().update(
+            review_status=decision, reviewed_by=request.user, reviewed_at=timezone.now()
+        )
+        self.message_user(
+            request, f"{count} event(s) marked {decision.replace('_', ' ')}.", messages.SUCCESS
+        )
+
+    @admin.action(description="Confirm selected events", permissions=["change"])
+    def mark_confirmed(self, request, queryset):
+        self._review(request, queryset, ReviewStatus.CONFIRMED)
+
+    @admin.action(description="Reject selected events", permissions=["change"])
+    def mark_rejected(self, request, queryset):
+        self._review(request, queryset, ReviewStatus.REJECTED)
+
+    @admin.action(description="Mark selected events as false positives", permissions=["change"])
+    def mark_false_positive(self, request, queryset):
+        self._review(request, queryset, ReviewStatus.FALSE_POSITIVE)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.rule_precision_view)
+        return [
+            path("rule-precision/", view, name="extraction_rule_precision"),
+            *super().get_urls(),
+        ]
+
+    def rule_precision_view(self, request):
+        """Every rule's review outcome and precision; flagged rules need fixing."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        template = engines["django"].from_string(RULE_PRECISION_TEMPLATE)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Rule precision",
+            "rules": queries.rule_outcomes().values(),
+            "threshold": queries.precision_threshold(),
+            "min_judged": queries.MIN_JUDGED_FOR_FLAG,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, template.template, context)
+
+
+# Kept here, not in templates/, because it is the only page of its kind and a dozen lines.
+RULE_PRECISION_TEMPLATE = """{% extends "admin/base_site.html" %}
+{% block content %}
+<p>Precision = confirmed / (confirmed + false positive). A rule is flagged ⚑ when it is below
+{{ threshold|floatformat:2 }} with at least {{ min_judged }} judged events.</p>
+<table id="rule-precision">
+<thead><tr><th>rule</th><th>events</th><th>pending</th><th>confirmed</th><th>rejected</th>
+<th>false positive</th><th>precision</th><th></th></tr></thead>
+<tbody>
+{% for r in rules %}<tr class="{% if r.flagged %}flagged{% endif %}">
+<td>{{ r.rule }}</td><td>{{ r.total }}</td><td>{{ r.pending }}</td><td>{{ r.confirmed }}</td>
+<td>{{ r.rejected }}</td><td>{{ r.false_positive }}</td>
+<td>{% if r.precision is None %}–{% else %}{{ r.precision|floatformat:2 }}{% endif %}</td>
+<td>{% if r.flagged %}<strong>⚑ flagged</strong>{% endif %}</td></tr>
+{% endfor %}
+</tbody></table>
+{% endblock %}
+"""
+
+
+class HighRiskEventAdmin(ExtractionEventAdmin):
+    """Pending high-risk events first, oldest first: what a reviewer works through."""
+
+    list_display = [
+        "id",
+        "timestamp",
+        "agent_name",
+        "session_link",
+        "rule",
+        "rule_precision",
+        "content_preview",
+        "review_status",
+        "reviewed_by",
+        "reviewed_at",
+    ]
+    list_filter = ["review_status", "agent_name", "rule", ("timestamp", admin.DateFieldListFilter)]
+    # Served by the ee_risk_review index (risk_level, review_status, timestamp).
+    ordering = [
+        Case(
+            When(review_status=ReviewStatus.PENDING, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ).asc(),
+        "timestamp",
+        "id",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(risk_level=RiskLevel.HIGH)
+
+    def get_urls(self):
+        return admin.ModelAdmin.get_urls(self)
+
+    def changelist_view(self, request, extra_context=None):
+        _per_request.rule_outcomes = None
+        return admin.ModelAdmin.changelist_view(self, request, extra_context)
+
+    @admin.display(description="content")
+    def content_preview(self, event: ExtractionEvent) -> str:
+        first_line = event.content.splitlines()[0] if event.content else ""
+        return first_line[:120]
+
+
+@admin.register(CodeBlock)
+class CodeBlockAdmin(admin.ModelAdmin):
+    list_display = ["short_sha", "language", "occurrences", "first_seen", "last_seen"]
+    list_filter = ["language"]
+    search_fields = ["sha256", "content"]
+    readonly_fields = ["sha256", "language", "content", "first_seen", "last_seen", "occurrences"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="sha256", ordering="sha256")
+    def short_sha(self, block: CodeBlock) -> str:
+        return block.sha256[:12]
+
+
+admin.site.register(ExtractionEvent, ExtractionEventAdmin)
+admin.site.register(HighRiskEvent, HighRiskEventAdmin)
