@@ -22,6 +22,8 @@ import os
 import re
 
 import pyte
+from pyte import modes
+from wcwidth import wcwidth
 
 from extraction.engine.events import Event
 from extraction.engine.prompts import (
@@ -51,10 +53,14 @@ MAX_OSC_CARRY = 4096
 # Sequences pyte mis-parses and would draw as text: DCS/APC/PM/SOS strings (XTGETTCAP, kitty
 # graphics, tmux passthrough), CSI with "<"/"=" (kitty keyboard protocol) and colon-separated
 # SGR (underline styles, some truecolour). Dropping them loses only styling.
+#
+# Colours and styles (SGR) go too, before pyte sees them: prompts are found from characters and
+# positions, and pyte parses escape sequences one character at a time — on a TUI that colours
+# every word, SGR is most of the bytes and most of the render time.
 _UNSUPPORTED_RE = re.compile(
     r"\x1b[P_^X][^\x07\x1b]*(?:\x07|\x1b\\)"
     r"|\x1b\[[<=][0-9;:]*[ -/]*[@-~]"
-    r"|\x1b\[[0-9;]*:[0-9;:]*m"
+    r"|\x1b\[[0-9;:]*m"
 )
 # DEC private modes that switch to the alternate screen (1049 also saves the cursor).
 ALT_SCREEN_MODES = frozenset({47, 1047, 1049})
@@ -110,16 +116,65 @@ def option_kind(label: str) -> str:
     return "other"
 
 
-class _Screen(pyte.Screen):
-    """pyte's screen plus the alternate screen buffer, which pyte ignores.
+_SINGLE_WIDTH: dict[str, bool] = {}
 
-    Entering it saves the main screen and clears; leaving restores the main screen, as xterm does.
+
+def _single_width(text: str) -> bool:
+    """Every character takes exactly one cell (ASCII text, box drawing, "❯", "›")."""
+    if text.isascii():
+        return text.isprintable()
+    for char in set(text):
+        single = _SINGLE_WIDTH.get(char)
+        if single is None:
+            single = _SINGLE_WIDTH[char] = wcwidth(char) == 1
+        if not single:
+            return False
+    return True
+
+
+class _Screen(pyte.Screen):
+    """pyte's screen plus the alternate screen buffer, which pyte ignores, and a faster draw.
+
+    Entering the alternate screen saves the main screen and clears; leaving restores the main
+    screen, as xterm does.
     """
 
     def __init__(self, columns: int, lines: int):
         super().__init__(columns, lines)
         self.in_alt_screen = False
         self._saved_main: tuple[dict, pyte.screens.Cursor] | None = None
+        self._cell_attrs = None
+        self._cells: dict[str, pyte.screens.Char] = {}
+
+    def draw(self, data: str) -> None:
+        # pyte's draw() costs a few microseconds per character (wcwidth, mode checks), which
+        # makes a full 80x24 redraw take ~6 ms. Runs of single-width characters in the usual
+        # modes are written a row segment at a time instead; anything else goes to pyte.
+        if (
+            self.charset
+            or modes.IRM in self.mode
+            or modes.DECAWM not in self.mode
+            or not _single_width(data)
+        ):
+            super().draw(data)
+            return
+        cursor = self.cursor
+        attrs = cursor.attrs
+        if attrs is not self._cell_attrs:
+            self._cell_attrs, self._cells = attrs, {}
+        cells = self._cells
+        columns = self.columns
+        while data:
+            if cursor.x >= columns:
+                self.dirty.add(cursor.y)
+                self.carriage_return()
+                self.linefeed()
+            x = cursor.x
+            part, data = data[: columns - x], data[columns - x :]
+            chars = [cells.get(c) or cells.setdefault(c, attrs._replace(data=c)) for c in part]
+            self.buffer[cursor.y].update(zip(range(x, x + len(part)), chars, strict=True))
+            cursor.x = x + len(part)
+        self.dirty.add(cursor.y)
 
     def set_mode(self, *modes: int, **kwargs) -> None:
         if kwargs.get("private") and ALT_SCREEN_MODES.intersection(modes):
@@ -239,6 +294,8 @@ class ScreenAnalyzer:
         self._rows: list[str] = [""] * self._screen.lines
         self.last_screen = ""
         self.truncations = 0
+        self.renders = 0
+        self._idle_seen: tuple[int, int] | None = None
 
     # ---- hot path ----
 
@@ -314,11 +371,14 @@ class ScreenAnalyzer:
             self._stream = pyte.Stream(self._screen)
         self._rows = self._screen.rows_text()
         self.last_screen = "\n".join(self._rows).rstrip("\n")
+        self.renders += 1
 
     def resize(self, cols: int, rows: int) -> None:
         self._render()
         self._screen.resize(lines=max(rows, 2), columns=max(cols, 2))
         self._rows = self._screen.rows_text()
+        self.last_screen = "\n".join(self._rows).rstrip("\n")
+        self.renders += 1
 
     def cursor_position(self) -> tuple[int, int]:
         """(row, col), 1-based, as a terminal answers ``ESC [ 6 n``."""
@@ -346,6 +406,11 @@ class ScreenAnalyzer:
     def idle(self, line_no: int = 0) -> list[Event]:
         """Render what arrived since the last call; one event per newly appeared prompt."""
         self._render()
+        # Nothing drawn and no signal since the last look: the answer cannot have changed.
+        stamp = (self.renders, self.signals_seen)
+        if stamp == self._idle_seen:
+            return []
+        self._idle_seen = stamp
         rows = self._rows
         found = self.find_prompt(rows, self._screen.cursor.y)
         generation = self._signal_generation

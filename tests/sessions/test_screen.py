@@ -605,3 +605,27 @@ def test_deny_writes_deny(style):
     program.type(event.metadata["deny_writes"])
     assert program.finish() == 0
     assert program.last_line() == "DENIED"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x" * 200 + "\r\nshort\r\n" + "y" * 79 + "z",
+        "\x1b[5;75Hwraps past the edge of the screen\x1b[1;1Hhome",
+        "box ╭──╮ ❯ › · done\r\n日本語 mixed ascii e\u0301 combining",
+        "\x1b[?7lno autowrap " * 10 + "\x1b[?7h",
+        "\x1b[4hinsert\x1b[1Gmode\x1b[4l" + "\r\n" * 30 + "scrolled",
+    ],
+)
+def test_fast_draw_renders_as_pyte_does(text):
+    import pyte
+
+    reference = pyte.Screen(40, 10)
+    pyte.Stream(reference).feed(text)
+    analyzer = ScreenAnalyzer(40, 10)
+    analyzer.feed(text)
+    assert analyzer.screen_text() == "\n".join(r.rstrip() for r in reference.display).rstrip("\n")
+    assert analyzer.cursor_position() == (
+        reference.cursor.y + 1,
+        min(reference.cursor.x, 39) + 1,
+    )
