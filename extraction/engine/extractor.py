@@ -111,12 +111,15 @@ class Extractor:
         if rules.every_line:
             candidates = None
         else:
-            low = region.lower()
+            # An ASCII image of the text with the same offsets (each non-ASCII character becomes
+            # one "?"): lowercasing and searching bytes is several times faster than a str
+            # that holds a single "✓", and every trigger is ASCII.
+            low = region.encode("ascii", "replace").lower()
             starts = set()
             rfind = low.rfind
             for sweep in rules.sweeps:
                 for m in sweep.finditer(low):
-                    starts.add(rfind("\n", 0, m.start()) + 1)
+                    starts.add(rfind(b"\n", 0, m.start()) + 1)
             candidates = sorted(starts)
         i = 0
         pos = 0

@@ -17,10 +17,10 @@ _KEY_NAME = r"[\w.-]*" + _KEY_WORD
 
 # (kind, lowercase literals of which one must be present, pattern, replacement). The literal
 # check is what makes redaction cheap: most text holds none of them.
-_PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern, object]] = [
+_PATTERNS: list[tuple[str, tuple[bytes, ...], re.Pattern, object]] = [
     (
         "private_key",
-        ("-----begin",),
+        (b"-----begin",),
         re.compile(
             r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)",
             re.DOTALL,
@@ -29,58 +29,89 @@ _PATTERNS: list[tuple[str, tuple[str, ...], re.Pattern, object]] = [
     ),
     (
         "anthropic_key",
-        ("sk-ant-",),
+        (b"sk-ant-",),
         re.compile(r"\bsk-ant-[A-Za-z0-9_-]{8,}"),
         "[REDACTED:anthropic_key]",
     ),
     (
         "openai_key",
-        ("sk-",),
+        (b"sk-",),
         re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}"),
         "[REDACTED:openai_key]",
     ),
     (
         "aws_access_key_id",
-        ("akia", "asia"),
+        (b"akia", b"asia"),
         re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
         "[REDACTED:aws_access_key_id]",
     ),
     (
         "github_token",
-        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"),
         re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
         "[REDACTED:github_token]",
     ),
     (
         "slack_token",
-        ("xox",),
+        (b"xox",),
         re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
         "[REDACTED:slack_token]",
     ),
     (
         "bearer",
-        ("bearer", "basic"),
+        (b"bearer", b"basic"),
         re.compile(r"(?i)\b(bearer|basic)\s+(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,}"),
         r"\1 [REDACTED:token]",
     ),
     (
         "url_password",
-        ("://",),
+        (b"://",),
         re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+):(?!\[REDACTED)[^\s@/]+@"),
         r"\1:[REDACTED:password]@",
     ),
-    (
-        "assignment",
-        ("pass", "pwd", "secret", "token", "key", "credential"),
-        # Starts at the secret word (not the whole name) so that the engine does not retry
-        # every prefix of long identifiers; the name before it is kept as it is.
-        re.compile(
-            r"(?i)(" + _KEY_WORD + r"[\"']?\s*[:=]\s*)"
-            r"(?:\"(?!\[REDACTED)[^\"\n]+\"|'(?!\[REDACTED)[^'\n]+'|(?![\"'\[])[^\s,;\"'&]+)"
-        ),
-        r"\1[REDACTED:secret]",
-    ),
 ]
+
+
+_ASSIGNMENT_TRIGGERS = (b"pass", b"pwd", b"secret", b"token", b"key", b"credential")
+# `name = value` where the name ends in a secret word (DB_PASSWORD, aws_secret_access_key,
+# "apiKey"). Found by literal search over a lowercased ASCII image of the text with the same
+# offsets, then checked where each word occurs: a regex search over the whole text for these
+# words is slower by an order of magnitude.
+_ASSIGNMENT_AT_RE = re.compile(
+    rb"(?:password|passwd|pass|pwd|secret|token|key|credentials?)[\"']?[ \t]*[:=][ \t]*"
+    rb"(?P<value>\"(?!\[redacted)[^\"\n]+\"|'(?!\[redacted)[^'\n]+'|(?![\"'\[])[^\s,;\"'&]+)"
+)
+
+
+def _redact_assignments(text: str) -> str:
+    image = text.encode("ascii", "replace").lower()
+    spans = []
+    for word in _ASSIGNMENT_TRIGGERS:
+        i = image.find(word)
+        while i >= 0:
+            # The word must start the name or follow a separator ("db_password", not
+            # "monkey"); "apikey" is the one run-together name accepted.
+            if (
+                i == 0
+                or not image[i - 1 : i].isalnum()
+                or (word == b"key" and image[i - 3 : i] == b"api")
+            ):
+                m = _ASSIGNMENT_AT_RE.match(image, i)
+                if m:
+                    spans.append(m.span("value"))
+            i = image.find(word, i + 1)
+    if not spans:
+        return text
+    pieces = []
+    pos = 0
+    for start, end in sorted(spans):
+        if start < pos:
+            continue
+        pieces.append(text[pos:start])
+        pieces.append("[REDACTED:secret]")
+        pos = end
+    pieces.append(text[pos:])
+    return "".join(pieces)
 
 
 def redact(text: str) -> str:
@@ -88,12 +119,16 @@ def redact(text: str) -> str:
     try:
         if not text:
             return text
-        low = text.lower()
+        # Lowercased ASCII image: much faster than str.lower() on text holding any non-ASCII.
+        low = text.encode("ascii", "replace").lower()
         for _, triggers, pattern, replacement in _PATTERNS:
             for trigger in triggers:
                 if trigger in low:
                     text = pattern.sub(replacement, text)
                     break
+        for trigger in _ASSIGNMENT_TRIGGERS:
+            if trigger in low:
+                return _redact_assignments(text)
         return text
     except Exception:  # noqa: BLE001 - redaction must never break the stream
         return "[REDACTED:unredactable]"

@@ -357,8 +357,11 @@ class RuleSet:
             if rule.triggers is None:
                 self.every_line = True
             else:
-                sweeps.extend(re.escape(t) for t in rule.triggers)
-        self.sweeps = [re.compile(s) for s in sweeps]
+                sweeps.extend(
+                    re.escape(t.encode("ascii", "replace").decode()) for t in rule.triggers
+                )
+        # The sweeps run over an ASCII image of the text (see Extractor._process_region).
+        self.sweeps = [re.compile(s.encode()) for s in sweeps]
 
 
 def _fail(path: str, where: str, what: str) -> RulesError:
