@@ -456,3 +456,25 @@ def test_replay_of_a_running_tap_catches_up_and_follows(tap_env, owner_client):
     text = "".join(m["data"] for m in result["messages"] if m["type"] == "o")
     assert text.replace("\r\n", "\n") == "".join(f"tick {i}\n" for i in range(6))
     assert result["messages"][-1] == {"type": "end"}
+
+
+# --- the page --------------------------------------------------------------------------------
+
+
+def test_replay_page_passes_urls_as_data_attributes(tmp_path, owner, client):
+    session = session_with_recording(tmp_path, [(0.0, "a")])
+    client.force_login(owner)
+    response = client.get(reverse("st-session-replay", args=[session.session_id]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    index_url = reverse("st-api-replay-index", args=[session.session_id])
+    assert f'data-index-url="{index_url}"' in html
+    assert "js/replay.js" in html
+    assert "<script>" not in html  # no inline scripts: the CSP allows 'self' only
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_replay_page_needs_a_login(db, tmp_path, client):
+    session = session_with_recording(tmp_path, [(0.0, "a")])
+    response = client.get(reverse("st-session-replay", args=[session.session_id]))
+    assert response.status_code == 302 and "/login/" in response["Location"]

@@ -1,0 +1,165 @@
+"""The replay page in a real Chromium against a real daphne: play, pause, seek, jump to errors."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from sessions.recording import AsciicastWriter
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+DURATION = 60.0
+# (offset, type, content): the errors and the prompt sit on chunks of their own.
+EVENTS = [
+    (10.25, "warning", "WARNING: disk almost full"),
+    (20.25, "error", "Traceback (most recent call last):\nValueError: first"),
+    (40.25, "error", "Traceback (most recent call last):\nKeyError: second"),
+    (50.25, "prompt", "Proceed? [y/N]"),
+]
+
+
+@pytest.fixture(scope="module")
+def replay_session(live_server_proc) -> str:
+    path = live_server_proc.data_dir / "recordings" / "replay-e2e.cast"
+    writer = AsciicastWriter(path, width=100, height=20, started=time.time())
+    special = {t: content for t, _type, content in EVENTS}
+    for i in range(int(DURATION * 2) + 1):
+        writer.output(i * 0.5, f"line {i:03d} <script>alert(1)</script>\r\n")
+        t = i * 0.5 + 0.25
+        if t in special:
+            writer.output(t, special[t].replace("\n", "\r\n") + "\r\n")
+    writer.close()
+    session_id = "replayer-e2e-1"
+    code = f"""
+from datetime import timedelta
+from django.utils import timezone
+from sessions.models import ProcessSession
+from extraction.models import ExtractionEvent
+start = timezone.now() - timedelta(hours=1)
+s = ProcessSession.objects.create(session_id={session_id!r}, agent_name="replayer",
+    status="completed", started_at=start, ended_at=start + timedelta(seconds={DURATION}),
+    exit_code=1, mode="pty", term_cols=100, term_rows=20, recording_path={str(path)!r})
+for seq, (offset, kind, content) in enumerate({json.dumps(EVENTS)}, 1):
+    ExtractionEvent.objects.create(session=s, seq=seq, agent_name="replayer", event_type=kind,
+        rule="test", severity="error" if kind == "error" else "info", risk_level="low",
+        line_start=seq, line_end=seq, content=content,
+        timestamp=start + timedelta(seconds=offset), offset_seconds=offset)
+"""
+    live_server_proc.shell(code)
+    return session_id
+
+
+def terminal_text(page) -> str:
+    return page.locator("#replay-terminal .xterm-rows").inner_text()
+
+
+def watch_failures(page) -> list[str]:
+    """Responses that failed, other than the favicon the base template does not declare."""
+    failed: list[str] = []
+    page.on(
+        "response",
+        lambda r: failed.append(f"{r.status} {r.url}")
+        if r.status >= 400 and not r.url.endswith("/favicon.ico")
+        else None,
+    )
+    return failed
+
+
+def script_errors(page) -> list[str]:
+    return [e for e in page.errors if not e.startswith("Failed to load resource")]
+
+
+def classes(locator) -> str:
+    return locator.get_attribute("class") or ""
+
+
+def position(page) -> float:
+    return float(page.get_attribute("#replay", "data-position"))
+
+
+def test_play_pause_seek_and_jump_to_next_error(logged_in_page, live_server_proc, replay_session):
+    page = logged_in_page
+    failed = watch_failures(page)
+    began = time.monotonic()
+    page.goto(f"{live_server_proc.base_url}/sessions/{replay_session}/replay/")
+
+    # Play: it starts by itself and the first lines appear.
+    page.wait_for_function("() => document.querySelector('#replay').dataset.state === 'playing'")
+    page.wait_for_function(
+        "() => document.querySelector('#replay-terminal .xterm-rows').innerText.includes('line 000')"
+    )
+    first_frame = time.monotonic() - began
+    assert first_frame < 5
+    assert "<script>alert(1)</script>" in terminal_text(page)  # output is text, not markup
+    markers = page.locator("#replay-markers .replay-marker")
+    assert markers.count() == 4
+    assert markers.nth(1).get_attribute("class") == "replay-marker type-error"
+    assert markers.nth(3).get_attribute("class") == "replay-marker type-prompt"
+
+    # Faster, then pause: the position stops moving.
+    page.select_option("#replay-speed", "16")
+    page.wait_for_function("() => Number(document.querySelector('#replay').dataset.position) > 5")
+    page.click("#replay-play")
+    page.wait_for_function("() => document.querySelector('#replay').dataset.state === 'paused'")
+    paused_at = position(page)
+    page.wait_for_timeout(400)
+    assert position(page) == paused_at
+    assert page.inner_text("#replay-play") == "Play"
+
+    # Seek to 30 s: the screen shows the lines just before it, and the warning is reached.
+    page.fill("#replay-seek", "30")
+    page.wait_for_function(
+        "() => Math.abs(Number(document.querySelector('#replay').dataset.position) - 30) < 0.01"
+    )
+    page.wait_for_function(
+        "() => document.querySelector('#replay-terminal .xterm-rows').innerText.includes('line 059')"
+    )
+    text = terminal_text(page)
+    assert "line 060" not in text
+    assert "line 041" in text  # a whole screen (20 rows) of what was before the point
+    items = page.locator("#replay-events li")
+    assert items.count() == 4
+    assert "reached" in classes(items.nth(1))
+    assert "current" in classes(items.nth(1))
+    assert "reached" not in classes(items.nth(2))
+
+    # Next error: straight to the second traceback, highlighted in the list.
+    page.click("button[data-jump='error'][data-direction='1']")
+    page.wait_for_function(
+        "() => Math.abs(Number(document.querySelector('#replay').dataset.position) - 40.25) < 0.01"
+    )
+    page.wait_for_function(
+        "() => document.querySelector('#replay-events li.current')?.dataset.seq === '3'"
+    )
+    # Play on from there: the traceback itself is written first.
+    page.click("#replay-play")
+    page.wait_for_function(
+        "() => document.querySelector('#replay-terminal .xterm-rows').innerText.includes('KeyError: second')"
+    )
+    # Previous error goes back to the first one.
+    page.click("button[data-jump='error'][data-direction='-1']")
+    page.wait_for_function(
+        "() => Math.abs(Number(document.querySelector('#replay').dataset.position) - 20.25) < 0.5"
+    )
+    assert script_errors(page) == []
+    assert failed == []
+
+
+def test_play_to_the_end(logged_in_page, live_server_proc, replay_session):
+    page = logged_in_page
+    failed = watch_failures(page)
+    page.goto(f"{live_server_proc.base_url}/sessions/{replay_session}/replay/")
+    page.wait_for_function("() => document.querySelector('#replay').dataset.state === 'playing'")
+    page.fill("#replay-seek", "55")
+    page.select_option("#replay-speed", "16")
+    page.wait_for_function(
+        "() => document.querySelector('#replay').dataset.state === 'ended'", timeout=15000
+    )
+    assert position(page) == pytest.approx(DURATION, abs=0.01)
+    assert "line 120" in terminal_text(page)
+    assert page.inner_text("#replay-time") == "1:00 / 1:00"
+    assert script_errors(page) == []
+    assert failed == []
