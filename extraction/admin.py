@@ -161,7 +161,7 @@ class ExtractionEventAdmin(admin.ModelAdmin):
             "min_judged": queries.MIN_JUDGED_FOR_FLAG,
             "opts": self.model._meta,
         }
-        return TemplateResponse(request, template.template, context)
+        return TemplateResponse(request, template, context)
 
 
 # Kept here, not in templates/, because it is the only page of its kind and a dozen lines.

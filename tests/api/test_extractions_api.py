@@ -28,15 +28,35 @@ def test_browser_session_authenticates(client, owner, world):
 def test_events_come_newest_first_in_the_event_shape(owner_client, world):
     response = owner_client.get(URL)
     assert ids(response) == [
-        world.code.id, world.metric.id, world.rm_prompt.id, world.force_push.id,
+        world.code.id,
+        world.metric.id,
+        world.rm_prompt.id,
+        world.force_push.id,
         world.traceback.id,
     ]
     first = response.json()["results"][0]
     assert set(first) >= {
-        "id", "session", "seq", "agent_name", "event_type", "rule", "severity", "risk_level",
-        "auto_confirmable", "line_start", "line_end", "content", "context", "metadata",
-        "timestamp", "offset_seconds", "review_status", "code_block", "reviewed_by",
-        "reviewed_at", "review_note",
+        "id",
+        "session",
+        "seq",
+        "agent_name",
+        "event_type",
+        "rule",
+        "severity",
+        "risk_level",
+        "auto_confirmable",
+        "line_start",
+        "line_end",
+        "content",
+        "context",
+        "metadata",
+        "timestamp",
+        "offset_seconds",
+        "review_status",
+        "code_block",
+        "reviewed_by",
+        "reviewed_at",
+        "review_note",
     }
     assert first["session"] == "claude-20261121-090000"
     assert first["code_block"] == world.block.sha256
@@ -104,7 +124,11 @@ def test_default_page_is_50(owner_client, world):
         ({"limit": "501"}, "limit", "at most 500"),
         ({"limit": "0"}, "limit", "at least 1"),
         ({"limit": "ten"}, "limit", "whole number"),
-        ({"type": "explosion"}, "type", "must be one of error, warning, metric, code_block, prompt"),
+        (
+            {"type": "explosion"},
+            "type",
+            "must be one of error, warning, metric, code_block, prompt",
+        ),
         ({"risk": "extreme"}, "risk", "must be one of low, medium, high"),
         ({"severity": "x"}, "severity", "must be one of info, warning, error, critical"),
         ({"review_status": "maybe"}, "review_status", "must be one of pending, confirmed"),

@@ -1,0 +1,38 @@
+from django.urls import reverse
+
+
+def test_schema_needs_authentication(outsider_client, db):
+    assert outsider_client.get(reverse("st-api-schema")).status_code == 401
+
+
+def test_schema_is_openapi_3_with_every_endpoint(owner_client):
+    schema = owner_client.get(reverse("st-api-schema"), {"format": "json"}).json()
+    assert schema["openapi"].startswith("3.")
+    assert {
+        "/api/query/extractions",
+        "/api/query/sessions",
+        "/api/query/stats/agent/{name}",
+        "/api/sessions/{session_id}/",
+        "/api/sessions/{session_id}/events/",
+        "/api/code-blocks/",
+        "/api/code-blocks/{sha256}/",
+        "/api/extractions/{id}/review",
+    } <= set(schema["paths"])
+    params = {p["name"]: p for p in schema["paths"]["/api/query/extractions"]["get"]["parameters"]}
+    assert params["type"]["schema"]["enum"][:2] == ["error", "warning"]
+    assert params["limit"]["schema"]["maximum"] == 500
+
+
+def test_docs_page_uses_the_vendored_swagger_ui(client, owner):
+    client.force_login(owner)
+    response = client.get(reverse("st-api-docs"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+    assert "cdn" not in html.lower()
+
+
+def test_docs_page_sends_a_browser_without_a_session_to_log_in(client, db):
+    response = client.get(reverse("st-api-docs"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
