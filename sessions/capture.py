@@ -64,11 +64,20 @@ def exit_status(returncode: int) -> tuple[int, int | None]:
 class ChildRunner:
     """Runs one command and pumps its output through a Pipeline until it and its output end."""
 
-    def __init__(self, argv: list[str], pipeline: Pipeline, *, use_pty: bool,
-                 stdin_fd: int = 0, stdout_fd: int = 1, stderr_fd: int = 2,
-                 env: dict | None = None, cwd: str | None = None,
-                 on_resize: Callable[[float, TermSize], None] | None = None,
-                 on_tick: Callable[[float], None] | None = None):
+    def __init__(
+        self,
+        argv: list[str],
+        pipeline: Pipeline,
+        *,
+        use_pty: bool,
+        stdin_fd: int = 0,
+        stdout_fd: int = 1,
+        stderr_fd: int = 2,
+        env: dict | None = None,
+        cwd: str | None = None,
+        on_resize: Callable[[float, TermSize], None] | None = None,
+        on_tick: Callable[[float], None] | None = None,
+    ):
         self.argv = argv
         self.pipeline = pipeline
         self.use_pty = use_pty
@@ -114,8 +123,15 @@ class ChildRunner:
             master, slave = os.openpty()
             set_terminal_size(slave, self.size)
             self.proc = subprocess.Popen(
-                self.argv, stdin=slave, stdout=slave, stderr=slave, env=self.env, cwd=self.cwd,
-                start_new_session=True, preexec_fn=_take_controlling_tty, close_fds=True,
+                self.argv,
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env=self.env,
+                cwd=self.cwd,
+                start_new_session=True,
+                preexec_fn=_take_controlling_tty,
+                close_fds=True,
             )
             os.close(slave)
             self.master = master
@@ -126,8 +142,14 @@ class ChildRunner:
                 tty.setraw(self.stdin_fd)
         else:
             self.proc = subprocess.Popen(
-                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=self.env, cwd=self.cwd, process_group=0, close_fds=True,
+                self.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=self.env,
+                cwd=self.cwd,
+                process_group=0,
+                close_fds=True,
             )
             self.out_fds = {
                 self.proc.stdout.fileno(): self.stdout_fd,
@@ -179,7 +201,11 @@ class ChildRunner:
                         self._passthrough(self.out_fds[fd], data)
                         self.bytes_out += len(data)
                         offset = self.offset()
-                        if have_output and not idle_fired and offset - pipeline.last_offset >= IDLE_SECONDS:
+                        if (
+                            have_output
+                            and not idle_fired
+                            and offset - pipeline.last_offset >= IDLE_SECONDS
+                        ):
                             pipeline.idle()
                         text = decoders[fd].decode(data)
                         if text:
@@ -187,7 +213,11 @@ class ChildRunner:
                         have_output = True
                         idle_fired = False
                         last_data = time.monotonic()
-                        if self.use_pty and self.detached and (b"\x1b[" in data or b"\x1b]" in data):
+                        if (
+                            self.use_pty
+                            and self.detached
+                            and (b"\x1b[" in data or b"\x1b]" in data)
+                        ):
                             self._answer_queries(data)
                     elif fd == self._wake_r:
                         self._drain_wake()

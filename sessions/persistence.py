@@ -247,7 +247,9 @@ class BatchWriter(threading.Thread):
         try:
             while True:
                 with self._cond:
-                    self._cond.wait(timeout=self._wait_timeout())
+                    # Check before waiting: a notify() sent while we were writing is not queued.
+                    if not self._stopping and not self._work_ready():
+                        self._cond.wait(timeout=self._wait_timeout())
                     stopping = self._stopping
                 if stopping:
                     self._final_flush()
@@ -262,6 +264,11 @@ class BatchWriter(threading.Thread):
         finally:
             connection.close()
             self._done.set()
+
+    def _work_ready(self) -> bool:
+        if time.monotonic() < self._retry_at:
+            return False
+        return bool(self._states) or len(self._events) >= self.batch_size or self.session is None
 
     def _wait_timeout(self) -> float:
         now = time.monotonic()

@@ -58,9 +58,12 @@ def refresh_counts(session: ProcessSession) -> dict:
     return counts
 
 
-def extract_recording(session: ProcessSession, path: str | os.PathLike,
-                      rules: RuleSet | None = None, recorder: AsciicastWriter | None = None
-                      ) -> RebuildResult:
+def extract_recording(
+    session: ProcessSession,
+    path: str | os.PathLike,
+    rules: RuleSet | None = None,
+    recorder: AsciicastWriter | None = None,
+) -> RebuildResult:
     """Run the extractor over a recording exactly as the live tap did and store what is missing.
 
     With ``recorder``, the output (and resizes) are written to a new recording with a marker per
@@ -68,8 +71,12 @@ def extract_recording(session: ProcessSession, path: str | os.PathLike,
     """
     rows: list[dict] = []
     pipeline = Pipeline(
-        agent_name=session.agent_name, started_at=session.started_at.timestamp(),
-        extractor=Extractor(rules), redactor=None, recorder=recorder, on_event=rows.append,
+        agent_name=session.agent_name,
+        started_at=session.started_at.timestamp(),
+        extractor=Extractor(rules),
+        redactor=None,
+        recorder=recorder,
+        on_event=rows.append,
     )
     previous = None
     end = 0.0
@@ -148,8 +155,9 @@ def load_spill(path: Path, rules: RuleSet | None) -> ProcessSession:
             row["timestamp"] = datetime.fromisoformat(row["timestamp"])
             rows.append(row)
         elif r["kind"] == "state":
-            session.change_state(r["state"], at=datetime.fromtimestamp(r["at"], tz=UTC),
-                                 **r["metadata"])
+            session.change_state(
+                r["state"], at=datetime.fromtimestamp(r["at"], tz=UTC), **r["metadata"]
+            )
     _insert_rows(session, rows)
     # The recording may hold events the tap never handed to the writer (a full buffer).
     if spec.recording_path and Path(spec.recording_path).exists():
@@ -157,14 +165,21 @@ def load_spill(path: Path, rules: RuleSet | None) -> ProcessSession:
     finish = next((r for r in records if r["kind"] == "finish"), None)
     if finish and finish.get("finish"):
         f = finish["finish"]
-        stats = {k: v for k, v in (finish.get("stats") or {}).items()
-                 if k in ("total_lines_processed", "bytes_out", "prompt_wait_seconds")}
+        stats = {
+            k: v
+            for k, v in (finish.get("stats") or {}).items()
+            if k in ("total_lines_processed", "bytes_out", "prompt_wait_seconds")
+        }
         session.refresh_from_db()
-        session.finish(status=f["status"], exit_code=f["exit_code"],
-                       exit_signal=f["exit_signal"],
-                       ended_at=datetime.fromtimestamp(f["ended_at"], tz=UTC),
-                       total_extraction_events=session.total_extraction_events,
-                       event_counts=session.event_counts, **stats)
+        session.finish(
+            status=f["status"],
+            exit_code=f["exit_code"],
+            exit_signal=f["exit_signal"],
+            ended_at=datetime.fromtimestamp(f["ended_at"], tz=UTC),
+            total_extraction_events=session.total_extraction_events,
+            event_counts=session.event_counts,
+            **stats,
+        )
     return session
 
 
@@ -177,16 +192,20 @@ def adopt_orphan_recording(path: Path, rules: RuleSet | None) -> ProcessSession 
     agent = path.stem.rsplit("-", 3)[0] or "unknown"
     started = float(header.get("timestamp") or path.stat().st_mtime)
     session = ProcessSession.start(
-        agent, started_at=datetime.fromtimestamp(started, tz=UTC), recording_path=str(path),
-        command_line=str(header.get("command", "")), term_cols=int(header.get("width", 80)),
+        agent,
+        started_at=datetime.fromtimestamp(started, tz=UTC),
+        recording_path=str(path),
+        command_line=str(header.get("command", "")),
+        term_cols=int(header.get("width", 80)),
         term_rows=int(header.get("height", 24)),
     )
     mark_lost(session, rules)
     return session
 
 
-def import_file(path: Path, *, agent_name: str, rules: RuleSet | None,
-                recordings_dir: str | os.PathLike) -> RebuildResult:
+def import_file(
+    path: Path, *, agent_name: str, rules: RuleSet | None, recordings_dir: str | os.PathLike
+) -> RebuildResult:
     """An asciicast (v2/v3) or a plain log becomes a completed session with a v2 recording."""
     is_cast = True
     try:
@@ -194,17 +213,29 @@ def import_file(path: Path, *, agent_name: str, rules: RuleSet | None,
     except (RecordingError, UnicodeDecodeError):
         is_cast, header = False, {}
     started = float(header.get("timestamp") or path.stat().st_mtime)
-    cols, rows = int(header.get("width") or header.get("term", {}).get("cols") or 80), int(
-        header.get("height") or header.get("term", {}).get("rows") or 24)
+    cols, rows = (
+        int(header.get("width") or header.get("term", {}).get("cols") or 80),
+        int(header.get("height") or header.get("term", {}).get("rows") or 24),
+    )
     target = Path(recordings_dir) / "imported" / f"{path.stem}-{int(time.time() * 1000)}.cast"
     session = ProcessSession.start(
-        agent_name, started_at=datetime.fromtimestamp(started, tz=UTC), recording_path=str(target),
-        command_line=str(header.get("command") or f"import {path.name}"), term_cols=cols,
-        term_rows=rows, host=socket.gethostname(), mode="import",
+        agent_name,
+        started_at=datetime.fromtimestamp(started, tz=UTC),
+        recording_path=str(target),
+        command_line=str(header.get("command") or f"import {path.name}"),
+        term_cols=cols,
+        term_rows=rows,
+        host=socket.gethostname(),
+        mode="import",
     )
-    recorder = AsciicastWriter(target, width=cols, height=rows, started=started,
-                               title=str(header.get("title") or path.name),
-                               command=str(header.get("command") or ""))
+    recorder = AsciicastWriter(
+        target,
+        width=cols,
+        height=rows,
+        started=started,
+        title=str(header.get("title") or path.name),
+        command=str(header.get("command") or ""),
+    )
     try:
         source = path if is_cast else _log_as_cast(path, started, cols, rows)
         result = extract_recording(session, source, rules, recorder=recorder)
@@ -213,10 +244,13 @@ def import_file(path: Path, *, agent_name: str, rules: RuleSet | None,
         if not is_cast and "source" in locals() and source != path:
             Path(source).unlink(missing_ok=True)
     session.refresh_from_db()
-    session.finish(status=SessionStatus.COMPLETED, exit_code=None,
-                   ended_at=session.started_at + timedelta(seconds=session_end(target)),
-                   total_extraction_events=session.total_extraction_events,
-                   event_counts=session.event_counts)
+    session.finish(
+        status=SessionStatus.COMPLETED,
+        exit_code=None,
+        ended_at=session.started_at + timedelta(seconds=session_end(target)),
+        total_extraction_events=session.total_extraction_events,
+        event_counts=session.event_counts,
+    )
     return result
 
 
@@ -257,10 +291,10 @@ def stale_sessions(stale_seconds: float):
 
 
 def known_recordings() -> set[str]:
-    return set(ProcessSession.objects.exclude(recording_path="").values_list(
-        "recording_path", flat=True))
+    return set(
+        ProcessSession.objects.exclude(recording_path="").values_list("recording_path", flat=True)
+    )
 
 
 def copy_recording(session: ProcessSession, target: Path) -> None:
     shutil.copyfile(session.recording_path, target)
-

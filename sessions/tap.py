@@ -15,7 +15,13 @@ from django.conf import settings
 from extraction.engine import Extractor, StreamRedactor, load_rules, redact
 
 from .capture import ChildRunner, exit_status, terminal_size
-from .live import LivePublisher, NullTransport, WebsocketTransport, default_transport, ingest_auth_headers
+from .live import (
+    LivePublisher,
+    NullTransport,
+    WebsocketTransport,
+    default_transport,
+    ingest_auth_headers,
+)
 from .models import SessionStatus
 from .persistence import BatchWriter, SessionSpec
 from .pipeline import Pipeline
@@ -23,9 +29,27 @@ from .recording import AsciicastWriter, recording_path_for
 
 # Environment variables worth keeping with a session (the rest may hold secrets or noise).
 ENV_ALLOWLIST = (
-    "TERM", "SHELL", "LANG", "LC_ALL", "USER", "LOGNAME", "HOME", "PWD", "VIRTUAL_ENV",
-    "CONDA_DEFAULT_ENV", "CI", "GITHUB_ACTIONS", "GITHUB_REPOSITORY", "GITHUB_RUN_ID",
-    "COLUMNS", "LINES", "TMUX", "SSH_CONNECTION", "EDITOR", "NODE_ENV", "PYTHONPATH",
+    "TERM",
+    "SHELL",
+    "LANG",
+    "LC_ALL",
+    "USER",
+    "LOGNAME",
+    "HOME",
+    "PWD",
+    "VIRTUAL_ENV",
+    "CONDA_DEFAULT_ENV",
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITHUB_REPOSITORY",
+    "GITHUB_RUN_ID",
+    "COLUMNS",
+    "LINES",
+    "TMUX",
+    "SSH_CONNECTION",
+    "EDITOR",
+    "NODE_ENV",
+    "PYTHONPATH",
 )
 
 
@@ -59,8 +83,9 @@ class TapResult:
 
 
 class Tap:
-    def __init__(self, options: TapOptions, *, stdin_fd: int = 0, stdout_fd: int = 1,
-                 stderr_fd: int = 2):
+    def __init__(
+        self, options: TapOptions, *, stdin_fd: int = 0, stdout_fd: int = 1, stderr_fd: int = 2
+    ):
         self.options = options
         self.stdin_fd, self.stdout_fd, self.stderr_fd = stdin_fd, stdout_fd, stderr_fd
         conf = settings.STREAMTAP
@@ -79,20 +104,27 @@ class Tap:
         conf = settings.STREAMTAP
         publisher = self._publisher()
         writer = BatchWriter(
-            self._spec(), batch_size=opts.batch_size, batch_seconds=opts.batch_seconds,
-            spill_dir=conf["SPILL_DIR"], on_session=self._on_session(publisher),
+            self._spec(),
+            batch_size=opts.batch_size,
+            batch_seconds=opts.batch_seconds,
+            spill_dir=conf["SPILL_DIR"],
+            on_session=self._on_session(publisher),
         )
         self.writer, self.publisher = writer, publisher
         size = terminal_size(self.stdout_fd) or terminal_size(self.stdin_fd)
         cols, rows = (size.cols, size.rows) if size else (80, 24)
         recorder = AsciicastWriter(
-            self.recording_path, width=cols, height=rows, started=self.started_at,
-            title=opts.title or f"{self.agent_name}: {shlex.join(opts.argv)}"[:200],
+            self.recording_path,
+            width=cols,
+            height=rows,
+            started=self.started_at,
+            title=redact(opts.title or f"{self.agent_name}: {shlex.join(opts.argv)}")[:200],
             command=redact(shlex.join(opts.argv)),
             env={k: os.environ[k] for k in ("TERM", "SHELL") if k in os.environ},
         )
         pipeline = Pipeline(
-            agent_name=self.agent_name, started_at=self.started_at,
+            agent_name=self.agent_name,
+            started_at=self.started_at,
             extractor=Extractor(self.rules),
             redactor=StreamRedactor() if opts.redact_recording else None,
             recorder=recorder,
@@ -100,8 +132,12 @@ class Tap:
             on_output=publisher.output,
         )
         runner = ChildRunner(
-            opts.argv, pipeline, use_pty=self.use_pty, stdin_fd=self.stdin_fd,
-            stdout_fd=self.stdout_fd, stderr_fd=self.stderr_fd,
+            opts.argv,
+            pipeline,
+            use_pty=self.use_pty,
+            stdin_fd=self.stdin_fd,
+            stdout_fd=self.stdout_fd,
+            stderr_fd=self.stderr_fd,
             on_resize=lambda offset, size: recorder.resize(offset, size.cols, size.rows),
             on_tick=lambda offset: writer.update_stats(
                 total_lines_processed=pipeline.lines, bytes_out=runner.bytes_out
@@ -129,29 +165,42 @@ class Tap:
         writer.update_stats(total_lines_processed=pipeline.lines, bytes_out=runner.bytes_out)
         publisher.state(
             {"state": status, "metadata": {"exit_code": code, "signal": sig}},
-            info={"status": status, "exit_code": code, "last_seq": pipeline.seq,
-                  "total_lines_processed": pipeline.lines},
+            info={
+                "status": status,
+                "exit_code": code,
+                "last_seq": pipeline.seq,
+                "total_lines_processed": pipeline.lines,
+            },
         )
-        stored = writer.finish(status=status, exit_code=code, exit_signal=sig,
-                               ended_at=time.time())
+        stored = writer.finish(status=status, exit_code=code, exit_signal=sig, ended_at=time.time())
         publisher.close()
         return TapResult(
-            exit_code=code, signal=sig,
+            exit_code=code,
+            signal=sig,
             session_id=writer.session.session_id if writer.session else None,
-            recording_path=str(self.recording_path), events=pipeline.seq, lines=pipeline.lines,
-            stored=stored, spill_path=str(writer.spill_path) if writer.spill_path else None,
+            recording_path=str(self.recording_path),
+            events=pipeline.seq,
+            lines=pipeline.lines,
+            stored=stored,
+            spill_path=str(writer.spill_path) if writer.spill_path else None,
         )
 
     def _spec(self) -> SessionSpec:
         size = terminal_size(self.stdout_fd) or terminal_size(self.stdin_fd)
         env = {k: redact(os.environ[k]) for k in ENV_ALLOWLIST if k in os.environ}
         self.spec = SessionSpec(
-            agent_name=self.agent_name, argv=[redact(a) for a in self.options.argv],
-            command_line=redact(shlex.join(self.options.argv)), cwd=os.getcwd(),
-            host=socket.gethostname(), pid=None, environment=env,
+            agent_name=self.agent_name,
+            argv=[redact(a) for a in self.options.argv],
+            command_line=redact(shlex.join(self.options.argv)),
+            cwd=os.getcwd(),
+            host=socket.gethostname(),
+            pid=None,
+            environment=env,
             mode="pty" if self.use_pty else "pipe",
-            term_cols=size.cols if size else 80, term_rows=size.rows if size else 24,
-            recording_path=str(self.recording_path), started_at=self.started_at,
+            term_cols=size.cols if size else 80,
+            term_rows=size.rows if size else 24,
+            recording_path=str(self.recording_path),
+            started_at=self.started_at,
         )
         return self.spec
 
@@ -195,11 +244,14 @@ class TapError(Exception):
 def print_summary(result: TapResult, stream=None) -> None:
     stream = stream or sys.stderr
     where = result.session_id or "(not stored yet)"
-    lines = [f"streamtap: session {where}: {result.lines} lines, {result.events} events, "
-             f"exit {result.exit_code}"]
+    lines = [
+        f"streamtap: session {where}: {result.lines} lines, {result.events} events, "
+        f"exit {result.exit_code}"
+    ]
     if not result.stored:
-        lines.append(f"streamtap: database unavailable; events spilled to {result.spill_path} "
-                     "(load with `manage.py recover`)")
+        lines.append(
+            f"streamtap: database unavailable; events spilled to {result.spill_path} "
+            "(load with `manage.py recover`)"
+        )
     stream.write("\n".join(lines) + "\n")
     stream.flush()
-

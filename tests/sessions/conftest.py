@@ -43,10 +43,16 @@ def tap_argv(*args: str) -> list[str]:
     return [sys.executable, str(ROOT / "manage.py"), "tap", *args]
 
 
-def run_tap(env: dict, *args: str, input: bytes | None = None, timeout: float = 60,
-            **kwargs) -> subprocess.CompletedProcess:
+def run_tap(
+    env: dict, *args: str, input: bytes | None = None, timeout: float = 60, **kwargs
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        tap_argv(*args), env=env, cwd=ROOT, input=input, capture_output=True, timeout=timeout,
+        tap_argv(*args),
+        env=env,
+        cwd=ROOT,
+        input=input,
+        capture_output=True,
+        timeout=timeout,
         **kwargs,
     )
 

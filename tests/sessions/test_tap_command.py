@@ -32,7 +32,7 @@ def recorded_output(session: ProcessSession) -> str:
     return "".join(e.data for e in iter_events(session.recording_path) if e.code == "o")
 
 
-def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1):
+def wait_for(predicate, timeout: float = 45.0, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -207,8 +207,11 @@ def test_recording_can_keep_secrets_when_asked(tap_env):
 def test_quiet_child_gets_its_events_stored_by_the_timer(tap_env):
     code = "import time; print('ERROR: first', flush=True); time.sleep(30)"
     proc = subprocess.Popen(
-        tap_argv("--batch-seconds", "0.5", "--", *py(code)), env=tap_env, cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        tap_argv("--batch-seconds", "0.5", "--", *py(code)),
+        env=tap_env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         event = wait_for(lambda: ExtractionEvent.objects.filter(content__contains="first").first())
@@ -220,13 +223,14 @@ def test_quiet_child_gets_its_events_stored_by_the_timer(tap_env):
 
 def test_sigterm_to_the_tap_is_forwarded_and_everything_is_flushed(tap_env):
     code = (
-        "import time\n"
-        "for i in range(5): print(f'ERROR: problem {i}', flush=True)\n"
-        "time.sleep(60)\n"
+        "import time\nfor i in range(5): print(f'ERROR: problem {i}', flush=True)\ntime.sleep(60)\n"
     )
     proc = subprocess.Popen(
-        tap_argv("--batch-seconds", "60", "--", *py(code)), env=tap_env, cwd=ROOT,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        tap_argv("--batch-seconds", "60", "--", *py(code)),
+        env=tap_env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     # Wait until the child has printed (the tap passes output straight through).
     assert proc.stdout.readline().startswith(b"ERROR: problem 0")
@@ -248,8 +252,11 @@ def test_locked_database_delays_storage_but_not_the_program(tap_env):
         code = "for i in range(50): print(f'ERROR: e{i}')"
         started = time.monotonic()
         proc = subprocess.Popen(
-            tap_argv("--batch-seconds", "0.2", "--", *py(code)), env=tap_env, cwd=ROOT,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            tap_argv("--batch-seconds", "0.2", "--", *py(code)),
+            env=tap_env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         # The program's output comes through at once although nothing can be written.
         first = proc.stdout.readline()
@@ -285,8 +292,14 @@ def test_database_down_spills_and_recover_loads_it(tap_env, tmp_path):
     assert session.status == "completed"
     assert session.events.count() == 7
     # Running it again changes nothing.
-    subprocess.run([*tap_argv()[:2], "recover"], env=tap_env, cwd=ROOT, check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        [*tap_argv()[:2], "recover"],
+        env=tap_env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     assert ExtractionEvent.objects.count() == 7
 
 
@@ -300,15 +313,19 @@ def test_recover_after_kill_9_restores_every_event_exactly_once(tap_env):
         "time.sleep(60)\n"
     )
     proc = subprocess.Popen(
-        tap_argv("--batch-size", "10", "--batch-seconds", "60", "--", *py(code)), env=tap_env,
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        tap_argv("--batch-size", "30", "--batch-seconds", "60", "--", *py(code)),
+        env=tap_env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
-    wait_for(lambda: ExtractionEvent.objects.count() >= 10)
+    wait_for(lambda: ExtractionEvent.objects.count() >= 30)
     time.sleep(1.0)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    os.killpg(proc.pid, signal.SIGKILL)  # the orphaned child too
     session = only_session()
+    os.killpg(session.pid, signal.SIGKILL)  # the orphaned child (it leads its own group)
     assert session.status == "running"
     stored_before = session.events.count()
     assert stored_before < 80
@@ -331,8 +348,12 @@ def test_extract_over_the_recording_finds_what_the_tap_stored(tap_env):
     run_tap(tap_env, "--", *py(code))
     session = only_session()
     out = subprocess.run(
-        [*tap_argv()[:2], "extract", "--json", session.recording_path], env=tap_env, cwd=ROOT,
-        capture_output=True, check=True, timeout=60,
+        [*tap_argv()[:2], "extract", "--json", session.recording_path],
+        env=tap_env,
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=60,
     ).stdout.decode()
     extracted = [json.loads(line) for line in out.splitlines()]
     stored = list(session.events.order_by("seq").values_list("rule", flat=True))

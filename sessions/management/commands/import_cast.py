@@ -26,8 +26,12 @@ class Command(BaseCommand):
                 raise CommandError(f"{name}: no such file")
             agent = options["agent"] or path.stem.split(".")[0] or "import"
             result = rebuild.import_file(
-                path, agent_name=agent, rules=rules,
+                path,
+                agent_name=agent,
+                rules=rules,
                 recordings_dir=settings.STREAMTAP["RECORDINGS_DIR"],
             )
-            self.stdout.write(f"{path}: session {result.session.session_id}, {result.lines} lines, "
-                              f"{result.total_events} events")
+            self.stdout.write(
+                f"{path}: session {result.session.session_id}, {result.lines} lines, "
+                f"{result.total_events} events"
+            )

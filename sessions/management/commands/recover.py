@@ -16,10 +16,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--rules", default="", help="TOML rules the taps used")
-        parser.add_argument("--stale-minutes", type=float, default=10.0,
-                            help="a tap on another host is dead after this long without heartbeat")
-        parser.add_argument("--no-orphans", action="store_true",
-                            help="do not adopt recordings without a session")
+        parser.add_argument(
+            "--stale-minutes",
+            type=float,
+            default=10.0,
+            help="a tap on another host is dead after this long without heartbeat",
+        )
+        parser.add_argument(
+            "--no-orphans", action="store_true", help="do not adopt recordings without a session"
+        )
 
     def handle(self, *args, **options):
         try:
@@ -36,14 +41,19 @@ class Command(BaseCommand):
         for path in sorted(spill_dir.glob("*.spill.jsonl")):
             session = rebuild.load_spill(path, rules)
             path.rename(path.with_suffix(".loaded"))
-            self.stdout.write(f"loaded spill {path.name} into {session.session_id}: "
-                              f"{session.total_extraction_events} events")
+            self.stdout.write(
+                f"loaded spill {path.name} into {session.session_id}: "
+                f"{session.total_extraction_events} events"
+            )
 
     def mark_lost(self, rules, stale_seconds: float) -> None:
         for session in rebuild.stale_sessions(stale_seconds):
             result = rebuild.mark_lost(session, rules)
-            restored = f"{result.new_events} events restored from the recording" if result else (
-                "no recording")
+            restored = (
+                f"{result.new_events} events restored from the recording"
+                if result
+                else ("no recording")
+            )
             self.stdout.write(f"{session.session_id}: lost ({restored})")
 
     def adopt_orphans(self, rules) -> None:

@@ -6,11 +6,10 @@ import subprocess
 import sys
 import time
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-
-from django.conf import settings
 
 
 class Command(BaseCommand):
@@ -23,16 +22,25 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("STREAMTAP_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("STREAMTAP_PORT", 8000)))
         parser.add_argument("--demo", action="store_true", help="tap the demo agent once served")
-        parser.add_argument("--no-wait", action="store_true",
-                            help="with --demo: stop the server when the demo ends")
+        parser.add_argument(
+            "--no-wait", action="store_true", help="with --demo: stop the server when the demo ends"
+        )
 
     def handle(self, *args, **options):
         call_command("migrate", verbosity=0, interactive=False)
         self.ensure_admin()
         url = f"http://{options['host']}:{options['port']}/"
         server = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", options["host"], "-p", str(options["port"]),
-             "streamtap_site.asgi:application"],
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                options["host"],
+                "-p",
+                str(options["port"]),
+                "streamtap_site.asgi:application",
+            ],
         )
         try:
             if not self.wait_for_port(options["host"], options["port"], server):
@@ -65,10 +73,12 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         users.create_superuser("admin", "", password)
-        self.stdout.write(self.style.WARNING(
-            f"Created user 'admin' with password: {password}\n"
-            "This password is shown only now; change it with `python manage.py changepassword admin`."
-        ))
+        self.stdout.write(
+            self.style.WARNING(
+                f"Created user 'admin' with password: {password}\n"
+                "This password is shown only now; change it with `python manage.py changepassword admin`."
+            )
+        )
 
     @staticmethod
     def wait_for_port(host: str, port: int, server: subprocess.Popen, timeout: float = 20) -> bool:
@@ -87,7 +97,17 @@ class Command(BaseCommand):
         self.stdout.write("Tapping the demo agent (answer its question, or wait 20 s):\n")
         self.stdout.flush()
         subprocess.call(
-            [sys.executable, "manage.py", "tap", "--agent", "demo-agent", "--summary", "--",
-             sys.executable, "-m", "sessions.demo_agent"],
+            [
+                sys.executable,
+                "manage.py",
+                "tap",
+                "--agent",
+                "demo-agent",
+                "--summary",
+                "--",
+                sys.executable,
+                "-m",
+                "sessions.demo_agent",
+            ],
             cwd=settings.BASE_DIR,
         )

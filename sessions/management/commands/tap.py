@@ -19,23 +19,37 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--agent", default="", help="agent name (default: the program name)")
         mode = parser.add_mutually_exclusive_group()
-        mode.add_argument("--pty", dest="use_pty", action="store_true", default=None,
-                          help="run in a pseudo-terminal (default when stdout is a terminal)")
-        mode.add_argument("--pipe", dest="use_pty", action="store_false",
-                          help="run with pipes (default when stdout is not a terminal)")
+        mode.add_argument(
+            "--pty",
+            dest="use_pty",
+            action="store_true",
+            default=None,
+            help="run in a pseudo-terminal (default when stdout is a terminal)",
+        )
+        mode.add_argument(
+            "--pipe",
+            dest="use_pty",
+            action="store_false",
+            help="run with pipes (default when stdout is not a terminal)",
+        )
         parser.add_argument("--rules", default="", help="TOML file of extra/overridden rules")
-        parser.add_argument("--no-redact-recording", action="store_true",
-                            help="keep secrets in the recording (events are always redacted)")
+        parser.add_argument(
+            "--no-redact-recording",
+            action="store_true",
+            help="keep secrets in the recording (events are always redacted)",
+        )
         parser.add_argument("--log-dir", default="", help="directory for recordings")
         parser.add_argument("--batch-size", type=int, default=settings.STREAMTAP["BATCH_SIZE"])
-        parser.add_argument("--batch-seconds", type=float,
-                            default=settings.STREAMTAP["BATCH_SECONDS"])
+        parser.add_argument(
+            "--batch-seconds", type=float, default=settings.STREAMTAP["BATCH_SECONDS"]
+        )
         parser.add_argument("--no-live", action="store_true", help="do not publish live")
         parser.add_argument("--server", default="", help="server URL for live publishing")
         parser.add_argument("--token", default="", help="API token for --server")
         parser.add_argument("--title", default="")
-        parser.add_argument("--summary", action="store_true",
-                            help="print a one-line summary to stderr at the end")
+        parser.add_argument(
+            "--summary", action="store_true", help="print a one-line summary to stderr at the end"
+        )
         parser.add_argument("argv", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
 
     def handle(self, *args, **options):
@@ -43,15 +57,24 @@ class Command(BaseCommand):
         if argv and argv[0] == "--":
             argv = argv[1:]
         if not argv:
-            raise CommandError("nothing to run: usage: manage.py tap [options] -- COMMAND [ARGS...]")
+            raise CommandError(
+                "nothing to run: usage: manage.py tap [options] -- COMMAND [ARGS...]"
+            )
         if options["batch_size"] < 1 or options["batch_seconds"] <= 0:
             raise CommandError("--batch-size must be ≥ 1 and --batch-seconds > 0")
         tap_options = TapOptions(
-            argv=argv, agent_name=options["agent"], use_pty=options["use_pty"],
-            rules_file=options["rules"], redact_recording=not options["no_redact_recording"],
-            recordings_dir=options["log_dir"], batch_size=options["batch_size"],
-            batch_seconds=options["batch_seconds"], live=not options["no_live"],
-            server_url=options["server"], api_token=options["token"], title=options["title"],
+            argv=argv,
+            agent_name=options["agent"],
+            use_pty=options["use_pty"],
+            rules_file=options["rules"],
+            redact_recording=not options["no_redact_recording"],
+            recordings_dir=options["log_dir"],
+            batch_size=options["batch_size"],
+            batch_seconds=options["batch_seconds"],
+            live=not options["no_live"],
+            server_url=options["server"],
+            api_token=options["token"],
+            title=options["title"],
         )
         try:
             tap = Tap(tap_options)
