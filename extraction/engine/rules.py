@@ -291,27 +291,42 @@ def builtin_rules() -> list[Rule]:
 # a literal so that the regex engine can search for it quickly (an alternation of many
 # words has no literal prefix and runs about ten times slower). Every line a built-in rule can
 # match contains a hit of one of these.
-def _metric_sweep(sep: str) -> str:
-    names = ["loss", "accuracy", "acc", "precision", "recall", "f1", "f1_score", "auc", "mse", "mae", "rmse",
-             "perplexity", "ppl", "bleu", "lr", "learning_rate", "grad_norm", "reward", "throughput", "latency",
-             "duration", "elapsed", "cost", "wer", "cer", "tokens used", "total tokens", "total_tokens",
-             "token usage", "tokens", "epoch"]  # fmt: skip
+def _lookbehinds(variants: list[str]) -> str:
+    # One lookbehind per width: Python needs the alternatives of a lookbehind to be of one width.
     by_width: dict[int, list[str]] = {}
-    for name in names:
-        for variant in (name + sep, name + " " + sep):
-            by_width.setdefault(len(variant), []).append(re.escape(variant))
-    # One lookbehind per width (Python needs fixed-width alternatives), tried only after a
-    # digit follows the separator, which most ":" and "=" in ordinary output fail.
-    behind = "|".join(f"(?<={'|'.join(v)})" for _, v in sorted(by_width.items()))
-    return re.escape(sep) + r"(?=[-+$.\d])(?:" + behind + ")"
+    for variant in variants:
+        by_width.setdefault(len(variant), []).append(re.escape(variant))
+    return "|".join(f"(?<={'|'.join(v)})" for _, v in sorted(by_width.items()))
 
 
+_SWEEP_METRIC_NAMES = [
+    "loss", "accuracy", "acc", "precision", "recall", "f1", "f1_score", "auc", "mse", "mae", "rmse",
+    "perplexity", "ppl", "bleu", "lr", "learning_rate", "grad_norm", "reward", "throughput", "latency",
+    "duration", "elapsed", "cost", "wer", "cer", "tokens used", "total tokens", "total_tokens",
+    "token usage", "tokens", "epoch",
+]  # fmt: skip
+
+
+def _metric_sweep(sep: str, extra: str = "") -> str:
+    names = [v for n in _SWEEP_METRIC_NAMES for v in (n + sep, n + " " + sep)]
+    # The digit lookahead fails fast at the many ":" and "=" of ordinary output.
+    return re.escape(sep) + r"(?:(?=[-+$.\d])(?:" + _lookbehinds(names) + ")" + extra + ")"
+
+
+# Chunk prefilter for the built-in rules: regexes over a lowercased ASCII image of the chunk.
+# Each is one pass over the text, so there are few of them, each starting with a literal so that
+# the regex engine can search for it quickly (an alternation of many words has no literal prefix
+# and runs about ten times slower); rarer triggers ride along as lookbehinds on a shared ": ",
+# "=" or "/". Every line a built-in rule matches in feed() contains a hit of one of these.
 BUILTIN_SWEEPS = (
-    "err", "warn", r"fa(?:tal|iled)", "crit", "panic", "traceback", "exception",
+    "err", "warn", r"fa(?:tal|iled)", "crit", "traceback",
     "```", "~~~",
-    r"pass(?:ed|word|phrase|code)", r"ran \d", "epoch",
-    _metric_sweep("="), _metric_sweep(": "),
-    r"/n(?:[\])]|o[\])/])", r"\(y\)", r"rm: ", "overwrite",
+    r"pass(?:ed|word|phrase|code)",
+    r" in (?=\d+(?:\.\d+)?s\b)",  # pytest and unittest summaries
+    "epoch",
+    _metric_sweep("=", "|(?:" + _lookbehinds(["level=", "lvl="]) + ')"?(?=panic|fatal|crit)'),
+    _metric_sweep(": ", "|" + _lookbehinds(["rm: ", "cp: ", "mv: ", "ln: ", "panic: ", "exception: "])),
+    r"/(?:n[\])]|no[\])/]|\(n\))",  # [y/N] (y/n) (yes/no) (yes/no/[fingerprint]) (Y)es/(N)o
 )  # fmt: skip
 
 
