@@ -267,9 +267,11 @@ function applyInfo(info) {
   }
 }
 
-setInterval(() => {
+function showDuration() {
   duration.textContent = formatDuration(durationBetween(duration.dataset.started, duration.dataset.ended));
-}, 1000);
+}
+showDuration();
+setInterval(showDuration, 1000);
 
 // ---------------------------------------------------------------- wiring
 
