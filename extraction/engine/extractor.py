@@ -45,6 +45,7 @@ class Extractor:
         self._screen: list[str] = []
         self._idle_reported = 0
         self._prompt_line = 0
+        self._context_cache = ("", "")
 
     # --- public API ---------------------------------------------------------------------
 
@@ -324,7 +325,7 @@ class Extractor:
         if destructive and event_type != "code_block":
             auto = False
         return Event(event_type, name, severity, risk, auto, start, start if end is None else end, content,
-                     redact(context), meta)  # fmt: skip
+                     self._redact_context(context), meta)  # fmt: skip
 
     def _prompt_event(self, line: str, lineno: int, context: str) -> Event | None:
         for rule in self.rules.prompt_rules:
@@ -353,7 +354,13 @@ class Extractor:
         if "question" in meta:
             meta["question"] = redact(meta["question"])
         return Event("prompt", rule.name, rule.severity, risk, auto, lineno, lineno, redact(line.strip()),
-                     redact(context), meta)  # fmt: skip
+                     self._redact_context(context), meta)  # fmt: skip
+
+    def _redact_context(self, context: str) -> str:
+        # Several events of one line (metrics) share a context: redact it once.
+        if context != self._context_cache[0]:
+            self._context_cache = (context, redact(context))
+        return self._context_cache[1]
 
     def _menu_rule(self) -> Rule:
         return _MENU_RULE

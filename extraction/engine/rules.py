@@ -116,9 +116,6 @@ def build_fence(m: re.Match, line: str) -> dict:
     return {"language": m.group("lang").strip("{}.").lower(), "_state": {"fence": m.group("fence")}}
 
 
-_NUMBER_RE = re.compile(r"[\d,.eE+-]+|nan|inf", re.IGNORECASE)
-
-
 def parse_number(text: str) -> float:
     return float(text.replace(",", ""))
 
@@ -228,8 +225,6 @@ _METRIC_RE = re.compile(
     r"(?P<unit>\s?(?:%|ms|s|sec|seconds|tokens|tok/s|tokens/s|it/s|samples/s|req/s)(?![\w/])|)"
     r"(?![\w.:/-]|,\d)"
 )
-
-_TRIGGERS_DIAG = ("err", "warn", "fatal", "crit", "panic", "traceback", "exception")
 
 
 def builtin_rules() -> list[Rule]:
