@@ -15,9 +15,9 @@ import math
 from pathlib import Path
 
 from asgiref.sync import sync_to_async
+from django.db.models import Max
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.templatetags.static import static
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -112,8 +112,16 @@ def _recording_index(session: ProcessSession) -> RecordingIndex:
         raise Http404(str(exc)) from exc
 
 
-def _events(session: ProcessSession, *, after_seq: int = 0, limit: int | None = None) -> list:
+def _events(
+    session: ProcessSession,
+    *,
+    after_seq: int = 0,
+    from_offset: float = 0.0,
+    limit: int | None = None,
+) -> list:
     rows = ExtractionEvent.objects.filter(session=session, seq__gt=after_seq).order_by("seq")
+    if from_offset > 0:
+        rows = rows.filter(offset_seconds__gte=from_offset)
     if limit is not None:
         rows = rows[:limit]
     return [event_to_dict(e) for e in rows.select_related("session")]
@@ -166,15 +174,19 @@ class ReplayStreamView(ReplaySessionMixin, APIView):
                 {"start": [f"must be at most {index.end_time:.3f}, the end of the recording"]}
             )
         idle = params["idle_time_limit"] or index.idle_time_limit
-        follow = _follow(session) if session.is_live else None
+        follow = after_seq = None
+        if session.is_live:
+            follow = _follow(session)
+            after_seq = session.events.aggregate(m=Max("seq"))["m"] or 0
         body = replay_body(
             index,
-            _events(session),
+            _events(session, from_offset=params["start"]),
             start=params["start"],
             speed=params["speed"],
             idle_time_limit=idle,
             fmt=params["format"],
             follow=follow,
+            after_seq=after_seq,
         )
         sse = params["format"] == "sse"
         response = StreamingHttpResponse(
@@ -246,5 +258,4 @@ class ReplayRangeView(ReplaySessionMixin, APIView):
 @content_security_policy
 def replay_page(request, session_id: str):
     session = get_object_or_404(ProcessSession, session_id=session_id)
-    context = {"session": session, "xterm_module": static("vendor/xterm/xterm.mjs")}
-    return render(request, "sessions/replay.html", context)
+    return render(request, "sessions/replay.html", {"session": session})

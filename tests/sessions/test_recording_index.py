@@ -148,8 +148,8 @@ def test_size_at_follows_resizes(tmp_path):
     writer.resize(4.0, 100, 30)
     writer.close()
     index = RecordingIndex.open(path)
-    assert index.resizes == [(2.0, 120, 40), (4.0, 100, 30)]
     assert index.size_at(1.5) == (80, 24)
+    assert index.resizes == [(2.0, 120, 40), (4.0, 100, 30)]
     assert index.size_at(3.0) == (120, 40)
     assert index.seek(5.0).cols == 100
 
