@@ -134,7 +134,10 @@ class ExtractionEvent(models.Model):
         max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
     )
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="reviewed_events",
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
@@ -154,7 +157,9 @@ class ExtractionEvent(models.Model):
             # Events list filtered by type; overview "events per minute by type".
             models.Index(fields=["event_type", "-timestamp"], name="ee_type_time"),
             # Review queue: high risk + pending, oldest first.
-            models.Index(fields=["risk_level", "review_status", "timestamp"], name="ee_risk_review"),
+            models.Index(
+                fields=["risk_level", "review_status", "timestamp"], name="ee_risk_review"
+            ),
             # Session page: events in line order, and "jump to line".
             models.Index(fields=["session", "line_start"], name="ee_session_line"),
             # Unfiltered history, newest first.
@@ -165,6 +170,36 @@ class ExtractionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id}#{self.seq} {self.event_type}/{self.rule}"
+
+    def decide_prompt(self, user, decision: str) -> bool:
+        """A person approves or denies a prompt the program is waiting at.
+
+        The first answer wins (the terminal, the policy, a timeout or another reviewer may have
+        answered already): returns False when this one came too late. The tap polls the event's
+        review fields while the prompt is pending and types the answer into the program.
+        """
+        if decision not in ("approve", "deny"):
+            raise ValueError("decision must be approve or deny")
+        status = ReviewStatus.CONFIRMED if decision == "approve" else ReviewStatus.REJECTED
+        now = timezone.now()
+        claimed = ExtractionEvent.objects.filter(
+            pk=self.pk, event_type=EventType.PROMPT, review_status=ReviewStatus.PENDING
+        ).update(
+            review_status=status,
+            reviewed_by=user,
+            reviewed_at=now,
+            review_note=f"{decision}d from the dashboard by {user.get_username()}",
+        )
+        if claimed:
+            self.session.change_state(
+                "prompt_decision",
+                at=now,
+                seq=self.seq,
+                decision=decision,
+                by=user.get_username(),
+            )
+            self.refresh_from_db()
+        return bool(claimed)
 
     def review(self, user, decision: str, note: str = "") -> None:
         if decision not in REVIEW_DECISIONS:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from extraction.engine import Event, Extractor, StreamRedactor
+from extraction.engine.agent_streams import AgentStreamParser
 
 IDLE_SECONDS = 0.15
 MARKER_LABEL_CHARS = 80
@@ -36,6 +37,8 @@ class Pipeline:
         on_event: Callable[[dict], None] | None = None,
         on_output: Callable[[int, float, str], None] | None = None,
         on_idle: Callable[[float], list[Event]] | None = None,
+        screen=None,
+        agent_streams: bool = True,
     ):
         self.agent_name = agent_name
         self.started_at = started_at
@@ -50,6 +53,13 @@ class Pipeline:
         self.last_offset = 0.0
         self.counts: Counter[str] = Counter()
         self.chars = 0
+        # A terminal emulator over the output (PTY mode): prompts drawn by full-screen TUIs.
+        self.screen = screen
+        # Machine-readable agent output (codex exec --json, claude stream-json) is decided by
+        # the first complete line: None = not yet known.
+        self._agent_parser = AgentStreamParser() if agent_streams else None
+        self._agent_mode: bool | None = None if agent_streams else False
+        self._agent_partial = ""
 
     @property
     def lines(self) -> int:
@@ -71,6 +81,12 @@ class Pipeline:
                 # reaches this idle point after it, as the live run did.
                 self._output(self.last_offset, tail)
         events = self.extractor.idle()
+        if self.screen is not None:
+            drawn = self.screen.idle(self.extractor.lines)
+            if any(e.event_type == "prompt" for e in drawn):
+                # The rendered screen knows the prompt better than the line view does.
+                events = [e for e in events if e.event_type != "prompt"]
+            events = [*events, *drawn]
         if self.on_idle is not None:
             events = [*events, *self.on_idle(self.last_offset)]
         if events:
@@ -78,7 +94,12 @@ class Pipeline:
 
     def close(self) -> None:
         self.idle()
+        if self._agent_mode and self._agent_partial:
+            self._agent_lines(self._agent_partial + "\n")
+            self._agent_partial = ""
         events = self.extractor.close()
+        if self._agent_mode:
+            events = [*events, *self._agent_parser.close()]
         if events:
             self._events(self.last_offset, events)
 
@@ -90,9 +111,63 @@ class Pipeline:
             self.recorder.output(offset, text)
         if self.on_output is not None:
             self.on_output(self.oseq, offset, text)
-        events = self.extractor.feed(text)
+        if self.screen is not None:
+            self.screen.feed(text)
+        if self._agent_mode is not False:
+            events = self._agent_feed(text)
+        else:
+            events = self.extractor.feed(text)
         if events:
             self._events(offset, events)
+
+    def _agent_feed(self, text: str) -> list[Event]:
+        if self._agent_mode is None:
+            head = (self._agent_partial + text).lstrip()
+            if not head:
+                self._agent_partial += text
+                return []
+            if head[0] != "{":
+                self._agent_mode = False
+            elif "\n" in head:
+                first = head.split("\n", 1)[0]
+                self._agent_mode = AgentStreamParser().parse_line(first.strip(), 1) is not None
+            else:
+                self._agent_partial += text
+                return []
+            if self._agent_mode is False:
+                text, self._agent_partial = self._agent_partial + text, ""
+                return self.extractor.feed(text)
+        text, self._agent_partial = self._agent_partial + text, ""
+        nl = text.rfind("\n")
+        if nl < 0:
+            self._agent_partial = text
+            return []
+        self._agent_partial = text[nl + 1 :]
+        return self._agent_lines(text[: nl + 1])
+
+    def _agent_lines(self, text: str) -> list[Event]:
+        """Agent JSON lines become the parser's events; other lines go through the rules.
+
+        The extractor still sees every line (JSON ones as blank lines), so line numbers stay
+        those of the output.
+        """
+        events: list[Event] = []
+        plain: list[str] = []
+        for line in text.split("\n")[:-1]:
+            parsed = self._agent_parser.parse_line(
+                line.strip().rstrip("\r"), self.extractor.lines + len(plain) + 1
+            )
+            if parsed is None:
+                plain.append(line + "\n")
+                continue
+            plain.append("\n")
+            if plain:
+                events += self.extractor.feed("".join(plain))
+                plain = []
+            events += parsed
+        if plain:
+            events += self.extractor.feed("".join(plain))
+        return events
 
     def _events(self, offset: float, events: Iterable[Event]) -> None:
         timestamp = datetime.fromtimestamp(self.started_at + offset, tz=UTC)

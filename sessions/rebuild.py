@@ -27,6 +27,7 @@ from .models import LIVE_STATUSES, ProcessSession, SessionStatus
 from .persistence import EventInserter, SessionSpec
 from .pipeline import IDLE_SECONDS, Pipeline
 from .recording import AsciicastWriter, RecordingError, iter_events, read_header
+from .screen import ScreenAnalyzer
 
 INSERT_CHUNK = 2000
 
@@ -70,6 +71,10 @@ def extract_recording(
     event, which is how an imported file gets its markers.
     """
     rows: list[dict] = []
+    # A PTY session's prompts came from the rendered screen: replay needs the same emulator.
+    screen = None
+    if session.mode == "pty":
+        screen = ScreenAnalyzer(session.term_cols, session.term_rows, cwd=session.cwd or None)
     pipeline = Pipeline(
         agent_name=session.agent_name,
         started_at=session.started_at.timestamp(),
@@ -77,15 +82,19 @@ def extract_recording(
         redactor=None,
         recorder=recorder,
         on_event=rows.append,
+        screen=screen,
     )
     previous = None
     end = 0.0
     for ev in iter_events(path):
         end = ev.offset
-        if ev.code == "r" and recorder is not None:
+        if ev.code == "r":
             cols, _, rows_ = ev.data.partition("x")
             if cols.isdigit() and rows_.isdigit():
-                recorder.resize(ev.offset, int(cols), int(rows_))
+                if recorder is not None:
+                    recorder.resize(ev.offset, int(cols), int(rows_))
+                if screen is not None:
+                    screen.resize(int(cols), int(rows_))
             continue
         if ev.code != "o":
             continue

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from extraction.engine import Extractor, StreamRedactor, load_rules, redact
 
+from .approvals import PromptController
 from .capture import ChildRunner, exit_status, terminal_size
 from .live import (
     LivePublisher,
@@ -26,6 +27,7 @@ from .models import SessionStatus
 from .persistence import BatchWriter, SessionSpec
 from .pipeline import Pipeline
 from .recording import AsciicastWriter, recording_path_for
+from .screen import ScreenAnalyzer
 
 # Environment variables worth keeping with a session (the rest may hold secrets or noise).
 ENV_ALLOWLIST = (
@@ -67,6 +69,9 @@ class TapOptions:
     server_url: str = ""
     api_token: str = ""
     title: str = ""
+    auto_confirm: str | None = None  # "low" | "medium"
+    policy_dry_run: bool = False
+    prompt_timeout: float = 0.0
     extra: dict = field(default_factory=dict)
 
 
@@ -122,14 +127,16 @@ class Tap:
             command=redact(shlex.join(opts.argv)),
             env={k: os.environ[k] for k in ("TERM", "SHELL") if k in os.environ},
         )
+        screen = ScreenAnalyzer(cols, rows, cwd=os.getcwd()) if self.use_pty else None
         pipeline = Pipeline(
             agent_name=self.agent_name,
             started_at=self.started_at,
             extractor=Extractor(self.rules),
             redactor=StreamRedactor() if opts.redact_recording else None,
             recorder=recorder,
-            on_event=self._on_event(writer, publisher),
+            on_event=self._on_event(writer, publisher, lambda: self.prompts),
             on_output=publisher.output,
+            screen=screen,
         )
         runner = ChildRunner(
             opts.argv,
@@ -138,12 +145,22 @@ class Tap:
             stdin_fd=self.stdin_fd,
             stdout_fd=self.stdout_fd,
             stderr_fd=self.stderr_fd,
-            on_resize=lambda offset, size: recorder.resize(offset, size.cols, size.rows),
+            on_resize=lambda offset, size: self._resized(offset, size),
             on_tick=lambda offset: writer.update_stats(
                 total_lines_processed=pipeline.lines, bytes_out=runner.bytes_out
             ),
         )
-        self.runner, self.pipeline = runner, pipeline
+        self.runner, self.pipeline, self.recorder = runner, pipeline, recorder
+        self.prompts = PromptController(
+            send_input=runner.send_input,
+            writer=writer,
+            publisher=publisher,
+            auto_confirm=opts.auto_confirm,
+            dry_run=opts.policy_dry_run,
+            timeout=opts.prompt_timeout or conf["PROMPT_TIMEOUT"],
+            notify_fd=self.stdout_fd,
+        )
+        runner.on_input = self.prompts.on_terminal_input
         try:
             pid = runner.start()
         except OSError as exc:
@@ -157,6 +174,7 @@ class Tap:
         finally:
             pipeline.close()
             recorder.close()
+            self.prompts.close()
         code, sig = exit_status(returncode)
         if sig is not None:
             status = SessionStatus.KILLED
@@ -184,6 +202,11 @@ class Tap:
             stored=stored,
             spill_path=str(writer.spill_path) if writer.spill_path else None,
         )
+
+    def _resized(self, offset: float, size) -> None:
+        self.recorder.resize(offset, size.cols, size.rows)
+        if self.pipeline.screen is not None:
+            self.pipeline.screen.resize(size.cols, size.rows)
 
     def _spec(self) -> SessionSpec:
         size = terminal_size(self.stdout_fd) or terminal_size(self.stdin_fd)
@@ -223,15 +246,18 @@ class Tap:
         return on_session
 
     @staticmethod
-    def _on_event(writer: BatchWriter, publisher: LivePublisher):
+    def _on_event(writer: BatchWriter, publisher: LivePublisher, prompts):
         add_event = writer.add_event
         publish = publisher.event
 
         def on_event(row: dict) -> None:
+            if row["event_type"] == "prompt":
+                prompts().on_prompt(row)
             add_event(row)
             wire = dict(row)
             wire["timestamp"] = row["timestamp"].isoformat()
-            wire["review_status"] = "pending"
+            wire["review_status"] = row.get("review_status", "pending")
+            wire.pop("reviewed_at", None)
             publish(wire)
 
         return on_event

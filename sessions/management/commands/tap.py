@@ -48,6 +48,23 @@ class Command(BaseCommand):
         parser.add_argument("--token", default="", help="API token for --server")
         parser.add_argument("--title", default="")
         parser.add_argument(
+            "--auto-confirm",
+            choices=["low", "medium"],
+            default=None,
+            help="answer prompts up to this risk with their approve-once option",
+        )
+        parser.add_argument(
+            "--policy-dry-run",
+            action="store_true",
+            help="record what --auto-confirm would answer without answering",
+        )
+        parser.add_argument(
+            "--prompt-timeout",
+            type=float,
+            default=0.0,
+            help="deny a prompt nobody answered within this many seconds",
+        )
+        parser.add_argument(
             "--summary", action="store_true", help="print a one-line summary to stderr at the end"
         )
         parser.add_argument("argv", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
@@ -75,6 +92,9 @@ class Command(BaseCommand):
             server_url=options["server"],
             api_token=options["token"],
             title=options["title"],
+            auto_confirm=options["auto_confirm"],
+            policy_dry_run=options["policy_dry_run"],
+            prompt_timeout=options["prompt_timeout"],
         )
         try:
             tap = Tap(tap_options)

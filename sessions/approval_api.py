@@ -1,0 +1,62 @@
+"""Approve or deny, from the dashboard, a prompt a wrapped program is waiting at (staff only)."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAdminUser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from extraction.models import EventType, ExtractionEvent
+
+
+class PromptDecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "deny"])
+
+
+class PromptDecisionView(APIView):
+    permission_classes = [IsAdminUser]
+
+    @extend_schema(
+        request=PromptDecisionSerializer,
+        responses={
+            200: inline_serializer(
+                "PromptDecision",
+                {
+                    "session": serializers.CharField(),
+                    "seq": serializers.IntegerField(),
+                    "decision": serializers.CharField(),
+                    "review_status": serializers.CharField(),
+                },
+            ),
+            400: OpenApiResponse(description="decision is not approve or deny"),
+            404: OpenApiResponse(description="no such prompt"),
+            409: OpenApiResponse(description="the prompt was answered already"),
+        },
+    )
+    def post(self, request, session_id: str, seq: int):
+        body = PromptDecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        event = get_object_or_404(
+            ExtractionEvent.objects.select_related("session"),
+            session__session_id=session_id,
+            seq=seq,
+            event_type=EventType.PROMPT,
+        )
+        decision = body.validated_data["decision"]
+        if not event.decide_prompt(request.user, decision):
+            return Response(
+                {
+                    "detail": "This prompt was answered already.",
+                    "review_status": event.review_status,
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(
+            {
+                "session": session_id,
+                "seq": seq,
+                "decision": decision,
+                "review_status": event.review_status,
+            }
+        )

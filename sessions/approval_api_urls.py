@@ -1,0 +1,11 @@
+from django.urls import path
+
+from .approval_api import PromptDecisionView
+
+urlpatterns = [
+    path(
+        "sessions/<str:session_id>/prompts/<int:seq>/decision",
+        PromptDecisionView.as_view(),
+        name="st-api-prompt-decision",
+    ),
+]

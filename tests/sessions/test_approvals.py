@@ -1,0 +1,286 @@
+"""Prompts a wrapped program waits at: auto-confirm, approve/deny from the dashboard, timeouts.
+
+Real programs in a real PTY: the fake agent TUI (draws like Claude Code / Codex), Python's
+input(), `rm -i`, and pip in a throwaway virtualenv.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from extraction.models import ExtractionEvent
+from sessions.models import ProcessSession
+
+from .conftest import ROOT, py, run_tap, tap_argv
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FAKE_TUI = [sys.executable, str(ROOT / "tests" / "programs" / "fake_agent_tui.py")]
+
+
+def wait_for(predicate, timeout: float = 45.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def states(session: ProcessSession) -> list[str]:
+    return list(session.state_changes.values_list("state", flat=True))
+
+
+def start_tap(env, *args) -> subprocess.Popen:
+    return subprocess.Popen(
+        tap_argv("--pty", *args),
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def waiting_prompt() -> ExtractionEvent:
+    def find():
+        session = ProcessSession.objects.filter(status="waiting_for_input").first()
+        return session and session.events.filter(event_type="prompt").first()
+
+    return wait_for(find)
+
+
+def staff_client() -> APIClient:
+    user = get_user_model().objects.create_user("rita", password="pw", is_staff=True)
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def decide(client: APIClient, event: ExtractionEvent, decision: str):
+    url = f"/api/sessions/{event.session.session_id}/prompts/{event.seq}/decision"
+    return client.post(url, {"decision": decision}, format="json")
+
+
+def test_low_risk_prompt_is_auto_confirmed_with_the_approve_once_key(tap_env):
+    result = run_tap(
+        tap_env,
+        "--pty",
+        "--auto-confirm",
+        "low",
+        "--",
+        *FAKE_TUI,
+        "--style",
+        "codex",
+        "--command",
+        "ls -la",
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0
+    # "y" approves once; "p" ("don't ask again") would print APPROVED ALWAYS.
+    assert b"APPROVED" in result.stdout and b"APPROVED ALWAYS" not in result.stdout
+    session = ProcessSession.objects.get()
+    prompt = session.events.get(event_type="prompt")
+    assert prompt.rule == "codex_permission" and prompt.risk_level == "low"
+    assert prompt.review_status == "confirmed"
+    assert prompt.metadata["answer"] == {"by": "policy", "decision": "approve", "writes": ["y"]}
+    assert "auto_confirmed" in states(session)
+
+
+def test_high_risk_prompt_is_never_auto_confirmed_and_times_out_denied(tap_env):
+    result = run_tap(
+        tap_env,
+        "--pty",
+        "--auto-confirm",
+        "medium",
+        "--prompt-timeout",
+        "1",
+        "--",
+        *FAKE_TUI,
+        "--style",
+        "claude",
+        "--command",
+        "rm -rf build/",
+        stdin=subprocess.DEVNULL,
+    )
+    assert b"DENIED" in result.stdout
+    session = ProcessSession.objects.get()
+    prompt = session.events.get(event_type="prompt")
+    assert prompt.risk_level == "high" and prompt.metadata["command"] == "rm -rf build/"
+    assert prompt.review_status == "rejected"
+    assert "no answer within 1 s" in prompt.review_note
+    assert states(session)[:3] == ["running", "waiting_for_input", "prompt_answered"]
+    answered = session.state_changes.get(state="prompt_answered").metadata
+    assert answered["by"] == "timeout" and answered["outcome"] == "deny"
+    assert session.prompt_wait_seconds >= 1.0
+
+
+def test_policy_dry_run_records_what_it_would_answer_without_answering(tap_env):
+    result = run_tap(
+        tap_env,
+        "--pty",
+        "--auto-confirm",
+        "low",
+        "--policy-dry-run",
+        "--prompt-timeout",
+        "1",
+        "--",
+        *FAKE_TUI,
+        "--style",
+        "codex",
+        "--command",
+        "git status",
+        stdin=subprocess.DEVNULL,
+    )
+    assert b"DENIED" in result.stdout  # the timeout answered, not the policy
+    session = ProcessSession.objects.get()
+    dry = session.state_changes.get(state="auto_confirm_dry_run").metadata
+    assert dry["writes"] == ["y"] and dry["command"] == "git status"
+    assert session.events.get().metadata["policy"]["decision"] == "would_approve"
+
+
+def test_approve_from_the_dashboard_types_the_answer(tap_env):
+    client = staff_client()
+    proc = start_tap(tap_env, "--", *FAKE_TUI, "--style", "claude", "--command", "rm -rf build/")
+    try:
+        prompt = waiting_prompt()
+        assert prompt.metadata["approve_writes"] == ["1"]
+        response = decide(client, prompt, "approve")
+        assert response.status_code == 200, response.content
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert b"APPROVED" in out
+    prompt.refresh_from_db()
+    assert prompt.review_status == "confirmed" and prompt.reviewed_by.username == "rita"
+    session = prompt.session
+    session.refresh_from_db()
+    assert session.status == "completed"
+    answered = session.state_changes.get(state="prompt_answered").metadata
+    assert answered["by"] == "dashboard:rita"
+    # First answer wins: a second decision is refused.
+    assert decide(client, prompt, "deny").status_code == 409
+
+
+def test_deny_from_the_dashboard_sends_escape(tap_env):
+    client = staff_client()
+    proc = start_tap(tap_env, "--", *FAKE_TUI, "--style", "codex", "--command", "rm -rf build/")
+    try:
+        prompt = waiting_prompt()
+        assert decide(client, prompt, "deny").status_code == 200
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert b"DENIED" in out
+    prompt.refresh_from_db()
+    assert prompt.review_status == "rejected"
+
+
+def test_the_person_at_the_terminal_can_answer_first(tap_env):
+    client = staff_client()
+    proc = start_tap(tap_env, "--", *FAKE_TUI, "--style", "claude", "--command", "rm -rf x/")
+    try:
+        prompt = waiting_prompt()
+        proc.stdin.write(b"1")
+        proc.stdin.flush()
+        wait_for(
+            lambda: ExtractionEvent.objects.filter(
+                pk=prompt.pk, review_note="answered at the terminal"
+            ).exists()
+        )
+        assert decide(client, prompt, "deny").status_code == 409
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert b"APPROVED" in out
+    answered = prompt.session.state_changes.get(state="prompt_answered").metadata
+    assert answered["by"] == "terminal"
+
+
+def test_only_staff_may_decide(tap_env):
+    outsider = get_user_model().objects.create_user("olga", password="pw")
+    client = APIClient()
+    client.force_authenticate(outsider)
+    proc = start_tap(
+        tap_env,
+        "--prompt-timeout",
+        "5",
+        "--",
+        *FAKE_TUI,
+        "--style",
+        "codex",
+        "--command",
+        "rm -rf build/",
+    )
+    try:
+        prompt = waiting_prompt()
+        assert decide(client, prompt, "approve").status_code == 403
+        assert decide(APIClient(), prompt, "approve").status_code in (401, 403)
+        assert decide(staff_client(), prompt, "maybe").status_code == 400
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_python_input_prompt_is_answered_by_policy(tap_env):
+    code = "a = input('Run the tests with pytest? [y/N] '); print('answer:', repr(a))"
+    result = run_tap(
+        tap_env, "--pty", "--auto-confirm", "low", "--", *py(code), stdin=subprocess.DEVNULL
+    )
+    assert b"answer: 'y'" in result.stdout
+    prompt = ProcessSession.objects.get().events.get(event_type="prompt")
+    assert prompt.risk_level == "low" and prompt.metadata["answer"]["writes"] == ["y", "\r"]
+
+
+def test_rm_i_prompt_is_found_and_a_timeout_denies_it(tap_env, tmp_path):
+    victim = tmp_path / "keep-me.txt"
+    victim.write_text("data")
+    result = run_tap(
+        tap_env,
+        "--pty",
+        "--prompt-timeout",
+        "1",
+        "--",
+        "rm",
+        "-i",
+        str(victim),
+        stdin=subprocess.DEVNULL,
+    )
+    assert victim.exists()
+    prompt = ProcessSession.objects.get().events.get(event_type="prompt")
+    assert "remove" in prompt.content
+    assert prompt.review_status == "rejected"
+    assert result.returncode != 0 or victim.exists()
+
+
+@pytest.mark.slow
+def test_pip_uninstall_in_a_throwaway_venv_is_confirmed_at_medium(tap_env, tmp_path):
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    pip = venv / "bin" / "pip"
+    result = run_tap(
+        tap_env,
+        "--pty",
+        "--auto-confirm",
+        "medium",
+        "--",
+        str(pip),
+        "uninstall",
+        "pip",
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert b"Proceed (Y/n)?" in result.stdout
+    assert b"Successfully uninstalled pip" in result.stdout
+    assert not pip.exists()
+    prompt = ProcessSession.objects.get().events.get(event_type="prompt")
+    assert prompt.review_status == "confirmed"
+    assert Path(prompt.session.recording_path).exists()
