@@ -218,8 +218,11 @@ function setPlaying(playing) {
 }
 
 function setLive(live) {
+  const ended = player.live && !live;
   player.live = Boolean(live);
   root.dataset.live = String(player.live);
+  // The tap stores its last events as it exits: read the list once more after the end.
+  if (ended) refreshIndex().catch(() => {});
 }
 
 let lastJump = { offset: -1, at: 0 };

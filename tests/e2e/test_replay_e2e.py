@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from sessions.recording import AsciicastWriter
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DURATION = 60.0
 # (offset, type, content): the errors and the prompt sit on chunks of their own.
@@ -161,5 +166,55 @@ def test_play_to_the_end(logged_in_page, live_server_proc, replay_session):
     assert position(page) == pytest.approx(DURATION, abs=0.01)
     assert "line 120" in terminal_text(page)
     assert page.inner_text("#replay-time") == "1:00 / 1:00"
+    assert script_errors(page) == []
+    assert failed == []
+
+
+def test_a_running_session_is_caught_up_and_followed_live(logged_in_page, live_server_proc):
+    page = logged_in_page
+    failed = watch_failures(page)
+    program = (
+        "import time\n"
+        "for i in range(8):\n"
+        "    print(f'tick {i}', flush=True)\n"
+        "    time.sleep(0.6)\n"
+        "print('ERROR: done ticking', flush=True)\n"
+    )
+    tap = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "tap", "--pipe", "--agent", "follower",
+         "--", sys.executable, "-c", program],
+        cwd=ROOT, env=live_server_proc.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        session_id = ""
+        deadline = time.monotonic() + 30
+        while not session_id and time.monotonic() < deadline:
+            session_id = live_server_proc.shell(
+                "from sessions.models import ProcessSession as P\n"
+                "s = P.objects.filter(agent_name='follower', status='running').first()\n"
+                "print(s.session_id if s and s.recording_path else '', end='')"
+            )
+        assert session_id, "the tap did not start a session"
+        page.goto(f"{live_server_proc.base_url}/sessions/{session_id}/replay/")
+        page.wait_for_function("() => document.querySelector('#replay').dataset.live === 'true'")
+        page.wait_for_function(
+            "() => document.querySelector('#replay-terminal .xterm-rows').innerText.includes('tick 0')"
+        )
+        assert tap.poll() is None  # still running while the page shows its first output
+        page.wait_for_function(
+            "() => document.querySelector('#replay-terminal .xterm-rows').innerText"
+            ".includes('ERROR: done ticking')",
+            timeout=30000,
+        )
+        # Once the session has ended the player stops at the end of the recording.
+        page.wait_for_function(
+            "() => document.querySelector('#replay').dataset.state === 'ended'", timeout=30000
+        )
+        page.wait_for_function(
+            "() => document.querySelector('#replay-events li[data-type=error]') !== null",
+            timeout=15000,
+        )
+    finally:
+        tap.wait(30)
     assert script_errors(page) == []
     assert failed == []
