@@ -9,9 +9,41 @@ from rest_framework.views import APIView
 
 from extraction.models import EventType, ExtractionEvent
 
+from .models import ProcessSession
+
 
 class PromptDecisionSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approve", "deny"])
+
+
+class PendingPromptView(APIView):
+    """The prompt a session is waiting at, as the tap described it (question, options, screen)."""
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "PendingPrompt",
+                {
+                    "waiting": serializers.BooleanField(),
+                    "seq": serializers.IntegerField(allow_null=True),
+                    "prompt": serializers.DictField(allow_null=True),
+                    "can_decide": serializers.BooleanField(),
+                },
+            ),
+            404: OpenApiResponse(description="no such session"),
+        },
+    )
+    def get(self, request, session_id: str):
+        session = get_object_or_404(ProcessSession, session_id=session_id)
+        prompt = session.pending_prompt()
+        return Response(
+            {
+                "waiting": prompt is not None,
+                "seq": prompt["seq"] if prompt else None,
+                "prompt": prompt,
+                "can_decide": bool(request.user.is_staff),
+            }
+        )
 
 
 class PromptDecisionView(APIView):

@@ -126,6 +126,22 @@ class ProcessSession(models.Model):
                 continue
         raise RuntimeError(f"could not allocate a session id for {agent_name!r}")
 
+    def pending_prompt(self) -> dict | None:
+        """What the program is waiting at, if it is and nobody has answered yet."""
+        if self.status != SessionStatus.WAITING_FOR_INPUT:
+            return None
+        change = (
+            self.state_changes.filter(state="waiting_for_input")
+            .order_by("-timestamp", "-id")
+            .first()
+        )
+        if change is None or "seq" not in change.metadata:
+            return None
+        answered = self.events.filter(seq=change.metadata["seq"]).exclude(review_status="pending")
+        if answered.exists():
+            return None
+        return change.metadata
+
     def change_state(self, state: str, at=None, **metadata) -> ProcessStateChange:
         """Record a transition. Lifecycle states also become the session's status."""
         at = at or timezone.now()

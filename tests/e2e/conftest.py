@@ -171,7 +171,7 @@ def _create_superuser(server: LiveServer) -> None:
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+        pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's chromium (make browser)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

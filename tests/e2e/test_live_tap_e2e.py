@@ -1,0 +1,107 @@
+"""A real `tap` process, a real daphne and a headless Chromium: what a user watching sees."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FAKE_TUI = [sys.executable, str(ROOT / "tests" / "programs" / "fake_agent_tui.py")]
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def start_tap(server, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "tap", *args],
+        cwd=ROOT,
+        env=server.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_for_session(
+    server, *, status: str | None = None, since_id: int = 0, timeout: float = 45
+) -> str:
+    condition = f", status={status!r}" if status else ""
+    code = (
+        "from sessions.models import ProcessSession as S\n"
+        f"s = S.objects.filter(pk__gt={since_id}{condition}).order_by('-pk').first()\n"
+        "print(s.session_id if s else '')"
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        session_id = server.shell(code).strip()
+        if session_id:
+            return session_id
+        time.sleep(0.3)
+    raise AssertionError(f"no session with status {status} in {timeout} s")
+
+
+def last_session_pk(server) -> int:
+    code = "from sessions.models import ProcessSession as S\nprint(S.objects.order_by('-pk').values_list('pk', flat=True).first() or 0)"
+    return int(server.shell(code).strip() or 0)
+
+
+def test_events_of_a_running_tap_appear_without_reload(logged_in_page, live_server_proc, tmp_path):
+    server, page = live_server_proc, logged_in_page
+    flag = tmp_path / "go"
+    child = (
+        "import os, time\n"
+        "print('agent starting', flush=True)\n"
+        f"while not os.path.exists({str(flag)!r}): time.sleep(0.05)\n"
+        "print('ERROR: the build broke <script>alert(1)</script>', flush=True)\n"
+        "print('loss=0.125', flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    since = last_session_pk(server)
+    tap = start_tap(server, "--pipe", "--", sys.executable, "-c", child)
+    try:
+        session_id = wait_for_session(server, since_id=since)
+        page.goto(f"{server.base_url}/sessions/{session_id}/")
+        page.wait_for_selector("#terminal .xterm-rows")
+        page.wait_for_function("() => true")  # let the live socket subscribe
+        time.sleep(0.5)
+        flag.touch()
+        item = page.wait_for_selector("#timeline li:has-text('the build broke')", timeout=15000)
+        # Hostile output is shown as text, never run.
+        assert "<script>alert(1)</script>" in item.inner_text()
+        page.wait_for_selector("#metrics .metric-card:has-text('loss')", timeout=15000)
+        page.wait_for_selector("#terminal .xterm-rows:has-text('agent starting')", timeout=15000)
+        assert not [e for e in page.errors if "alert" in e]
+    finally:
+        tap.kill()
+        tap.wait()
+
+
+@pytest.mark.parametrize(
+    ("decision", "expected"), [("Approve once", b"APPROVED"), ("Deny", b"DENIED")]
+)
+def test_a_prompt_is_answered_from_the_browser(
+    logged_in_page, live_server_proc, decision, expected
+):
+    server, page = live_server_proc, logged_in_page
+    since = last_session_pk(server)
+    tap = start_tap(
+        server, "--pty", "--", *FAKE_TUI, "--style", "claude", "--command", "rm -rf build/"
+    )
+    try:
+        session_id = wait_for_session(server, status="waiting_for_input", since_id=since)
+        page.goto(f"{server.base_url}/sessions/{session_id}/")
+        card = page.wait_for_selector(".prompt-card", timeout=15000)
+        text = card.inner_text()
+        assert "rm -rf build/" in text and "high risk" in text
+        page.click(f".prompt-card button:has-text('{decision}')")
+        page.wait_for_selector(".prompt-outcome", timeout=15000)
+        out, _ = tap.communicate(timeout=30)
+        assert expected in out
+        page.wait_for_selector("#session-status:has-text('completed')", timeout=15000)
+    finally:
+        tap.kill()
+        tap.wait()
