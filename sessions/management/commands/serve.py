@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -39,6 +40,9 @@ class Command(BaseCommand):
                 options["host"],
                 "-p",
                 str(options["port"]),
+                # Requests go to a file, not over the demo's output in this terminal.
+                "--access-log",
+                str(Path(settings.DATA_DIR) / "access.log"),
                 "streamtap_site.asgi:application",
             ],
         )
