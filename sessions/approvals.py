@@ -72,6 +72,7 @@ class PromptController:
         dry_run: bool = False,
         timeout: float = 0.0,
         notify_fd: int | None = None,
+        use_database: bool = True,
     ):
         self.send_input = send_input
         self.writer = writer
@@ -79,6 +80,8 @@ class PromptController:
         self.auto_confirm = auto_confirm
         self.dry_run = dry_run
         self.timeout = timeout
+        # A remote tap (no database here) takes answers from the terminal, policy and timeout.
+        self.use_database = use_database
         self.notify_fd = notify_fd if notify_fd is not None and os.isatty(notify_fd) else None
         self.pending: PendingPrompt | None = None
         self.wait_seconds = 0.0
@@ -228,6 +231,8 @@ class PromptController:
             )
 
     def _session_pk(self) -> int | None:
+        if not self.use_database:
+            return None
         session = self.writer.session
         return session.pk if session is not None else None
 

@@ -44,6 +44,15 @@ def event_to_dict(event) -> dict:
     }
 
 
+def event_row_to_wire(row: dict, session_id: str | None) -> dict:
+    """A tap's event row (as handed to the writer) in the live wire shape."""
+    wire = {k: v for k, v in row.items() if k not in ("reviewed_at", "code_block_id")}
+    wire["timestamp"] = row["timestamp"].isoformat()
+    wire["session"] = session_id
+    wire["review_status"] = row.get("review_status", "pending")
+    return wire
+
+
 def session_info(session) -> dict:
     return {
         "status": session.status,

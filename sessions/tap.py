@@ -21,12 +21,14 @@ from .live import (
     NullTransport,
     WebsocketTransport,
     default_transport,
+    event_row_to_wire,
     ingest_auth_headers,
 )
 from .models import SessionStatus
 from .persistence import BatchWriter, SessionSpec
 from .pipeline import Pipeline
 from .recording import AsciicastWriter, recording_path_for
+from .remote import RemoteWriter
 from .screen import ScreenAnalyzer
 
 # Environment variables worth keeping with a session (the rest may hold secrets or noise).
@@ -103,18 +105,25 @@ class Tap:
         if use_pty is None:
             use_pty = os.isatty(stdout_fd)
         self.use_pty = use_pty
+        self.remote = bool(options.server_url and options.api_token)
 
     def run(self) -> TapResult:
         opts = self.options
         conf = settings.STREAMTAP
         publisher = self._publisher()
-        writer = BatchWriter(
-            self._spec(),
-            batch_size=opts.batch_size,
-            batch_seconds=opts.batch_seconds,
-            spill_dir=conf["SPILL_DIR"],
-            on_session=self._on_session(publisher),
-        )
+        writer_options = {
+            "batch_size": opts.batch_size,
+            "batch_seconds": opts.batch_seconds,
+            "spill_dir": conf["SPILL_DIR"],
+            "on_session": self._on_session(publisher),
+        }
+        if self.remote:
+            # No database credentials on this host: batches go through the server's API.
+            writer = RemoteWriter(
+                self._spec(), server_url=opts.server_url, token=opts.api_token, **writer_options
+            )
+        else:
+            writer = BatchWriter(self._spec(), **writer_options)
         self.writer, self.publisher = writer, publisher
         size = terminal_size(self.stdout_fd) or terminal_size(self.stdin_fd)
         cols, rows = (size.cols, size.rows) if size else (80, 24)
@@ -159,6 +168,7 @@ class Tap:
             dry_run=opts.policy_dry_run,
             timeout=opts.prompt_timeout or conf["PROMPT_TIMEOUT"],
             notify_fd=self.stdout_fd,
+            use_database=not self.remote,
         )
         runner.on_input = self.prompts.on_terminal_input
         try:
@@ -254,11 +264,8 @@ class Tap:
             if row["event_type"] == "prompt":
                 prompts().on_prompt(row)
             add_event(row)
-            wire = dict(row)
-            wire["timestamp"] = row["timestamp"].isoformat()
-            wire["review_status"] = row.get("review_status", "pending")
-            wire.pop("reviewed_at", None)
-            publish(wire)
+            # The session id is filled in by the publisher once the session row exists.
+            publish(event_row_to_wire(row, None))
 
         return on_event
 

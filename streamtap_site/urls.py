@@ -7,7 +7,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("sessions.replay_api_urls")),
-    path("api/", include("sessions.approval_api_urls")),
+    path("api/", include("sessions.tap_api_urls")),
     path("api/", include("streamtap_site.api_urls")),
     path("", include("extraction.urls")),
     path("", include("sessions.replay_urls")),
