@@ -18,11 +18,13 @@ from asgiref.sync import sync_to_async
 from django.db.models import Max
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from extraction.api import ParameterError, StreamtapAPIMixin
+from extraction.api import DETAIL_401, DETAIL_404, ERRORS_400, ParameterError, StreamtapAPIMixin
 from extraction.models import ExtractionEvent
 from extraction.serializers import QueryParameters
 from streamtap_site.csp import content_security_policy
@@ -132,6 +134,15 @@ class ReplaySessionMixin(StreamtapAPIMixin):
         return get_object_or_404(ProcessSession, session_id=session_id)
 
 
+@extend_schema(
+    summary="The session's asciicast v2 recording, as a download",
+    responses={
+        (200, "application/x-asciicast"): OpenApiResponse(OpenApiTypes.BINARY),
+        401: DETAIL_401,
+        404: DETAIL_404,
+    },
+    tags=["sessions"],
+)
 class RecordingExportView(ReplaySessionMixin, APIView):
     """The session's asciicast v2 recording as a download (complete lines only if still live)."""
 
@@ -158,6 +169,23 @@ def _file_chunks(path: Path, size: int):
             yield chunk
 
 
+@extend_schema(
+    summary="Replay a session: output and events with their timing, as NDJSON or SSE",
+    description="Each line (NDJSON) or `data:` message (SSE) is one of "
+    '`{"t", "type": "o", "data"}`, `{"t", "type": "r", "data": "COLSxROWS"}`, '
+    '`{"t", "type": "event", "event": EVENT}`; the last is `{"type": "end"}`. With `start`, the '
+    'first output message carries `"keyframe": true`: the recent output that redraws the screen. '
+    "A session still running is followed until it ends.",
+    parameters=[ReplayQuerySerializer],
+    responses={
+        (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR),
+        (200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR),
+        400: ERRORS_400,
+        401: DETAIL_401,
+        404: DETAIL_404,
+    },
+    tags=["replay"],
+)
 class ReplayStreamView(ReplaySessionMixin, APIView):
     """Output and events with their original timing scaled by `speed`, as NDJSON or SSE."""
 
@@ -208,6 +236,11 @@ def _follow(session: ProcessSession):
     return poll
 
 
+@extend_schema(
+    summary="What a replay page needs first: duration, size, liveness, events",
+    responses={200: OpenApiResponse(OpenApiTypes.OBJECT), 401: DETAIL_401, 404: DETAIL_404},
+    tags=["replay"],
+)
 class ReplayIndexView(ReplaySessionMixin, APIView):
     """What the replay page needs first: duration, terminal size, liveness and the events."""
 
@@ -228,6 +261,17 @@ class ReplayIndexView(ReplaySessionMixin, APIView):
         )
 
 
+@extend_schema(
+    summary="Recording lines from a time offset (with the keyframe) or from a cursor",
+    parameters=[RangeQuerySerializer],
+    responses={
+        200: OpenApiResponse(OpenApiTypes.OBJECT),
+        400: ERRORS_400,
+        401: DETAIL_401,
+        404: DETAIL_404,
+    },
+    tags=["replay"],
+)
 class ReplayRangeView(ReplaySessionMixin, APIView):
     """Recording lines for the page's player: from a time (with the keyframe) or a cursor."""
 
