@@ -96,6 +96,9 @@ def extract_recording(
                 if screen is not None:
                     screen.resize(int(cols), int(rows_))
             continue
+        if ev.code == "i" and recorder is not None:
+            recorder.input(ev.offset, ev.data)
+            continue
         if ev.code != "o":
             continue
         if previous is not None and ev.offset - previous >= IDLE_SECONDS:
@@ -246,7 +249,7 @@ def import_file(
         command=str(header.get("command") or ""),
     )
     try:
-        source = path if is_cast else _log_as_cast(path, started, cols, rows)
+        source = path if is_cast else _log_as_cast(path, started, cols, rows, target.parent)
         result = extract_recording(session, source, rules, recorder=recorder)
     finally:
         recorder.close()
@@ -256,25 +259,20 @@ def import_file(
     session.finish(
         status=SessionStatus.COMPLETED,
         exit_code=None,
-        ended_at=session.started_at + timedelta(seconds=session_end(target)),
+        ended_at=session.started_at + timedelta(seconds=session._recording_end),
         total_extraction_events=session.total_extraction_events,
         event_counts=session.event_counts,
     )
     return result
 
 
-def session_end(path: Path) -> float:
-    end = 0.0
-    for ev in iter_events(path):
-        end = ev.offset
-    return end
-
-
-def _log_as_cast(path: Path, started: float, cols: int, rows: int) -> Path:
+def _log_as_cast(path: Path, started: float, cols: int, rows: int, workdir: Path) -> Path:
     """A plain log as a one-chunk-per-64-KiB recording at time 0 (it has no timing)."""
     import codecs
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.cast")
+    # Beside the imported recordings, not the log: its folder may be read-only (/var/log).
+    workdir.mkdir(parents=True, exist_ok=True)
+    tmp = workdir / f".{path.name}.{os.getpid()}.tmp.cast"
     writer = AsciicastWriter(tmp, width=cols, height=rows, started=started)
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     with open(path, "rb") as f:
