@@ -1,0 +1,202 @@
+"""Persistence alone: event rows through sessions.persistence.EventInserter vs Django bulk_create.
+
+    .venv/bin/python bench/bench_persist.py [--events 200000] [--backends sqlite,postgres]
+
+The rows are the ones a tap builds (sessions.pipeline.Pipeline over bench_extractor's generated
+output, code blocks included), repeated with fresh seq numbers up to --events. Each
+measurement runs in its own process against a fresh database (a new SQLite file in WAL mode; a
+scratch PostgreSQL database created for it and dropped after, from STREAMTAP_BENCH_PG, default
+postgres://postgres@127.0.0.1:5432) and writes the rows batch by batch, one transaction per
+batch, as the tap's writer does:
+
+- EventInserter (batch 100 / 1,000): what the tap uses; `executemany` of INSERT … ON CONFLICT
+  DO NOTHING, after a SELECT of the batch's seqs already stored, plus the code-block upserts.
+- bulk_create (batch 100 / 1,000): the Django peer, ExtractionEvent objects built from the same
+  rows, `bulk_create(ignore_conflicts=True)`; it does not link code blocks (a little less work).
+
+Target (issue 2): ≥ 80,000 events/s into SQLite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _common import PG_ADMIN_URL, PYTHON, ROOT, clean_env, generated_input, loadavg  # noqa: E402
+
+TARGET_SQLITE = 80_000
+METHODS = ("inserter", "bulk_create")
+BATCHES = (100, 1000)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--batches", default=",".join(map(str, BATCHES)))
+    parser.add_argument(
+        "--worker", nargs=3, metavar=("BACKEND", "METHOD", "BATCH"), help=argparse.SUPPRESS
+    )
+    return parser.parse_args()
+
+
+# ------------------------------------------------------------------ worker (one measurement)
+
+
+def build_rows(n: int) -> list[dict]:
+    """n event rows exactly as the tap's pipeline hands them to the writer."""
+    from extraction.engine import Extractor
+    from sessions.pipeline import Pipeline
+
+    rows: list[dict] = []
+    pipeline = Pipeline(
+        agent_name="bench", started_at=time.time(), extractor=Extractor(), on_event=rows.append
+    )
+    text = generated_input(200_000).read_text(encoding="utf-8")
+    for i in range(0, len(text), 65536):
+        pipeline.feed(i / 1e6, text[i : i + 65536])
+    pipeline.close()
+    base = list(rows)
+    while len(rows) < n:
+        for row in base[: n - len(rows)]:
+            rows.append({**row, "metadata": dict(row["metadata"]), "seq": len(rows) + 1})
+    return rows[:n]
+
+
+def worker(backend: str, method: str, batch: int, n: int) -> dict:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from extraction.models import ExtractionEvent
+    from sessions.models import ProcessSession
+    from sessions.persistence import EventInserter
+
+    call_command("migrate", verbosity=0)
+    rows = build_rows(n)
+    session = ProcessSession.start("bench", command_line="bench_persist")
+    started = time.perf_counter()
+    if method == "inserter":
+        inserter = EventInserter()
+        for i in range(0, n, batch):
+            with transaction.atomic():
+                inserter.insert(session.pk, rows[i : i + batch])
+    else:
+        for i in range(0, n, batch):
+            objs = [ExtractionEvent(session_id=session.pk, **row) for row in rows[i : i + batch]]
+            with transaction.atomic():
+                ExtractionEvent.objects.bulk_create(objs, batch_size=batch, ignore_conflicts=True)
+    elapsed = time.perf_counter() - started
+    stored = ExtractionEvent.objects.filter(session=session).count()
+    journal = ""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode")
+            journal = cursor.fetchone()[0]
+    connection.close()
+    return {"seconds": elapsed, "stored": stored, "journal": journal}
+
+
+# ------------------------------------------------------------------ orchestration
+
+
+def run_one(backend: str, method: str, batch: int, n: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="streamtap-bench-persist-") as data:
+        env = clean_env(STREAMTAP_DATA_DIR=data)
+        dbname = ""
+        if backend == "postgres":
+            dbname = f"streamtap_bench_{uuid.uuid4().hex[:10]}"
+            psql(f'CREATE DATABASE "{dbname}"')
+            env["DATABASE_URL"] = f"{PG_ADMIN_URL.rstrip('/')}/{dbname}"
+        try:
+            proc = subprocess.run(
+                [PYTHON, __file__, "--events", str(n), "--worker", backend, method, str(batch)],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
+        finally:
+            if dbname:
+                psql(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    if proc.returncode != 0:
+        raise RuntimeError(f"{backend}/{method}/{batch} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def psql(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_ADMIN_URL.rstrip('/')}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.worker:
+        backend, method, batch = args.worker
+        print(json.dumps(worker(backend, method, int(batch), args.events)))
+        return
+    backends = [b for b in args.backends.split(",") if b]
+    methods = [m for m in args.methods.split(",") if m]
+    batches = [int(b) for b in args.batches.split(",") if b]
+    generated_input(200_000)
+    print(
+        f"{args.events:,} event rows per measurement; load average at start {loadavg()}", flush=True
+    )
+    results = []
+    for backend in backends:
+        if backend == "postgres":
+            try:
+                psql("SELECT 1")
+            except Exception as exc:
+                print(f"postgres: skipped ({exc})")
+                continue
+        for method in methods:
+            for batch in batches:
+                r = run_one(backend, method, batch, args.events)
+                r.update(backend=backend, method=method, batch=batch)
+                results.append(r)
+                print(
+                    f"  {backend:<8} {method:<11} batch {batch:>5}: {args.events / r['seconds']:>9,.0f} events/s "
+                    f"({r['seconds']:.2f} s, {r['stored']:,} stored)",
+                    flush=True,
+                )
+    print(f"\n## Persistence, {args.events:,} events (load {loadavg()} at end)\n")
+    print(
+        "| backend | method | batch | events/s | seconds | stored | vs bulk_create (same batch) | target |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+    peers = {(r["backend"], r["batch"]): r for r in results if r["method"] == "bulk_create"}
+    for r in results:
+        rate = args.events / r["seconds"]
+        peer = peers.get((r["backend"], r["batch"]))
+        ratio = (
+            f"{peer['seconds'] / r['seconds']:.2f}×"
+            if peer and r["method"] != "bulk_create"
+            else "–"
+        )
+        target = ""
+        if r["backend"] == "sqlite" and r["method"] == "inserter":
+            target = f"≥ {TARGET_SQLITE:,} {'✓' if rate >= TARGET_SQLITE else '✗'}"
+        backend = f"{r['backend']} ({r['journal']})" if r.get("journal") else r["backend"]
+        print(
+            f"| {backend} | {r['method']} | {r['batch']:,} | {rate:,.0f} | {r['seconds']:.2f} | {r['stored']:,} | {ratio} | {target} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
