@@ -123,13 +123,19 @@ class LivePublisher(threading.Thread):
             self.session_id, self.session_pk = session_id, session_pk
             self._cond.notify()
 
-    def event(self, event: dict) -> None:
+    def events(self, events: list[dict]) -> None:
         with self._cond:
-            if len(self._events) >= MAX_QUEUED_EVENTS:
-                self._events.popleft()
-                self.dropped_events += 1
-            self._events.append(event)
+            self._events.extend(events)
+            overflow = len(self._events) - MAX_QUEUED_EVENTS
+            if overflow > 0:
+                # Browsers see the gap in seq and resync from the database.
+                for _ in range(overflow):
+                    self._events.popleft()
+                self.dropped_events += overflow
             self._cond.notify()
+
+    def event(self, event: dict) -> None:
+        self.events([event])
 
     def state(self, state: dict, info: dict | None = None) -> None:
         with self._cond:

@@ -197,16 +197,22 @@ class BatchWriter(threading.Thread):
 
     # ---- called from the tap's thread (cheap, never blocks on I/O) ----
 
-    def add_event(self, row: dict) -> None:
+    def add_events(self, rows: list[dict]) -> None:
         with self._cond:
-            if len(self._events) >= MAX_PENDING_EVENTS:
-                self.dropped_events += 1
+            room = MAX_PENDING_EVENTS - len(self._events)
+            if room < len(rows):
+                self.dropped_events += len(rows) - max(room, 0)
+                rows = rows[: max(room, 0)]
+            if not rows:
                 return
             if not self._events:
                 self._oldest_pending = time.monotonic()
-            self._events.append(row)
+            self._events.extend(rows)
             if len(self._events) >= self.batch_size:
                 self._cond.notify()
+
+    def add_event(self, row: dict) -> None:
+        self.add_events([row])
 
     def add_state(self, state: str, metadata: dict | None = None, at: float | None = None) -> None:
         with self._cond:

@@ -34,7 +34,7 @@ class Pipeline:
         extractor: Extractor,
         redactor: StreamRedactor | None = None,
         recorder=None,
-        on_event: Callable[[dict], None] | None = None,
+        on_events: Callable[[list[dict]], None] | None = None,
         on_output: Callable[[int, float, str], None] | None = None,
         on_idle: Callable[[float], list[Event]] | None = None,
         screen=None,
@@ -45,7 +45,7 @@ class Pipeline:
         self.extractor = extractor
         self.redactor = redactor
         self.recorder = recorder
-        self.on_event = on_event
+        self.on_events = on_events
         self.on_output = on_output
         self.on_idle = on_idle
         self.seq = 0
@@ -108,7 +108,9 @@ class Pipeline:
         self.oseq += 1
         self.chars += len(text)
         if self.recorder is not None:
+            # Output reaches the disk before anything is derived from it (write-ahead).
             self.recorder.output(offset, text)
+            self.recorder.flush()
         if self.on_output is not None:
             self.on_output(self.oseq, offset, text)
         if self.screen is not None:
@@ -171,30 +173,35 @@ class Pipeline:
 
     def _events(self, offset: float, events: Iterable[Event]) -> None:
         timestamp = datetime.fromtimestamp(self.started_at + offset, tz=UTC)
+        rows = []
         for event in events:
             self.seq += 1
             self.counts[event.event_type] += 1
             if self.recorder is not None:
                 self.recorder.marker(offset, marker_label(event))
-            if self.on_event is not None:
-                self.on_event(
-                    {
-                        "seq": self.seq,
-                        "agent_name": self.agent_name,
-                        "event_type": event.event_type,
-                        "rule": event.rule,
-                        "severity": event.severity,
-                        "risk_level": event.risk_level,
-                        "auto_confirmable": event.auto_confirmable,
-                        "line_start": event.line_start,
-                        "line_end": event.line_end,
-                        "content": event.content,
-                        "context": event.context,
-                        "metadata": event.metadata,
-                        "timestamp": timestamp,
-                        "offset_seconds": offset,
-                    }
-                )
+            rows.append(
+                {
+                    "seq": self.seq,
+                    "agent_name": self.agent_name,
+                    "event_type": event.event_type,
+                    "rule": event.rule,
+                    "severity": event.severity,
+                    "risk_level": event.risk_level,
+                    "auto_confirmable": event.auto_confirmable,
+                    "line_start": event.line_start,
+                    "line_end": event.line_end,
+                    "content": event.content,
+                    "context": event.context,
+                    "metadata": event.metadata,
+                    "timestamp": timestamp,
+                    "offset_seconds": offset,
+                }
+            )
+        if self.recorder is not None:
+            self.recorder.flush()
+        # One hand-over per chunk: the writer's and publisher's locks are taken once, not per event.
+        if rows and self.on_events is not None:
+            self.on_events(rows)
 
 
 def replay_recording(pipeline: Pipeline, events: Iterable) -> None:

@@ -81,7 +81,7 @@ def extract_recording(
         extractor=Extractor(rules),
         redactor=None,
         recorder=recorder,
-        on_event=rows.append,
+        on_events=rows.extend,
         screen=screen,
     )
     previous = None

@@ -18,7 +18,12 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 
 
 class AsciicastWriter:
-    """Appends to a recording and flushes after every write, so a crash loses nothing."""
+    """Appends to a recording; with autoflush, every event is written at once.
+
+    The tap turns autoflush off and calls flush() after each chunk of output (with its
+    markers): one write() per chunk instead of one per event, and still nothing older than the
+    chunk being processed is ever only in memory.
+    """
 
     def __init__(
         self,
@@ -30,6 +35,7 @@ class AsciicastWriter:
         title: str = "",
         command: str = "",
         env: dict | None = None,
+        autoflush: bool = True,
     ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -37,6 +43,8 @@ class AsciicastWriter:
         # Unbuffered binary append: one write() per event is the flush; no fsync, the page
         # cache survives a killed tap.
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self.autoflush = autoflush
+        self._pending: list[str] = []
         header = {"version": 2, "width": width, "height": height, "timestamp": int(started)}
         if title:
             header["title"] = title
@@ -48,7 +56,18 @@ class AsciicastWriter:
         self.output_events = 0
 
     def _write(self, line: str) -> None:
-        os.write(self._fd, (line + "\n").encode("utf-8", "surrogatepass"))
+        self._pending.append(line)
+        if self.autoflush:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        data = ("\n".join(self._pending) + "\n").encode("utf-8", "surrogatepass")
+        self._pending = []
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
 
     def output(self, offset: float, text: str) -> None:
         self.output_events += 1
@@ -65,6 +84,7 @@ class AsciicastWriter:
 
     def close(self) -> None:
         if self._fd >= 0:
+            self.flush()
             os.close(self._fd)
             self._fd = -1
 

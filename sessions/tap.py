@@ -135,6 +135,7 @@ class Tap:
             title=redact(opts.title or f"{self.agent_name}: {shlex.join(opts.argv)}")[:200],
             command=redact(shlex.join(opts.argv)),
             env={k: os.environ[k] for k in ("TERM", "SHELL") if k in os.environ},
+            autoflush=False,  # the pipeline flushes once per chunk
         )
         screen = ScreenAnalyzer(cols, rows, cwd=os.getcwd()) if self.use_pty else None
         pipeline = Pipeline(
@@ -143,7 +144,7 @@ class Tap:
             extractor=Extractor(self.rules),
             redactor=StreamRedactor() if opts.redact_recording else None,
             recorder=recorder,
-            on_event=self._on_event(writer, publisher, lambda: self.prompts),
+            on_events=self._on_events(writer, publisher, lambda: self.prompts),
             on_output=publisher.output,
             screen=screen,
         )
@@ -256,18 +257,17 @@ class Tap:
         return on_session
 
     @staticmethod
-    def _on_event(writer: BatchWriter, publisher: LivePublisher, prompts):
-        add_event = writer.add_event
-        publish = publisher.event
-
-        def on_event(row: dict) -> None:
-            if row["event_type"] == "prompt":
-                prompts().on_prompt(row)
-            add_event(row)
+    def _on_events(writer: BatchWriter, publisher: LivePublisher, prompts):
+        def on_events(rows: list[dict]) -> None:
+            for row in rows:
+                if row["event_type"] == "prompt":
+                    # Before the writer takes it: an automatic answer is recorded on the row.
+                    prompts().on_prompt(row)
+            writer.add_events(rows)
             # The session id is filled in by the publisher once the session row exists.
-            publish(event_row_to_wire(row, None))
+            publisher.events([event_row_to_wire(row, None) for row in rows])
 
-        return on_event
+        return on_events
 
 
 class TapError(Exception):
