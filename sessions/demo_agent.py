@@ -13,7 +13,13 @@ import sys
 import time
 
 BOLD, DIM, RED, GREEN, YELLOW, CYAN, RESET = (
-    "\x1b[1m", "\x1b[2m", "\x1b[31m", "\x1b[32m", "\x1b[33m", "\x1b[36m", "\x1b[0m"
+    "\x1b[1m",
+    "\x1b[2m",
+    "\x1b[31m",
+    "\x1b[32m",
+    "\x1b[33m",
+    "\x1b[36m",
+    "\x1b[0m",
 )
 
 SCRIPT = [
@@ -28,7 +34,7 @@ SCRIPT = [
     "",
     "Traceback (most recent call last):",
     '  File "/work/shop/tests/test_cart.py", line 41, in test_total_with_discount',
-    "    assert cart.total() == Decimal(\"90.00\")",
+    '    assert cart.total() == Decimal("90.00")',
     '  File "/work/shop/cart/models.py", line 27, in total',
     "    return sum(item.price for item in self.items) * (1 - self.discount)",
     "TypeError: unsupported operand type(s) for -: 'int' and 'NoneType'",
@@ -83,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
         if delay:
             time.sleep(delay)
     if not args.no_prompt:
-        answer = ask("Commit the fix with `git commit -am 'fix discount'`? [y/N] ",
-                     args.prompt_timeout)
+        answer = ask(
+            "Commit the fix with `git commit -am 'fix discount'`? [y/N] ", args.prompt_timeout
+        )
         print("Committed." if answer.startswith("y") else "Left the change uncommitted.")
     print(f"{BOLD}Done.{RESET} 1 file changed, 2 insertions(+), 1 deletion(-)")
     return 0
