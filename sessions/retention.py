@@ -147,16 +147,17 @@ def prune(
     total = PruneResult()
     sessions = prunable_sessions(cutoff).order_by("pk")
     if dry_run:
-        pks = list(sessions.values_list("pk", flat=True))
-        total.sessions = len(pks)
-        total.events = ExtractionEvent.objects.filter(session_id__in=pks).count()
-        total.state_changes = ProcessStateChange.objects.filter(session_id__in=pks).count()
+        # Subqueries, not lists of ids: a first run may cover a hundred thousand sessions.
+        doomed = sessions.values("pk")
+        total.sessions = sessions.count()
+        total.events = ExtractionEvent.objects.filter(session__in=doomed).count()
+        total.state_changes = ProcessStateChange.objects.filter(session__in=doomed).count()
         total.recordings = sum(
-            bool(recording_files(s)) for s in sessions.only("pk", "recording_path")
+            bool(recording_files(s)) for s in sessions.only("pk", "recording_path").iterator()
         )
         # Blocks that would lose their last reference count too.
         remaining = ExtractionEvent.objects.filter(code_block=OuterRef("pk")).exclude(
-            session_id__in=pks
+            session__in=doomed
         )
         total.code_blocks = (
             CodeBlock.objects.filter(last_seen__lt=cutoff).filter(~Exists(remaining)).count()
