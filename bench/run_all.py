@@ -55,17 +55,19 @@ BENCHES = [
     Bench(
         "persist",
         "bench_persist.py",
-        ["--events", "200000"],
+        ["--events", "100000"],
         ["--events", "10000"],
         1200,
         "Event rows through `EventInserter` (what the tap's writer uses) vs Django "
-        "`bulk_create`, batches of 100 and 1,000, fresh SQLite (WAL) and PostgreSQL databases.",
+        "`bulk_create`, batches of 100 and 1,000, fresh SQLite (WAL) and PostgreSQL databases; "
+        "100,000 rows each here to keep `make bench` short (`bench/bench_persist.py` alone "
+        "defaults to 200,000).",
         "≥ 80,000 events/s into SQLite (issue 2)",
     ),
     Bench(
         "tap",
         "bench_tap.py",
-        ["--repeat", "3"],
+        ["--repeat", "2"],
         ["--lines", "100000", "--repeat", "1"],
         1500,
         "The whole tap (record + extract + persist) on 1M lines of ~95 bytes (~5% events) "
