@@ -233,7 +233,8 @@ class MockModelServer:
                         "type": "tool_use",
                         "id": server._next_id("toolu"),
                         "name": "Bash",
-                        "input": {"command": server.command, "description": server.reason},
+                        "input": {"command": server.command}
+                        | ({"description": server.reason} if server.reason else {}),
                     }
                     stop = "tool_use"
                 else:
@@ -400,11 +401,9 @@ def _codex_shell_call(tools: dict[str, dict], server: MockModelServer) -> tuple[
     "on-request"``; the justification is shown as the prompt's "Reason:" line.
     """
     command, reason = server.command, server.reason
-    escalate = (
-        {"sandbox_permissions": "require_escalated", "justification": reason}
-        if server.escalate
-        else {}
-    )
+    escalate = {"sandbox_permissions": "require_escalated"} if server.escalate else {}
+    if server.escalate and reason:
+        escalate["justification"] = reason
     if "exec_command" in tools:  # Codex 0.171: unified exec
         return "exec_command", {"cmd": command, **escalate}
     if "shell_command" in tools:
