@@ -183,27 +183,30 @@ class Tap:
     def finish(self, timeout: float = 5.0) -> tuple[bytes, bytes]:
         """End the TUI (Ctrl-D twice: typed, then the tap's on end of input) and collect output.
 
-        SIGTERM, then SIGKILL to the process group, if it does not exit in time.
+        SIGTERM (the tap forwards it), then SIGKILL, if it does not exit in time; never leaves
+        the tap running, whatever happens here.
         """
-        self.started_finish = time.monotonic()
         try:
-            self.proc.stdin.write(b"\x04")
-            self.proc.stdin.flush()
-            time.sleep(0.2)
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        self.proc.stdin = None  # communicate() must not flush it
-        try:
-            return self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.terminated = True
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
+            try:
+                self.proc.stdin.write(b"\x04")
+                self.proc.stdin.flush()
+                time.sleep(0.2)
+                self.proc.stdin.close()
+            except (OSError, ValueError):
+                pass
+            self.proc.stdin = None  # communicate() must not flush it
+            try:
+                return self.proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.terminated = True
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                return self.proc.communicate()
+        finally:
             self.kill()
-            return self.proc.communicate()
 
     def kill(self) -> None:
         if self.proc.poll() is None:
