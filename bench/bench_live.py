@@ -311,6 +311,47 @@ class SocketProbe(threading.Thread):
         self.join(5)
 
 
+def recording_lag(db: Path, agent: str) -> list[float]:
+    """ms from each bench line's print to the tap reading it (the recording's chunk time).
+
+    The recording's offsets are relative to the session's exact start (process_sessions.
+    started_at, microseconds); the header's timestamp is whole seconds only.
+    """
+    from datetime import datetime
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        started, path = conn.execute(
+            "SELECT started_at, recording_path FROM process_sessions WHERE agent_name = ? "
+            "ORDER BY id DESC LIMIT 1",
+            [agent],
+        ).fetchone()
+    finally:
+        conn.close()
+    start = datetime.fromisoformat(str(started).replace(" ", "T"))
+    if start.tzinfo is None:
+        from datetime import UTC
+
+        start = start.replace(tzinfo=UTC)
+    t0 = start.timestamp()
+    lags = []
+    with open(path, encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            try:
+                offset, code, data = json.loads(line)
+            except ValueError:
+                continue
+            if code != "o":
+                continue
+            for match in BENCH_LINE.finditer(data):
+                if int(match.group(1)) > 0:
+                    lags.append((t0 + offset) * 1000 - int(match.group(2)) / 1e6)
+    # The offsets' origin is taken a moment after started_at: relative to the quickest read.
+    low = min(lags, default=0.0)
+    return sorted(lag - low for lag in lags)
+
+
 def measure_rate(
     browser,
     server: Server,
@@ -398,10 +439,17 @@ def measure_rate(
             tap.kill()
             tap.wait()
         tap_log.close()
+    try:
+        read_lag = recording_lag(sqlite_path(server.data), agent)
+    except (OSError, TypeError, ValueError) as exc:
+        print(f"  (no recording lag: {exc!r})")
+        read_lag = []
     latencies = sorted(ms for n, ms in seen if n > 0)
     socket = sorted(ms for n, ms in arrived if n > 0)
     direct = sorted(ms for n, ms in probe.arrived.items() if n > 0)
     return {
+        "read_p50": percentile(read_lag, 50),
+        "read_p95": percentile(read_lag, 95),
         "probe_p50": percentile(direct, 50),
         "probe_p95": percentile(direct, 95),
         "probe_shown": len(direct),
@@ -484,9 +532,10 @@ def main() -> None:
     print(f"\n## Live latency, print → event in the page (load {loadavg()} at end)\n")
     print(
         "| layer | events/s | printed | shown | p50 ms | p95 ms | p99 ms | max ms "
-        "| page's socket p50 / p95 ms | no browser: p50 / p95 ms (shown) | target |"
+        "| page's socket p50 / p95 ms | no browser: p50 / p95 ms (shown) "
+        "| tap read p50 / p95 ms | target |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         target = TARGETS.get(r["rate"])
         verdict = ""
@@ -497,12 +546,14 @@ def main() -> None:
         print(
             f"| {r['layer']} | {r['rate']:,} | {r['printed']:,} | {r['shown']:,} | {r['p50']:.1f} | {r['p95']:.1f} | "
             f"{r['p99']:.1f} | {r['max']:.1f} | {r['socket_p50']:.1f} / {r['socket_p95']:.1f} | "
-            f"{r['probe_p50']:.1f} / {r['probe_p95']:.1f} ({r['probe_shown']:,}) | {verdict} |"
+            f"{r['probe_p50']:.1f} / {r['probe_p95']:.1f} ({r['probe_shown']:,}) | "
+            f"{r['read_p50']:.1f} / {r['read_p95']:.1f} | {verdict} |"
         )
     print(
         "\np50/p95: the MutationObserver (event in the DOM); page's socket: the same events' frames "
         "as the page's WebSocket dispatched them (main thread); no browser: a websockets client "
-        "in the bench process subscribed to the same session."
+        "in the bench process subscribed to the same session; tap read: print → the tap's "
+        "recording of the chunk, relative to the quickest read (the tap's own share)."
     )
     for r in results:
         if r["probe_error"]:
