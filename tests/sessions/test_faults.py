@@ -156,17 +156,29 @@ def test_redis_down_the_tap_completes_and_the_database_is_complete(tap_env, redi
 
 
 class FlakyPostgres:
-    """A TCP proxy to the test PostgreSQL that refuses connections until ``up()``."""
+    """A TCP proxy to the test PostgreSQL, down until ``up()``.
 
-    def __init__(self, target: tuple[str, int]):
+    Down is "refused" (nothing listens: the server is stopped) or "unresponsive" (connections
+    are accepted and get no answer until ``up()``: a network partition that heals).
+    """
+
+    def __init__(self, target: tuple[str, int], down: str = "refused"):
         self.target = target
         self.port = closed_port()
         self.listener: socket.socket | None = None
         self.sockets: list[socket.socket] = []
         self.lock = threading.Lock()
         self.connections = 0
+        self.is_up = threading.Event()
+        if down == "unresponsive":
+            self._listen()
 
     def up(self) -> None:
+        self.is_up.set()
+        if self.listener is None:
+            self._listen()
+
+    def _listen(self) -> None:
         self.listener = socket.create_server(("127.0.0.1", self.port))
         threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
 
@@ -176,17 +188,25 @@ class FlakyPostgres:
                 client, _ = listener.accept()
             except OSError:
                 return
-            try:
-                server = socket.create_connection(self.target, timeout=10)
-                server.settimeout(None)
-            except OSError:
-                client.close()
-                continue
             with self.lock:
-                self.sockets += [client, server]
-                self.connections += 1
-            for src, dst in ((client, server), (server, client)):
-                threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
+                self.sockets.append(client)
+            threading.Thread(target=self._forward, args=(client,), daemon=True).start()
+
+    def _forward(self, client: socket.socket) -> None:
+        while not self.is_up.wait(0.5):
+            if self.listener is None or self.listener.fileno() < 0:
+                return
+        try:
+            server = socket.create_connection(self.target, timeout=10)
+            server.settimeout(None)
+        except OSError:
+            client.close()
+            return
+        with self.lock:
+            self.sockets.append(server)
+            self.connections += 1
+        for src, dst in ((client, server), (server, client)):
+            threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
 
     @staticmethod
     def _pipe(src: socket.socket, dst: socket.socket) -> None:
@@ -212,8 +232,9 @@ class FlakyPostgres:
 
 
 @contextlib.contextmanager
-def database_down(env: dict, seconds: float):
-    """Yield the tap's environment with the database unavailable for ``seconds`` from now."""
+def database_down(env: dict, seconds: float, how: str = "refused"):
+    """Yield the tap's environment with the database unavailable for ``seconds`` from now
+    (on PostgreSQL ``how`` it is down: "refused" or "unresponsive")."""
     if connection.vendor == "sqlite":
         holder = sqlite3.connect(
             connection.settings_dict["NAME"],
@@ -235,7 +256,7 @@ def database_down(env: dict, seconds: float):
             timer.join()
         return
     s = connection.settings_dict
-    proxy = FlakyPostgres((s.get("HOST") or "127.0.0.1", int(s.get("PORT") or 5432)))
+    proxy = FlakyPostgres((s.get("HOST") or "127.0.0.1", int(s.get("PORT") or 5432)), how)
     user = s.get("USER") or "postgres"
     timer = threading.Timer(seconds, proxy.up)
     timer.start()
@@ -279,3 +300,27 @@ def test_database_down_for_30_seconds_while_the_program_runs(tap_env):
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count(b"\n") == 6_600
     assert_stored_exactly_once(tap_env, lines=6_600, events=660)
+
+
+@pytest.mark.timeout(600)
+def test_database_down_past_the_final_flush_is_spilled_not_forgotten(tap_env):
+    """Down for 20 s and the program done at once: longer than the tap waits at exit (10 s + 5 s).
+
+    The tap may exit, but then it must say so and leave a spill file, so that `recover` stores
+    the session as it ended (completed, exit 0), not as a "lost" orphan recording.
+    """
+    with database_down(tap_env, seconds=20, how="unresponsive") as env:
+        result = run_tap_process(env, "--pipe", "--", *child(1_000, 10))
+        assert result.returncode == 0, result.stderr[-3000:]
+    spills = list((Path(tap_env["STREAMTAP_DATA_DIR"]) / "spill").glob("*.spill.jsonl"))
+    stored = ProcessSession.objects.filter(status="completed").exists()
+    assert stored or (spills and b"spilled to" in result.stderr), (
+        "the tap exited 0 with nothing stored, nothing spilled and nothing said: "
+        + result.stderr.decode()[-2000:]
+    )
+    recover = subprocess.run(
+        [*tap_argv()[:2], "recover"], env=tap_env, cwd=ROOT, capture_output=True, timeout=120
+    )
+    assert recover.returncode == 0, recover.stderr
+    session = assert_stored_exactly_once(tap_env, lines=1_000, events=100)
+    assert session.exit_code == 0
