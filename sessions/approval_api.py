@@ -1,8 +1,10 @@
 """Approve or deny, from the dashboard, a prompt a wrapped program is waiting at (staff only)."""
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -30,6 +32,7 @@ class PendingPromptView(APIView):
                     "can_decide": serializers.BooleanField(),
                 },
             ),
+            401: OpenApiResponse(description="not logged in"),
             404: OpenApiResponse(description="no such session"),
         },
     )
@@ -47,6 +50,7 @@ class PendingPromptView(APIView):
 
 
 class PromptDecisionView(APIView):
+    parser_classes = [JSONParser]
     permission_classes = [IsAdminUser]
 
     @extend_schema(
@@ -62,11 +66,16 @@ class PromptDecisionView(APIView):
                 },
             ),
             400: OpenApiResponse(description="decision is not approve or deny"),
+            401: OpenApiResponse(description="not logged in"),
+            403: OpenApiResponse(description="staff only"),
             404: OpenApiResponse(description="no such prompt"),
             409: OpenApiResponse(description="the prompt was answered already"),
         },
     )
-    def post(self, request, session_id: str, seq: int):
+    def post(self, request, session_id: str, seq: str):
+        if not seq.isdigit() or len(seq) > 9:
+            raise Http404("no such prompt")
+        seq = int(seq)
         body = PromptDecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         event = get_object_or_404(

@@ -3,10 +3,14 @@
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import TokenAuthentication
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from extraction.models import EventType, ReviewStatus, RiskLevel, Severity
+
+from .models import SessionStatus
 from .remote import store_batch
 
 
@@ -24,21 +28,90 @@ class CanIngest(BasePermission):
         )
 
 
+class SpecSerializer(serializers.Serializer):
+    agent_name = serializers.CharField(max_length=100)
+    argv = serializers.ListField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False)
+    )
+    command_line = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    cwd = serializers.CharField(allow_blank=True)
+    host = serializers.CharField(max_length=255, allow_blank=True)
+    pid = serializers.IntegerField(allow_null=True)
+    environment = serializers.DictField()
+    mode = serializers.ChoiceField(choices=["pty", "pipe", "import"])
+    term_cols = serializers.IntegerField(min_value=1, max_value=10000)
+    term_rows = serializers.IntegerField(min_value=1, max_value=10000)
+    recording_path = serializers.CharField(allow_blank=True)
+    started_at = serializers.FloatField(min_value=0)
+    tap_pid = serializers.IntegerField(allow_null=True)
+
+
+class EventRowSerializer(serializers.Serializer):
+    seq = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    agent_name = serializers.CharField(max_length=100)
+    event_type = serializers.ChoiceField(choices=EventType.values)
+    rule = serializers.CharField(max_length=100)
+    severity = serializers.ChoiceField(choices=Severity.values)
+    risk_level = serializers.ChoiceField(choices=RiskLevel.values)
+    auto_confirmable = serializers.BooleanField()
+    line_start = serializers.IntegerField(min_value=0, max_value=2**31 - 1)
+    line_end = serializers.IntegerField(min_value=0, max_value=2**31 - 1)
+    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    context = serializers.CharField(allow_blank=True, trim_whitespace=False, required=False)
+    metadata = serializers.DictField(required=False)
+    timestamp = serializers.DateTimeField()
+    offset_seconds = serializers.FloatField(min_value=0)
+    review_status = serializers.ChoiceField(choices=ReviewStatus.values, required=False)
+    review_note = serializers.CharField(allow_blank=True, required=False)
+
+
+class StateSerializer(serializers.Serializer):
+    state = serializers.CharField(max_length=40)
+    metadata = serializers.DictField()
+    at = serializers.FloatField(min_value=0)
+
+
+class FinishSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=SessionStatus.values)
+    exit_code = serializers.IntegerField(allow_null=True)
+    exit_signal = serializers.IntegerField(allow_null=True, required=False)
+    ended_at = serializers.FloatField(min_value=0)
+
+
+class IngestBatchSerializer(serializers.Serializer):
+    spec = SpecSerializer()
+    events = EventRowSerializer(many=True)
+    states = serializers.ListField(child=serializers.ListField(min_length=3, max_length=3))
+    stats = serializers.DictField()
+    finish = FinishSerializer(allow_null=True, required=False)
+
+    def validate_states(self, value):
+        checked = []
+        for item in value:
+            state = StateSerializer(data=dict(zip(("state", "metadata", "at"), item, strict=True)))
+            state.is_valid(raise_exception=True)
+            data = state.validated_data
+            checked.append([data["state"], data["metadata"], data["at"]])
+        return checked
+
+    def validate_stats(self, value):
+        allowed = {"total_lines_processed", "bytes_out", "prompt_wait_seconds"}
+        stats = {}
+        for key, number in value.items():
+            if key in allowed:
+                if not isinstance(number, int | float) or isinstance(number, bool) or number < 0:
+                    raise serializers.ValidationError(f"{key} must be a number ≥ 0")
+                stats[key] = number
+        return stats
+
+
 class IngestBatchView(APIView):
+    parser_classes = [JSONParser]
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsAuthenticated, CanIngest]
 
     @extend_schema(
-        request=inline_serializer(
-            "IngestBatch",
-            {
-                "spec": serializers.DictField(),
-                "events": serializers.ListField(child=serializers.DictField()),
-                "states": serializers.ListField(child=serializers.ListField()),
-                "stats": serializers.DictField(),
-                "finish": serializers.DictField(allow_null=True, required=False),
-            },
-        ),
+        request=IngestBatchSerializer,
         responses={
             200: inline_serializer(
                 "IngestResult",

@@ -142,9 +142,12 @@ class ProcessSession(models.Model):
             return None
         return change.metadata
 
-    def change_state(self, state: str, at=None, **metadata) -> ProcessStateChange:
+    def change_state(
+        self, state: str, at=None, metadata: dict | None = None, **more
+    ) -> ProcessStateChange:
         """Record a transition. Lifecycle states also become the session's status."""
         at = at or timezone.now()
+        metadata = {**(metadata or {}), **more}
         change = ProcessStateChange.objects.create(
             session=self, state=state, metadata=metadata, timestamp=at
         )

@@ -324,7 +324,7 @@ class BatchWriter(threading.Thread):
             with transaction.atomic():
                 new_rows = self._inserter.insert(self.session.pk, events)
                 for state, metadata, at in states:
-                    self.session.change_state(state, at=epoch_to_dt(at), **metadata)
+                    self.session.change_state(state, at=epoch_to_dt(at), metadata=metadata)
                 self._update_session(stats, len(new_rows))
             self.written_events += len(new_rows)
         except BaseException:

@@ -168,7 +168,7 @@ def load_spill(path: Path, rules: RuleSet | None) -> ProcessSession:
             rows.append(row)
         elif r["kind"] == "state":
             session.change_state(
-                r["state"], at=datetime.fromtimestamp(r["at"], tz=UTC), **r["metadata"]
+                r["state"], at=datetime.fromtimestamp(r["at"], tz=UTC), metadata=r["metadata"]
             )
     _insert_rows(session, rows)
     # The recording may hold events the tap never handed to the writer (a full buffer).

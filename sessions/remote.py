@@ -114,19 +114,13 @@ def _json_default(value):
 SPEC_FIELDS = set(SessionSpec.__dataclass_fields__)
 
 
-def store_batch(payload: dict) -> dict:
-    """Write one remote tap batch; idempotent for events. Returns what the tap needs to know."""
-    spec_data = payload.get("spec")
-    if not isinstance(spec_data, dict) or not SPEC_FIELDS <= set(spec_data):
-        raise ValueError(f"spec must have {', '.join(sorted(SPEC_FIELDS))}")
-    spec = SessionSpec(**{k: spec_data[k] for k in SPEC_FIELDS})
-    rows = []
-    for row in payload.get("events") or []:
-        if not isinstance(row, dict) or not isinstance(row.get("seq"), int):
-            raise ValueError("each event needs an integer seq")
-        row = dict(row)
-        row["timestamp"] = datetime.fromisoformat(row["timestamp"])
-        rows.append(row)
+def store_batch(batch: dict) -> dict:
+    """Write one validated remote tap batch (see ingest_api.IngestBatchSerializer).
+
+    Idempotent for events; returns what the tap needs to know.
+    """
+    spec = SessionSpec(**{k: batch["spec"][k] for k in SPEC_FIELDS})
+    rows = [dict(row) for row in batch["events"]]
     with transaction.atomic():
         session = ProcessSession.objects.filter(
             host=spec.host, recording_path=spec.recording_path
@@ -136,17 +130,17 @@ def store_batch(payload: dict) -> dict:
                 spec.agent_name, tap_pid=spec.tap_pid, **spec.as_fields()
             )
         new_rows = EventInserter().insert(session.pk, rows)
-        for state, metadata, at in payload.get("states") or []:
-            session.change_state(state, at=epoch_to_dt(at), **(metadata or {}))
+        for state, metadata, at in batch["states"]:
+            session.change_state(state, at=epoch_to_dt(at), metadata=metadata)
         stats = {
             k: v
-            for k, v in (payload.get("stats") or {}).items()
+            for k, v in batch["stats"].items()
             if k in ("total_lines_processed", "bytes_out", "prompt_wait_seconds")
         }
         ProcessSession.objects.filter(pk=session.pk).update(
             last_heartbeat=datetime.now(tz=UTC), **stats
         )
-        finish = payload.get("finish")
+        finish = batch.get("finish")
         if finish:
             from .rebuild import refresh_counts
 

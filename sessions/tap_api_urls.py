@@ -1,5 +1,8 @@
 from django.urls import path
 
+# Registers the `anytext` converter: an id the client got wrong gets the API's JSON 404.
+import streamtap_site.api_urls  # noqa: F401
+
 from .approval_api import PendingPromptView, PromptDecisionView
 from .ingest_api import IngestBatchView
 
@@ -7,12 +10,12 @@ from .ingest_api import IngestBatchView
 urlpatterns = [
     path("ingest/batch", IngestBatchView.as_view(), name="st-api-ingest-batch"),
     path(
-        "sessions/<str:session_id>/prompts/pending",
+        "sessions/<anytext:session_id>/prompts/pending",
         PendingPromptView.as_view(),
         name="st-api-prompt-pending",
     ),
     path(
-        "sessions/<str:session_id>/prompts/<int:seq>/decision",
+        "sessions/<anytext:session_id>/prompts/<anytext:seq>/decision",
         PromptDecisionView.as_view(),
         name="st-api-prompt-decision",
     ),
