@@ -158,6 +158,11 @@ class ChildRunner:
                 self.proc.stderr.fileno(): self.stderr_fd,
             }
             self._child_in = self.proc.stdin.fileno()
+            if not _is_readable_source(self.stdin_fd):
+                # Run directly, the program would read EOF from /dev/null at once; a pipe left
+                # open would make it wait forever (codex exec reads stdin to its end).
+                self.proc.stdin.close()
+                self._child_in = None
         return self.proc.pid
 
     def run(self) -> int:

@@ -9,6 +9,7 @@ output chunks, and once at the end. Re-running a recording therefore yields the 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -17,7 +18,19 @@ from extraction.engine import Event, Extractor, StreamRedactor
 from extraction.engine.agent_streams import AgentStreamParser
 
 IDLE_SECONDS = 0.15
+# A held-back tail that may be the first half of a secret stays held at an idle point (until
+# more output or the end): a program that prints a key in two writes with a pause between
+# must not get its first half recorded in clear. "Password:" alone is a prompt, not a secret.
+_SECRET_START = re.compile(
+    r"(?i)^(?:sk-|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|akia|asia|xox[abprs]-|eyj|bearer\s|basic\s"
+    r"|[\w.\"'-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key)[\"']?\s*[:=]\s*\S)"
+)
 MARKER_LABEL_CHARS = 80
+AGENT_DETECT_LINES = 10
+
+
+def _without_menus(events: list[Event]) -> list[Event]:
+    return [e for e in events if e.rule != "prompt_menu"]
 
 
 def marker_label(event: Event) -> str:
@@ -53,6 +66,7 @@ class Pipeline:
         self.last_offset = 0.0
         self.counts: Counter[str] = Counter()
         self.chars = 0
+        self._held_secret = ""
         # A terminal emulator over the output (PTY mode): prompts drawn by full-screen TUIs.
         self.screen = screen
         # Machine-readable agent output (codex exec --json, claude stream-json) is decided by
@@ -60,6 +74,7 @@ class Pipeline:
         self._agent_parser = AgentStreamParser() if agent_streams else None
         self._agent_mode: bool | None = None if agent_streams else False
         self._agent_partial = ""
+        self._plain_lines = 0
 
     @property
     def lines(self) -> int:
@@ -68,14 +83,21 @@ class Pipeline:
     def feed(self, offset: float, text: str) -> None:
         """A chunk of decoded output at ``offset`` seconds since the start."""
         if self.redactor is not None:
+            if self._held_secret:
+                text, self._held_secret = self._held_secret + text, ""
             text = self.redactor.feed(text)
         if text:
             self._output(offset, text)
 
-    def idle(self) -> None:
+    def idle(self, final: bool = False) -> None:
         """The program has gone quiet: flush held-back text, then look for a prompt."""
         if self.redactor is not None:
-            tail = self.redactor.flush()
+            tail = self._held_secret + self.redactor.flush()
+            self._held_secret = ""
+            if tail and not final and _SECRET_START.match(tail):
+                self._held_secret, tail = tail, ""
+            elif tail and final:
+                tail = self.redactor.feed(tail) + self.redactor.flush()
             if tail:
                 # Recorded at the time of the chunk it belongs to, so a replay of the recording
                 # reaches this idle point after it, as the live run did.
@@ -83,21 +105,28 @@ class Pipeline:
         events = self.extractor.idle()
         if self.screen is not None:
             drawn = self.screen.idle(self.extractor.lines)
+            # In a terminal the rendered screen decides about menus: the line view sees redraws
+            # and control bytes (a TUI's "\x1b(B\x0f") as new lines and would report the same
+            # menu again after it was answered. Plain questions (`rm -i`) stay the line view's.
             if any(e.event_type == "prompt" for e in drawn):
-                # The rendered screen knows the prompt better than the line view does.
                 events = [e for e in events if e.event_type != "prompt"]
-            events = [*events, *drawn]
+            events = [*_without_menus(events), *drawn]
         if self.on_idle is not None:
             events = [*events, *self.on_idle(self.last_offset)]
         if events:
             self._events(self.last_offset, events)
 
     def close(self) -> None:
-        self.idle()
-        if self._agent_mode and self._agent_partial:
-            self._agent_lines(self._agent_partial + "\n")
+        self.idle(final=True)
+        events: list[Event] = []
+        if self._agent_partial:
+            # The last line had no newline: still a line.
+            if self._agent_mode:
+                events += self._agent_lines(self._agent_partial + "\n")
+            else:
+                events += self.extractor.feed(self._agent_partial)
             self._agent_partial = ""
-        events = self.extractor.close()
+        events += self.extractor.close()
         if self._agent_mode:
             events = [*events, *self._agent_parser.close()]
         if events:
@@ -119,26 +148,14 @@ class Pipeline:
             events = self._agent_feed(text)
         else:
             events = self.extractor.feed(text)
+        if events and self.screen is not None:
+            events = _without_menus(events)
         if events:
             self._events(offset, events)
 
     def _agent_feed(self, text: str) -> list[Event]:
         if self._agent_mode is None:
-            head = (self._agent_partial + text).lstrip()
-            if not head:
-                self._agent_partial += text
-                return []
-            if head[0] != "{":
-                self._agent_mode = False
-            elif "\n" in head:
-                first = head.split("\n", 1)[0]
-                self._agent_mode = AgentStreamParser().parse_line(first.strip(), 1) is not None
-            else:
-                self._agent_partial += text
-                return []
-            if self._agent_mode is False:
-                text, self._agent_partial = self._agent_partial + text, ""
-                return self.extractor.feed(text)
+            return self._detect_agent_stream(text)
         text, self._agent_partial = self._agent_partial + text, ""
         nl = text.rfind("\n")
         if nl < 0:
@@ -146,6 +163,33 @@ class Pipeline:
             return []
         self._agent_partial = text[nl + 1 :]
         return self._agent_lines(text[: nl + 1])
+
+    def _detect_agent_stream(self, text: str) -> list[Event]:
+        """Agent JSON mode starts at the first agent JSON line among the first few lines.
+
+        Tools print a line or two of text first (`codex exec` says "Reading additional input
+        from stdin..." on stderr); those go through the rules as usual.
+        """
+        text, self._agent_partial = self._agent_partial + text, ""
+        lines = text.split("\n")
+        rest = lines.pop()
+        plain: list[str] = []
+        for i, line in enumerate(lines):
+            stripped = line.strip()
+            if stripped.startswith("{") and AgentStreamParser().parse_line(stripped, 1) is not None:
+                self._agent_mode = True
+                events = self.extractor.feed("".join(plain)) if plain else []
+                remaining = "\n".join(lines[i:]) + "\n"
+                return events + self._agent_feed(remaining + rest)
+            plain.append(line + "\n")
+            self._plain_lines += 1
+        if self._plain_lines >= AGENT_DETECT_LINES:
+            self._agent_mode = False
+        if rest.lstrip().startswith("{") and self._agent_mode is None:
+            self._agent_partial = rest  # may be the first agent line, still arriving
+        else:
+            plain.append(rest)
+        return self.extractor.feed("".join(plain)) if plain else []
 
     def _agent_lines(self, text: str) -> list[Event]:
         """Agent JSON lines become the parser's events; other lines go through the rules.

@@ -110,6 +110,8 @@ _OPTION_KINDS: list[tuple[str, re.Pattern]] = [
 
 
 def option_kind(label: str) -> str:
+    # Claude Code writes "don’t" with a typographic apostrophe.
+    label = label.replace("\u2019", "'").replace("\u2018", "'")
     for kind, pattern in _OPTION_KINDS:
         if pattern.search(label):
             return kind
@@ -756,13 +758,13 @@ def _claude_details(found: dict, context: list[str], question: str) -> None:
         paragraphs.append(current)
     if header and paragraphs:
         command_lines = paragraphs[0]
-        if (
-            len(paragraphs) == 1
-            and len(command_lines) > 1
-            and _DESCRIPTION_RE.match(command_lines[-1])
-        ):
+        # The description ("Run shell command") closes the command's paragraph, whether or not
+        # a note ("This command requires approval") follows: it is not part of the command.
+        if len(command_lines) > 1 and _DESCRIPTION_RE.match(command_lines[-1]):
             found["description"] = command_lines[-1]
             command_lines = command_lines[:-1]
+            if len(paragraphs) > 1:
+                found["note"] = " ".join(paragraphs[1])
         elif len(paragraphs) > 1:
             found["description"] = " ".join(paragraphs[1])
         found["command"] = "\n".join(command_lines)

@@ -171,7 +171,7 @@ class AgentStreamParser:
             # Read-only: counted in the turn's commands_run metric, not an event each.
             return []
         return [self._event("metric", "agent_command", "info", f"$ {inner}",
-                            {"name": "command_exit_code", "value": exit_code, "unit": "", "command": shown, **meta},
+                            {"name": "command_exit_code", "value": exit_code, "unit": "", "command": shown, "exit_code": exit_code, **meta},
                             risk=risk)]  # fmt: skip
 
     def _commands_summary(self) -> list[Event]:

@@ -328,11 +328,6 @@ def test_claude_recording_yields_a_high_risk_claude_permission_prompt():
     assert [o["label"] for o in meta["options"]][-1] == "No"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="line-view prompt_menu duplicates of the screen prompt (docs/real-agents.md, Limits)",
-)
 def test_claude_recording_yields_no_line_view_duplicates():
     events = replay(FIXTURES / "claude-2.1.197-permission.cast")
     assert [e["rule"] for e in events if e["event_type"] == "prompt"] == ["claude_permission"]
@@ -342,11 +337,6 @@ def test_claude_recording_yields_no_line_view_duplicates():
 CODEX_STDIN_NOTICE = "Reading additional input from stdin...\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Pipeline decides agent-stream mode from the first line, stderr included",
-)
 def test_codex_exec_jsonl_after_its_stderr_notice_is_still_an_agent_stream():
     events: list[dict] = []
     pipeline = Pipeline(
@@ -368,22 +358,12 @@ def _claude_pytest_prompt() -> dict:
     return prompts[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="option_kind misses the typographic apostrophe in “don’t ask again” (docs/real-agents.md)",
-)
 def test_claude_dont_ask_again_option_with_a_typographic_apostrophe_is_permanent():
     options = _claude_pytest_prompt()["metadata"]["options"]
     assert options[1]["label"] == "Yes, and don\u2019t ask again for: python3 *"
     assert [o["kind"] for o in options] == ["approve_once", "approve_always", "deny"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="_claude_details keeps the description in the command when a second paragraph follows",
-)
 def test_claude_command_excludes_the_description_line():
     prompt = _claude_pytest_prompt()
     assert prompt["metadata"]["command"] == "python3 -m pytest --version"
@@ -478,16 +458,13 @@ def test_claude_code_prompt_approved_from_the_dashboard(tap_env, tmp_path, mock_
 def test_claude_code_low_risk_command_is_auto_confirmed(tap_env, tmp_path, mock_model):
     claude = cli("claude")
     # `ls` never reaches a prompt (Claude Code allows read-only commands itself); running the
-    # tests does, and streamtap rates it low. No description: with one, streamtap 2025-11 reads
-    # it as part of the command (see test_claude_command_excludes_the_description_line).
+    # tests does, and streamtap rates it low.
     mock_model.command, mock_model.reason = "python3 -m pytest --version", ""
     proj = project(tmp_path)
     env = claude_env(tap_env, tmp_path, mock_model, proj)
-    # --auto-confirm medium: Claude Code always shows a description under the command ("Run
-    # shell command" when the model gave none) and streamtap currently reads it as part of the
-    # command, which rates the prompt medium instead of low (xfail test above). Once fixed the
-    # prompt is low, still answered.
-    tap = Tap(env, proj, "--pty", "--auto-confirm", "medium", "--", claude, "Run the tests")
+    # Claude Code always shows a description under the command ("Run shell command" when the
+    # model gave none): it is not part of the command, so the prompt is rated low.
+    tap = Tap(env, proj, "--pty", "--auto-confirm", "low", "--", claude, "Run the tests")
     try:
         wait_for(mock_model.tool_results, 30, "Claude Code to run the tests after auto-confirm")
     finally:
@@ -500,12 +477,6 @@ def test_claude_code_low_risk_command_is_auto_confirmed(tap_env, tmp_path, mock_
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="`codex exec` writes 'Reading additional input from stdin...' to stderr first, and "
-    "Pipeline decides agent-stream mode from the first line of stdout+stderr (docs/real-agents.md)",
-)
 def test_codex_exec_json_through_a_pipe(tap_env, tmp_path, mock_model):
     codex = cli("codex")
     # exec mode cannot ask: stay inside the workspace sandbox. (`rm -rf` is refused outright
