@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import websockets
 
+from tests.helpers import run_async
+
 from .conftest import LiveServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,7 +175,7 @@ def watch_all(watchers: list[Watcher], expected: int, timeout: float) -> None:
     async def main():
         await asyncio.gather(*(w.run(expected, deadline) for w in watchers))
 
-    asyncio.run(main())
+    run_async(main)
 
 
 def rss_kb(pid: int) -> int:

@@ -169,18 +169,15 @@ def test_v3_relative_times_are_made_absolute(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_one_hour_million_line_recording_opens_and_seeks_within_500_ms(tmp_path):
+def test_a_one_hour_million_line_recording_seeks_anywhere_reading_little(tmp_path):
+    # How fast this is belongs to bench/bench_replay.py; here: correct, and bounded reads.
     path = write_recording(tmp_path / "big.cast", 1_000_000, seconds=3600)
-    began = time.perf_counter()
     index = RecordingIndex.open(path)
-    index.seek(0.0)
-    cold_open = time.perf_counter() - began
-    assert cold_open < 0.5, f"cold open took {cold_open:.3f}s"
+    assert index.end_time == pytest.approx(3600, abs=1)
     rng = random.Random(5)
-    worst = 0.0
     for _ in range(50):
-        began = time.perf_counter()
-        seek = index.seek(rng.uniform(0, 3600))
-        index.read(seek.cursor, max_bytes=256 * 1024)
-        worst = max(worst, time.perf_counter() - began)
-    assert worst < 0.5, f"slowest seek took {worst:.3f}s"
+        target = rng.uniform(0, 3600)
+        seek = index.seek(target)
+        frames, _ = index.read(seek.cursor, max_bytes=256 * 1024)
+        assert frames and frames[0].t >= target - 1e-6
+        assert frames[0].t - target < 1.0  # the first frame after the point, not a later one

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from sessions.models import ProcessSession, SessionStatus
 from sessions.recording import AsciicastWriter, iter_events
 from sessions.replay import RecordingIndex, replay_body
 from tests.factories import make_event, make_session
+from tests.helpers import run_async
 
 from .conftest import ROOT, py, run_tap
 
@@ -89,7 +89,7 @@ def timed_replay(index, events=(), **options) -> list[tuple[float, dict]]:
                 out.append((clock.now - began, json.loads(line)))
         return out
 
-    return asyncio.run(run())
+    return run_async(run)
 
 
 # --- timing ----------------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def test_timing_on_the_real_clock_within_tolerance(tmp_path):
             for line in chunk.decode().splitlines():
                 arrivals.append((time.monotonic() - began, json.loads(line)))
 
-    asyncio.run(run())
+    run_async(run)
     outputs = [(wall, m["t"]) for wall, m in arrivals if m["type"] == "o"]
     assert len(outputs) == 6
     for wall, t in outputs:
