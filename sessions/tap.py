@@ -201,7 +201,15 @@ class Tap:
                 "total_lines_processed": pipeline.lines,
             },
         )
-        stored = writer.finish(status=status, exit_code=code, exit_signal=sig, ended_at=time.time())
+        # The program has exited; the tap waits this long for a slow or locked database before
+        # it spills what is left to a file (`recover` loads it).
+        stored = writer.finish(
+            status=status,
+            exit_code=code,
+            exit_signal=sig,
+            ended_at=time.time(),
+            timeout=conf["FINISH_TIMEOUT"],
+        )
         publisher.close()
         return TapResult(
             exit_code=code,

@@ -288,7 +288,11 @@ def test_locked_database_delays_storage_but_not_the_program(tap_env):
 
 
 def test_database_down_spills_and_recover_loads_it(tap_env, tmp_path):
-    down_env = dict(tap_env, DATABASE_URL=f"sqlite:///{tmp_path}/missing-dir/nope.sqlite3")
+    down_env = dict(
+        tap_env,
+        DATABASE_URL=f"sqlite:///{tmp_path}/missing-dir/nope.sqlite3",
+        STREAMTAP_FINISH_TIMEOUT="3",
+    )
     code = "for i in range(7): print(f'ERROR: e{i}')"
     result = run_tap(down_env, "--batch-seconds", "0.2", "--", *py(code), timeout=90)
     assert result.returncode == 0
