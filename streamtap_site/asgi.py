@@ -7,10 +7,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "streamtap_site.settings")
 django_asgi_app = get_asgi_application()
 
+from channels.auth import AuthMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
-from channels.auth import AuthMiddleware  # noqa: E402
 
 from streamtap_site.routing import websocket_urlpatterns  # noqa: E402
 
