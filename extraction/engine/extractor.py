@@ -46,6 +46,7 @@ class Extractor:
         self._idle_reported = 0
         self._prompt_line = 0
         self._context_cache = ("", "")
+        self._content_cache: tuple[str | None, tuple[str, str | None]] = (None, ("", None))
 
     # --- public API ---------------------------------------------------------------------
 
@@ -211,6 +212,8 @@ class Extractor:
                         )
                     )
             elif category == "metric":
+                if rule.line_gate is not None and not rule.line_gate(line):
+                    continue
                 for m in rule.pattern.finditer(line):
                     meta = rule.build(m, line) if rule.build else {}
                     if meta is not None:
@@ -309,12 +312,17 @@ class Extractor:
         if len(content) > CONTENT_CAP:
             content = content[:CONTENT_CAP] + CONTENT_TRUNCATED
             meta["truncated"] = True
-        content = redact(content)
+        # Several events of one line (metrics) share their content: check it once.
+        if content == self._content_cache[0]:
+            content, destructive = self._content_cache[1]
+        else:
+            raw = content
+            content = redact(content)
+            destructive = self.rules.policy.find_destructive(content)
+            self._content_cache = (raw, (content, destructive))
         if event_type == "code_block":
             meta["sha256"] = hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
-        policy = self.rules.policy
         risk = rule.risk or base_risk(event_type, severity)
-        destructive = policy.find_destructive(content)
         if destructive:
             # A code block only shows a command; anything else that names one is acted on.
             risk = "medium" if event_type == "code_block" and risk == "low" else "high"

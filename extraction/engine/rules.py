@@ -40,6 +40,8 @@ class Rule:
     search: bool = False
     # User rules: lowercase literals for the chunk prefilter; None means "every line".
     triggers: tuple[str, ...] | None = None
+    # Built-in rules: a cheap test that every line the pattern matches passes (None: none).
+    line_gate: Callable[[str], bool] | None = None
 
     def describe(self) -> str:
         return f"{self.name} ({self.event_type}, {self.severity})"
@@ -226,6 +228,23 @@ _METRIC_RE = re.compile(
     r"(?![\w.:/-]|,\d)"
 )
 
+# Every _METRIC_RE match holds one of these names, then optional whitespace and "=" or ":".
+# Searched on the reversed line, that starts with a character class, which the regex engine
+# scans for quickly, instead of an alternation of words tried at every position.
+_METRIC_GATE_NAMES = (
+    "loss", "accuracy", "acc", "precision", "recall", "f1", "f1_score", "auc", "roc_auc", "mse", "mae",
+    "rmse", "perplexity", "ppl", "bleu", "lr", "learning_rate", "grad_norm", "reward", "throughput",
+    "latency", "duration", "elapsed", "cost", "wer", "cer", "tokens used", "total tokens",
+    "total_tokens", "token usage", "tokens", "epoch",
+)  # fmt: skip
+_METRIC_GATE_RE = re.compile(
+    r"[=:]\s*(?i:" + "|".join(re.escape(n[::-1]) for n in _METRIC_GATE_NAMES) + ")"
+)
+
+
+def metric_gate(line: str) -> bool:
+    return _METRIC_GATE_RE.search(line[::-1]) is not None
+
 
 def builtin_rules() -> list[Rule]:
     R = Rule
@@ -261,7 +280,7 @@ def builtin_rules() -> list[Rule]:
           ("error", "fatal: "), "diag", build_plain, blocks.step_indented),
         R("warning_generic", "warning", "warning", c(r"(?:warning|Warning)(?:\[[\w-]+\])?: (?P<message>\S.*)"),
           ("warning",), "diag", build_plain, blocks.step_indented),
-        R("metric_kv", "metric", "info", _METRIC_RE, (), "metric", build_metric),
+        R("metric_kv", "metric", "info", _METRIC_RE, (), "metric", build_metric, line_gate=metric_gate),
         R("epoch_progress", "metric", "info", c(r"(?i)\b(?P<name>epoch)\s+(?P<value>\d+)\s*/\s*(?P<total>\d+)\b"),
           ("epoch",), "metric", build_progress),
         R("pytest_summary", "metric", "info", c(
