@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run serve test test-pg lint format bench setup setup-dev browser clean
+.PHONY: run serve test test-pg lint format bench setup setup-dev browser agents clean
 
 run: setup ## Serve http://127.0.0.1:8000 (SQLite) and tap the built-in demo agent
 	$(BIN)/python manage.py serve --demo
@@ -11,10 +11,10 @@ run: setup ## Serve http://127.0.0.1:8000 (SQLite) and tap the built-in demo age
 serve: setup ## Serve the dashboard only
 	$(BIN)/python manage.py serve
 
-test: setup-dev browser ## The whole test suite on the SQLite default
+test: setup-dev browser agents ## The whole test suite on the SQLite default
 	$(BIN)/pytest
 
-test-pg: setup-dev browser ## The whole suite on PostgreSQL + Redis (both on 127.0.0.1)
+test-pg: setup-dev browser agents ## The whole suite on PostgreSQL + Redis (both on 127.0.0.1)
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/streamtap} \
 	STREAMTAP_REDIS_URL=$${STREAMTAP_REDIS_URL:-redis://127.0.0.1:6379/0} $(BIN)/pytest
 
@@ -40,6 +40,10 @@ $(VENV)/.installed: requirements.txt
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
+
+# The real Claude Code and Codex CLIs (npm, pinned) that tests/agents drives against a mock model.
+agents:
+	tests/agents/install_clis.sh
 
 # Browser tests drive Debian's Chromium (no browser downloads are possible or wanted).
 browser:

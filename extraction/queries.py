@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from django.conf import settings
 from django.db.models import Count, Q, Sum
 
-from sessions.models import ProcessSession, SessionStatus
+from sessions.models import ProcessSession, ProcessStateChange, SessionStatus
 
 from .models import EventType, ExtractionEvent, ReviewStatus, RiskLevel
 
@@ -118,6 +118,26 @@ def agent_session_stats(agent_name: str) -> dict:
     }
 
 
+def agent_prompt_wait(agent_name: str) -> dict:
+    """Time blocked on prompts, per rule, from the tap's `prompt_answered` state changes."""
+    answers = ProcessStateChange.objects.filter(
+        session__agent_name=agent_name, state="prompt_answered"
+    ).values_list("metadata", flat=True)
+    prompts: Counter = Counter()
+    waited: Counter = Counter()
+    for meta in answers:
+        rule = str((meta or {}).get("rule", "unknown"))
+        prompts[rule] += 1
+        waited[rule] += float((meta or {}).get("wait_seconds") or 0.0)
+    return {
+        "total_seconds": round(sum(waited.values()), 3),
+        "by_rule": [
+            {"rule": rule, "prompts": prompts[rule], "wait_seconds": round(waited[rule], 3)}
+            for rule in sorted(prompts, key=lambda r: (-waited[r], r))
+        ],
+    }
+
+
 def agent_stats(agent_name: str) -> dict | None:
     """Everything the stats endpoint reports for one agent; None if the agent is unknown."""
     session_stats = agent_session_stats(agent_name)
@@ -142,6 +162,7 @@ def agent_stats(agent_name: str) -> dict | None:
         return None
     return {
         "agent": agent_name,
+        "prompt_wait": agent_prompt_wait(agent_name),
         "sessions": session_stats,
         "events": {
             "total": sum(per_rule.values()),

@@ -287,8 +287,20 @@ class AgentEventStatsSerializer(serializers.Serializer):
     by_risk = serializers.DictField(child=serializers.IntegerField())
 
 
+class PromptWaitRuleSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    prompts = serializers.IntegerField()
+    wait_seconds = serializers.FloatField()
+
+
+class PromptWaitSerializer(serializers.Serializer):
+    total_seconds = serializers.FloatField(help_text="time the agent's programs sat at prompts")
+    by_rule = PromptWaitRuleSerializer(many=True)
+
+
 class AgentStatsSerializer(serializers.Serializer):
     agent = serializers.CharField()
+    prompt_wait = PromptWaitSerializer()
     sessions = AgentSessionStatsSerializer()
     events = AgentEventStatsSerializer()
     top_rules = RuleCountSerializer(many=True)

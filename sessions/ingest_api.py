@@ -128,14 +128,7 @@ class IngestBatchView(APIView):
         tags=["ingest"],
     )
     def post(self, request):
-        if not isinstance(request.data, dict):
-            return Response(
-                {"detail": "expected a JSON object"}, status=status.HTTP_400_BAD_REQUEST
-            )
-        try:
-            result = store_batch(request.data)
-        except (ValueError, TypeError, KeyError) as exc:
-            return Response(
-                {"detail": f"malformed batch: {exc}"}, status=status.HTTP_400_BAD_REQUEST
-            )
-        return Response(result)
+        batch = IngestBatchSerializer(data=request.data)
+        if not batch.is_valid():
+            return Response({"errors": batch.errors}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(store_batch(batch.validated_data))

@@ -194,6 +194,11 @@ class BatchWriter(threading.Thread):
         self.last_error: str = ""
         self.written_events = 0
         self.spill_path: Path | None = None
+        self._spill_lock = threading.Lock()
+        self._reported_down = False
+        # The batch being written right now: a spill must include it if that write never ends.
+        self._in_flight: list[dict] = []
+        self._in_flight_states: list = []
 
     # ---- called from the tap's thread (cheap, never blocks on I/O) ----
 
@@ -244,7 +249,11 @@ class BatchWriter(threading.Thread):
             self._stopping = True
             self._deadline = time.monotonic() + timeout
             self._cond.notify()
-        self._done.wait(timeout + 5)
+        if not self._done.wait(timeout + 5):
+            # The writer is stuck inside one database call (a lock, an unanswering server):
+            # the program has exited and we will not wait forever, so everything still in
+            # memory goes to the spill file now. `recover` loads it (and re-reads the recording).
+            self._spill()
         return self.spill_path is None
 
     # ---- the writer thread ----
@@ -297,13 +306,19 @@ class BatchWriter(threading.Thread):
                 if self.on_session:
                     self.on_session(self.session)
             self._write_pending()
+            if self._reported_down:
+                log.warning("streamtap: database back; pending events written")
+                self._reported_down = False
             self._backoff = 0.0
             self._retry_at = 0.0
             return True
         except DatabaseError as exc:
             self.failures += 1
             self.last_error = str(exc)
-            log.warning("streamtap: database write failed (%s); will retry", exc)
+            if self.failures == 1 or not self._reported_down:
+                # Once per outage, not once per retry: this goes to the user's terminal.
+                log.warning("streamtap: database unavailable (%s); buffering and retrying", exc)
+                self._reported_down = True
             self._backoff = min(5.0, self._backoff * 2 or 0.2)
             self._retry_at = time.monotonic() + self._backoff
             try:
@@ -318,6 +333,7 @@ class BatchWriter(threading.Thread):
             states, self._states = self._states, []
             stats = dict(self._stats)
             self._oldest_pending = None
+            self._in_flight, self._in_flight_states = events, states
         try:
             if self._inserter is None:
                 self._inserter = EventInserter()
@@ -327,9 +343,12 @@ class BatchWriter(threading.Thread):
                     self.session.change_state(state, at=epoch_to_dt(at), metadata=metadata)
                 self._update_session(stats, len(new_rows))
             self.written_events += len(new_rows)
+            with self._cond:
+                self._in_flight, self._in_flight_states = [], []
         except BaseException:
             # Put everything back in order; the next attempt writes it (idempotently).
             with self._cond:
+                self._in_flight, self._in_flight_states = [], []
                 self._events[:0] = events
                 self._states[:0] = states
                 if self._events and self._oldest_pending is None:
@@ -372,8 +391,14 @@ class BatchWriter(threading.Thread):
 
     def _spill(self) -> None:
         """Write what the database did not take to a JSONL file for ``manage.py recover``."""
+        with self._spill_lock:
+            if self.spill_path is None:
+                self._write_spill()
+
+    def _write_spill(self) -> None:
         with self._cond:
-            events, states = list(self._events), list(self._states)
+            events = list(self._in_flight) + list(self._events)
+            states = list(self._in_flight_states) + list(self._states)
             stats = dict(self._stats)
         self.spill_dir.mkdir(parents=True, exist_ok=True)
         path = self.spill_dir / (Path(self.spec.recording_path).stem + ".spill.jsonl")

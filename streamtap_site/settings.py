@@ -154,6 +154,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATA_DIR / f"test_streamtap_{os.getpid()}.sqlite3"
     )
 
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A server that does not answer must fail fast (the tap's writer retries) rather than hang.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # One test database per test run, as for SQLite.
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = (
+        f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
+    )
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("STREAMTAP_REDIS_URL", "")
@@ -234,6 +242,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"SessionStatusEnum": "sessions.models.SessionStatus"},
 }
 
 # App tunables in one place (read as settings.STREAMTAP["..."]).

@@ -111,4 +111,5 @@ def test_malformed_batches_get_a_400(live_server_proc):
     with pytest.raises(urllib.error.HTTPError) as bad:
         urllib.request.urlopen(request, timeout=10)
     assert bad.value.code == 400
-    assert b"spec must have" in bad.value.read()
+    errors = json.loads(bad.value.read())["errors"]
+    assert "term_cols" in errors["spec"] and "events" in errors

@@ -284,3 +284,27 @@ def test_pip_uninstall_in_a_throwaway_venv_is_confirmed_at_medium(tap_env, tmp_p
     prompt = ProcessSession.objects.get().events.get(event_type="prompt")
     assert prompt.review_status == "confirmed"
     assert Path(prompt.session.recording_path).exists()
+
+
+def test_time_blocked_on_prompts_is_reported_per_rule(tap_env):
+    run_tap(
+        tap_env,
+        "--pty",
+        "--prompt-timeout",
+        "1",
+        "--agent",
+        "waiter",
+        "--",
+        *FAKE_TUI,
+        "--style",
+        "codex",
+        "--command",
+        "rm -rf build/",
+        stdin=subprocess.DEVNULL,
+    )
+    client = staff_client()
+    stats = client.get("/api/query/stats/agent/waiter").json()
+    (codex,) = stats["prompt_wait"]["by_rule"]
+    assert codex["rule"] == "codex_permission" and codex["prompts"] == 1
+    assert codex["wait_seconds"] >= 1.0
+    assert stats["prompt_wait"]["total_seconds"] == codex["wait_seconds"]
