@@ -11,6 +11,7 @@ from .prompts import parse_menu
 from .redact import redact
 from .risk import base_risk, prompt_risk
 from .rules import Rule, RuleSet
+from .rules import _hyperscan as _hyperscan
 from .text import PartialLine, clean_region
 
 CONTEXT_LINES = 3
@@ -46,6 +47,7 @@ class Extractor:
         self._idle_reported = 0
         self._prompt_line = 0
         self._context_cache = ("", "")
+        self._hs_scratch = None
         self._content_cache: tuple[str | None, tuple[str, str | None]] = (None, ("", None))
 
     # --- public API ---------------------------------------------------------------------
@@ -112,6 +114,8 @@ class Extractor:
         self._count_lines = base
         if rules.every_line:
             candidates = None
+        elif rules.hyperscan is not None:
+            candidates = self._hyperscan_candidates(region)
         else:
             # An ASCII image of the text with the same offsets (each non-ASCII character becomes
             # one "?"): lowercasing and searching bytes is several times faster than a str
@@ -148,6 +152,21 @@ class Extractor:
             tail = (self._screen + tail)[-SCREEN_LINES:]
         self._screen = tail
         return events
+
+    def _hyperscan_candidates(self, region: str) -> list[int]:
+        """The start of every line with a sweep match, found by hyperscan in one pass."""
+        image = region.encode("ascii", "replace")
+        starts: set[int] = set()
+        add = starts.add
+        rfind = image.rfind
+
+        def on_match(_id: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            add(rfind(b"\n", 0, end) + 1)
+
+        if self._hs_scratch is None:
+            self._hs_scratch = _hyperscan.Scratch(self.rules.hyperscan)
+        self.rules.hyperscan.scan(image, match_event_handler=on_match, scratch=self._hs_scratch)
+        return sorted(starts)
 
     def _lineno(self, pos: int) -> int:
         if pos < self._count_pos:

@@ -12,6 +12,15 @@ from . import blocks, prompts
 from .events import EVENT_TYPES, RISK_LEVELS, SEVERITIES
 from .risk import CommandPolicy
 
+try:  # Optional accelerator: one pass of a compiled multi-pattern matcher per chunk.
+    import hyperscan as _hyperscan
+except Exception:  # noqa: BLE001 - any import failure means the pure-Python sweeps
+    _hyperscan = None
+
+# Whether RuleSets built from now on use hyperscan when it is installed (the events are the
+# same either way). STREAMTAP_HYPERSCAN=0 turns it off.
+USE_HYPERSCAN = os.environ.get("STREAMTAP_HYPERSCAN", "1") != "0"
+
 Builder = Callable[[re.Match, str], "dict | None"]
 
 
@@ -344,6 +353,38 @@ BUILTIN_SWEEPS = (
 )  # fmt: skip
 
 
+# The same sweeps for hyperscan, which has no lookarounds: a lookbehind that follows a literal
+# and a lookahead that ends a pattern become plain text, which gives a match on exactly the
+# same lines (no sweep can match a newline). Matched caselessly on the ASCII image, unlowered.
+def _hyperscan_sweeps() -> list[bytes]:
+    names = "|".join(re.escape(n) for n in _SWEEP_METRIC_NAMES)
+    return [
+        b"err", b"warn", b"fa(?:tal|iled)", b"crit", b"traceback", b"```", b"~~~",
+        b"pass(?:ed|word|phrase|code)",
+        rb" in \d+(?:\.\d+)?s\b",
+        b"epoch",
+        f"(?:{names}) ?=[-+$.\\d]".encode(), rb'(?:level|lvl)="?(?:panic|fatal|crit)',
+        f"(?:{names}) ?: [-+$.\\d]".encode(), rb"(?:rm|cp|mv|ln|panic|exception): ",
+        rb"/(?:n[\])]|no[\])/]|\(n\))",
+    ]  # fmt: skip
+
+
+def _hyperscan_database(expressions: list[bytes]):
+    """A compiled hyperscan database for the sweeps, or None (not installed, or it fails)."""
+    if _hyperscan is None or not USE_HYPERSCAN:
+        return None
+    try:
+        db = _hyperscan.Database(mode=_hyperscan.HS_MODE_BLOCK)
+        db.compile(
+            expressions=expressions,
+            ids=list(range(len(expressions))),
+            flags=[_hyperscan.HS_FLAG_CASELESS] * len(expressions),
+        )
+        return db
+    except Exception:  # noqa: BLE001 - e.g. a CPU it does not support: use the sweeps
+        return None
+
+
 # --- the rule set -----------------------------------------------------------------------------
 
 _RULE_KEYS = {"name", "type", "pattern", "severity", "risk", "auto_confirmable", "triggers", "until", "while",
@@ -378,7 +419,9 @@ class RuleSet:
         self.fence_rules = [r for r in self.rules if r.category == "fence"]
         self.line_rules = [r for r in self.rules if r.category != "fence"]
         self.prompt_rules = [r for r in self.rules if r.category == "prompt"]
-        sweeps = list(BUILTIN_SWEEPS) if any(r.builtin for r in self.rules) else ["```", "~~~"]
+        builtin = any(r.builtin for r in self.rules)
+        sweeps = list(BUILTIN_SWEEPS) if builtin else ["```", "~~~"]
+        hs_sweeps = _hyperscan_sweeps() if builtin else [b"```", b"~~~"]
         self.every_line = False
         for rule in self.rules:
             if rule.builtin:
@@ -386,11 +429,15 @@ class RuleSet:
             if rule.triggers is None:
                 self.every_line = True
             else:
-                sweeps.extend(
-                    re.escape(t.encode("ascii", "replace").decode()) for t in rule.triggers
-                )
+                literals = [re.escape(t.encode("ascii", "replace").decode()) for t in rule.triggers]
+                sweeps.extend(literals)
+                hs_sweeps.extend(t.encode() for t in literals)
         # The sweeps run over an ASCII image of the text (see Extractor._process_region).
         self.sweeps = [re.compile(s.encode()) for s in sweeps]
+        # A trigger holding a newline would make a match span lines: keep the plain sweeps then.
+        self.hyperscan = None
+        if not self.every_line and not any(b"\n" in s for s in hs_sweeps):
+            self.hyperscan = _hyperscan_database(hs_sweeps)
 
 
 def _fail(path: str, where: str, what: str) -> RulesError:
