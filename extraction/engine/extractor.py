@@ -202,6 +202,7 @@ class Extractor:
         low = line.lower()
         events: list[Event] = []
         diag_done = prompt_done = False
+        shared = None
         for rule in rules.line_rules:
             gates = rule.gates
             if gates:
@@ -236,17 +237,12 @@ class Extractor:
                 for m in rule.pattern.finditer(line):
                     meta = rule.build(m, line) if rule.build else {}
                     if meta is not None:
-                        lineno = self._lineno(pos)
+                        # The events of one line share its number, content and context.
+                        if shared is None:
+                            shared = (self._lineno(pos), line.strip(), self._context(pos))
+                        lineno, content, context = shared
                         events.append(
-                            self._make(
-                                rule,
-                                meta,
-                                rule.severity,
-                                lineno,
-                                None,
-                                line.strip(),
-                                self._context(pos),
-                            )
+                            self._make(rule, meta, rule.severity, lineno, None, content, context)
                         )
             elif category == "prompt" and not prompt_done:
                 m = rule.pattern.search(line) if rule.search else rule.pattern.match(line)
