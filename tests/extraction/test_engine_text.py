@@ -145,3 +145,30 @@ def test_secrets_are_redacted_in_content_and_context():
     events += x.close()
     assert "ghp_" not in events[0].content and "[REDACTED" in events[0].content
     assert "abcdef123456" not in events[0].context
+
+
+def test_redaction_gate_matches_exactly_the_trigger_literals():
+    import random
+
+    from extraction.engine.redact import _ALL_TRIGGERS, _ANY_TRIGGER_RE
+
+    rng = random.Random(2)
+    pieces = [
+        *_ALL_TRIGGERS,
+        b"-",
+        b"s",
+        b"k",
+        b"g",
+        b"h",
+        b"_",
+        b"p",
+        b"a",
+        b"x",
+        b":",
+        b"/",
+        b" ",
+    ]
+    for _ in range(5000):
+        text = b"".join(rng.choice(pieces)[: rng.randint(1, 12)] for _ in range(rng.randint(0, 8)))
+        expected = any(t in text for t in _ALL_TRIGGERS)
+        assert (_ANY_TRIGGER_RE.search(text) is not None) == expected, text
