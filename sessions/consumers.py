@@ -21,6 +21,7 @@ from django.conf import settings
 
 from extraction.models import ExtractionEvent
 
+from .ingest import LATEST_SEQ
 from .live import ALL_GROUP, event_to_dict, group_for_session, session_info
 from .models import ProcessSession
 
@@ -151,13 +152,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         # either in the backlog or in a live frame (or both, and the high-water mark drops
         # the second copy), never in neither.
         await self.join(group_for_session(session.pk))
+        info = session_info(session)
+        # Events already announced live but not yet in the database: the page resyncs for them.
+        info["last_seq"] = LATEST_SEQ.get(session.pk, 0)
         await self.send_json(
-            {
-                "type": "state",
-                "session": session_id,
-                "states": [],
-                "session_info": session_info(session),
-            }
+            {"type": "state", "session": session_id, "states": [], "session_info": info}
         )
         await self.send_backlog(session, cursor, after_seq)
 

@@ -17,6 +17,12 @@ from .live import ALL_GROUP, INGEST_SALT, group_for_session, split_frame
 from .models import ProcessSession
 
 MAX_FRAME_BYTES = 4 * 1024 * 1024
+
+# The highest seq this server has forwarded per session. A browser subscribing in the window
+# between an event's live frame and its database batch learns from it that something is on
+# its way and resyncs until the batch lands (see LiveConsumer.subscribe_session).
+LATEST_SEQ: dict[int, int] = {}
+MAX_TRACKED_SESSIONS = 10_000
 SIGNATURE_MAX_AGE = 300
 
 
@@ -84,6 +90,14 @@ class IngestConsumer(AsyncWebsocketConsumer):
                 return
             self.session_pks[session_id] = pk
         frame["session_pk"] = pk
+        events = frame.get("events")
+        if isinstance(events, list) and events:
+            seqs = [e.get("seq") for e in events if isinstance(e, dict)]
+            top = max((s for s in seqs if isinstance(s, int)), default=0)
+            if top > LATEST_SEQ.get(pk, 0):
+                if len(LATEST_SEQ) >= MAX_TRACKED_SESSIONS:
+                    LATEST_SEQ.clear()
+                LATEST_SEQ[pk] = top
         everyone, session_frame = split_frame(frame)
         await self.channel_layer.group_send(ALL_GROUP, everyone)
         await self.channel_layer.group_send(group_for_session(pk), session_frame)

@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from django.db import DatabaseError, close_old_connections, connection, transaction
@@ -65,6 +66,18 @@ class SessionSpec:
         }
 
 
+_json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+@lru_cache(maxsize=64)
+def _sqlite_datetime(value: datetime) -> str:
+    """Django's SQLite storage of an aware datetime: naive UTC text (cached: a chunk's events
+    share one timestamp)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ")
+
+
 def epoch_to_dt(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
@@ -81,11 +94,9 @@ class EventInserter:
             f"INSERT INTO {meta.db_table} ({columns}) VALUES ({placeholders}) "
             "ON CONFLICT (session_id, seq) DO NOTHING"
         )
-        # Only JSON and datetimes need the backend's adaptation; everything else goes as is.
-        self.converters = [
-            f.get_db_prep_save if f.get_internal_type() in ("JSONField", "DateTimeField") else None
-            for f in self.fields
-        ]
+        # Only JSON and datetimes need adapting, done here with plain functions: Django's
+        # get_db_prep_save through the connection proxy cost 3.7 of 7.4 s per 20k rows.
+        self.converters = [self._converter(f) for f in self.fields]
         self.defaults = {
             "review_status": "pending",
             "review_note": "",
@@ -95,6 +106,21 @@ class EventInserter:
             "context": "",
             "metadata": {},
         }
+
+    @staticmethod
+    def _converter(field):
+        kind = field.get_internal_type()
+        if kind == "JSONField":
+            if connection.vendor == "postgresql":
+                from psycopg.types.json import Jsonb
+
+                return Jsonb
+            return _json_dumps
+        if kind == "DateTimeField":
+            if connection.vendor == "sqlite":
+                return _sqlite_datetime
+            return None  # psycopg adapts aware datetimes itself
+        return None
 
     def insert(self, session_pk: int, rows: list[dict]) -> list[dict]:
         """Insert rows not yet stored; returns those that were new (for counts and code blocks)."""
@@ -111,17 +137,18 @@ class EventInserter:
             if not new_rows:
                 return []
             self._link_code_blocks(cursor, new_rows)
+            plan = [
+                (f.attname, self.defaults.get(f.attname), convert)
+                for f, convert in zip(self.fields, self.converters, strict=True)
+            ]
             params = []
-            conn = connection
             for row in new_rows:
                 values = []
-                for f, convert in zip(self.fields, self.converters, strict=True):
-                    name = f.attname
-                    if name == "session_id":
-                        value = session_pk
-                    else:
-                        value = row.get(name, self.defaults.get(name))
-                    values.append(convert(value, conn) if convert else value)
+                for name, default, convert in plan:
+                    value = session_pk if name == "session_id" else row.get(name, default)
+                    values.append(
+                        convert(value) if convert is not None and value is not None else value
+                    )
                 params.append(values)
             cursor.executemany(self.sql, params)
         return new_rows
@@ -210,10 +237,14 @@ class BatchWriter(threading.Thread):
                 rows = rows[: max(room, 0)]
             if not rows:
                 return
-            if not self._events:
+            first = not self._events
+            if first:
                 self._oldest_pending = time.monotonic()
             self._events.extend(rows)
-            if len(self._events) >= self.batch_size:
+            # Wake the writer for a full batch, and for the first pending event: it may be
+            # asleep until the heartbeat and must now wait only BATCH_SECONDS (a quiet agent's
+            # last events are stored on time).
+            if first or len(self._events) >= self.batch_size:
                 self._cond.notify()
 
     def add_event(self, row: dict) -> None:

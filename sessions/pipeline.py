@@ -140,8 +140,6 @@ class Pipeline:
             # Output reaches the disk before anything is derived from it (write-ahead).
             self.recorder.output(offset, text)
             self.recorder.flush()
-        if self.on_output is not None:
-            self.on_output(self.oseq, offset, text)
         if self.screen is not None:
             self.screen.feed(text)
         if self._agent_mode is not False:
@@ -152,6 +150,10 @@ class Pipeline:
             events = _without_menus(events)
         if events:
             self._events(offset, events)
+        # After the events: the publisher then sends this chunk's events and output together,
+        # instead of an output frame at once and the events one coalescing window later.
+        if self.on_output is not None:
+            self.on_output(self.oseq, offset, text)
 
     def _agent_feed(self, text: str) -> list[Event]:
         if self._agent_mode is None:

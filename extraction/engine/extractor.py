@@ -66,7 +66,20 @@ class Extractor:
         return self._process_region(clean_region(raw))
 
     def idle(self) -> list[Event]:
-        """A prompt event if the program now waits at something that looks like a prompt."""
+        """The program went quiet: finish an open diagnostic, and report a prompt it waits at.
+
+        An error that might have had follow-on lines (a caret, a chained traceback) is complete
+        once the program stops printing: an agent that reports one error and then thinks for
+        a minute must not keep it back. Code fences stay open (models stream them slowly).
+        Idle points come from the recorded timing, so a replay of the recording agrees.
+        """
+        flushed: list[Event] = []
+        if self._block is not None and self._block.rule.category != "fence":
+            flushed.append(self._finish(self._block, at_close=True))
+            self._block = None
+        return flushed + self._idle_prompt()
+
+    def _idle_prompt(self) -> list[Event]:
         partial = self._partial.value()
         if partial.strip():
             lineno, line, before = self.lines + 1, partial, self._screen

@@ -13,6 +13,7 @@ class SessionTrack {
   constructor(contiguous) {
     this.contiguous = contiguous; // every seq ≤ this has been delivered
     this.ahead = new Set(); // delivered seqs > contiguous (there is a gap below them)
+    this.expected = 0; // the server announced seqs up to this (live, maybe not stored yet)
     this.resyncTimer = null;
     this.resyncAttempt = 0;
     this.lastActive = Date.now();
@@ -37,12 +38,15 @@ class SessionTrack {
   }
 
   get hasGap() {
-    return this.ahead.size > 0;
+    return this.ahead.size > 0 || this.expected > this.contiguous;
   }
 
   // Give up on seqs the database never produced (e.g. rolled back): jump over the gap.
   skipGap() {
-    if (!this.ahead.size) return;
+    if (!this.ahead.size) {
+      this.contiguous = Math.max(this.contiguous, this.expected);
+      return;
+    }
     const lowest = Math.min(...this.ahead);
     this.contiguous = lowest - 1;
     while (this.ahead.has(this.contiguous + 1)) {
@@ -168,7 +172,16 @@ export class LiveSocket {
     }
     const sid = frame.session;
     if (frame.type === "events") this.receiveEvents(sid, frame.events || [], Boolean(frame.replay));
-    else if (frame.type === "state") this.handlers.onState?.(sid, frame.states || [], frame.session_info || null);
+    else if (frame.type === "state") {
+      const lastSeq = Number(frame.session_info?.last_seq || 0);
+      const track = this.tracks.get(sid);
+      if (track && lastSeq > track.contiguous) {
+        // Announced live before we subscribed, not in the database yet: ask until it is.
+        track.expected = Math.max(track.expected, lastSeq);
+        this.scheduleResync(sid, track);
+      }
+      this.handlers.onState?.(sid, frame.states || [], frame.session_info || null);
+    }
     else if (frame.type === "output") this.handlers.onOutput?.(sid, frame.chunks || [], frame.gap || null);
     else if (frame.type === "error") {
       console.warn("streamtap live:", frame.message);
