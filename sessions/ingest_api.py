@@ -28,6 +28,10 @@ class CanIngest(BasePermission):
         )
 
 
+INT32 = 2**31 - 1
+LATEST_EPOCH = 32_503_680_000.0  # year 3000: beyond it a timestamp is garbage, not a date
+
+
 class SpecSerializer(serializers.Serializer):
     agent_name = serializers.CharField(max_length=100)
     argv = serializers.ListField(
@@ -36,14 +40,14 @@ class SpecSerializer(serializers.Serializer):
     command_line = serializers.CharField(allow_blank=True, trim_whitespace=False)
     cwd = serializers.CharField(allow_blank=True)
     host = serializers.CharField(max_length=255, allow_blank=True)
-    pid = serializers.IntegerField(allow_null=True)
+    pid = serializers.IntegerField(allow_null=True, min_value=0, max_value=INT32)
     environment = serializers.DictField()
     mode = serializers.ChoiceField(choices=["pty", "pipe", "import"])
     term_cols = serializers.IntegerField(min_value=1, max_value=10000)
     term_rows = serializers.IntegerField(min_value=1, max_value=10000)
     recording_path = serializers.CharField(allow_blank=True)
-    started_at = serializers.FloatField(min_value=0)
-    tap_pid = serializers.IntegerField(allow_null=True)
+    started_at = serializers.FloatField(min_value=0, max_value=LATEST_EPOCH)
+    tap_pid = serializers.IntegerField(allow_null=True, min_value=0, max_value=INT32)
 
 
 class EventRowSerializer(serializers.Serializer):
@@ -60,7 +64,7 @@ class EventRowSerializer(serializers.Serializer):
     context = serializers.CharField(allow_blank=True, trim_whitespace=False, required=False)
     metadata = serializers.DictField(required=False)
     timestamp = serializers.DateTimeField()
-    offset_seconds = serializers.FloatField(min_value=0)
+    offset_seconds = serializers.FloatField(min_value=0, max_value=LATEST_EPOCH)
     review_status = serializers.ChoiceField(choices=ReviewStatus.values, required=False)
     review_note = serializers.CharField(allow_blank=True, required=False)
 
@@ -68,14 +72,16 @@ class EventRowSerializer(serializers.Serializer):
 class StateSerializer(serializers.Serializer):
     state = serializers.CharField(max_length=40)
     metadata = serializers.DictField()
-    at = serializers.FloatField(min_value=0)
+    at = serializers.FloatField(min_value=0, max_value=LATEST_EPOCH)
 
 
 class FinishSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=SessionStatus.values)
-    exit_code = serializers.IntegerField(allow_null=True)
-    exit_signal = serializers.IntegerField(allow_null=True, required=False)
-    ended_at = serializers.FloatField(min_value=0)
+    exit_code = serializers.IntegerField(allow_null=True, min_value=-INT32, max_value=INT32)
+    exit_signal = serializers.IntegerField(
+        allow_null=True, required=False, min_value=0, max_value=255
+    )
+    ended_at = serializers.FloatField(min_value=0, max_value=LATEST_EPOCH)
 
 
 class IngestBatchSerializer(serializers.Serializer):

@@ -69,6 +69,31 @@ class SessionSpec:
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+def _json_dumps_for_postgres(value) -> str:
+    return _json_dumps(value).replace("\\u0000", "\\ufffd")
+
+
+def _without_nul(value):
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) and "\x00" in value else value
+
+
+def clean_json(value):
+    """JSON from outside (the ingest API) as any database stores it: no NUL, no lone surrogate."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "\ufffd")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+        return value
+    if isinstance(value, dict):
+        return {clean_json(str(k)): clean_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_json(v) for v in value]
+    return value
+
+
 @lru_cache(maxsize=64)
 def _sqlite_datetime(value: datetime) -> str:
     """Django's SQLite storage of an aware datetime: naive UTC text (cached: a chunk's events
@@ -110,12 +135,16 @@ class EventInserter:
     @staticmethod
     def _converter(field):
         kind = field.get_internal_type()
+        postgres = connection.vendor == "postgresql"
         if kind == "JSONField":
-            if connection.vendor == "postgresql":
+            if postgres:
                 from psycopg.types.json import Jsonb
 
-                return Jsonb
+                return lambda value: Jsonb(value, dumps=_json_dumps_for_postgres)
             return _json_dumps
+        if postgres and kind in ("TextField", "CharField"):
+            # PostgreSQL text cannot hold NUL; programs print it (binary output).
+            return _without_nul
         if kind == "DateTimeField":
             if connection.vendor == "sqlite":
                 return _sqlite_datetime
@@ -223,6 +252,7 @@ class BatchWriter(threading.Thread):
         self.spill_path: Path | None = None
         self._spill_lock = threading.Lock()
         self._reported_down = False
+        self._last_write = time.monotonic()
         # The batch being written right now: a spill must include it if that write never ends.
         self._in_flight: list[dict] = []
         self._in_flight_states: list = []
@@ -297,12 +327,13 @@ class BatchWriter(threading.Thread):
                     if not self._stopping and not self._work_ready():
                         self._cond.wait(timeout=self._wait_timeout())
                     stopping = self._stopping
+                    due = self._work_ready()
                 if stopping:
                     self._final_flush()
                     return
-                # Woken by a full batch, a state change, the oldest event's deadline or the
-                # heartbeat: each of those is a reason to write.
-                if time.monotonic() >= self._retry_at:
+                # A full batch, a state change, the oldest event's deadline or the heartbeat;
+                # a wake-up for the first pending event only recomputes the deadline.
+                if due:
                     self._flush_once()
         except Exception:  # never die silently: whatever is pending goes to the spill file
             log.exception("streamtap writer crashed")
@@ -312,9 +343,16 @@ class BatchWriter(threading.Thread):
             self._done.set()
 
     def _work_ready(self) -> bool:
-        if time.monotonic() < self._retry_at:
+        now = time.monotonic()
+        if now < self._retry_at:
             return False
-        return bool(self._states) or len(self._events) >= self.batch_size or self.session is None
+        return (
+            bool(self._states)
+            or self.session is None
+            or len(self._events) >= self.batch_size
+            or (bool(self._events) and now - self._oldest_pending >= self.batch_seconds)
+            or now - self._last_write >= HEARTBEAT_SECONDS
+        )
 
     def _wait_timeout(self) -> float:
         now = time.monotonic()
@@ -337,6 +375,7 @@ class BatchWriter(threading.Thread):
                 if self.on_session:
                     self.on_session(self.session)
             self._write_pending()
+            self._last_write = time.monotonic()
             if self._reported_down:
                 log.warning("streamtap: database back; pending events written")
                 self._reported_down = False

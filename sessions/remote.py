@@ -21,7 +21,7 @@ from django.db import transaction
 
 from .live import ALL_GROUP, event_row_to_wire, group_for_session, split_frame
 from .models import ProcessSession
-from .persistence import BatchWriter, EventInserter, SessionSpec, epoch_to_dt
+from .persistence import BatchWriter, EventInserter, SessionSpec, clean_json, epoch_to_dt
 
 INGEST_PATH = "/api/ingest/batch"
 REQUEST_TIMEOUT = 10.0
@@ -83,6 +83,7 @@ class RemoteWriter(BatchWriter):
             self._retry_at = time.monotonic() + self._backoff
             return False
         self.written_events += answer.get("stored", 0)
+        self._last_write = time.monotonic()
         if self.session is None:
             self.session = SimpleNamespace(session_id=answer["session_id"], pk=answer["session_pk"])
             if self.on_session:
@@ -119,6 +120,7 @@ def store_batch(batch: dict) -> dict:
 
     Idempotent for events; returns what the tap needs to know.
     """
+    batch = clean_json(batch)
     spec = SessionSpec(**{k: batch["spec"][k] for k in SPEC_FIELDS})
     rows = [dict(row) for row in batch["events"]]
     with transaction.atomic():
