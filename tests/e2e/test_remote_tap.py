@@ -113,3 +113,48 @@ def test_malformed_batches_get_a_400(live_server_proc):
     assert bad.value.code == 400
     errors = json.loads(bad.value.read())["errors"]
     assert "term_cols" in errors["spec"] and "events" in errors
+
+
+def test_a_remote_recording_path_is_never_a_local_file(live_server_proc):
+    server = live_server_proc
+    token = server.manage("create_token", server.username).stdout.strip()
+    batch = {
+        "spec": {
+            "agent_name": "sneaky",
+            "argv": ["x"],
+            "command_line": "x",
+            "cwd": "/",
+            "host": "elsewhere",
+            "pid": 1,
+            "environment": {},
+            "mode": "pipe",
+            "term_cols": 80,
+            "term_rows": 24,
+            "recording_path": "/etc/passwd",
+            "started_at": 1.0e9,
+            "tap_pid": 2,
+        },
+        "events": [],
+        "states": [],
+        "stats": {},
+    }
+    request = urllib.request.Request(
+        f"{server.base_url}/api/ingest/batch",
+        data=json.dumps(batch).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Token {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        session_id = json.loads(response.read())["session_id"]
+    stored = server.shell(
+        "from sessions.models import ProcessSession as S\n"
+        f"print(S.objects.get(session_id={session_id!r}).recording_path)"
+    ).strip()
+    assert stored == "remote://elsewhere/etc/passwd"
+    export = urllib.request.Request(
+        f"{server.base_url}/api/sessions/{session_id}/recording.cast",
+        headers={"Authorization": f"Token {token}"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(export, timeout=10)
+    assert missing.value.code == 404
