@@ -1,5 +1,6 @@
 """POST /api/ingest/batch: remote taps (no database credentials) store their batches here."""
 
+from django.db import DataError, IntegrityError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import TokenAuthentication
@@ -137,4 +138,12 @@ class IngestBatchView(APIView):
         batch = IngestBatchSerializer(data=request.data)
         if not batch.is_valid():
             return Response({"errors": batch.errors}, status=status.HTTP_400_BAD_REQUEST)
-        return Response(store_batch(batch.validated_data))
+        try:
+            return Response(store_batch(batch.validated_data))
+        except (DataError, IntegrityError, ValueError, TypeError, OverflowError) as exc:
+            # Valid JSON the database still cannot take (a value out of its range): the
+            # client's batch is wrong, not the server.
+            return Response(
+                {"errors": {"batch": [f"rejected: {exc}"[:300]]}},
+                status=status.HTTP_400_BAD_REQUEST,
+            )

@@ -69,6 +69,12 @@ class SessionSpec:
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+def _is_sha256(value) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
+
+
 def _json_dumps_for_postgres(value) -> str:
     return _json_dumps(value).replace("\\u0000", "\\ufffd")
 
@@ -184,7 +190,10 @@ class EventInserter:
 
     def _link_code_blocks(self, cursor, rows: list[dict]) -> None:
         blocks = [
-            r for r in rows if r["event_type"] == "code_block" and r["metadata"].get("sha256")
+            r
+            for r in rows
+            if r["event_type"] == "code_block"
+            and _is_sha256((r.get("metadata") or {}).get("sha256"))
         ]
         if not blocks:
             return
@@ -201,7 +210,7 @@ class EventInserter:
                 sql,
                 [
                     r["metadata"]["sha256"],
-                    r["metadata"].get("language", "")[:40],
+                    str(r["metadata"].get("language") or "")[:40],
                     r["content"],
                     ts,
                     ts,

@@ -125,7 +125,7 @@ def store_batch(batch: dict) -> dict:
     # The recording lives on the tap's host. Keep where, but never as a local path: the
     # server must not serve, replay, re-read or prune a file a client named.
     spec.recording_path = f"remote://{spec.host}/{spec.recording_path.lstrip('/')}"
-    rows = [dict(row) for row in batch["events"]]
+    rows = [{"metadata": {}, "context": "", **row} for row in batch["events"]]
     with transaction.atomic():
         session = ProcessSession.objects.filter(
             host=spec.host, recording_path=spec.recording_path
