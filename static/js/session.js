@@ -9,7 +9,7 @@ const page = $("#session-page");
 const sessionId = page.dataset.sessionId;
 const LIVE = new Set(["running", "waiting_for_input"]);
 const STATUSES = new Set([...LIVE, "completed", "failed", "killed", "lost"]);
-const MAX_TIMELINE_ITEMS = 2000;
+const MAX_TIMELINE_ITEMS = 1000;
 const MAX_METRIC_POINTS = 20000;
 
 // ---------------------------------------------------------------- terminal
@@ -158,20 +158,37 @@ function timelineItem(e) {
   meta.append(el("span", { text: `+${Number(e.offset_seconds || 0).toFixed(1)}s · line ${e.line_start}` }));
   const line = el("div", { className: "line" });
   line.append(ansiFragment(String(e.content).split("\n").slice(0, 3).join("\n")));
-  const item = el("li", { className: `t-${e.event_type}`, attrs: { "data-seq": e.seq, title: `seq ${e.seq} · ${formatTime(e.timestamp)}` } }, [meta, line]);
-  item.addEventListener("click", () => {
-    timeline.querySelector("li.selected")?.classList.remove("selected");
-    item.classList.add("selected");
-    scrollToSourceLine(Number(e.line_start) || 1);
-  });
-  return item;
+  return el("li", { className: `t-${e.event_type}`, attrs: { "data-seq": e.seq, "data-line": e.line_start, title: `seq ${e.seq} · ${formatTime(e.timestamp)}` } }, [meta, line]);
 }
 
+// One listener for the whole timeline: a busy session adds hundreds of items a second.
+timeline.addEventListener("click", (event) => {
+  const item = event.target.closest("li[data-seq]");
+  if (!item) return;
+  timeline.querySelector("li.selected")?.classList.remove("selected");
+  item.classList.add("selected");
+  scrollToSourceLine(Number(item.dataset.line) || 1);
+});
+
+// Events are drawn once per animation frame, however many frames the socket delivered in it:
+// one layout (and one scroll) per frame instead of one per websocket message.
+let pendingTimeline = [];
+let timelineFrame = null;
+
 function addToTimeline(events) {
+  pendingTimeline.push(...events);
+  if (!timelineFrame) timelineFrame = requestAnimationFrame(drawTimeline);
+}
+
+function drawTimeline() {
+  timelineFrame = null;
+  let events = pendingTimeline;
+  pendingTimeline = [];
+  eventCount += events.length;
+  if (events.length > MAX_TIMELINE_ITEMS) events = events.slice(-MAX_TIMELINE_ITEMS);
   const fragment = document.createDocumentFragment();
   for (const e of events) fragment.append(timelineItem(e));
   timeline.append(fragment);
-  eventCount += events.length;
   while (timeline.childElementCount > MAX_TIMELINE_ITEMS) timeline.firstElementChild.remove();
   timelineCount.textContent = eventCount > MAX_TIMELINE_ITEMS ? `${eventCount} (last ${MAX_TIMELINE_ITEMS} shown)` : eventCount;
   $("#timeline-empty").hidden = eventCount > 0;
