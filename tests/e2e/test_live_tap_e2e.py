@@ -88,8 +88,18 @@ def test_a_prompt_is_answered_from_the_browser(
 ):
     server, page = live_server_proc, logged_in_page
     since = last_session_pk(server)
+    # A generous answer timeout: the browser, not the fake program's patience, is under test.
     tap = start_tap(
-        server, "--pty", "--", *FAKE_TUI, "--style", "claude", "--command", "rm -rf build/"
+        server,
+        "--pty",
+        "--",
+        *FAKE_TUI,
+        "--style",
+        "claude",
+        "--command",
+        "rm -rf build/",
+        "--answer-timeout",
+        "120",
     )
     try:
         session_id = wait_for_session(server, status="waiting_for_input", since_id=since)

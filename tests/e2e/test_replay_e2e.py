@@ -175,7 +175,7 @@ def test_a_running_session_is_caught_up_and_followed_live(logged_in_page, live_s
     failed = watch_failures(page)
     program = (
         "import time\n"
-        "for i in range(8):\n"
+        "for i in range(20):\n"
         "    print(f'tick {i}', flush=True)\n"
         "    time.sleep(0.6)\n"
         "print('ERROR: done ticking', flush=True)\n"
