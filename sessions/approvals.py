@@ -133,12 +133,14 @@ class PromptController:
                 self._wake.set()
 
     def close(self) -> None:
+        # One last round on the controller's thread first: a keystroke that answered the
+        # prompt just before the program exited is the terminal's answer, not "unanswered".
+        self._closed = True
+        self._wake.set()
+        self._thread.join(5.0)
         with self._lock:
             if self.pending is not None:
                 self._resolve_locked("unanswered", by="program")
-        self._closed = True
-        self._wake.set()
-        self._thread.join(2.0)
 
     # ---- policy ----
 
@@ -188,11 +190,13 @@ class PromptController:
 
     def _run(self) -> None:
         try:
-            while not self._closed:
+            while True:
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
                 self._type_queued()
                 self._check_pending()
+                if self._closed:
+                    break
         finally:
             connection.close()
 
