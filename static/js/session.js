@@ -175,13 +175,19 @@ timeline.addEventListener("click", (event) => {
 let pendingTimeline = [];
 let timelineFrame = null;
 
+let lastTimelineDraw = 0;
+
 function addToTimeline(events) {
   pendingTimeline.push(...events);
-  if (!timelineFrame) timelineFrame = requestAnimationFrame(drawTimeline);
+  if (timelineFrame) return;
+  // Quiet session: draw now (an animation frame would add up to 16 ms). Busy: once per frame.
+  if (performance.now() - lastTimelineDraw > 50) drawTimeline();
+  else timelineFrame = requestAnimationFrame(drawTimeline);
 }
 
 function drawTimeline() {
   timelineFrame = null;
+  lastTimelineDraw = performance.now();
   let events = pendingTimeline;
   pendingTimeline = [];
   eventCount += events.length;
