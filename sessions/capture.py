@@ -15,7 +15,6 @@ import select
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import threading
 import time
@@ -418,7 +417,3 @@ def _is_readable_source(fd: int) -> bool:
     except OSError:
         return False
     return not (st.st_rdev == null.st_rdev and st.st_ino == null.st_ino)
-
-
-def stdout_is_terminal() -> bool:
-    return os.isatty(sys.stdout.fileno())

@@ -134,19 +134,12 @@ class LivePublisher(threading.Thread):
                 self.dropped_events += overflow
             self._cond.notify()
 
-    def event(self, event: dict) -> None:
-        self.events([event])
-
     def state(self, state: dict, info: dict | None = None) -> None:
         with self._cond:
             self._states.append(state)
             if info:
                 self._info = {**(self._info or {}), **info}
             self._cond.notify()
-
-    def info(self, info: dict) -> None:
-        with self._cond:
-            self._info = {**(self._info or {}), **info}
 
     def output(self, oseq: int, offset: float, text: str) -> None:
         with self._cond:

@@ -286,9 +286,6 @@ class BatchWriter(threading.Thread):
             if first or len(self._events) >= self.batch_size:
                 self._cond.notify()
 
-    def add_event(self, row: dict) -> None:
-        self.add_events([row])
-
     def add_state(self, state: str, metadata: dict | None = None, at: float | None = None) -> None:
         with self._cond:
             self._states.append((state, metadata or {}, at or time.time()))

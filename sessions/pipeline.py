@@ -250,14 +250,23 @@ class Pipeline:
             self.on_events(rows)
 
 
-def replay_recording(pipeline: Pipeline, events: Iterable) -> None:
-    """Feed a recording's output events through a pipeline with the live run's idle points."""
+def replay_recording(pipeline: Pipeline, events: Iterable, on_other=None) -> float:
+    """Feed a recording's output through a pipeline with the live run's idle points.
+
+    The one place the idle rule for recordings lives (recover, import_cast, tests). Events other
+    than output ("r", "i", "m") go to ``on_other``. Returns the offset of the last event.
+    """
     previous: float | None = None
+    end = 0.0
     for ev in events:
+        end = ev.offset
         if ev.code != "o":
+            if on_other is not None:
+                on_other(ev)
             continue
         if previous is not None and ev.offset - previous >= IDLE_SECONDS:
             pipeline.idle()
         pipeline.feed(ev.offset, ev.data)
         previous = ev.offset
     pipeline.close()
+    return end

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import time
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from extraction.engine import Extractor, RuleSet, load_rules
 
 from .models import LIVE_STATUSES, ProcessSession, SessionStatus
 from .persistence import EventInserter, SessionSpec
-from .pipeline import IDLE_SECONDS, Pipeline
+from .pipeline import Pipeline, replay_recording
 from .recording import AsciicastWriter, RecordingError, iter_events, read_header
 from .screen import ScreenAnalyzer
 
@@ -38,6 +37,7 @@ class RebuildResult:
     new_events: int
     total_events: int
     lines: int
+    end_offset: float  # seconds from the start to the recording's last event
 
 
 def _insert_rows(session: ProcessSession, rows: list[dict]) -> int:
@@ -84,10 +84,8 @@ def extract_recording(
         on_events=rows.extend,
         screen=screen,
     )
-    previous = None
-    end = 0.0
-    for ev in iter_events(path):
-        end = ev.offset
+
+    def other(ev) -> None:
         if ev.code == "r":
             cols, _, rows_ = ev.data.partition("x")
             if cols.isdigit() and rows_.isdigit():
@@ -95,25 +93,17 @@ def extract_recording(
                     recorder.resize(ev.offset, int(cols), int(rows_))
                 if screen is not None:
                     screen.resize(int(cols), int(rows_))
-            continue
-        if ev.code == "i" and recorder is not None:
+        elif ev.code == "i" and recorder is not None:
             recorder.input(ev.offset, ev.data)
-            continue
-        if ev.code != "o":
-            continue
-        if previous is not None and ev.offset - previous >= IDLE_SECONDS:
-            pipeline.idle()
-        pipeline.feed(ev.offset, ev.data)
-        previous = ev.offset
-    pipeline.close()
+
+    end = replay_recording(pipeline, iter_events(path), on_other=other)
     new = _insert_rows(session, rows)
     counts = refresh_counts(session)
     ProcessSession.objects.filter(pk=session.pk).update(
         total_lines_processed=pipeline.lines, bytes_out=max(session.bytes_out, pipeline.chars)
     )
     session.total_lines_processed = pipeline.lines
-    session._recording_end = end
-    return RebuildResult(session, new, sum(counts.values()), pipeline.lines)
+    return RebuildResult(session, new, sum(counts.values()), pipeline.lines, end)
 
 
 def tap_is_alive(session: ProcessSession, stale_seconds: float) -> bool:
@@ -140,7 +130,7 @@ def mark_lost(session: ProcessSession, rules: RuleSet | None) -> RebuildResult |
     if path and Path(path).exists():
         try:
             result = extract_recording(session, path, rules)
-            ended = session.started_at + timedelta(seconds=session._recording_end)
+            ended = session.started_at + timedelta(seconds=result.end_offset)
         except RecordingError:
             result = None
     session.refresh_from_db()
@@ -259,7 +249,7 @@ def import_file(
     session.finish(
         status=SessionStatus.COMPLETED,
         exit_code=None,
-        ended_at=session.started_at + timedelta(seconds=session._recording_end),
+        ended_at=session.started_at + timedelta(seconds=result.end_offset),
         total_extraction_events=session.total_extraction_events,
         event_counts=session.event_counts,
     )
@@ -301,7 +291,3 @@ def known_recordings() -> set[str]:
     return set(
         ProcessSession.objects.exclude(recording_path="").values_list("recording_path", flat=True)
     )
-
-
-def copy_recording(session: ProcessSession, target: Path) -> None:
-    shutil.copyfile(session.recording_path, target)

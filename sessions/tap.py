@@ -7,7 +7,7 @@ import shlex
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -74,7 +74,6 @@ class TapOptions:
     auto_confirm: str | None = None  # "low" | "medium"
     policy_dry_run: bool = False
     prompt_timeout: float = 0.0
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass
