@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from extraction.models import ExtractionEvent, ReviewStatus
@@ -245,7 +245,6 @@ class PromptController:
         if pk is None:
             return None
         try:
-            close_old_connections()
             row = (
                 ExtractionEvent.objects.filter(session_id=pk, seq=pending.seq)
                 .exclude(review_status=ReviewStatus.PENDING)
@@ -253,6 +252,7 @@ class PromptController:
                 .first()
             )
         except DatabaseError:
+            connection.close()  # the next poll reconnects
             return None
         if row is None or row[1] is None:
             return None
@@ -265,7 +265,6 @@ class PromptController:
         pk = self._session_pk()
         if pk is not None:
             try:
-                close_old_connections()
                 claimed = ExtractionEvent.objects.filter(
                     session_id=pk, seq=pending.seq, review_status=ReviewStatus.PENDING
                 ).update(
@@ -274,6 +273,7 @@ class PromptController:
                     reviewed_at=timezone.now(),
                 )
             except DatabaseError:
+                connection.close()
                 claimed = 1  # the database is away: the local answer stands
             if not claimed:
                 return  # someone else answered first; the next poll applies their answer

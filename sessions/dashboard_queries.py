@@ -224,7 +224,7 @@ class EventFilter:
         if self.until:
             qs = qs.filter(timestamp__lte=self.until)
         if self.q:
-            qs = qs.filter(Q(content__icontains=self.q) | Q(rule__icontains=self.q))
+            qs = qs.search(self.q, limit=EVENTS_PAGE_SIZE)
         return qs
 
     def as_dict(self) -> dict:

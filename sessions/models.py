@@ -156,6 +156,19 @@ class ProcessSession(models.Model):
             ProcessSession.objects.filter(pk=self.pk).update(status=state)
         return change
 
+    def change_states(self, changes: list[tuple[str, dict, object]]) -> None:
+        """Several transitions ``(state, metadata, at)`` at once: one insert, one status update."""
+        if not changes:
+            return
+        ProcessStateChange.objects.bulk_create(
+            ProcessStateChange(session=self, state=state, metadata=metadata or {}, timestamp=at)
+            for state, metadata, at in changes
+        )
+        lifecycle = [state for state, _, _ in changes if state in SessionStatus.values]
+        if lifecycle and lifecycle[-1] != self.status:
+            self.status = lifecycle[-1]
+            ProcessSession.objects.filter(pk=self.pk).update(status=self.status)
+
     def finish(
         self,
         *,

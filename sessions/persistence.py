@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count
 
 from extraction.models import CodeBlock, ExtractionEvent
@@ -373,7 +373,8 @@ class BatchWriter(threading.Thread):
 
     def _flush_once(self) -> bool:
         try:
-            close_old_connections()
+            # The connection stays open between batches (reopening one per batch cost more than
+            # the inserts); a failure below closes it, and the retry opens a fresh one.
             if self.session is None:
                 self.session = ProcessSession.start(
                     self.spec.agent_name, tap_pid=self.spec.tap_pid, **self.spec.as_fields()
@@ -415,8 +416,9 @@ class BatchWriter(threading.Thread):
                 self._inserter = EventInserter()
             with transaction.atomic():
                 new_rows = self._inserter.insert(self.session.pk, events)
-                for state, metadata, at in states:
-                    self.session.change_state(state, at=epoch_to_dt(at), metadata=metadata)
+                self.session.change_states(
+                    [(state, metadata, epoch_to_dt(at)) for state, metadata, at in states]
+                )
                 self._update_session(stats, len(new_rows))
             self.written_events += len(new_rows)
             with self._cond:

@@ -30,6 +30,7 @@ from .pipeline import Pipeline
 from .recording import AsciicastWriter, recording_path_for
 from .remote import RemoteWriter
 from .screen import ScreenAnalyzer
+from .writer_process import WriterProcess
 
 # Environment variables worth keeping with a session (the rest may hold secrets or noise).
 ENV_ALLOWLIST = (
@@ -110,19 +111,28 @@ class Tap:
         opts = self.options
         conf = settings.STREAMTAP
         publisher = self._publisher()
+        spec = self._spec()
         writer_options = {
             "batch_size": opts.batch_size,
             "batch_seconds": opts.batch_seconds,
             "spill_dir": conf["SPILL_DIR"],
-            "on_session": self._on_session(publisher),
         }
-        if self.remote:
-            # No database credentials on this host: batches go through the server's API.
-            writer = RemoteWriter(
-                self._spec(), server_url=opts.server_url, token=opts.api_token, **writer_options
-            )
-        else:
-            writer = BatchWriter(self._spec(), **writer_options)
+
+        def make_writer(on_session) -> BatchWriter:
+            if self.remote:
+                # No database credentials on this host: batches go through the server's API.
+                return RemoteWriter(
+                    spec,
+                    server_url=opts.server_url,
+                    token=opts.api_token,
+                    on_session=on_session,
+                    **writer_options,
+                )
+            return BatchWriter(spec, on_session=on_session, **writer_options)
+
+        # Forked now, while this process has no thread yet.
+        writer = WriterProcess(make_writer, on_session=self._on_session(publisher))
+        writer.start()
         self.writer, self.publisher = writer, publisher
         size = terminal_size(self.stdout_fd) or terminal_size(self.stdin_fd)
         cols, rows = (size.cols, size.rows) if size else (80, 24)
@@ -175,9 +185,10 @@ class Tap:
             pid = runner.start()
         except OSError as exc:
             recorder.close()
+            writer.abandon()
             raise TapError(f"cannot run {opts.argv[0]!r}: {exc.strerror or exc}") from exc
         self.spec.pid = pid
-        writer.start()
+        writer.set_pid(pid)
         publisher.start()
         try:
             returncode = runner.run()
@@ -264,7 +275,7 @@ class Tap:
         return on_session
 
     @staticmethod
-    def _on_events(writer: BatchWriter, publisher: LivePublisher, prompts):
+    def _on_events(writer: WriterProcess, publisher: LivePublisher, prompts):
         def on_events(rows: list[dict]) -> None:
             for row in rows:
                 if row["event_type"] == "prompt":
