@@ -150,7 +150,7 @@ class Tap:
         pipeline = Pipeline(
             agent_name=self.agent_name,
             started_at=self.started_at,
-            extractor=Extractor(self.rules),
+            extractor=Extractor(self.rules, input_redacted=opts.redact_recording),
             redactor=StreamRedactor() if opts.redact_recording else None,
             recorder=recorder,
             on_events=self._on_events(writer, publisher, lambda: self.prompts),

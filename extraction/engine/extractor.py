@@ -37,8 +37,11 @@ def default_rules() -> RuleSet:
 class Extractor:
     """Feed it decoded output in chunks of any size; it returns the events completed so far."""
 
-    def __init__(self, rules: RuleSet | None = None):
+    def __init__(self, rules: RuleSet | None = None, *, input_redacted: bool = False):
         self.rules = rules or default_rules()
+        # The tap redacts the stream before the recording and the extractor see it; redacting
+        # each event again cost more than all the matching.
+        self._redact = _unchanged if input_redacted else redact
         self.lines = 0
         self._partial = PartialLine()
         self._block: Block | None = None
@@ -345,7 +348,7 @@ class Extractor:
             content, destructive = self._content_cache[1]
         else:
             raw = content
-            content = redact(content)
+            content = self._redact(content)
             destructive = self.rules.policy.find_destructive(content)
             self._content_cache = (raw, (content, destructive))
         if event_type == "code_block":
@@ -381,25 +384,29 @@ class Extractor:
         if rule.risk is not None:
             risk = rule.risk
         if command:
-            meta["command"] = redact(command)
+            meta["command"] = self._redact(command)
         meta.setdefault("command", None)
         if rule.auto_confirmable is not None and not meta.get("secret_input"):
             auto = rule.auto_confirmable and not (command and policy.find_destructive(command))
         else:
             auto = risk == "low" and not meta.get("secret_input")
         if "question" in meta:
-            meta["question"] = redact(meta["question"])
-        return Event("prompt", rule.name, rule.severity, risk, auto, lineno, lineno, redact(line.strip()),
+            meta["question"] = self._redact(meta["question"])
+        return Event("prompt", rule.name, rule.severity, risk, auto, lineno, lineno, self._redact(line.strip()),
                      self._redact_context(context), meta)  # fmt: skip
 
     def _redact_context(self, context: str) -> str:
         # Several events of one line (metrics) share a context: redact it once.
         if context != self._context_cache[0]:
-            self._context_cache = (context, redact(context))
+            self._context_cache = (context, self._redact(context))
         return self._context_cache[1]
 
     def _menu_rule(self) -> Rule:
         return _MENU_RULE
+
+
+def _unchanged(text: str) -> str:
+    return text
 
 
 _MENU_RULE = Rule("prompt_menu", "prompt", "info", __import__("re").compile(""), category="prompt")

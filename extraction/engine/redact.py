@@ -146,6 +146,102 @@ def redact(text: str) -> str:
         return "[REDACTED:unredactable]"
 
 
+# --- whole chunks: one hyperscan pass finds the lines worth redacting ---------------------------
+
+try:
+    import hyperscan as _hyperscan
+except ImportError:  # pragma: no cover - a requirement; redact() alone still works
+    _hyperscan = None
+
+# Looser than the patterns above (a superset of what they match), over the lowercased image.
+_CHUNK_PREFILTER = [
+    rb"-----begin",
+    rb"sk-[a-z0-9_-]{8}",
+    rb"(?:akia|asia)[0-9a-z]{16}",
+    rb"gh[pousr]_[a-z0-9]{20}",
+    rb"github_pat_",
+    rb"xox[abprs]-",
+    rb"(?:bearer|basic)\s",
+    rb"://[^\s:/@]+:[^\s@/]+@",
+    rb"(?:pass|pwd|secret|token|key|credential)[a-z]*[\"']?[ \t]*[:=]",
+]
+_PRIVATE_KEY_ID = 0
+CHUNK_MIN = 2048  # below this, redact() itself is as quick
+
+
+def _chunk_database():
+    if _hyperscan is None:
+        return None
+    try:
+        db = _hyperscan.Database(mode=_hyperscan.HS_MODE_BLOCK)
+        db.compile(
+            expressions=_CHUNK_PREFILTER,
+            ids=list(range(len(_CHUNK_PREFILTER))),
+            flags=[_hyperscan.HS_FLAG_CASELESS] * len(_CHUNK_PREFILTER),
+        )
+        return db
+    except Exception:  # noqa: BLE001 - an unsupported CPU: redact() over the whole chunk
+        return None
+
+
+_chunk_db = _chunk_database()
+_chunk_scratch = _hyperscan.Scratch(_chunk_db) if _chunk_db is not None else None
+_chunk_lock = __import__("threading").Lock()
+
+
+def redact_chunk(text: str) -> str:
+    """redact() for a large chunk of output: the same result, from the lines that need it.
+
+    Every pattern above is confined to a line (or, for an auth scheme, the line and the next),
+    except a private key, which sends the whole chunk through redact(). One hyperscan pass over
+    an ASCII image with the same offsets finds candidate lines; most chunks have none.
+    """
+    if len(text) < CHUNK_MIN or _chunk_db is None:
+        return redact(text)
+    try:
+        image = text.encode("ascii", "replace")
+        hits: list[tuple[int, int]] = []
+
+        def on_match(pattern_id: int, _start: int, end: int, _flags: int, _ctx: object):
+            hits.append((pattern_id, end))
+
+        with _chunk_lock:  # one scratch space, shared by whoever redacts in this process
+            _chunk_db.scan(image, match_event_handler=on_match, scratch=_chunk_scratch)
+        if not hits:
+            return text
+        if any(pattern_id == _PRIVATE_KEY_ID for pattern_id, _ in hits):
+            return redact(text)
+        rfind, find = image.rfind, image.find
+        windows = []
+        for _, end in hits:
+            # end - 1: a match may end with the newline after "Bearer".
+            start = rfind(b"\n", 0, end - 1) + 1
+            stop = find(b"\n", end)
+            if stop >= 0:
+                nxt = find(b"\n", stop + 1)
+                stop = len(image) if nxt < 0 else nxt
+            else:
+                stop = len(image)
+            windows.append((start, stop))
+        windows.sort()
+        merged = [list(windows[0])]
+        for start, stop in windows[1:]:
+            if start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], stop)
+            else:
+                merged.append([start, stop])
+        pieces = []
+        pos = 0
+        for start, stop in merged:
+            pieces.append(text[pos:start])
+            pieces.append(redact(text[start:stop]))
+            pos = stop
+        pieces.append(text[pos:])
+        return "".join(pieces)
+    except Exception:  # noqa: BLE001 - redaction must never break the stream
+        return "[REDACTED:unredactable]"
+
+
 # The tail that may be the start of a secret: the last token, plus a key name and separator
 # before it ("password = hun" + "ter2") or an auth scheme ("Bearer eyJ").
 _HOLD_RE = re.compile(
@@ -198,7 +294,7 @@ class StreamRedactor:
                 return "\n" * text.count("\n")
             self._in_key = False
             text = "[REDACTED:private_key]" + text[end.end() :]
-        out = redact(text)
+        out = redact_chunk(text)
         begin = _BEGIN_KEY_RE.search(text)
         if begin and not _END_KEY_RE.search(text, begin.end()):
             self._in_key = True

@@ -3,6 +3,7 @@ import random
 import pytest
 
 from extraction.engine import StreamRedactor, redact
+from extraction.engine.redact import CHUNK_MIN, redact_chunk
 
 SECRETS = [
     ("sk-abcdefghijklmnopqrstuvwxyz123456", "openai_key"),
@@ -118,3 +119,46 @@ def test_stream_redactor_withholds_private_key_lines_across_chunks():
     ]
     out = stream(chunks)
     assert "MIIE" not in out and out.endswith("after\n")
+
+
+# --- whole chunks (the tap's path): the hyperscan prefilter must change nothing --------------
+
+_CHUNK_PARTS = [
+    *(s for s, _ in SECRETS),
+    "Bearer eyJabcdefghijklmnop",
+    "Authorization: Basic\ndXNlcjpwYXNzd29yZA==",
+    "postgres://user:pw12345@db/x",
+    "DB_PASSWORD=hunter2",
+    'apiKey: "k-123456"',
+    "token = abc",
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+    "Tokens used: 1,234",
+    "monkey=banana",
+    "résumé ✓ naïve",
+    "ERROR: failed",
+    "  ",
+    "\n",
+    "\r",
+    "\x1b[31m",
+]
+
+
+def _random_chunk(rng: random.Random, size: int) -> str:
+    parts = []
+    while sum(map(len, parts)) < size:
+        parts.append(rng.choice(_CHUNK_PARTS) if rng.random() < 0.1 else "plain words here")
+        parts.append(rng.choice([" ", "\n", "", "\t"]))
+    return "".join(parts)
+
+
+def test_redact_chunk_equals_redact_over_large_random_chunks():
+    rng = random.Random(11)
+    for size in (CHUNK_MIN, 10_000, 65_536):
+        for _ in range(30):
+            text = _random_chunk(rng, size)
+            assert redact_chunk(text) == redact(text)
+
+
+def test_redact_chunk_leaves_a_chunk_without_secrets_untouched():
+    text = "step 1 ok\nTokens used: 12\nmonkey business\n" * 500
+    assert redact_chunk(text) is text
