@@ -28,6 +28,7 @@ READ_SIZE = 65536
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 # After the child exits, output its descendants still write is collected until this much quiet.
 DRAIN_SECONDS = 0.3
+TICK_SECONDS = 0.1
 
 # Terminal queries a full-screen program may send and wait for. With a real terminal on our
 # stdout the terminal answers; in a detached run (CI, `tap … > log`) nobody would, and Codex,
@@ -174,6 +175,7 @@ class ChildRunner:
         have_output = False
         idle_fired = True
         exited_at: float | None = None
+        last_tick = 0.0
         try:
             while self.out_fds:
                 now = time.monotonic()
@@ -235,10 +237,14 @@ class ChildRunner:
                 if have_output and not idle_fired and now - last_data >= IDLE_SECONDS:
                     pipeline.idle()
                     idle_fired = True
-                if self.on_tick is not None:
-                    self.on_tick(self.offset())
-                if exited_at is None and self.proc.poll() is not None:
-                    exited_at = now
+                # Once per tick, not per chunk: under a flood of output these two were a tenth
+                # of the reader's time.
+                if now - last_tick >= TICK_SECONDS or not ready:
+                    last_tick = now
+                    if self.on_tick is not None:
+                        self.on_tick(self.offset())
+                    if exited_at is None and self.proc.poll() is not None:
+                        exited_at = now
                 if exited_at is not None and not ready and now - exited_at >= DRAIN_SECONDS:
                     # The child is gone; a descendant holding the pipe or pty open must not keep
                     # us (and the exit status) waiting forever.

@@ -117,6 +117,8 @@ class LivePublisher(threading.Thread):
         self._last_send = 0.0
         self.dropped_events = 0
         self.sent_frames = 0
+        # Nothing to publish to (--no-live): the hot path skips the queues altogether.
+        self.active = not isinstance(transport, NullTransport)
 
     def set_session(self, session_id: str, session_pk: int) -> None:
         with self._cond:
@@ -124,6 +126,9 @@ class LivePublisher(threading.Thread):
             self._cond.notify()
 
     def events(self, events: list[dict]) -> None:
+        """A tap's event rows (as handed to the writer), sent in the wire shape."""
+        if not self.active:
+            return
         with self._cond:
             self._events.extend(events)
             overflow = len(self._events) - MAX_QUEUED_EVENTS
@@ -142,6 +147,8 @@ class LivePublisher(threading.Thread):
             self._cond.notify()
 
     def output(self, oseq: int, offset: float, text: str) -> None:
+        if not self.active:
+            return
         with self._cond:
             if self._output_bytes + len(text) > MAX_OUTPUT_PER_FRAME:
                 # Too much to show live: the page re-reads these chunks from the recording.
@@ -198,10 +205,11 @@ class LivePublisher(threading.Thread):
                 "session_pk": self.session_pk,
             }
             if self._events:
-                # Events queued before the session row existed did not know its id yet.
-                for event in self._events:
-                    event["session"] = self.session_id
-                frame["events"] = list(self._events)
+                # Converted here, on the publisher's thread, once per frame: the tap's reader
+                # only queues its rows (and a row queued before the session row existed gets
+                # the session's id now).
+                session_id = self.session_id
+                frame["events"] = [event_row_to_wire(row, session_id) for row in self._events]
                 self._events.clear()
             if self._states:
                 frame["states"], self._states = self._states, []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from datetime import timedelta
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -160,10 +160,19 @@ class ProcessSession(models.Model):
         """Several transitions ``(state, metadata, at)`` at once: one insert, one status update."""
         if not changes:
             return
-        ProcessStateChange.objects.bulk_create(
-            ProcessStateChange(session=self, state=state, metadata=metadata or {}, timestamp=at)
+        # executemany with the fields' own conversions: bulk_create cost a prompt-heavy
+        # session's writer a fifth of its time.
+        meta = ProcessStateChange._meta
+        fields = [meta.get_field(name) for name in ("session", "state", "metadata", "timestamp")]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        sql = f"INSERT INTO {meta.db_table} ({columns}) VALUES (%s, %s, %s, %s)"
+        prep = [f.get_db_prep_save for f in fields[2:]]
+        rows = [
+            [self.pk, state, prep[0](metadata or {}, connection), prep[1](at, connection)]
             for state, metadata, at in changes
-        )
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
         lifecycle = [state for state, _, _ in changes if state in SessionStatus.values]
         if lifecycle and lifecycle[-1] != self.status:
             self.status = lifecycle[-1]

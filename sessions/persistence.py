@@ -29,6 +29,10 @@ from sessions.models import ProcessSession
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 30.0
+# A full batch waits until this long after the previous write: under a flood of events the
+# batches grow instead of the commits multiplying (a commit rewrites every index's dirty pages;
+# 1,000 rows per commit insert about twice as fast as 100).
+MIN_WRITE_INTERVAL = 0.1
 MAX_PENDING_EVENTS = 500_000  # beyond this the recording alone carries them (recover rebuilds)
 
 
@@ -204,18 +208,12 @@ class EventInserter:
             f"occurrences = {table}.occurrences + 1, last_seen = excluded.last_seen"
         )
         ts_field = CodeBlock._meta.get_field("last_seen")
+        params = []
         for r in blocks:
             ts = ts_field.get_db_prep_save(r["timestamp"], connection)
-            cursor.execute(
-                sql,
-                [
-                    r["metadata"]["sha256"],
-                    str(r["metadata"].get("language") or "")[:40],
-                    r["content"],
-                    ts,
-                    ts,
-                ],
-            )
+            language = str(r["metadata"].get("language") or "")[:40]
+            params.append([r["metadata"]["sha256"], language, r["content"], ts, ts])
+        cursor.executemany(sql, params)
         shas = list({r["metadata"]["sha256"] for r in blocks})
         placeholders = ", ".join(["%s"] * len(shas))
         cursor.execute(f"SELECT sha256, id FROM {table} WHERE sha256 IN ({placeholders})", shas)
@@ -355,7 +353,10 @@ class BatchWriter(threading.Thread):
         return (
             bool(self._states)
             or self.session is None
-            or len(self._events) >= self.batch_size
+            or (
+                len(self._events) >= self.batch_size
+                and now - self._last_write >= MIN_WRITE_INTERVAL
+            )
             or (bool(self._events) and now - self._oldest_pending >= self.batch_seconds)
             or now - self._last_write >= HEARTBEAT_SECONDS
         )
@@ -369,6 +370,8 @@ class BatchWriter(threading.Thread):
             timeouts.append(0.0)
         elif self._oldest_pending is not None and self._events:
             timeouts.append(max(0.0, self._oldest_pending + self.batch_seconds - now))
+            if len(self._events) >= self.batch_size:
+                timeouts.append(max(0.0, self._last_write + MIN_WRITE_INTERVAL - now))
         return max(0.005, min(timeouts))
 
     def _flush_once(self) -> bool:

@@ -21,7 +21,6 @@ from .live import (
     NullTransport,
     WebsocketTransport,
     default_transport,
-    event_row_to_wire,
     ingest_auth_headers,
 )
 from .models import SessionStatus
@@ -283,7 +282,7 @@ class Tap:
                     prompts().on_prompt(row)
             writer.add_events(rows)
             # The session id is filled in by the publisher once the session row exists.
-            publisher.events([event_row_to_wire(row, None) for row in rows])
+            publisher.events(rows)
 
         return on_events
 
