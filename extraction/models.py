@@ -63,6 +63,15 @@ class CodeBlock(models.Model):
 
 
 class ExtractionEventQuerySet(models.QuerySet):
+    def search(self, q: str, *, limit: int = 50):
+        """Events whose content or rule contains `q`, case-insensitively (extraction/search.py).
+
+        `limit` is the page size the caller takes; it only steers the query plan.
+        """
+        from .search import search
+
+        return search(self, q, limit=limit)
+
     def high_risk_pending(self):
         return self.filter(risk_level=RiskLevel.HIGH, review_status=ReviewStatus.PENDING)
 

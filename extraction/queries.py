@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 
 from sessions.models import ProcessSession, ProcessStateChange, SessionStatus
 
@@ -47,9 +47,7 @@ def filter_events(queryset, params: dict):
     if "until" in params:
         queryset = queryset.filter(timestamp__lt=params["until"])
     if "q" in params:
-        queryset = queryset.filter(
-            Q(content__icontains=params["q"]) | Q(rule__icontains=params["q"])
-        )
+        queryset = queryset.search(params["q"], limit=params.get("limit", 50))
     return queryset
 
 

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from extraction import search
 from extraction.models import CodeBlock, ExtractionEvent
 from sessions.models import ProcessSession, ProcessStateChange
 
@@ -233,6 +234,9 @@ class Command(BaseCommand):
         session_rows = self.create_sessions(n_sessions, agents)
         blocks = self.create_code_blocks(code_blocks)
         self.insert_events(events, session_rows, blocks)
+        # The text search index follows inserts lazily; a bulk load brings it up to date now,
+        # not in the first few searches.
+        search.catch_up_all()
         self.stdout.write(
             f"{len(session_rows)} sessions, {events} events, {len(blocks)} code blocks "
             f"in {time.monotonic() - started:.1f} s"
