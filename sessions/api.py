@@ -8,6 +8,7 @@ from rest_framework import generics
 
 from extraction.api import (
     CursorListAPIView,
+    EventListAPIView,
     StreamtapAPIMixin,
     detail_responses,
     list_responses,
@@ -66,8 +67,7 @@ class SessionDetailView(StreamtapAPIMixin, generics.RetrieveAPIView):
     responses={**list_responses(ExtractionEventSerializer), 404: detail_responses(None)[404]},
     tags=["sessions"],
 )
-class SessionEventsView(CursorListAPIView):
-    serializer_class = ExtractionEventSerializer
+class SessionEventsView(EventListAPIView):
     query_serializer_class = SessionEventsQuerySerializer
     pagination_class = paginator_for("seq")
 
