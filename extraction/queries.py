@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import Count
 
 from sessions.models import ProcessSession, ProcessStateChange, SessionStatus
 
@@ -93,34 +93,45 @@ def rule_outcomes(queryset=None) -> dict[str, dict]:
 
 
 def agent_session_stats(agent_name: str) -> dict:
-    sessions = ProcessSession.objects.filter(agent_name=agent_name)
-    by_status = dict(sessions.order_by().values_list("status").annotate(n=Count("id")))
-    finished = sessions.filter(status__in=FINISHED_STATUSES, ended_at__isnull=False)
-    totals = sessions.aggregate(lines=Sum("total_lines_processed"))
-    succeeded = finished.filter(status=SessionStatus.COMPLETED, exit_code=0).count()
+    """One read of the agent's sessions (ps_agent_started), folded in Python.
+
+    An agent has a few thousand sessions at most; one pass over them replaces a query per
+    figure, and durations in Python avoid each database's own idea of datetime arithmetic.
+    """
+    rows = (
+        ProcessSession.objects.filter(agent_name=agent_name)
+        .order_by()
+        .values_list("status", "exit_code", "total_lines_processed", "started_at", "ended_at")
+    )
+    by_status: Counter = Counter()
+    lines = succeeded = 0
+    durations = []
+    for status, exit_code, total_lines, started_at, ended_at in rows:
+        by_status[status] += 1
+        lines += total_lines or 0
+        if status in FINISHED_STATUSES and ended_at is not None:
+            durations.append((ended_at - started_at).total_seconds())
+            if status == SessionStatus.COMPLETED and exit_code == 0:
+                succeeded += 1
     n_finished = sum(by_status.get(status, 0) for status in FINISHED_STATUSES)
-    # Durations in Python: the finished sessions of one agent are a few thousand rows at
-    # most, and this avoids each database's own idea of datetime arithmetic.
-    durations = [
-        (ended - started).total_seconds()
-        for started, ended in finished.order_by().values_list("started_at", "ended_at")
-    ]
     return {
         "total": sum(by_status.values()),
         "finished": n_finished,
         "succeeded": succeeded,
         "success_rate": round(succeeded / n_finished, 4) if n_finished else None,
         "mean_duration_seconds": round(sum(durations) / len(durations), 3) if durations else None,
-        "total_lines": totals["lines"] or 0,
-        "by_status": by_status,
+        "total_lines": lines,
+        "by_status": dict(sorted(by_status.items())),
     }
 
 
 def agent_prompt_wait(agent_name: str) -> dict:
     """Time blocked on prompts, per rule, from the tap's `prompt_answered` state changes."""
-    answers = ProcessStateChange.objects.filter(
-        session__agent_name=agent_name, state="prompt_answered"
-    ).values_list("metadata", flat=True)
+    answers = (
+        ProcessStateChange.objects.filter(session__agent_name=agent_name, state="prompt_answered")
+        .order_by()
+        .values_list("metadata", flat=True)
+    )
     prompts: Counter = Counter()
     waited: Counter = Counter()
     for meta in answers:
@@ -145,7 +156,7 @@ def agent_stats(agent_name: str) -> dict | None:
         ExtractionEvent.objects.filter(agent_name=agent_name)
         .order_by()
         .values_list("event_type", "risk_level", "rule", "review_status")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     )
     by_type: Counter = Counter({value: 0 for value in EventType.values})
     by_risk: Counter = Counter({value: 0 for value in RiskLevel.values})
