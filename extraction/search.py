@@ -142,9 +142,12 @@ def _catch_up(using: str, max_rows: int, busy_ms: int | None) -> tuple[int, int]
             ):
                 cursor.execute(CATCH_UP_SQL, [max_rows])
         except OperationalError as exc:
-            if busy_ms is None or ("locked" not in str(exc) and "busy" not in str(exc)):
+            # A search must not fail because the index could not be written (locked, or a
+            # read-only database file): its answer is complete without the catch-up.
+            if busy_ms is None:
                 raise
-            logger.info("search index catch-up skipped: %s", exc)
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            logger.log(logging.INFO if busy else logging.WARNING, "search index catch-up: %s", exc)
         return _state(cursor)
 
 
