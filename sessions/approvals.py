@@ -88,6 +88,7 @@ class PromptController:
         self.answers: list[dict] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._last_poll = time.monotonic()
         self._actions: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="streamtap-prompts", daemon=True)
@@ -219,7 +220,14 @@ class PromptController:
         if pending.terminal_answered:
             self._decide(pending, None, "terminal", "answered at the terminal", type_it=False)
             return
-        decision = self._dashboard_decision(pending)
+        # The database at most once per poll interval: a wake-up for a new prompt cannot find
+        # an answer to it there yet, and a program printing thousands of prompts (or a flood of
+        # output that matches one) must not turn into thousands of queries.
+        now = time.monotonic()
+        decision = None
+        if now - self._last_poll >= POLL_SECONDS:
+            self._last_poll = now
+            decision = self._dashboard_decision(pending)
         if decision is not None:
             status, user = decision
             verb = "approve" if status == ReviewStatus.CONFIRMED else "deny"
