@@ -121,7 +121,9 @@ class Watcher:
         while self.contiguous() < expected and time.monotonic() < deadline:
             try:
                 await self._connection(expected, deadline)
-            except (TimeoutError, OSError, websockets.ConnectionClosed):
+            # A server killed or restarting mid-handshake answers with nothing valid
+            # (InvalidMessage): like the dashboard's live.js, try again.
+            except (TimeoutError, OSError, websockets.exceptions.WebSocketException):
                 self.reconnects += 1
                 await asyncio.sleep(0.3)
 
