@@ -97,6 +97,8 @@ def token_client():
 
 def cases() -> list[tuple[str, str, str]]:
     """(kind, label, url) for every measured request."""
+    from urllib.parse import urlencode
+
     from django.db.models import Sum
     from django.utils import timezone
 
@@ -124,8 +126,15 @@ def cases() -> list[tuple[str, str, str]]:
         ("list", "extractions ?session", f"{events}?session={session.session_id}"),
         ("list", "extractions ?since (24 h)", f"{events}?since={day_ago}"),
         ("list", "extractions ?agent&type=error", f"{events}?agent={top_agent}&type=error"),
-        ("list", "extractions ?q=deadlock", f"{events}?q=deadlock"),
+        ("list", "extractions ?q=deadlock (3% of events)", f"{events}?q=deadlock"),
+        ("list", "extractions ?q=error (40%)", f"{events}?q=error"),
+        ("list", "extractions ?q=DROP TABLE users_42; (59 events)", f"{events}?{urlencode({'q': 'DROP TABLE users_42;'})}"),
+        ("list", "extractions ?q=kubectl (none)", f"{events}?q=kubectl"),
+        ("list", "extractions ?q=rm (2 chars: no index)", f"{events}?q=rm"),
+        ("list", "extractions ?agent&q=deadlock", f"{events}?agent={top_agent}&q=deadlock"),
+        ("list", "extractions ?q=deadlock&limit=500", f"{events}?q=deadlock&limit=500"),
         ("list", "extractions ?limit=500", f"{events}?limit=500"),
+        ("list", "extractions ?risk=high&limit=500", f"{events}?risk=high&limit=500"),
         ("list", "sessions (no filter)", "/api/query/sessions"),
         ("list", "sessions ?agent", f"/api/query/sessions?agent={top_agent}"),
         ("list", "sessions ?status=failed", "/api/query/sessions?status=failed"),
@@ -134,6 +143,8 @@ def cases() -> list[tuple[str, str, str]]:
         ("list", "session events", f"/api/sessions/{session.session_id}/events/"),
         ("list", "session events ?after_seq", f"/api/sessions/{session.session_id}/events/?after_seq=200"),
         ("list", "code blocks ?language=python", "/api/code-blocks/?language=python"),
+        ("list", "code blocks ?q=users WHERE", f"/api/code-blocks/?{urlencode({'q': 'users WHERE'})}"),
+        ("list", "code blocks ?q=kubectl (none)", "/api/code-blocks/?q=kubectl"),
         ("stats", f"stats {top_agent} (busiest)", f"/api/query/stats/agent/{top_agent}"),
         ("stats", f"stats {small_agent} (quietest)", f"/api/query/stats/agent/{small_agent}"),
     ]  # fmt: skip
