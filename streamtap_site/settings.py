@@ -7,6 +7,7 @@ live bus that needs nothing installed. Environment variables switch to the scale
 
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -95,6 +96,9 @@ INSTALLED_APPS = [
     "sessions.apps.TapSessionsConfig",
     "extraction.apps.ExtractionConfig",
 ]
+if sys.argv[0].endswith("manage.py") and sys.argv[1:2] == ["tap"]:
+    # The tap serves nothing: without daphne's app (it imports Twisted) it starts 0.25 s sooner.
+    INSTALLED_APPS.remove("daphne")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
