@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 30.0
 # A full batch waits until this long after the previous write: under a flood of events the
 # batches grow instead of the commits multiplying (a commit rewrites every index's dirty pages;
-# 1,000 rows per commit insert about twice as fast as 100).
-MIN_WRITE_INTERVAL = 0.1
+# 1,000 rows per commit insert about twice as fast as 100; and a checkpoint is due less often).
+MIN_WRITE_INTERVAL = 0.25
 MAX_PENDING_EVENTS = 500_000  # beyond this the recording alone carries them (recover rebuilds)
 
 
