@@ -30,6 +30,31 @@ FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUI
 DRAIN_SECONDS = 0.3
 TICK_SECONDS = 0.1
 
+
+def _read_available(fd: int, data: bytes) -> bytes:
+    """More of what is already waiting on fd, up to READ_SIZE, without waiting for any.
+
+    A pseudo-terminal hands over at most ~4 KiB per read: a program printing fast would cost the
+    whole pipeline (redaction, recording, extraction) once per 4 KiB. End of output and errors
+    are left for the next read to find.
+    """
+    chunks = [data]
+    size = len(data)
+    while size < READ_SIZE:
+        try:
+            ready, _, _ = select.select([fd], [], [], 0)
+            if not ready:
+                break
+            more = os.read(fd, READ_SIZE - size)
+        except OSError:
+            break
+        if not more:
+            break
+        chunks.append(more)
+        size += len(more)
+    return b"".join(chunks) if len(chunks) > 1 else data
+
+
 # Terminal queries a full-screen program may send and wait for. With a real terminal on our
 # stdout the terminal answers; in a detached run (CI, `tap … > log`) nobody would, and Codex,
 # for one, stalls at start until it gets a cursor position.
@@ -200,6 +225,8 @@ class ChildRunner:
                             if exc.errno not in (errno.EIO, errno.EBADF):
                                 raise
                             data = b""
+                        if data and len(data) < READ_SIZE:
+                            data = _read_available(fd, data)
                         if not data:
                             tail = decoders[fd].decode(b"", final=True)
                             if tail:
