@@ -84,6 +84,50 @@ def test_missing_program_is_a_clear_error(tap_env):
     assert b"cannot run 'no-such-program-xyz'" in result.stderr
 
 
+def test_missing_program_leaves_no_session_and_no_writer_behind(tap_env):
+    result = run_tap(tap_env, "--", "no-such-program-xyz")
+    assert result.returncode != 0
+    assert ProcessSession.objects.count() == 0
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_the_writer_process_dies_with_a_killed_tap(tap_env):
+    code = "import time; print('ERROR: one', flush=True); time.sleep(60)"
+    proc = subprocess.Popen(
+        tap_argv("--", *py(code)),
+        env=tap_env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert proc.stdout.readline() == b"ERROR: one\n"
+    session = wait_for(lambda: ProcessSession.objects.first())
+    # The tap's children: the program and the writer process.
+    kids = wait_for(lambda: [p for p in children_of(proc.pid) if p != session.pid] or None)
+    assert len(kids) == 1
+    writer = kids[0]
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    os.killpg(session.pid, signal.SIGKILL)  # the program leads its own group
+    wait_for(lambda: not alive(writer), timeout=10)
+
+
 def test_pipe_mode_passes_stdout_and_stderr_through_unchanged(tap_env):
     code = (
         "import sys; sys.stdout.write('\\x1b[31mred\\x1b[0m out\\n'); sys.stdout.flush();"
