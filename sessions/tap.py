@@ -298,10 +298,16 @@ def print_summary(result: TapResult, stream=None) -> None:
         f"streamtap: session {where}: {result.lines} lines, {result.events} events, "
         f"exit {result.exit_code}"
     ]
-    if not result.stored:
+    if not result.stored and result.spill_path:
         lines.append(
             f"streamtap: database unavailable; events spilled to {result.spill_path} "
             "(load with `manage.py recover`)"
+        )
+    elif not result.stored:
+        # The writer process failed (it logged why): the recording has everything.
+        lines.append(
+            "streamtap: events not all stored; `manage.py recover` rebuilds the session from "
+            f"its recording {result.recording_path}"
         )
     stream.write("\n".join(lines) + "\n")
     stream.flush()

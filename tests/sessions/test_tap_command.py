@@ -423,3 +423,15 @@ def test_extract_over_the_recording_finds_what_the_tap_stored(tap_env):
     extracted = [json.loads(line) for line in out.splitlines()]
     stored = list(session.events.order_by("seq").values_list("rule", flat=True))
     assert [e["rule"] for e in extracted] == stored
+
+
+def test_summary_after_a_failed_writer_points_to_recover():
+    import io
+
+    from sessions.tap import TapResult, print_summary
+
+    out = io.StringIO()
+    result = TapResult(0, None, None, "/tmp/x.cast", 3, 10, stored=False, spill_path=None)
+    print_summary(result, out)
+    assert "recover" in out.getvalue() and "/tmp/x.cast" in out.getvalue()
+    assert "spilled to None" not in out.getvalue()
