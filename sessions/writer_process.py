@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("!I")
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
 # The parent's outbox, in events, beyond which new ones are dropped (the recording keeps them
 # and ``recover`` rebuilds): the writer process has its own, larger, bound.
 MAX_OUTBOX_EVENTS = 200_000
@@ -212,6 +213,8 @@ class WriterProcess:
 def _child_main(make_writer, sock: socket.socket) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    # Its own name in top and ps -o comm (the command line stays the tap's).
+    libc.prctl(_PR_SET_NAME, b"streamtap-writer")
     if os.getppid() == 1:
         return  # the tap is already gone
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP):

@@ -109,7 +109,10 @@ def test_a_prompt_is_answered_from_the_browser(
         assert "rm -rf build/" in text and "high risk" in text
         page.click(f".prompt-card button:has-text('{decision}')")
         page.wait_for_selector(".prompt-outcome", timeout=15000)
-        out, _ = tap.communicate(timeout=30)
+        # wait(), not communicate(): closing the tap's stdin would type an end of input (^D)
+        # into the program, and one right after the Esc that denies reads as an Esc sequence.
+        tap.wait(timeout=30)
+        out = tap.stdout.read()
         assert expected in out
         page.wait_for_selector("#session-status:has-text('completed')", timeout=15000)
     finally:

@@ -176,7 +176,10 @@ def test_deny_from_the_dashboard_sends_escape(tap_env):
     try:
         prompt = waiting_prompt()
         assert decide(client, prompt, "deny").status_code == 200
-        out, _ = proc.communicate(timeout=30)
+        # wait(), not communicate(): closing stdin would type ^D into the program, and one
+        # right after the Esc that denies reads as an Esc sequence.
+        proc.wait(timeout=30)
+        out = proc.stdout.read()
     finally:
         proc.kill()
     assert b"DENIED" in out
