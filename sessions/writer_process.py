@@ -214,7 +214,7 @@ def _child_main(make_writer, sock: socket.socket) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     # Its own name in top and ps -o comm (the command line stays the tap's).
-    libc.prctl(_PR_SET_NAME, b"streamtap-writer")
+    libc.prctl(_PR_SET_NAME, b"streamtap-db")  # at most 15 bytes
     if os.getppid() == 1:
         return  # the tap is already gone
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP):

@@ -122,7 +122,7 @@ def test_the_writer_process_dies_with_a_killed_tap(tap_env):
     kids = wait_for(lambda: [p for p in children_of(proc.pid) if p != session.pid] or None)
     assert len(kids) == 1
     writer = kids[0]
-    assert Path(f"/proc/{writer}/comm").read_text().strip() == "streamtap-writer"
+    assert Path(f"/proc/{writer}/comm").read_text().strip() == "streamtap-db"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     os.killpg(session.pid, signal.SIGKILL)  # the program leads its own group
