@@ -33,6 +33,10 @@ HEARTBEAT_SECONDS = 30.0
 # batches grow instead of the commits multiplying (a commit rewrites every index's dirty pages;
 # 1,000 rows per commit insert about twice as fast as 100; and a checkpoint is due less often).
 MIN_WRITE_INTERVAL = 0.25
+# The writer's SQLite page cache (KiB; the default is 2 MB). Ten indexes take random inserts,
+# and with the default their pages were re-read all the time: 16 MB cut the writer's CPU by a
+# fifth on 1M lines and stays inside the tap's memory budget.
+WRITER_CACHE_KIB = 16_000
 MAX_PENDING_EVENTS = 500_000  # beyond this the recording alone carries them (recover rebuilds)
 
 
@@ -261,6 +265,7 @@ class BatchWriter(threading.Thread):
         self._reported_down = False
         self._last_write = time.monotonic()
         # The batch being written right now: a spill must include it if that write never ends.
+        self._tuned_connection = None
         self._in_flight: list[dict] = []
         self._in_flight_states: list = []
 
@@ -378,6 +383,7 @@ class BatchWriter(threading.Thread):
         try:
             # The connection stays open between batches (reopening one per batch cost more than
             # the inserts); a failure below closes it, and the retry opens a fresh one.
+            self._tune_connection()
             if self.session is None:
                 self.session = ProcessSession.start(
                     self.spec.agent_name, tap_pid=self.spec.tap_pid, **self.spec.as_fields()
@@ -406,6 +412,15 @@ class BatchWriter(threading.Thread):
             except DatabaseError:
                 pass
             return False
+
+    def _tune_connection(self) -> None:
+        if connection.vendor != "sqlite":
+            return
+        connection.ensure_connection()
+        raw = connection.connection
+        if raw is not self._tuned_connection:
+            raw.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+            self._tuned_connection = raw
 
     def _write_pending(self) -> None:
         with self._cond:
