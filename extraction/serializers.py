@@ -245,28 +245,14 @@ class ExtractionEventSerializer(serializers.ModelSerializer):
 # The list endpoints skip ExtractionEventSerializer: per object it costs ~60 µs (model
 # instances, then a field lookup each), most of a 500-event page. `event_values()` fetches the
 # same columns as plain rows and `event_data()` turns them into the serializer's exact output.
-EVENT_VALUES = (
-    "id",
-    "session__session_id",
-    "seq",
-    "agent_name",
-    "event_type",
-    "rule",
-    "severity",
-    "risk_level",
-    "auto_confirmable",
-    "line_start",
-    "line_end",
-    "content",
-    "context",
-    "metadata",
-    "timestamp",
-    "offset_seconds",
-    "review_status",
-    "code_block__sha256",
-    "reviewed_by__username",
-    "reviewed_at",
-    "review_note",
+# The serializer's fields, with the related objects' shown value instead of their key.
+_RELATED_VALUE = {
+    "session": "session__session_id",
+    "code_block": "code_block__sha256",
+    "reviewed_by": "reviewed_by__username",
+}
+EVENT_VALUES = tuple(
+    _RELATED_VALUE.get(name, name) for name in ExtractionEventSerializer.Meta.fields
 )
 _datetime = serializers.DateTimeField()
 

@@ -7,6 +7,9 @@ whether the (slower) patterns run.
 from __future__ import annotations
 
 import re
+import threading
+
+from .rules import _hyperscan, _hyperscan_database
 
 _KEY_WORD = (
     r"(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
@@ -148,12 +151,7 @@ def redact(text: str) -> str:
 
 # --- whole chunks: one hyperscan pass finds the lines worth redacting ---------------------------
 
-try:
-    import hyperscan as _hyperscan
-except ImportError:  # pragma: no cover - a requirement; redact() alone still works
-    _hyperscan = None
-
-# Looser than the patterns above (a superset of what they match), over the lowercased image.
+# Looser than the patterns above (a superset of what they match), matched caselessly.
 _CHUNK_PREFILTER = [
     rb"-----begin",
     rb"sk-[a-z0-9_-]{8}",
@@ -169,24 +167,9 @@ _PRIVATE_KEY_ID = 0
 CHUNK_MIN = 2048  # below this, redact() itself is as quick
 
 
-def _chunk_database():
-    if _hyperscan is None:
-        return None
-    try:
-        db = _hyperscan.Database(mode=_hyperscan.HS_MODE_BLOCK)
-        db.compile(
-            expressions=_CHUNK_PREFILTER,
-            ids=list(range(len(_CHUNK_PREFILTER))),
-            flags=[_hyperscan.HS_FLAG_CASELESS] * len(_CHUNK_PREFILTER),
-        )
-        return db
-    except Exception:  # noqa: BLE001 - an unsupported CPU: redact() over the whole chunk
-        return None
-
-
-_chunk_db = _chunk_database()
+_chunk_db = _hyperscan_database(_CHUNK_PREFILTER)
 _chunk_scratch = _hyperscan.Scratch(_chunk_db) if _chunk_db is not None else None
-_chunk_lock = __import__("threading").Lock()
+_chunk_lock = threading.Lock()
 
 
 def redact_chunk(text: str) -> str:
