@@ -74,6 +74,12 @@ def ask(question: str, timeout: float) -> str:
         sys.stdout.write("\n(no answer; assuming no)\n")
         return "n"
     answer = sys.stdin.readline()
+    if not answer:
+        # Nobody can answer (stdin is closed or /dev/null, e.g. `make run` from a script): wait
+        # a moment anyway, as a real program would, so the question shows as a prompt.
+        time.sleep(min(1.0, timeout))
+        sys.stdout.write("\n(no one to answer; assuming no)\n")
+        return "n"
     return answer.strip().lower() or "n"
 
 

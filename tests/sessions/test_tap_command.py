@@ -7,6 +7,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -436,3 +437,20 @@ def test_summary_after_a_failed_writer_points_to_recover():
     print_summary(result, out)
     assert "recover" in out.getvalue() and "/tmp/x.cast" in out.getvalue()
     assert "spilled to None" not in out.getvalue()
+
+
+def test_the_demo_agent_shows_every_kind_of_event_even_without_a_terminal(tap_env):
+    result = run_tap(
+        tap_env,
+        "--agent",
+        "demo-agent",
+        "--",
+        sys.executable,
+        "-m",
+        "sessions.demo_agent",
+        "--fast",
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    kinds = set(only_session().events.values_list("event_type", flat=True))
+    assert kinds == {"error", "warning", "metric", "code_block", "prompt"}
