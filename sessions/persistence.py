@@ -264,8 +264,8 @@ class BatchWriter(threading.Thread):
         self._spill_lock = threading.Lock()
         self._reported_down = False
         self._last_write = time.monotonic()
-        # The batch being written right now: a spill must include it if that write never ends.
         self._tuned_connection = None
+        # The batch being written right now: a spill must include it if that write never ends.
         self._in_flight: list[dict] = []
         self._in_flight_states: list = []
 

@@ -135,8 +135,9 @@ def store_batch(batch: dict) -> dict:
                 spec.agent_name, tap_pid=spec.tap_pid, **spec.as_fields()
             )
         new_rows = EventInserter().insert(session.pk, rows)
-        for state, metadata, at in batch["states"]:
-            session.change_state(state, at=epoch_to_dt(at), metadata=metadata)
+        session.change_states(
+            [(state, metadata, epoch_to_dt(at)) for state, metadata, at in batch["states"]]
+        )
         stats = {
             k: v
             for k, v in batch["stats"].items()

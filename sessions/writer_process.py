@@ -71,7 +71,6 @@ class WriterProcess:
         self.on_session = on_session
         self.session = None
         self.spill_path = None
-        self.written_events = 0
         self.dropped_events = 0
         self._cond = threading.Condition()
         self._outbox: list[tuple] = []
@@ -247,15 +246,6 @@ def _child_main(make_writer, sock: socket.socket) -> None:
                 if not writer.is_alive():
                     writer.start()
                 stored = writer.finish(**message[1])
-                reply(
-                    (
-                        "done",
-                        {
-                            "stored": stored,
-                            "spill_path": str(writer.spill_path) if writer.spill_path else None,
-                            "written_events": writer.written_events,
-                            "dropped_events": writer.dropped_events,
-                        },
-                    )
-                )
+                spill_path = str(writer.spill_path) if writer.spill_path else None
+                reply(("done", {"stored": stored, "spill_path": spill_path}))
                 return
