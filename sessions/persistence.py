@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import operator
 import os
 import threading
 import time
@@ -29,9 +30,11 @@ from sessions.models import ProcessSession
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 30.0
-# A full batch waits until this long after the previous write: under a flood of events the
-# batches grow instead of the commits multiplying (a commit rewrites every index's dirty pages;
-# 1,000 rows per commit insert about twice as fast as 100; and a checkpoint is due less often).
+# A full batch, or a state change, waits until this long after the previous write: under a
+# flood of events the batches grow instead of the commits multiplying (a commit rewrites every
+# index's dirty pages; 1,000 rows per commit insert about twice as fast as 100; and a checkpoint
+# is due less often). A program answering prompts in a loop changes state several times per
+# prompt: writing at each change made 140 small commits of 1M lines' events instead of 16.
 MIN_WRITE_INTERVAL = 0.25
 # The writer's SQLite page cache (KiB; the default is 2 MB). Ten indexes take random inserts,
 # and with the default their pages were re-read all the time: 16 MB cut the writer's CPU by a
@@ -127,15 +130,10 @@ class EventInserter:
     def __init__(self):
         meta = ExtractionEvent._meta
         self.fields = [f for f in meta.concrete_fields if not f.primary_key]
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
-        placeholders = ", ".join(["%s"] * len(self.fields))
-        self.sql = (
-            f"INSERT INTO {meta.db_table} ({columns}) VALUES ({placeholders}) "
-            "ON CONFLICT (session_id, seq) DO NOTHING"
-        )
         # Only JSON and datetimes need adapting, done here with plain functions: Django's
         # get_db_prep_save through the connection proxy cost 3.7 of 7.4 s per 20k rows.
-        self.converters = [self._converter(f) for f in self.fields]
+        self.converters = {f.attname: self._converter(f) for f in self.fields}
+        self._plans: dict[frozenset, tuple] = {}
         self.defaults = {
             "review_status": "pending",
             "review_note": "",
@@ -180,21 +178,75 @@ class EventInserter:
             if not new_rows:
                 return []
             self._link_code_blocks(cursor, new_rows)
-            plan = [
-                (f.attname, self.defaults.get(f.attname), convert)
-                for f, convert in zip(self.fields, self.converters, strict=True)
-            ]
-            params = []
-            for row in new_rows:
-                values = []
-                for name, default, convert in plan:
-                    value = session_pk if name == "session_id" else row.get(name, default)
-                    values.append(
-                        convert(value) if convert is not None and value is not None else value
-                    )
-                params.append(values)
-            cursor.executemany(self.sql, params)
+            # Rows of one batch usually carry the same keys (the pipeline builds them alike):
+            # one plan for the batch, and a row is the plain values in one C call plus the two
+            # converted ones. Rows with other keys (spills, the ingest API) get their own plan.
+            first_keys = new_rows[0].keys()
+            if all(row.keys() == first_keys for row in new_rows):
+                groups = [new_rows]
+            else:
+                by_keys: dict[frozenset, list[dict]] = {}
+                for row in new_rows:
+                    by_keys.setdefault(frozenset(row), []).append(row)
+                groups = list(by_keys.values())
+            for group in groups:
+                sql, plain, converted, tail = self._plan(frozenset(group[0]))
+                tail = (*tail, session_pk)
+                params = []
+                append = params.append
+                for row in group:
+                    values = plain(row)
+                    for name, convert in converted:
+                        value = row[name]
+                        values += (convert(value) if value is not None else None,)
+                    append(values + tail)
+                cursor.executemany(sql, params)
         return new_rows
+
+    def _plan(self, keys: frozenset) -> tuple:
+        """(SQL, getter of the plain values, converted columns, defaults) for rows with these keys.
+
+        The SQL lists the columns in the order the parameters are built: the row's plain values,
+        its converted ones, the defaults of the columns it lacks, and the session.
+        """
+        plan = self._plans.get(keys)
+        if plan is not None:
+            return plan
+        plain, converted, absent = [], [], []
+        for f in self.fields:
+            name = f.attname
+            if name == "session_id":
+                continue
+            if name not in keys:
+                absent.append(f)
+            elif self.converters[name] is None:
+                plain.append(f)
+            else:
+                converted.append(f)
+        getter = operator.itemgetter(*(f.attname for f in plain)) if plain else lambda row: ()
+        if len(plain) == 1:
+            single = getter
+            getter = lambda row: (single(row),)  # noqa: E731 - itemgetter of one key
+        tail = []
+        for f in absent:
+            value = self.defaults.get(f.attname)
+            convert = self.converters[f.attname]
+            tail.append(convert(value) if convert is not None and value is not None else value)
+        ordered = [*plain, *converted, *absent, ExtractionEvent._meta.get_field("session")]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in ordered)
+        placeholders = ", ".join(["%s"] * len(ordered))
+        sql = (
+            f"INSERT INTO {ExtractionEvent._meta.db_table} ({columns}) VALUES ({placeholders}) "
+            "ON CONFLICT (session_id, seq) DO NOTHING"
+        )
+        plan = (
+            sql,
+            getter,
+            [(f.attname, self.converters[f.attname]) for f in converted],
+            tuple(tail),
+        )
+        self._plans[keys] = plan
+        return plan
 
     def _link_code_blocks(self, cursor, rows: list[dict]) -> None:
         blocks = [
@@ -356,10 +408,9 @@ class BatchWriter(threading.Thread):
         if now < self._retry_at:
             return False
         return (
-            bool(self._states)
-            or self.session is None
+            self.session is None
             or (
-                len(self._events) >= self.batch_size
+                (bool(self._states) or len(self._events) >= self.batch_size)
                 and now - self._last_write >= MIN_WRITE_INTERVAL
             )
             or (bool(self._events) and now - self._oldest_pending >= self.batch_seconds)
@@ -371,11 +422,12 @@ class BatchWriter(threading.Thread):
         timeouts = [HEARTBEAT_SECONDS]
         if self._retry_at > now:
             timeouts.append(self._retry_at - now)
-        elif self._states or self.session is None:
+        elif self.session is None:
             timeouts.append(0.0)
-        elif self._oldest_pending is not None and self._events:
-            timeouts.append(max(0.0, self._oldest_pending + self.batch_seconds - now))
-            if len(self._events) >= self.batch_size:
+        else:
+            if self._oldest_pending is not None and self._events:
+                timeouts.append(max(0.0, self._oldest_pending + self.batch_seconds - now))
+            if self._states or len(self._events) >= self.batch_size:
                 timeouts.append(max(0.0, self._last_write + MIN_WRITE_INTERVAL - now))
         return max(0.005, min(timeouts))
 
