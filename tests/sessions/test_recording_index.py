@@ -181,3 +181,20 @@ def test_a_one_hour_million_line_recording_seeks_anywhere_reading_little(tmp_pat
         frames, _ = index.read(seek.cursor, max_bytes=256 * 1024)
         assert frames and frames[0].t >= target - 1e-6
         assert frames[0].t - target < 1.0  # the first frame after the point, not a later one
+
+
+def test_recording_is_ascii_json_and_reads_back_every_character(tmp_path):
+    path = tmp_path / "u.cast"
+    writer = AsciicastWriter(path, width=80, height=24, started=0)
+    text = '✓ café 日本語 \x1b[31mred\x1b[0m \U0001f600 "quoted" \\ \x00\r\n'
+    writer.output(1.0, text)
+    writer.marker(1.0, "error: ✗ failed")
+    writer.close()
+    raw = path.read_bytes()
+    assert raw.isascii()  # non-ASCII travels as \u escapes, which every asciicast reader decodes
+    events = [(ev.code, ev.data) for ev in iter_events(path)]
+    assert events == [("o", text), ("m", "error: ✗ failed")]
+    assert [json.loads(line)[2] for line in raw.decode().splitlines()[1:]] == [
+        text,
+        "error: ✗ failed",
+    ]
