@@ -32,14 +32,15 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 30.0
 # A full batch, or a state change, waits until this long after the previous write: under a
 # flood of events the batches grow instead of the commits multiplying (a commit rewrites every
-# index's dirty pages; 1,000 rows per commit insert about twice as fast as 100; and a checkpoint
-# is due less often). A program answering prompts in a loop changes state several times per
-# prompt: writing at each change made 140 small commits of 1M lines' events instead of 16.
-MIN_WRITE_INTERVAL = 0.25
+# index's dirty pages; 1,000 rows per commit insert about twice as fast as 100). A program
+# answering prompts in a loop changes state several times per prompt: writing at each change
+# made 140 small commits of 1M lines' events. Longer than this, the batches (held in memory
+# while the previous one is written) cost more memory than the commits they save.
+MIN_WRITE_INTERVAL = 0.1
 # The writer's SQLite page cache (KiB; the default is 2 MB). Ten indexes take random inserts,
-# and with the default their pages were re-read all the time: 16 MB cut the writer's CPU by a
-# fifth on 1M lines and stays inside the tap's memory budget.
-WRITER_CACHE_KIB = 16_000
+# and with the default their pages were re-read all the time; 8 MB keeps most of that gain and
+# the tap and its writer inside their memory budget.
+WRITER_CACHE_KIB = 8_000
 MAX_PENDING_EVENTS = 500_000  # beyond this the recording alone carries them (recover rebuilds)
 
 
