@@ -323,7 +323,8 @@ def earlier_sections(path: Path, names: set[str]) -> dict:
         if not section:
             continue
         lines = section.group(0).splitlines()
-        lines[1] += " (*earlier run*)"
+        if not lines[1].endswith("(*earlier run*)"):
+            lines[1] += " (*earlier run*)"
         rows = [
             line.replace(f"| {name} |", f"| {name} (earlier run) |", 1)
             if "(earlier run)" not in line
