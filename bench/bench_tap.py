@@ -52,6 +52,8 @@ from _common import (  # noqa: E402
 )
 
 TARGET_RSS_MB = 100
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+WRITER_COMM = "streamtap-db"  # the writer process's name (sessions/writer_process.py)
 RUNS = ("cat", "cat|tee", "asciinema", "tap-pipe", "tap-pty")
 
 
@@ -118,7 +120,8 @@ def run_measured(
 
 class TreeMemory:
     """The tap's own memory: the sum of PSS over its processes (the tap and its writer), the
-    wrapped program excluded, sampled every 20 ms; and when the wrapped program was done.
+    wrapped program excluded, sampled every 20 ms; when the wrapped program was done; and the
+    CPU time of the tap, its writer and the program apiece (where the time goes).
 
     PSS, not RSS: the writer is forked from the tap and shares its pages; adding their RSS
     would count those twice. The program (`cat`) is recognised by its command name.
@@ -130,6 +133,7 @@ class TreeMemory:
         self.peak_processes = 0
         self.program_seen = False
         self.program_done_at: float | None = None
+        self.cpu: dict[tuple[str, int], float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -159,6 +163,15 @@ class TreeMemory:
             return ""
 
     @staticmethod
+    def _cpu_seconds(pid: int) -> float | None:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+        except (OSError, ValueError, IndexError):
+            return None
+
+    @staticmethod
     def _pss_kb(pid: int) -> int:
         try:
             with open(f"/proc/{pid}/smaps_rollup") as f:
@@ -176,6 +189,15 @@ class TreeMemory:
             while stack:
                 pid = stack.pop()
                 comm = self._comm(pid)
+                cpu = self._cpu_seconds(pid)
+                if cpu is not None and comm != "time":
+                    # The last sample before a process ends: its CPU, ±1 sampling interval.
+                    role = (
+                        "program"
+                        if comm == self.program
+                        else ("writer" if comm == WRITER_COMM else "tap")
+                    )
+                    self.cpu[(role, pid)] = cpu
                 if comm == self.program:
                     program_alive = True
                     continue
@@ -198,6 +220,10 @@ class TreeMemory:
             "pss_mb": self.peak_kb / 1024,
             "pss_processes": self.peak_processes,
             "program_done_at": self.program_done_at,
+            "cpu_by_role": {
+                role: sum(v for (r, _), v in self.cpu.items() if r == role)
+                for role in ("tap", "writer", "program")
+            },
         }
 
 
@@ -394,9 +420,9 @@ def report(results: dict[str, list[dict]], lines: int) -> None:
     taps = [k for k in results if k.startswith("tap")]
     if taps:
         print(
-            "\n| tap | events stored | distinct seq | session total | lines counted | persisted ev/s (writer window) | persisted ev/s (whole wall) | first / last row visible at s | program done at s | tap PSS MB (processes) |"
+            "\n| tap | events stored | distinct seq | session total | lines counted | persisted ev/s (writer window) | persisted ev/s (whole wall) | first / last row visible at s | program done at s | tap PSS MB (processes) | CPU s: tap / writer / program |"
         )
-        print("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+        print("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|")
         for kind in taps:
             rs = results[kind]
             r = sorted(rs, key=lambda x: x["wall"])[len(rs) // 2]
@@ -406,7 +432,8 @@ def report(results: dict[str, list[dict]], lines: int) -> None:
                 f"| {kind} | {r['events_stored']:,} | {r['events_distinct']:,} | {r['events_total']:,} | {r['lines']:,} | "
                 f"{writer_rate} | {r['events_stored'] / r['wall']:,.0f} | "
                 f"{(r['first_event_at'] or 0):.2f} / {(r['last_event_at'] or 0):.2f} | "
-                f"{r['program_done_at'] or 0:.2f} | {r['pss_mb']:.1f} ({r['pss_processes']}) |"
+                f"{r['program_done_at'] or 0:.2f} | {r['pss_mb']:.1f} ({r['pss_processes']}) | "
+                f"{cpu_split(rs)} |"
             )
     print("\ntargets (issue 2):")
     for kind in taps:
@@ -422,6 +449,14 @@ def report(results: dict[str, list[dict]], lines: int) -> None:
             f"{'✓' if rss <= TARGET_RSS_MB else '✗'}; tap and writer together (PSS) "
             f"{pss:.1f} MB {'✓' if pss <= TARGET_RSS_MB else '✗'}"
         )
+
+
+def cpu_split(runs: list[dict]) -> str:
+    """Median CPU seconds of the tap process, its writer process and the wrapped program."""
+    roles = ("tap", "writer", "program")
+    return " / ".join(
+        f"{statistics.median(r['cpu_by_role'][role] for r in runs):.2f}" for role in roles
+    )
 
 
 if __name__ == "__main__":
