@@ -134,7 +134,7 @@ class EventInserter:
         # Only JSON and datetimes need adapting, done here with plain functions: Django's
         # get_db_prep_save through the connection proxy cost 3.7 of 7.4 s per 20k rows.
         self.converters = {f.attname: self._converter(f) for f in self.fields}
-        self._plans: dict[frozenset, tuple] = {}
+        self._plans: dict[tuple[frozenset, frozenset], tuple] = {}
         self.defaults = {
             "review_status": "pending",
             "review_note": "",
@@ -180,50 +180,52 @@ class EventInserter:
                 return []
             self._link_code_blocks(cursor, new_rows)
             # Rows of one batch usually carry the same keys (the pipeline builds them alike):
-            # one plan for the batch, and a row is the plain values in one C call plus the two
-            # converted ones. Rows with other keys (spills, the ingest API) get their own plan.
+            # one plan for the batch, and a row is its plain values in one C call plus the few
+            # converted or optional ones. Rows keep their order (ids follow seq).
             first_keys = new_rows[0].keys()
             if all(row.keys() == first_keys for row in new_rows):
-                groups = [new_rows]
-            else:
-                by_keys: dict[frozenset, list[dict]] = {}
-                for row in new_rows:
-                    by_keys.setdefault(frozenset(row), []).append(row)
-                groups = list(by_keys.values())
-            for group in groups:
-                sql, plain, converted, tail = self._plan(frozenset(group[0]))
-                tail = (*tail, session_pk)
-                params = []
-                append = params.append
-                for row in group:
-                    values = plain(row)
-                    for name, convert in converted:
-                        value = row[name]
-                        values += (convert(value) if value is not None else None,)
-                    append(values + tail)
-                cursor.executemany(sql, params)
+                common, optional = frozenset(first_keys), frozenset()
+            else:  # e.g. code_block_id on code blocks only, or rows from the ingest API
+                common = frozenset(first_keys).intersection(*new_rows)
+                optional = frozenset().union(*new_rows) - common
+            sql, plain, per_row, tail = self._plan(common, optional)
+            tail = (*tail, session_pk)
+            params = []
+            append = params.append
+            for row in new_rows:
+                values = plain(row)
+                for name, default, convert in per_row:
+                    value = row.get(name, default)
+                    values += (
+                        convert(value) if convert is not None and value is not None else value,
+                    )
+                append(values + tail)
+            cursor.executemany(sql, params)
         return new_rows
 
-    def _plan(self, keys: frozenset) -> tuple:
-        """(SQL, getter of the plain values, converted columns, defaults) for rows with these keys.
+    def _plan(self, common: frozenset, optional: frozenset) -> tuple:
+        """(SQL, getter of the plain values, per-row columns, defaults) for rows with these keys.
 
-        The SQL lists the columns in the order the parameters are built: the row's plain values,
-        its converted ones, the defaults of the columns it lacks, and the session.
+        ``common``: keys every row has; ``optional``: keys only some rows have. The SQL lists the
+        columns in the order the parameters are built: the plain values (in every row, no
+        conversion), the per-row ones (converted or optional), the defaults of the columns no row
+        has, and the session.
         """
-        plan = self._plans.get(keys)
+        key = (common, optional)
+        plan = self._plans.get(key)
         if plan is not None:
             return plan
-        plain, converted, absent = [], [], []
+        plain, per_row, absent = [], [], []
         for f in self.fields:
             name = f.attname
             if name == "session_id":
                 continue
-            if name not in keys:
-                absent.append(f)
-            elif self.converters[name] is None:
+            if name in common and self.converters[name] is None:
                 plain.append(f)
+            elif name in common or name in optional:
+                per_row.append(f)
             else:
-                converted.append(f)
+                absent.append(f)
         getter = operator.itemgetter(*(f.attname for f in plain)) if plain else lambda row: ()
         if len(plain) == 1:
             single = getter
@@ -233,20 +235,18 @@ class EventInserter:
             value = self.defaults.get(f.attname)
             convert = self.converters[f.attname]
             tail.append(convert(value) if convert is not None and value is not None else value)
-        ordered = [*plain, *converted, *absent, ExtractionEvent._meta.get_field("session")]
+        ordered = [*plain, *per_row, *absent, ExtractionEvent._meta.get_field("session")]
         columns = ", ".join(connection.ops.quote_name(f.column) for f in ordered)
         placeholders = ", ".join(["%s"] * len(ordered))
         sql = (
             f"INSERT INTO {ExtractionEvent._meta.db_table} ({columns}) VALUES ({placeholders}) "
             "ON CONFLICT (session_id, seq) DO NOTHING"
         )
-        plan = (
-            sql,
-            getter,
-            [(f.attname, self.converters[f.attname]) for f in converted],
-            tuple(tail),
-        )
-        self._plans[keys] = plan
+        per_row_plan = [
+            (f.attname, self.defaults.get(f.attname), self.converters[f.attname]) for f in per_row
+        ]
+        plan = (sql, getter, per_row_plan, tuple(tail))
+        self._plans[key] = plan
         return plan
 
     def _link_code_blocks(self, cursor, rows: list[dict]) -> None:
