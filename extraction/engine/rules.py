@@ -373,7 +373,8 @@ def _hyperscan_sweeps() -> list[bytes]:
 
 
 def _hyperscan_database(expressions: list[bytes]):
-    """A compiled hyperscan database for the sweeps, or None (not installed, or it fails).
+    """A compiled hyperscan database for these expressions (caseless), or None (not installed,
+    or it fails). The rule sweeps and the redaction prefilter both come from here.
 
     Compiling the built-in sweeps takes about 0.15 s, a quarter of a tap's start-up; the
     compiled database is kept in the user's cache directory and loaded in well under 1 ms.

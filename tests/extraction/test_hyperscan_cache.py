@@ -5,9 +5,7 @@ from __future__ import annotations
 import pytest
 
 from extraction.engine import Extractor
-from extraction.engine.rules import RuleSet, _hyperscan, _hyperscan_database
-
-pytestmark = pytest.mark.skipif(_hyperscan is None, reason="hyperscan is not installed")
+from extraction.engine.rules import RuleSet, _hyperscan_database
 
 SAMPLE = "ok\nerror: it broke\nloss=0.5\nfine\nProceed? [y/N]\n"
 

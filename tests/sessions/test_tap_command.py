@@ -224,6 +224,19 @@ def test_events_are_stored_with_risk_and_markers(tap_env):
     assert len(markers) == 4 and markers[0].startswith("error: Traceback")
 
 
+def test_the_second_tap_loads_the_compiled_matchers_from_the_cache(tap_env, tmp_path):
+    env = {**tap_env, "STREAMTAP_CACHE_DIR": str(tmp_path / "cache")}
+    code = "print('ERROR: boom'); print('loss=0.5')"
+    run_tap(env, "--pipe", "--", *py(code))
+    cached = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cache").glob("hyperscan-*.db")}
+    assert len(cached) == 2  # the rule sweeps and the redaction prefilter
+    run_tap(env, "--pipe", "--", *py(code))
+    again = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cache").glob("hyperscan-*.db")}
+    assert again == cached  # read, not compiled and written again
+    counts = [s.event_counts for s in ProcessSession.objects.order_by("id")]
+    assert counts == [{"error": 1, "metric": 1}] * 2
+
+
 def test_code_blocks_are_deduplicated_across_sessions(tap_env):
     code = "print('```sh'); print('make test'); print('```')"
     run_tap(tap_env, "--", *py(code))
