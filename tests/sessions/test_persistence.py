@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from extraction.engine import Extractor
 from extraction.models import CodeBlock, ExtractionEvent
-from sessions.models import ProcessSession
+from sessions.models import ProcessSession, ProcessStateChange
 from sessions.persistence import EventInserter
 from sessions.pipeline import Pipeline
 
@@ -78,3 +79,25 @@ def test_inserting_the_same_rows_again_stores_nothing_twice(session):
     assert inserter.insert(session.pk, rows) == []
     assert ExtractionEvent.objects.filter(session=session).count() == 7
     assert sorted(CodeBlock.objects.values_list("occurrences", flat=True)) == [1, 1]
+
+
+def test_state_changes_store_their_metadata_and_times_and_set_the_status(session):
+    at = datetime(2026, 11, 26, 23, 59, 58, 123456, tzinfo=UTC)
+    session.change_states(
+        [
+            ("waiting_for_input", {"prompt": "Proceed? [y/N] ✓", "seq": 3}, at),
+            ("answered", {"by": "policy", "raw": "nul\x00byte"}, at + timedelta(seconds=1)),
+            ("running", {}, at + timedelta(seconds=1, microseconds=1)),
+        ]
+    )
+    changes = list(ProcessStateChange.objects.filter(session=session).order_by("id"))
+    assert [(c.state, c.timestamp) for c in changes][-3:] == [
+        ("waiting_for_input", at),
+        ("answered", at + timedelta(seconds=1)),
+        ("running", at + timedelta(seconds=1, microseconds=1)),
+    ]
+    assert changes[-3].metadata == {"prompt": "Proceed? [y/N] ✓", "seq": 3}
+    # PostgreSQL cannot store NUL in JSON text: it becomes U+FFFD there, and stays on SQLite.
+    assert changes[-2].metadata["raw"] in ("nul\x00byte", "nul\ufffdbyte")
+    session.refresh_from_db()
+    assert session.status == "running"
