@@ -140,6 +140,10 @@ class LivePublisher(threading.Thread):
             self._cond.notify()
 
     def state(self, state: dict, info: dict | None = None) -> None:
+        if not self.active:
+            # A prompt-heavy program changes state thousands of times: with nothing to publish
+            # to, waking this thread for each cost the reader CPU and interpreter-lock hand-offs.
+            return
         with self._cond:
             self._states.append(state)
             if info:

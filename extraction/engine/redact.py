@@ -278,7 +278,8 @@ class StreamRedactor:
             self._in_key = False
             text = "[REDACTED:private_key]" + text[end.end() :]
         out = redact_chunk(text)
-        begin = _BEGIN_KEY_RE.search(text)
+        # The literal test first: a regex search of every chunk cost more than the test.
+        begin = _BEGIN_KEY_RE.search(text) if "-----BEGIN" in text else None
         if begin and not _END_KEY_RE.search(text, begin.end()):
             self._in_key = True
         return out
