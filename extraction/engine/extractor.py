@@ -61,12 +61,18 @@ class Extractor:
             if text:
                 self._partial.append(text)
             return []
-        raw = text[: nl + 1]
+        events: list[Event] = []
+        start = 0
         if self._partial.raw:
-            raw = self._partial.take() + raw
+            # The held line ends at this chunk's first newline and is matched on its own:
+            # joining it to the whole chunk copied every chunk once more.
+            start = text.find("\n") + 1
+            events = self._process_region(clean_region(self._partial.take() + text[:start]))
+        if start <= nl:
+            events += self._process_region(clean_region(text[start : nl + 1]))
         if nl + 1 < len(text):
             self._partial.append(text[nl + 1 :])
-        return self._process_region(clean_region(raw))
+        return events
 
     def idle(self) -> list[Event]:
         """The program went quiet: finish an open diagnostic, and report a prompt it waits at.
