@@ -54,6 +54,7 @@ from _common import (  # noqa: E402
 TARGET_RSS_MB = 100
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WRITER_COMM = "streamtap-db"  # the writer process's name (sessions/writer_process.py)
+PUMP_COMM = "streamtap-pty"  # the PTY reader's name (sessions/pty_pump.py), PTY mode only
 RUNS = ("cat", "cat|tee", "asciinema", "tap-pipe", "tap-pty")
 
 
@@ -119,7 +120,8 @@ def run_measured(
 
 
 class TreeMemory:
-    """The tap's own memory: the sum of PSS over its processes (the tap and its writer), the
+    """The tap's own memory: the sum of PSS over its processes (the tap, its writer and, in
+    PTY mode, the process reading the PTY), the
     wrapped program excluded, sampled every 20 ms; when the wrapped program was done; and the
     CPU time of the tap, its writer and the program apiece (where the time goes).
 
@@ -195,7 +197,7 @@ class TreeMemory:
                     role = (
                         "program"
                         if comm == self.program
-                        else ("writer" if comm == WRITER_COMM else "tap")
+                        else {WRITER_COMM: "writer", PUMP_COMM: "pty pump"}.get(comm, "tap")
                     )
                     self.cpu[(role, pid)] = cpu
                 if comm == self.program:
@@ -222,7 +224,7 @@ class TreeMemory:
             "program_done_at": self.program_done_at,
             "cpu_by_role": {
                 role: sum(v for (r, _), v in self.cpu.items() if r == role)
-                for role in ("tap", "writer", "program")
+                for role in ("tap", "pty pump", "writer", "program")
             },
         }
 
@@ -420,7 +422,7 @@ def report(results: dict[str, list[dict]], lines: int) -> None:
     taps = [k for k in results if k.startswith("tap")]
     if taps:
         print(
-            "\n| tap | events stored | distinct seq | session total | lines counted | persisted ev/s (writer window) | persisted ev/s (whole wall) | first / last row visible at s | program done at s | tap PSS MB (processes) | CPU s: tap / writer / program |"
+            "\n| tap | events stored | distinct seq | session total | lines counted | persisted ev/s (writer window) | persisted ev/s (whole wall) | first / last row visible at s | program done at s | tap PSS MB (processes) | CPU s: tap (+ PTY reader) / writer / program |"
         )
         print("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|")
         for kind in taps:
@@ -452,11 +454,16 @@ def report(results: dict[str, list[dict]], lines: int) -> None:
 
 
 def cpu_split(runs: list[dict]) -> str:
-    """Median CPU seconds of the tap process, its writer process and the wrapped program."""
-    roles = ("tap", "writer", "program")
-    return " / ".join(
-        f"{statistics.median(r['cpu_by_role'][role] for r in runs):.2f}" for role in roles
-    )
+    """Median CPU seconds of the tap process, its PTY reader (PTY mode: "tap + pump"), its
+    writer process and the wrapped program."""
+
+    def median(role: str) -> float:
+        return statistics.median(r["cpu_by_role"][role] for r in runs)
+
+    tap = f"{median('tap'):.2f}"
+    if median("pty pump"):
+        tap += f" + {median('pty pump'):.2f}"
+    return " / ".join([tap, *(f"{median(role):.2f}" for role in ("writer", "program"))])
 
 
 if __name__ == "__main__":

@@ -15,17 +15,21 @@ import select
 import signal
 import struct
 import subprocess
+import sys
 import termios
 import threading
 import time
 import tty
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from .pipeline import IDLE_SECONDS, Pipeline
 
 READ_SIZE = 65536
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+PTY_PUMP = str(Path(__file__).with_name("pty_pump.py"))
+PUMP_PIPE_SIZE = 1 << 20
 # After the child exits, output its descendants still write is collected until this much quiet.
 DRAIN_SECONDS = 0.3
 TICK_SECONDS = 0.1
@@ -118,6 +122,7 @@ class ChildRunner:
         self.size = terminal_size(stdout_fd) or terminal_size(stdin_fd) or _env_size()
         self.detached = not os.isatty(stdout_fd)
         self.proc: subprocess.Popen | None = None
+        self.pump: subprocess.Popen | None = None
         self.t0 = time.time()
         self._mono0 = time.monotonic()
         self.bytes_out = 0
@@ -162,7 +167,10 @@ class ChildRunner:
             )
             os.close(slave)
             self.master = master
-            self.out_fds = {master: self.stdout_fd}
+            # The PTY is read by a process of its own when it starts; else by us, directly.
+            self.pump = _start_pty_pump(master)
+            source = self.pump.stdout.fileno() if self.pump is not None else master
+            self.out_fds = {source: self.stdout_fd}
             self._child_in = master
             if os.isatty(self.stdin_fd):
                 self._saved_tty = termios.tcgetattr(self.stdin_fd)
@@ -422,11 +430,38 @@ class ChildRunner:
                 os.close(fd)
             except OSError:
                 pass
+        if self.pump is not None:
+            # Still reading only when a descendant of the program holds the terminal open.
+            if self.pump.poll() is None:
+                self.pump.kill()
+            self.pump.wait()
+            self.pump.stdout.close()
         if self.use_pty:
             try:
                 os.close(self.master)
             except OSError:
                 pass
+
+
+def _start_pty_pump(master: int) -> subprocess.Popen | None:
+    """The process that copies the PTY's output into a pipe (sessions/pty_pump.py), or None."""
+    try:
+        pump = subprocess.Popen(
+            [sys.executable, "-I", "-S", PTY_PUMP, str(master), str(os.getpid())],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(master,),
+            # Out of the terminal's process group: keys like Ctrl-C are the program's business.
+            start_new_session=True,
+        )
+    except OSError:
+        return None
+    try:
+        fcntl.fcntl(pump.stdout.fileno(), fcntl.F_SETPIPE_SZ, PUMP_PIPE_SIZE)
+    except OSError:
+        pass  # a lower pipe-max-size: the default 64 KiB still works
+    return pump
 
 
 def _take_controlling_tty() -> None:

@@ -130,6 +130,68 @@ def test_the_writer_process_dies_with_a_killed_tap(tap_env):
     wait_for(lambda: not alive(writer), timeout=10)
 
 
+def comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def test_pty_mode_reads_the_terminal_in_a_process_that_dies_with_a_killed_tap(tap_env):
+    code = "import time; print('ERROR: one', flush=True); time.sleep(60)"
+    proc = subprocess.Popen(
+        tap_argv("--pty", "--", *py(code)),
+        env=tap_env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert proc.stdout.readline() == b"ERROR: one\r\n"
+    session = wait_for(lambda: ProcessSession.objects.first())
+    kids = wait_for(
+        lambda: (lambda k: k if len(k) == 3 else None)(
+            {comm(p): p for p in children_of(proc.pid) if p != session.pid}
+            | {"program": session.pid}
+        )
+    )
+    assert set(kids) == {"program", "streamtap-db", "streamtap-pty"}
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # The PTY reader goes with the tap; then nobody holds the terminal and the program, whose
+    # controlling terminal it was, gets SIGHUP as when a terminal window is closed.
+    wait_for(lambda: not alive(kids["streamtap-pty"]), timeout=10)
+    wait_for(lambda: not alive(kids["program"]), timeout=10)
+    wait_for(lambda: not alive(kids["streamtap-db"]), timeout=10)
+
+
+def test_pty_mode_ends_with_the_program_when_a_background_child_keeps_the_terminal(
+    tap_env, tmp_path
+):
+    # The background child ignores the hang-up and holds the terminal open for two minutes:
+    # the tap must end with the shell (run_tap gives up after 60 s), not wait for it. The shell
+    # waits until the child ignores SIGHUP: exiting earlier would hang it up.
+    ready = tmp_path / "ready"
+    linger = (
+        "import signal, time; signal.signal(signal.SIGHUP, signal.SIG_IGN);"
+        f"open({str(ready)!r}, 'w').close(); time.sleep(120)"
+    )
+    script = (
+        f'{sys.executable} -c "{linger}" & '
+        f"while [ ! -e {ready} ]; do sleep 0.05; done; echo started $!"
+    )
+    result = run_tap(tap_env, "--pty", "--", "sh", "-c", script, stdin=subprocess.DEVNULL)
+    lingering = int(result.stdout.split()[1])
+    try:
+        assert result.returncode == 0
+        assert result.stdout == f"started {lingering}\r\n".encode()
+        assert alive(lingering)
+        assert f"started {lingering}" in recorded_output(only_session())
+    finally:
+        os.kill(lingering, signal.SIGKILL)
+
+
 def test_pipe_mode_passes_stdout_and_stderr_through_unchanged(tap_env):
     code = (
         "import sys; sys.stdout.write('\\x1b[31mred\\x1b[0m out\\n'); sys.stdout.flush();"
