@@ -221,8 +221,13 @@ function setLive(live) {
   const ended = player.live && !live;
   player.live = Boolean(live);
   root.dataset.live = String(player.live);
-  // The tap stores its last events as it exits: read the list once more after the end.
-  if (ended) refreshIndex().catch(() => {});
+  if (ended) {
+    // The index poll can learn of the end before the recording's last lines were read: read
+    // on to the real end (without this, the last output of a session never appeared).
+    player.eof = false;
+    // The tap stores its last events as it exits: read the list once more after the end.
+    refreshIndex().catch(() => {});
+  }
 }
 
 let lastJump = { offset: -1, at: 0 };

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -218,3 +219,59 @@ def test_a_running_session_is_caught_up_and_followed_live(logged_in_page, live_s
         tap.wait(30)
     assert script_errors(page) == []
     assert failed == []
+
+
+def test_a_session_that_ends_shows_its_last_output_even_if_the_end_is_heard_of_first(
+    logged_in_page, live_server_proc, tmp_path
+):
+    # The page hears that a session ended from its index poll (every 5 s) and reads the output
+    # with its range poll (every 1 s). When the end is heard of first, the output printed just
+    # before it must still be read: range requests are held back here to make that happen.
+    page = logged_in_page
+    go = tmp_path / "go"
+    program = (
+        "import os, time\n"
+        "print('first line', flush=True)\n"
+        f"while not os.path.exists({str(go)!r}):\n"
+        "    time.sleep(0.05)\n"
+        "print('last words', flush=True)\n"
+    )
+    tap = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "tap", "--pipe", "--agent", "ender",
+         "--", sys.executable, "-c", program],
+        cwd=ROOT, env=live_server_proc.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    range_requests = re.compile(r"/range\?")
+    try:
+        session_id = ""
+        deadline = time.monotonic() + 30
+        while not session_id and time.monotonic() < deadline:
+            session_id = live_server_proc.shell(
+                "from sessions.models import ProcessSession as P\n"
+                "s = P.objects.filter(agent_name='ender', status='running').first()\n"
+                "print(s.session_id if s and s.recording_path else '', end='')"
+            )
+        assert session_id, "the tap did not start a session"
+        page.goto(f"{live_server_proc.base_url}/sessions/{session_id}/replay/")
+        page.wait_for_function("() => document.querySelector('#replay').dataset.live === 'true'")
+        page.wait_for_function(
+            "() => document.querySelector('#replay-terminal .xterm-rows').innerText"
+            ".includes('first line')"
+        )
+        page.route(range_requests, lambda route: route.abort())
+        go.touch()
+        assert tap.wait(30) == 0
+        page.wait_for_function(
+            "() => document.querySelector('#replay').dataset.live === 'false'", timeout=20000
+        )
+        page.unroute(range_requests)
+        page.wait_for_function(
+            "() => document.querySelector('#replay-terminal .xterm-rows').innerText"
+            ".includes('last words')",
+            timeout=15000,
+        )
+    finally:
+        if tap.poll() is None:
+            tap.kill()
+        tap.wait(30)
+    assert script_errors(page) == []
