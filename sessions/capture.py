@@ -235,6 +235,11 @@ class ChildRunner:
                             data = b""
                         if data and len(data) < READ_SIZE:
                             data = _read_available(fd, data)
+                        if not data and self._pump_failed(fd):
+                            # The PTY reader was killed: read the terminal ourselves.
+                            self.out_fds[self.master] = self.out_fds.pop(fd)
+                            decoders[self.master] = decoders.pop(fd)
+                            continue
                         if not data:
                             tail = decoders[fd].decode(b"", final=True)
                             if tail:
@@ -292,6 +297,13 @@ class ChildRunner:
             self._restore(old_handlers)
 
     # ---- helpers ----
+
+    def _pump_failed(self, fd: int) -> bool:
+        """The end of the PTY reader's pipe came from its death, not from the terminal's end."""
+        if self.pump is None or fd != self.pump.stdout.fileno():
+            return False
+        # Its pipe closes as it exits: the status is there at once.
+        return self.pump.wait() != 0
 
     def _passthrough(self, fd: int, data: bytes) -> None:
         if not self._passthrough_ok.get(fd, False):

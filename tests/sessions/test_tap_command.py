@@ -166,6 +166,34 @@ def test_pty_mode_reads_the_terminal_in_a_process_that_dies_with_a_killed_tap(ta
     wait_for(lambda: not alive(kids["streamtap-db"]), timeout=10)
 
 
+def test_pty_mode_reads_the_terminal_itself_when_its_reader_process_is_killed(tap_env, tmp_path):
+    go = tmp_path / "go"
+    code = (
+        "import os, sys, time\n"
+        "print('before', flush=True)\n"
+        f"while not os.path.exists({str(go)!r}):\n"
+        "    time.sleep(0.05)\n"
+        "print('after', flush=True)\n"
+        "sys.exit(3)\n"
+    )
+    proc = subprocess.Popen(
+        tap_argv("--pty", "--", *py(code)),
+        env=tap_env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout.readline() == b"before\r\n"
+    pump = wait_for(lambda: [p for p in children_of(proc.pid) if comm(p) == "streamtap-pty"])
+    os.kill(pump[0], signal.SIGKILL)
+    go.touch()
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 3
+    assert out == b"after\r\n"
+    assert "before\r\nafter\r\n" in recorded_output(only_session())
+
+
 def test_pty_mode_ends_with_the_program_when_a_background_child_keeps_the_terminal(
     tap_env, tmp_path
 ):
