@@ -171,6 +171,42 @@ def test_play_to_the_end(logged_in_page, live_server_proc, replay_session):
     assert failed == []
 
 
+def start_tap(live_server_proc, agent: str, program: str) -> subprocess.Popen:
+    """A tap (pipe mode) around a Python program, storing into the live server's database."""
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "tap", "--pipe", "--agent", agent,
+         "--", sys.executable, "-c", program],
+        cwd=ROOT, env=live_server_proc.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def running_session(live_server_proc, agent: str) -> str:
+    """The session id of the agent's running session, once it has a recording."""
+    session_id = ""
+    deadline = time.monotonic() + 30
+    while not session_id and time.monotonic() < deadline:
+        session_id = live_server_proc.shell(
+            "from sessions.models import ProcessSession as P\n"
+            f"s = P.objects.filter(agent_name={agent!r}, status='running').first()\n"
+            "print(s.session_id if s and s.recording_path else '', end='')"
+        )
+    assert session_id, "the tap did not start a session"
+    return session_id
+
+
+def open_live_replay(page, live_server_proc, session_id: str) -> None:
+    page.goto(f"{live_server_proc.base_url}/sessions/{session_id}/replay/")
+    page.wait_for_function("() => document.querySelector('#replay').dataset.live === 'true'")
+
+
+def wait_for_terminal_text(page, text: str, timeout: float = 30000) -> None:
+    page.wait_for_function(
+        "(text) => document.querySelector('#replay-terminal .xterm-rows').innerText.includes(text)",
+        arg=text,
+        timeout=timeout,
+    )
+
+
 def test_a_running_session_is_caught_up_and_followed_live(logged_in_page, live_server_proc):
     page = logged_in_page
     failed = watch_failures(page)
@@ -181,32 +217,12 @@ def test_a_running_session_is_caught_up_and_followed_live(logged_in_page, live_s
         "    time.sleep(0.6)\n"
         "print('ERROR: done ticking', flush=True)\n"
     )
-    tap = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "tap", "--pipe", "--agent", "follower",
-         "--", sys.executable, "-c", program],
-        cwd=ROOT, env=live_server_proc.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    tap = start_tap(live_server_proc, "follower", program)
     try:
-        session_id = ""
-        deadline = time.monotonic() + 30
-        while not session_id and time.monotonic() < deadline:
-            session_id = live_server_proc.shell(
-                "from sessions.models import ProcessSession as P\n"
-                "s = P.objects.filter(agent_name='follower', status='running').first()\n"
-                "print(s.session_id if s and s.recording_path else '', end='')"
-            )
-        assert session_id, "the tap did not start a session"
-        page.goto(f"{live_server_proc.base_url}/sessions/{session_id}/replay/")
-        page.wait_for_function("() => document.querySelector('#replay').dataset.live === 'true'")
-        page.wait_for_function(
-            "() => document.querySelector('#replay-terminal .xterm-rows').innerText.includes('tick 0')"
-        )
+        open_live_replay(page, live_server_proc, running_session(live_server_proc, "follower"))
+        wait_for_terminal_text(page, "tick 0")
         assert tap.poll() is None  # still running while the page shows its first output
-        page.wait_for_function(
-            "() => document.querySelector('#replay-terminal .xterm-rows').innerText"
-            ".includes('ERROR: done ticking')",
-            timeout=30000,
-        )
+        wait_for_terminal_text(page, "ERROR: done ticking", timeout=30000)
         # Once the session has ended the player stops at the end of the recording.
         page.wait_for_function(
             "() => document.querySelector('#replay').dataset.state === 'ended'", timeout=30000
@@ -236,28 +252,11 @@ def test_a_session_that_ends_shows_its_last_output_even_if_the_end_is_heard_of_f
         "    time.sleep(0.05)\n"
         "print('last words', flush=True)\n"
     )
-    tap = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "tap", "--pipe", "--agent", "ender",
-         "--", sys.executable, "-c", program],
-        cwd=ROOT, env=live_server_proc.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    tap = start_tap(live_server_proc, "ender", program)
     range_requests = re.compile(r"/range\?")
     try:
-        session_id = ""
-        deadline = time.monotonic() + 30
-        while not session_id and time.monotonic() < deadline:
-            session_id = live_server_proc.shell(
-                "from sessions.models import ProcessSession as P\n"
-                "s = P.objects.filter(agent_name='ender', status='running').first()\n"
-                "print(s.session_id if s and s.recording_path else '', end='')"
-            )
-        assert session_id, "the tap did not start a session"
-        page.goto(f"{live_server_proc.base_url}/sessions/{session_id}/replay/")
-        page.wait_for_function("() => document.querySelector('#replay').dataset.live === 'true'")
-        page.wait_for_function(
-            "() => document.querySelector('#replay-terminal .xterm-rows').innerText"
-            ".includes('first line')"
-        )
+        open_live_replay(page, live_server_proc, running_session(live_server_proc, "ender"))
+        wait_for_terminal_text(page, "first line")
         page.route(range_requests, lambda route: route.abort())
         go.touch()
         assert tap.wait(30) == 0
@@ -265,11 +264,7 @@ def test_a_session_that_ends_shows_its_last_output_even_if_the_end_is_heard_of_f
             "() => document.querySelector('#replay').dataset.live === 'false'", timeout=20000
         )
         page.unroute(range_requests)
-        page.wait_for_function(
-            "() => document.querySelector('#replay-terminal .xterm-rows').innerText"
-            ".includes('last words')",
-            timeout=15000,
-        )
+        wait_for_terminal_text(page, "last words", timeout=15000)
     finally:
         if tap.poll() is None:
             tap.kill()

@@ -137,17 +137,22 @@ def comm(pid: int) -> str:
         return ""
 
 
-def test_pty_mode_reads_the_terminal_in_a_process_that_dies_with_a_killed_tap(tap_env):
-    code = "import time; print('ERROR: one', flush=True); time.sleep(60)"
-    proc = subprocess.Popen(
+def start_pty_tap(tap_env: dict, code: str, **kwargs) -> subprocess.Popen:
+    """A tap in PTY mode around a Python snippet, left running; its output in pipes."""
+    return subprocess.Popen(
         tap_argv("--pty", "--", *py(code)),
         env=tap_env,
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        start_new_session=True,
+        **kwargs,
     )
+
+
+def test_pty_mode_reads_the_terminal_in_a_process_that_dies_with_a_killed_tap(tap_env):
+    code = "import time; print('ERROR: one', flush=True); time.sleep(60)"
+    proc = start_pty_tap(tap_env, code, start_new_session=True)
     assert proc.stdout.readline() == b"ERROR: one\r\n"
     session = wait_for(lambda: ProcessSession.objects.first())
     kids = wait_for(
@@ -176,14 +181,7 @@ def test_pty_mode_reads_the_terminal_itself_when_its_reader_process_is_killed(ta
         "print('after', flush=True)\n"
         "sys.exit(3)\n"
     )
-    proc = subprocess.Popen(
-        tap_argv("--pty", "--", *py(code)),
-        env=tap_env,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = start_pty_tap(tap_env, code)
     assert proc.stdout.readline() == b"before\r\n"
     pump = wait_for(lambda: [p for p in children_of(proc.pid) if comm(p) == "streamtap-pty"])
     os.kill(pump[0], signal.SIGKILL)
