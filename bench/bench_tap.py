@@ -448,7 +448,7 @@ def report(results: dict[str, list[dict]], lines: int) -> None:
         pss = max(r["pss_mb"] for r in results[kind])
         print(
             f"- {kind} peak RSS ≤ {TARGET_RSS_MB} MB: {rss:.1f} MB (largest process) "
-            f"{'✓' if rss <= TARGET_RSS_MB else '✗'}; tap and writer together (PSS) "
+            f"{'✓' if rss <= TARGET_RSS_MB else '✗'}; the tap's processes together (PSS) "
             f"{pss:.1f} MB {'✓' if pss <= TARGET_RSS_MB else '✗'}"
         )
 
