@@ -137,6 +137,11 @@ def comm(pid: int) -> str:
         return ""
 
 
+def helpers_of(tap_pid: int, program_pid: int) -> dict[str, int]:
+    """The tap's own child processes (the program aside), by name."""
+    return {comm(p): p for p in children_of(tap_pid) if p != program_pid}
+
+
 def start_pty_tap(tap_env: dict, code: str, **kwargs) -> subprocess.Popen:
     """A tap in PTY mode around a Python snippet, left running; its output in pipes."""
     return subprocess.Popen(
@@ -155,12 +160,8 @@ def test_pty_mode_reads_the_terminal_in_a_process_that_dies_with_a_killed_tap(ta
     proc = start_pty_tap(tap_env, code, start_new_session=True)
     assert proc.stdout.readline() == b"ERROR: one\r\n"
     session = wait_for(lambda: ProcessSession.objects.first())
-    kids = wait_for(
-        lambda: (lambda k: k if len(k) == 3 else None)(
-            {comm(p): p for p in children_of(proc.pid) if p != session.pid}
-            | {"program": session.pid}
-        )
-    )
+    wait_for(lambda: len(helpers_of(proc.pid, session.pid)) == 2)
+    kids = {**helpers_of(proc.pid, session.pid), "program": session.pid}
     assert set(kids) == {"program", "streamtap-db", "streamtap-pty"}
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -183,8 +184,9 @@ def test_pty_mode_reads_the_terminal_itself_when_its_reader_process_is_killed(ta
     )
     proc = start_pty_tap(tap_env, code)
     assert proc.stdout.readline() == b"before\r\n"
-    pump = wait_for(lambda: [p for p in children_of(proc.pid) if comm(p) == "streamtap-pty"])
-    os.kill(pump[0], signal.SIGKILL)
+    session = wait_for(lambda: ProcessSession.objects.first())
+    pump = wait_for(lambda: helpers_of(proc.pid, session.pid).get("streamtap-pty"))
+    os.kill(pump, signal.SIGKILL)
     go.touch()
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 3
