@@ -13,6 +13,10 @@ batch, as the tap's writer does:
   DO NOTHING, after a SELECT of the batch's seqs already stored, plus the code-block upserts.
 - bulk_create (batch 100 / 1,000): the Django peer, ExtractionEvent objects built from the same
   rows, `bulk_create(ignore_conflicts=True)`; it does not link code blocks (a little less work).
+- engine (SQLite only): SQLite's own share, the floor for any Python writer. The same INSERTs
+  with their parameters built before the clock starts, straight on the sqlite3 connection.
+- engine-unindexed (SQLite only): the same with every index but the unique (session, seq)
+  dropped: what issue 4's query indexes cost each insert.
 
 Target (issue 2): ≥ 80,000 events/s into SQLite.
 """
@@ -35,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _common import PG_ADMIN_URL, PYTHON, ROOT, clean_env, generated_input, loadavg  # noqa: E402
 
 TARGET_SQLITE = 80_000
-METHODS = ("inserter", "bulk_create")
+METHODS = ("inserter", "bulk_create", "engine", "engine-unindexed")
+ENGINE_METHODS = ("engine", "engine-unindexed")
 BATCHES = (100, 1000)
 
 
@@ -95,6 +100,8 @@ def worker(backend: str, method: str, batch: int, n: int) -> dict:
             cursor.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
     rows = build_rows(n)
     session = ProcessSession.start("bench", command_line="bench_persist")
+    if method in ENGINE_METHODS:
+        return engine_worker(method, session.pk, rows, batch)
     started, cpu = time.perf_counter(), time.process_time()
     if method == "inserter":
         inserter = EventInserter()
@@ -113,6 +120,41 @@ def worker(backend: str, method: str, batch: int, n: int) -> dict:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode")
             journal = cursor.fetchone()[0]
+    connection.close()
+    return {"seconds": elapsed, "cpu": cpu, "stored": stored, "journal": journal}
+
+
+def engine_worker(method: str, session_pk: int, rows: list[dict], batch: int) -> dict:
+    """SQLite alone: the tap's INSERTs, parameters prepared beforehand, one commit per batch."""
+    from django.db import connection
+
+    from sessions.persistence import EventInserter
+
+    inserter = EventInserter()
+    statements = []
+    for i in range(0, len(rows), batch):
+        sql, params = inserter.statement(session_pk, rows[i : i + batch])
+        statements.append((sql.replace("%s", "?"), params))
+    connection.ensure_connection()
+    raw = connection.connection  # the sqlite3.Connection, with the writer's pragmas
+    if method == "engine-unindexed":
+        names = raw.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'extraction_events' "
+            "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'"
+        ).fetchall()
+        for (name,) in names:
+            raw.execute(f'DROP INDEX "{name}"')
+    started, cpu = time.perf_counter(), time.process_time()
+    for sql, params in statements:
+        # Django keeps the connection in autocommit mode: one explicit transaction per batch.
+        raw.execute("BEGIN")
+        raw.executemany(sql, params)
+        raw.execute("COMMIT")
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    (stored,) = raw.execute(
+        "SELECT COUNT(*) FROM extraction_events WHERE session_id = ?", [session_pk]
+    ).fetchone()
+    (journal,) = raw.execute("PRAGMA journal_mode").fetchone()
     connection.close()
     return {"seconds": elapsed, "cpu": cpu, "stored": stored, "journal": journal}
 
@@ -174,6 +216,8 @@ def main() -> None:
                 print(f"postgres: skipped ({exc})")
                 continue
         for method in methods:
+            if method in ENGINE_METHODS and backend != "sqlite":
+                continue
             for batch in batches:
                 r = run_one(backend, method, batch, args.events)
                 r.update(backend=backend, method=method, batch=batch)

@@ -138,29 +138,31 @@ class EventInserter:
             if not new_rows:
                 return []
             self._link_code_blocks(cursor, new_rows)
-            # Rows of one batch usually carry the same keys (the pipeline builds them alike):
-            # one plan for the batch, and a row is its plain values in one C call plus the few
-            # converted or optional ones. Rows keep their order (ids follow seq).
-            first_keys = new_rows[0].keys()
-            if all(row.keys() == first_keys for row in new_rows):
-                common, optional = frozenset(first_keys), frozenset()
-            else:  # e.g. code_block_id on code blocks only, or rows from the ingest API
-                common = frozenset(first_keys).intersection(*new_rows)
-                optional = frozenset().union(*new_rows) - common
-            sql, plain, per_row, tail = self._plan(common, optional)
-            tail = (*tail, session_pk)
-            params = []
-            append = params.append
-            for row in new_rows:
-                values = plain(row)
-                for name, default, convert in per_row:
-                    value = row.get(name, default)
-                    values += (
-                        convert(value) if convert is not None and value is not None else value,
-                    )
-                append(values + tail)
-            cursor.executemany(sql, params)
+            cursor.executemany(*self.statement(session_pk, new_rows))
         return new_rows
+
+    def statement(self, session_pk: int, rows: list[dict]) -> tuple[str, list[tuple]]:
+        """The INSERT and its parameters for these rows (no code-block linking, no query)."""
+        # Rows of one batch usually carry the same keys (the pipeline builds them alike):
+        # one plan for the batch, and a row is its plain values in one C call plus the few
+        # converted or optional ones. Rows keep their order (ids follow seq).
+        first_keys = rows[0].keys()
+        if all(row.keys() == first_keys for row in rows):
+            common, optional = frozenset(first_keys), frozenset()
+        else:  # e.g. code_block_id on code blocks only, or rows from the ingest API
+            common = frozenset(first_keys).intersection(*rows)
+            optional = frozenset().union(*rows) - common
+        sql, plain, per_row, tail = self._plan(common, optional)
+        tail = (*tail, session_pk)
+        params = []
+        append = params.append
+        for row in rows:
+            values = plain(row)
+            for name, default, convert in per_row:
+                value = row.get(name, default)
+                values += (convert(value) if convert is not None and value is not None else value,)
+            append(values + tail)
+        return sql, params
 
     def _plan(self, common: frozenset, optional: frozenset) -> tuple:
         """(SQL, getter of the plain values, per-row columns, defaults) for rows with these keys.
