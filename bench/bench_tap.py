@@ -10,6 +10,9 @@ program's output goes to /dev/null, and whatever records writes its own file:
 - asciinema     `asciinema rec -c "cat FILE" --overwrite OUT.cast` (the peer: records with timing)
 - tap-pipe      `manage.py tap --pipe --no-live -- cat FILE` (record + extract + persist, SQLite)
 - tap-pty       the same with `--pty`
+- tap-record    `tap --pipe` with every built-in rule disabled (`--rules`): passthrough, redaction
+                and the recording only, no events. Not a target: it shows what the recording
+                costs and so how much of the tap's time is extraction and persistence.
 
 asciinema 2.4 allocates its own pseudo-terminal for the child, so it runs headless (stdin
 /dev/null, stdout not a terminal) without `script`. Each tap run gets a fresh, migrated
@@ -55,7 +58,7 @@ TARGET_RSS_MB = 100
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WRITER_COMM = "streamtap-db"  # the writer process's name (sessions/writer_process.py)
 PUMP_COMM = "streamtap-pty"  # the PTY reader's name (sessions/pty_pump.py), PTY mode only
-RUNS = ("cat", "cat|tee", "asciinema", "tap-pipe", "tap-pty")
+RUNS = ("cat", "cat|tee", "asciinema", "tap-pipe", "tap-pty", "tap-record")
 
 
 def parse_args() -> argparse.Namespace:
@@ -335,11 +338,12 @@ def one_run(kind: str, src: Path, scratch: Path, i: int) -> dict:
         )
         r["recording_mb"] = out.stat().st_size / 1e6
         return r
-    mode = "--pipe" if kind == "tap-pipe" else "--pty"
+    mode = "--pty" if kind == "tap-pty" else "--pipe"
+    options = ["--rules", str(no_rules_file(scratch))] if kind == "tap-record" else []
     data = fresh_data_dir(scratch, f"{kind}-{i}")
     env = clean_env(STREAMTAP_DATA_DIR=str(data))
     r = run_measured(
-        [PYTHON, MANAGE, "tap", mode, "--no-live", "--", cat, str(src)],
+        [PYTHON, MANAGE, "tap", mode, "--no-live", *options, "--", cat, str(src)],
         env=env,
         poll_db=sqlite_path(data),
         tree=True,
@@ -349,6 +353,21 @@ def one_run(kind: str, src: Path, scratch: Path, i: int) -> dict:
     r["recording_mb"] = sum(p.stat().st_size for p in recs) / 1e6
     shutil.rmtree(data, ignore_errors=True)
     return r
+
+
+def no_rules_file(scratch: Path) -> Path:
+    """A rules file that disables every built-in rule (for tap-record)."""
+    path = scratch / "no-rules.toml"
+    if not path.exists():
+        sys.path.insert(0, str(ROOT))
+        from extraction.engine.extractor import default_rules
+
+        rules = default_rules()
+        names = sorted(
+            {r.name for r in (*rules.line_rules, *rules.fence_rules, *rules.prompt_rules)}
+        )
+        path.write_text("disable = [" + ", ".join(f'"{n}"' for n in names) + "]\n")
+    return path
 
 
 def startup_cost(scratch: Path) -> float:
@@ -438,7 +457,7 @@ def report(results: dict[str, list[dict]], lines: int) -> None:
                 f"{cpu_split(rs)} |"
             )
     print("\ntargets (issue 2):")
-    for kind in taps:
+    for kind in (k for k in taps if k != "tap-record"):
         if "asciinema" in med:
             ok = med[kind] <= med["asciinema"]
             print(

@@ -74,7 +74,8 @@ BENCHES = [
         ["--lines", "100000", "--repeat", "1"],
         1500,
         "The whole tap (record + extract + persist) on 1M lines of ~95 bytes (~5% events) "
-        "against `cat`, `cat | tee` and `asciinema rec` in the same run.",
+        "against `cat`, `cat | tee` and `asciinema rec` in the same run; `tap-record` is the "
+        "tap with every rule disabled (recording and redaction only), for reference.",
         "no slower than `asciinema rec`; peak RSS ≤ 100 MB (issue 2)",
     ),
     Bench(
