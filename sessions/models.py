@@ -24,6 +24,31 @@ class SessionStatus(models.TextChoices):
 
 LIVE_STATUSES = (SessionStatus.RUNNING, SessionStatus.WAITING_FOR_INPUT)
 
+AGENT_NAME_MAX = 64
+_AGENT_NAME_EXTRA = "-_."
+
+
+def is_agent_name(name: str) -> bool:
+    """Whether ``name`` can name an agent as it is: it becomes part of session ids and URLs."""
+    return (
+        0 < len(name) <= AGENT_NAME_MAX
+        and all(c.isalnum() or c in _AGENT_NAME_EXTRA for c in name)
+        and name[0].isalnum()
+    )
+
+
+def agent_name_from(text: str) -> str:
+    """An agent name made from any text (a program's file name, a remote tap's claim).
+
+    A "/" or a space in a session id broke every page that links to it, and a 300-character
+    name overflowed the column on PostgreSQL: other characters become "-", and the name is cut.
+    """
+    name = "".join(c if c.isalnum() or c in _AGENT_NAME_EXTRA else "-" for c in text)
+    while "--" in name:
+        name = name.replace("--", "-")
+    name = name.strip("-_.")[:AGENT_NAME_MAX].rstrip("-_.")
+    return name or "process"
+
 
 class ProcessSessionQuerySet(models.QuerySet):
     def live(self):
@@ -108,6 +133,8 @@ class ProcessSession(models.Model):
         """
         started_at = fields.pop("started_at", None) or timezone.now()
         fields.setdefault("host", socket.gethostname())
+        if not is_agent_name(agent_name):
+            agent_name = agent_name_from(agent_name)
         base = f"{agent_name}-{timezone.localtime(started_at):%Y%m%d-%H%M%S}"
         for attempt in range(1, 1000):
             session_id = base if attempt == 1 else f"{base}-{attempt}"

@@ -79,10 +79,35 @@ def test_child_killed_by_signal_exits_128_plus_n(tap_env):
     assert session.exit_signal == signal.SIGKILL
 
 
-def test_missing_program_is_a_clear_error(tap_env):
+def test_missing_program_is_a_clear_error_with_the_shells_exit_code(tap_env):
     result = run_tap(tap_env, "--", "no-such-program-xyz")
-    assert result.returncode != 0
+    assert result.returncode == 127
     assert b"cannot run 'no-such-program-xyz'" in result.stderr
+
+
+def test_a_program_that_is_not_executable_exits_126(tap_env, tmp_path):
+    script = tmp_path / "not-executable.sh"
+    script.write_text("echo hi\n")
+    result = run_tap(tap_env, "--", str(script))
+    assert result.returncode == 126
+    assert b"Permission denied" in result.stderr
+
+
+def test_an_agent_name_that_cannot_be_part_of_a_url_is_refused_with_the_rule(tap_env):
+    result = run_tap(tap_env, "--agent", "team/bot", "--", "true")
+    assert result.returncode == 1
+    assert b"use letters, digits, '.', '_' and '-'" in result.stderr
+    assert ProcessSession.objects.count() == 0
+
+
+def test_a_program_name_that_cannot_be_part_of_a_url_gives_a_cleaned_agent_name(tap_env, tmp_path):
+    program = tmp_path / "my tool (v2)"
+    program.write_text("#!/bin/sh\necho hi\n")
+    program.chmod(0o755)
+    run_tap(tap_env, "--", str(program))
+    session = only_session()
+    assert session.agent_name == "my-tool-v2"
+    assert session.session_id.startswith("my-tool-v2-")
 
 
 def test_missing_program_leaves_no_session_and_no_writer_behind(tap_env):
@@ -467,6 +492,40 @@ def test_database_down_spills_and_recover_loads_it(tap_env, tmp_path):
         timeout=60,
     )
     assert ExtractionEvent.objects.count() == 7
+
+
+def run_recover(env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*tap_argv()[:2], "recover"], env=env, cwd=ROOT, capture_output=True, timeout=60
+    )
+
+
+def test_recover_with_nothing_to_do_says_so(tap_env):
+    result = run_recover(tap_env)
+    assert result.returncode == 0
+    assert b"nothing to recover" in result.stdout
+
+
+def test_a_spill_file_that_cannot_be_loaded_is_reported_and_kept_and_the_others_load(
+    tap_env, tmp_path
+):
+    down_env = dict(
+        tap_env,
+        DATABASE_URL=f"sqlite:///{tmp_path}/missing-dir/nope.sqlite3",
+        STREAMTAP_FINISH_TIMEOUT="3",
+    )
+    run_tap(down_env, "--batch-seconds", "0.2", "--", *py("print('ERROR: kept')"), timeout=90)
+    spill_dir = tmp_path / "data" / "spill"
+    broken = spill_dir / "0000-broken.spill.jsonl"
+    broken.write_text('{"kind": "session", "spec": {"agent_name": 1}}\n{not json\n')
+
+    result = run_recover(tap_env)
+
+    assert result.returncode == 1
+    assert f"could not load spill {broken}".encode() in result.stderr
+    assert b"Traceback" not in result.stderr
+    assert broken.exists()
+    assert only_session().events.count() == 1
 
 
 def test_recover_after_kill_9_restores_every_event_exactly_once(tap_env):

@@ -2,6 +2,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, transaction
 
 from extraction.engine import RulesError
 from sessions import rebuild
@@ -31,23 +32,45 @@ class Command(BaseCommand):
             rules = rebuild.rules_from(options["rules"])
         except RulesError as exc:
             raise CommandError(str(exc)) from exc
-        self.load_spills(rules)
+        self.done = 0
+        failed = self.load_spills(rules)
         self.mark_lost(rules, options["stale_minutes"] * 60)
         if not options["no_orphans"]:
             self.adopt_orphans(rules)
+        if failed:
+            raise CommandError(
+                f"{failed} spill file(s) could not be loaded and were left in place (see above)"
+            )
+        if not self.done:
+            self.stdout.write("nothing to recover: no spill files, lost sessions or orphans")
 
-    def load_spills(self, rules) -> None:
+    def load_spills(self, rules) -> int:
+        """Load every spill file; one that cannot be loaded is reported and kept for later."""
         spill_dir = Path(settings.STREAMTAP["SPILL_DIR"])
+        failed = 0
         for path in sorted(spill_dir.glob("*.spill.jsonl")):
-            session = rebuild.load_spill(path, rules)
+            try:
+                # All or nothing: a spill that fails half-way is loaded again next time.
+                with transaction.atomic():
+                    session = rebuild.load_spill(path, rules)
+            except (DatabaseError, ValueError, KeyError, TypeError, StopIteration) as exc:
+                failed += 1
+                reason = (
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                )
+                self.stderr.write(f"could not load spill {path}: {reason}")
+                continue
             path.rename(path.with_suffix(".loaded"))
+            self.done += 1
             self.stdout.write(
                 f"loaded spill {path.name} into {session.session_id}: "
                 f"{session.total_extraction_events} events"
             )
+        return failed
 
     def mark_lost(self, rules, stale_seconds: float) -> None:
         for session in rebuild.stale_sessions(stale_seconds):
+            self.done += 1
             result = rebuild.mark_lost(session, rules)
             restored = (
                 f"{result.new_events} events restored from the recording"
@@ -66,4 +89,5 @@ class Command(BaseCommand):
                 continue
             session = rebuild.adopt_orphan_recording(path, rules)
             if session:
+                self.done += 1
                 self.stdout.write(f"adopted {path.name} as {session.session_id} (lost)")

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from extraction.engine import RulesError
+from sessions.models import AGENT_NAME_MAX, is_agent_name
 from sessions.tap import Tap, TapError, TapOptions, print_summary
 
 
@@ -17,7 +18,12 @@ class Command(BaseCommand):
     requires_system_checks = []
 
     def add_arguments(self, parser):
-        parser.add_argument("--agent", default="", help="agent name (default: the program name)")
+        parser.add_argument(
+            "--agent",
+            default="",
+            help=f"agent name: letters, digits, '.', '_' and '-', at most {AGENT_NAME_MAX} "
+            "(default: the program's name)",
+        )
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument(
             "--pty",
@@ -39,14 +45,25 @@ class Command(BaseCommand):
             help="keep secrets in the recording (events are always redacted)",
         )
         parser.add_argument("--log-dir", default="", help="directory for recordings")
-        parser.add_argument("--batch-size", type=int, default=settings.STREAMTAP["BATCH_SIZE"])
         parser.add_argument(
-            "--batch-seconds", type=float, default=settings.STREAMTAP["BATCH_SECONDS"]
+            "--batch-size",
+            type=int,
+            default=settings.STREAMTAP["BATCH_SIZE"],
+            help="store events once this many are pending (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--batch-seconds",
+            type=float,
+            default=settings.STREAMTAP["BATCH_SECONDS"],
+            help="store pending events at the latest this many seconds after the oldest "
+            "(default: %(default)s)",
         )
         parser.add_argument("--no-live", action="store_true", help="do not publish live")
         parser.add_argument("--server", default="", help="server URL for live publishing")
         parser.add_argument("--token", default="", help="API token for --server")
-        parser.add_argument("--title", default="")
+        parser.add_argument(
+            "--title", default="", help="the recording's title (default: agent and command)"
+        )
         parser.add_argument(
             "--auto-confirm",
             choices=["low", "medium"],
@@ -67,7 +84,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--summary", action="store_true", help="print a one-line summary to stderr at the end"
         )
-        parser.add_argument("argv", nargs=argparse.REMAINDER, help="-- COMMAND [ARGS...]")
+        parser.add_argument(
+            "argv", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]", help="what to run"
+        )
 
     def handle(self, *args, **options):
         argv = options["argv"]
@@ -76,6 +95,12 @@ class Command(BaseCommand):
         if not argv:
             raise CommandError(
                 "nothing to run: usage: manage.py tap [options] -- COMMAND [ARGS...]"
+            )
+        if options["agent"] and not is_agent_name(options["agent"]):
+            raise CommandError(
+                f"--agent {options['agent']!r}: use letters, digits, '.', '_' and '-' "
+                f"(starting with a letter or digit), at most {AGENT_NAME_MAX} characters; "
+                "it becomes part of session ids and their URLs"
             )
         if options["batch_size"] < 1 or options["batch_seconds"] <= 0:
             raise CommandError("--batch-size must be ≥ 1 and --batch-seconds > 0")
@@ -99,7 +124,9 @@ class Command(BaseCommand):
         try:
             tap = Tap(tap_options)
             result = tap.run()
-        except (TapError, RulesError) as exc:
+        except TapError as exc:
+            raise CommandError(str(exc), returncode=exc.exit_code) from exc
+        except RulesError as exc:
             raise CommandError(str(exc)) from exc
         if options["summary"] or not result.stored:
             print_summary(result)

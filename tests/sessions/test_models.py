@@ -1,0 +1,64 @@
+"""Session rows: ids that work in URLs whatever the agent calls itself."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.apps import apps
+from django.urls import reverse
+
+from sessions.models import AGENT_NAME_MAX, ProcessSession, agent_name_from, is_agent_name
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("builder", "builder"),
+        ("team/bot", "team-bot"),
+        ("my tool (v2)", "my-tool-v2"),
+        ("  ", "process"),
+        ("../../etc", "etc"),
+        ("agent✓", "agent"),
+        ("ünïcode-agent", "ünïcode-agent"),
+        ("x" * 300, "x" * AGENT_NAME_MAX),
+    ],
+)
+def test_agent_names_are_made_from_any_text(text, name):
+    assert agent_name_from(text) == name
+    assert is_agent_name(name)
+
+
+@pytest.mark.parametrize("name", ["team/bot", "a b", "", "-lead", "x" * (AGENT_NAME_MAX + 1)])
+def test_names_that_would_break_session_urls_are_not_agent_names(name):
+    assert not is_agent_name(name)
+
+
+@pytest.mark.django_db
+def test_a_session_started_for_an_unusable_name_gets_a_cleaned_one_and_a_working_url():
+    # A remote tap (or an older client) can claim any name: the server cleans it.
+    session = ProcessSession.start("team/bot " + "y" * 300, command_line="x")
+    assert session.agent_name == agent_name_from("team/bot " + "y" * 300)
+    assert session.session_id.startswith("team-bot-yyy")
+    assert reverse("st-session-detail", args=[session.session_id]) in session.get_absolute_url()
+
+
+@pytest.mark.django_db
+def test_the_migration_cleans_ids_stored_before_names_were_checked():
+    migration = importlib.import_module("sessions.migrations.0002_clean_session_ids")
+    bad = ProcessSession.objects.create(
+        session_id="team/bot-20261127-010101", agent_name="team/bot"
+    )
+    taken = ProcessSession.objects.create(
+        session_id="team-bot-20261127-010101", agent_name="team-bot"
+    )
+    fine = ProcessSession.objects.create(session_id="builder-20261127-010101", agent_name="builder")
+
+    migration.clean_session_ids(apps, None)
+
+    bad.refresh_from_db()
+    assert (bad.session_id, bad.agent_name) == ("team-bot-20261127-010101-2", "team-bot")
+    taken.refresh_from_db()
+    fine.refresh_from_db()
+    assert taken.session_id == "team-bot-20261127-010101"
+    assert fine.session_id == "builder-20261127-010101"
