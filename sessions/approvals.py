@@ -29,6 +29,8 @@ RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
 # Programs read a burst of bytes as one paste; text and Enter go as separate writes.
 KEYSTROKE_GAP_SECONDS = 0.08
 POLL_SECONDS = 0.3
+TITLE_PUSH = "\x1b[22;0t"  # save the window and icon titles
+TITLE_POP = "\x1b[23;0t"  # restore them
 
 
 def answer_writes(metadata: dict, decision: str) -> list[str]:
@@ -86,6 +88,9 @@ class PromptController:
         self.pending: PendingPrompt | None = None
         self.wait_seconds = 0.0
         self.answers: list[dict] = []
+        self._held_states: list[tuple[str, dict, float]] = []
+        self._title_saved = False
+        self._holding_thread: int | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._last_poll = time.monotonic()
@@ -97,7 +102,13 @@ class PromptController:
     # ---- called from the reader thread ----
 
     def on_prompt(self, row: dict) -> None:
-        """A prompt event, before it is handed to the writer (so its fields can be filled)."""
+        """A prompt event, before it is handed to the writer (so its fields can be filled).
+
+        The state changes it causes are held until ``hand_over_states()``, which the tap calls
+        once the row is with the writer: a session shown as waiting always has its prompt's
+        row, which the dashboard's Approve and Deny look up.
+        """
+        self._holding_thread = threading.get_ident()
         meta = row["metadata"]
         with self._lock:
             if self.pending is not None:
@@ -119,12 +130,26 @@ class PromptController:
         }
         if self.dry_run and row["risk_level"] in RISK_ORDER and self.auto_confirm:
             state["policy"] = "would not answer (risk above the policy)"
-        self.writer.add_state("waiting_for_input", state)
+        self._add_state("waiting_for_input", state)
         self.publisher.state(
             {"state": "waiting_for_input", "metadata": state}, info={"status": "waiting_for_input"}
         )
         self._notify("streamtap: waiting for an answer (here or in the dashboard)")
         self._wake.set()
+
+    def hand_over_states(self) -> None:
+        """The prompt rows are with the writer: their state changes may follow."""
+        held, self._held_states = self._held_states, []
+        self._holding_thread = None
+        for state, metadata, at in held:
+            self.writer.add_state(state, metadata, at)
+
+    def _add_state(self, state: str, metadata: dict) -> None:
+        at = time.time()
+        if threading.get_ident() == self._holding_thread:
+            self._held_states.append((state, metadata, at))
+        else:
+            self.writer.add_state(state, metadata, at)
 
     def on_terminal_input(self) -> None:
         """Someone typed at the terminal: if a prompt is pending, they answered it."""
@@ -139,9 +164,12 @@ class PromptController:
         self._closed = True
         self._wake.set()
         self._thread.join(5.0)
+        self.hand_over_states()
         with self._lock:
             if self.pending is not None:
-                self._resolve_locked("unanswered", by="program")
+                # The program has ended: nothing runs on after this prompt.
+                self._resolve_locked("unanswered", by="program", resumed=False)
+        self._restore_title()
 
     # ---- policy ----
 
@@ -165,14 +193,14 @@ class PromptController:
         }
         if self.dry_run:
             row["metadata"]["policy"] = {"decision": "would_approve", **decision}
-            self.writer.add_state("auto_confirm_dry_run", decision)
+            self._add_state("auto_confirm_dry_run", decision)
             self.publisher.state({"state": "auto_confirm_dry_run", "metadata": decision})
             # The program still waits: a person (or the timeout) answers for real.
             deadline = time.monotonic() + self.timeout if self.timeout > 0 else None
             self.pending = PendingPrompt(
                 row["seq"], row["rule"], row["metadata"], deadline=deadline
             )
-            self.writer.add_state("waiting_for_input", decision)
+            self._add_state("waiting_for_input", decision)
             self._wake.set()
             return
         row["metadata"]["answer"] = {"by": "policy", "decision": "approve", "writes": writes}
@@ -182,7 +210,7 @@ class PromptController:
             f"auto-confirmed: risk {row['risk_level']} within policy {self.auto_confirm}"
         )
         self.answers.append({"by": "policy", **decision})
-        self.writer.add_state("auto_confirmed", decision)
+        self._add_state("auto_confirmed", decision)
         self.publisher.state({"state": "auto_confirmed", "metadata": decision})
         self._actions.put(writes)
         self._wake.set()
@@ -299,7 +327,7 @@ class PromptController:
             self._type_queued()
         self._notify(f"streamtap: prompt {'approved' if verb == 'approve' else 'denied'} ({by})")
 
-    def _resolve_locked(self, outcome: str, *, by: str) -> None:
+    def _resolve_locked(self, outcome: str, *, by: str, resumed: bool = True) -> None:
         pending, self.pending = self.pending, None
         waited = time.monotonic() - pending.asked_at
         self.wait_seconds += waited
@@ -311,17 +339,32 @@ class PromptController:
             "wait_seconds": round(waited, 3),
         }
         self.answers.append(answer)
-        self.writer.add_state("prompt_answered", answer)
+        self._add_state("prompt_answered", answer)
         self.writer.update_stats(prompt_wait_seconds=round(self.wait_seconds, 3))
-        self.publisher.state({"state": "running", "metadata": answer}, info={"status": "running"})
-        self.writer.add_state("running", {"after_prompt": pending.seq})
+        if resumed:
+            self.publisher.state(
+                {"state": "running", "metadata": answer}, info={"status": "running"}
+            )
+            self._add_state("running", {"after_prompt": pending.seq})
 
     def _notify(self, text: str) -> None:
         # The terminal's title: visible to the person at the terminal without drawing into a
         # full-screen program's display.
         if self.notify_fd is None:
             return
+        # The title before the first notice goes on the terminal's title stack (XTWINOPS 22;
+        # terminals without one ignore it) and comes back at close().
+        save = "" if self._title_saved else TITLE_PUSH
+        self._title_saved = True
+        self._write_terminal(f"{save}\x1b]2;{text}\x07")
+
+    def _restore_title(self) -> None:
+        if self._title_saved:
+            self._title_saved = False
+            self._write_terminal(TITLE_POP)
+
+    def _write_terminal(self, text: str) -> None:
         try:
-            os.write(self.notify_fd, f"\x1b]2;{text}\x07".encode())
+            os.write(self.notify_fd, text.encode())
         except OSError:
             pass

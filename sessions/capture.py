@@ -141,6 +141,10 @@ class ChildRunner:
 
     def send_input(self, data: bytes) -> None:
         """Type into the program (auto-confirm, a browser's approval). Thread-safe."""
+        if not self.use_pty:
+            # Answers type Enter as a terminal sends it ("\r"); the terminal's line discipline
+            # turns that into "\n", and through a pipe nothing does.
+            data = data.replace(b"\r", b"\n")
         with self._inject_lock:
             self._inject.append(data)
         self._wake()

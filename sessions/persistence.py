@@ -262,6 +262,9 @@ class BatchWriter(threading.Thread):
         self._cond = threading.Condition()
         self._events: list[dict] = []
         self._oldest_pending: float | None = None
+        # A prompt among the pending events: someone may want to answer it from the dashboard,
+        # which needs its row, so it is written as soon as a state change would be.
+        self._prompt_pending = False
         self._states: list[tuple[str, dict, float]] = []
         self._stats: dict = {}
         self._finish: dict | None = None
@@ -297,10 +300,12 @@ class BatchWriter(threading.Thread):
             if first:
                 self._oldest_pending = time.monotonic()
             self._events.extend(rows)
+            prompt = _has_prompt(rows)
+            self._prompt_pending = self._prompt_pending or prompt
             # Wake the writer for a full batch, and for the first pending event: it may be
             # asleep until the heartbeat and must now wait only BATCH_SECONDS (a quiet agent's
             # last events are stored on time).
-            if first or len(self._events) >= self.batch_size:
+            if first or prompt or len(self._events) >= self.batch_size:
                 self._cond.notify()
 
     def add_state(self, state: str, metadata: dict | None = None, at: float | None = None) -> None:
@@ -372,7 +377,7 @@ class BatchWriter(threading.Thread):
         return (
             self.session is None
             or (
-                (bool(self._states) or len(self._events) >= self.batch_size)
+                (self._states or self._prompt_pending or len(self._events) >= self.batch_size)
                 and now - self._last_write >= MIN_WRITE_INTERVAL
             )
             or (bool(self._events) and now - self._oldest_pending >= self.batch_seconds)
@@ -389,7 +394,7 @@ class BatchWriter(threading.Thread):
         else:
             if self._oldest_pending is not None and self._events:
                 timeouts.append(max(0.0, self._oldest_pending + self.batch_seconds - now))
-            if self._states or len(self._events) >= self.batch_size:
+            if self._states or self._prompt_pending or len(self._events) >= self.batch_size:
                 timeouts.append(max(0.0, self._last_write + MIN_WRITE_INTERVAL - now))
         return max(0.005, min(timeouts))
 
@@ -442,6 +447,7 @@ class BatchWriter(threading.Thread):
             states, self._states = self._states, []
             stats = dict(self._stats)
             self._oldest_pending = None
+            self._prompt_pending = False
             self._in_flight, self._in_flight_states = events, states
         try:
             if self._inserter is None:
@@ -461,6 +467,7 @@ class BatchWriter(threading.Thread):
                 self._in_flight, self._in_flight_states = [], []
                 self._events[:0] = events
                 self._states[:0] = states
+                self._prompt_pending = self._prompt_pending or _has_prompt(events)
                 if self._events and self._oldest_pending is None:
                     self._oldest_pending = time.monotonic()
             raise
@@ -543,6 +550,10 @@ _STAT_FIELDS = {
     "term_rows",
     "pid",
 }
+
+
+def _has_prompt(rows: list[dict]) -> bool:
+    return any(row.get("event_type") == "prompt" for row in rows)
 
 
 def _json_default(value):

@@ -22,8 +22,9 @@ from .live import (
     WebsocketTransport,
     default_transport,
     ingest_auth_headers,
+    server_url,
 )
-from .models import SessionStatus
+from .models import SessionStatus, agent_name_from
 from .persistence import BatchWriter, SessionSpec
 from .pipeline import Pipeline
 from .recording import AsciicastWriter, recording_path_for
@@ -95,7 +96,7 @@ class Tap:
         self.options = options
         self.stdin_fd, self.stdout_fd, self.stderr_fd = stdin_fd, stdout_fd, stderr_fd
         conf = settings.STREAMTAP
-        self.agent_name = options.agent_name or Path(options.argv[0]).name or "process"
+        self.agent_name = agent_name_from(options.agent_name or Path(options.argv[0]).name)
         self.rules = load_rules(options.rules_file or conf["RULES_FILE"] or None)
         self.started_at = time.time()
         recordings_dir = options.recordings_dir or conf["RECORDINGS_DIR"]
@@ -185,7 +186,11 @@ class Tap:
         except OSError as exc:
             recorder.close()
             writer.abandon()
-            raise TapError(f"cannot run {opts.argv[0]!r}: {exc.strerror or exc}") from exc
+            # The shell's codes: 127 when there is no such program, 126 when it cannot run.
+            code = 127 if isinstance(exc, FileNotFoundError) else 126
+            raise TapError(
+                f"cannot run {opts.argv[0]!r}: {exc.strerror or exc}", exit_code=code
+            ) from exc
         self.spec.pid = pid
         writer.set_pid(pid)
         publisher.start()
@@ -263,7 +268,7 @@ class Tap:
         elif opts.server_url:
             transport = WebsocketTransport(opts.server_url, ingest_auth_headers(opts.api_token))
         else:
-            transport = default_transport(conf["SERVER_URL"], opts.api_token or conf["API_TOKEN"])
+            transport = default_transport(server_url(), opts.api_token or conf["API_TOKEN"])
         return LivePublisher(transport)
 
     @staticmethod
@@ -276,11 +281,15 @@ class Tap:
     @staticmethod
     def _on_events(writer: WriterProcess, publisher: LivePublisher, prompts):
         def on_events(rows: list[dict]) -> None:
+            prompt_seen = False
             for row in rows:
                 if row["event_type"] == "prompt":
                     # Before the writer takes it: an automatic answer is recorded on the row.
                     prompts().on_prompt(row)
+                    prompt_seen = True
             writer.add_events(rows)
+            if prompt_seen:
+                prompts().hand_over_states()
             # The session id is filled in by the publisher once the session row exists.
             publisher.events(rows)
 
@@ -288,7 +297,9 @@ class Tap:
 
 
 class TapError(Exception):
-    pass
+    def __init__(self, message: str, *, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def print_summary(result: TapResult, stream=None) -> None:

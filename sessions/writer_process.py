@@ -27,6 +27,7 @@ import signal
 import socket
 import struct
 import threading
+import time
 from types import SimpleNamespace
 
 from django.db import connections
@@ -186,7 +187,9 @@ class WriterProcess:
             self._cond.notify()
 
     def add_state(self, state: str, metadata: dict | None = None, at: float | None = None) -> None:
-        self._put(("state", state, metadata, at))
+        # Timed here, not when the writer process gets to it: a state change queued behind a
+        # flood of events was stamped after the session's end.
+        self._put(("state", state, metadata, at if at is not None else time.time()))
 
     def update_stats(self, **stats) -> None:
         self._put(("stats", stats))

@@ -6,6 +6,8 @@ input(), `rm -i`, and pip in a throwaway virtualenv.
 
 from __future__ import annotations
 
+import os
+import pty
 import subprocess
 import sys
 import time
@@ -16,6 +18,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from extraction.models import ExtractionEvent
+from sessions.approvals import TITLE_POP, TITLE_PUSH
 from sessions.models import ProcessSession
 
 from .conftest import ROOT, py, run_tap, tap_argv
@@ -241,6 +244,98 @@ def test_python_input_prompt_is_answered_by_policy(tap_env):
     assert b"answer: 'y'" in result.stdout
     prompt = ProcessSession.objects.get().events.get(event_type="prompt")
     assert prompt.risk_level == "low" and prompt.metadata["answer"]["writes"] == ["y", "\r"]
+
+
+def test_an_answer_typed_through_a_pipe_ends_its_line_with_a_newline(tap_env):
+    # A terminal turns Enter's carriage return into a newline; a pipe does not, and a program
+    # reading a line would wait for one.
+    code = "a = input('Run the tests with pytest? [y/N] '); print('answer:', repr(a))"
+    proc = subprocess.Popen(
+        tap_argv("--pipe", "--auto-confirm", "low", "--", *py(code)),
+        env=tap_env,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,  # kept open: only the answer can end the program's line
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for(lambda: proc.poll() is not None, timeout=30)
+        out = proc.stdout.read()
+    finally:
+        proc.kill()
+    assert b"answer: 'y'" in out
+    assert proc.returncode == 0
+
+
+def test_a_prompt_is_stored_at_once_so_the_dashboard_can_answer_it_without_waiting(tap_env):
+    # With a minute between batches, only a prompt's own urgency gets its row stored while the
+    # program waits: the dashboard's Approve looks the prompt up by its row.
+    code = (
+        "import time; print('ERROR: before', flush=True); time.sleep(1)\n"
+        "a = input('Deploy now? [y/N] '); print('answer:', repr(a))"
+    )
+    proc = subprocess.Popen(
+        tap_argv("--pipe", "--batch-seconds", "60", "--", *py(code)),
+        env=tap_env,
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        prompt = wait_for(
+            lambda: ExtractionEvent.objects.filter(event_type="prompt").first(), timeout=30
+        )
+        wait_for(lambda: ProcessSession.objects.get().status == "waiting_for_input", timeout=30)
+        assert decide(staff_client(), prompt, "approve").status_code == 200
+        # stdin stays open: the program's line can only end with the typed answer.
+        wait_for(lambda: proc.poll() is not None, timeout=30)
+        out = proc.stdout.read()
+    finally:
+        proc.kill()
+    assert b"answer: 'y'" in out
+    assert ProcessSession.objects.get().events.count() == 2
+
+
+def test_a_program_that_ends_at_its_prompt_ends_its_state_history_with_its_end(tap_env):
+    code = "import sys; print('Deploy now? [y/N] ', flush=True); sys.exit(4)"
+    result = run_tap(tap_env, "--pipe", "--", *py(code), stdin=subprocess.DEVNULL)
+    assert result.returncode == 4
+    session = ProcessSession.objects.get()
+    history = list(session.state_changes.order_by("timestamp", "id"))
+    assert [c.state for c in history] == [
+        "running",
+        "waiting_for_input",
+        "prompt_answered",
+        "failed",
+    ]
+    assert history[2].metadata["outcome"] == "unanswered"
+
+
+def test_the_terminal_title_the_tap_sets_for_a_prompt_is_restored_at_the_end(tap_env):
+    code = "import time; print('Deploy now? [y/N] ', flush=True); time.sleep(1)"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        tap_argv("--", *py(code)), env=tap_env, cwd=ROOT, stdin=slave, stdout=slave, stderr=slave
+    )
+    os.close(slave)
+    output = b""
+    try:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: every writer to the terminal has gone
+                break
+            if not data:
+                break
+            output += data
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+        os.close(master)
+    first_title = output.index(b"\x1b]2;streamtap: waiting for an answer")
+    assert output.rfind(TITLE_PUSH.encode(), 0, first_title) >= 0
+    assert output.rindex(TITLE_POP.encode()) > output.rindex(b"\x1b]2;")
 
 
 def test_rm_i_prompt_is_found_and_a_timeout_denies_it(tap_env, tmp_path):
