@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 from collections import deque
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -330,6 +332,47 @@ class NullTransport:
 
     def close(self) -> None:
         pass
+
+
+DEFAULT_SERVER_URL = "http://127.0.0.1:8000"
+SERVER_FILE = "server.json"
+
+
+def announce_server(url: str) -> Path:
+    """Note in the data directory where this machine's server listens, for taps to find."""
+    from django.conf import settings
+
+    path = Path(settings.DATA_DIR) / SERVER_FILE
+    scratch = path.with_suffix(f".{os.getpid()}.tmp")
+    scratch.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+    scratch.replace(path)
+    return path
+
+
+def withdraw_server(path: Path) -> None:
+    try:
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def server_url() -> str:
+    """Where a tap publishes: STREAMTAP_SERVER_URL, else the server `manage.py serve` runs on
+    this data directory (whatever its port), else the default address."""
+    from django.conf import settings
+
+    if settings.STREAMTAP["SERVER_URL"]:
+        return settings.STREAMTAP["SERVER_URL"]
+    try:
+        announced = json.loads((Path(settings.DATA_DIR) / SERVER_FILE).read_text())
+        url = str(announced["url"])
+        os.kill(int(announced["pid"]), 0)  # still running (a crashed server leaves the file)
+    except PermissionError:  # running, as another user
+        return url
+    except (OSError, ValueError, KeyError, TypeError):
+        return DEFAULT_SERVER_URL
+    return url
 
 
 def default_transport(server_url: str, api_token: str = ""):

@@ -256,7 +256,8 @@ STREAMTAP = {
     "RECORDINGS_DIR": str(DATA_DIR / "recordings"),
     "SPILL_DIR": str(DATA_DIR / "spill"),
     "RULES_FILE": os.environ.get("STREAMTAP_RULES", ""),
-    "SERVER_URL": os.environ.get("STREAMTAP_SERVER_URL", "http://127.0.0.1:8000"),
+    # Empty: the server `manage.py serve` runs on this data directory (server.json), or :8000.
+    "SERVER_URL": os.environ.get("STREAMTAP_SERVER_URL", ""),
     "API_TOKEN": os.environ.get("STREAMTAP_TOKEN", ""),
     "REDACT_RECORDING": envbool("STREAMTAP_REDACT_RECORDING", True),
     "RETENTION_DAYS": envint("STREAMTAP_RETENTION_DAYS", 0),

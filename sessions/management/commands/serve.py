@@ -1,3 +1,4 @@
+import ipaddress
 import os
 import secrets
 import signal
@@ -12,6 +13,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from sessions.live import DEFAULT_SERVER_URL, announce_server, withdraw_server
+
 
 class Command(BaseCommand):
     help = (
@@ -20,8 +23,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default=os.environ.get("STREAMTAP_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(os.environ.get("STREAMTAP_PORT", 8000)))
+        parser.add_argument(
+            "--host",
+            default=os.environ.get("STREAMTAP_HOST", "127.0.0.1"),
+            help="address to listen on (default: STREAMTAP_HOST or 127.0.0.1, this machine only)",
+        )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=int(os.environ.get("STREAMTAP_PORT", 8000)),
+            help="port (default: STREAMTAP_PORT or 8000)",
+        )
         parser.add_argument("--demo", action="store_true", help="tap the demo agent once served")
         parser.add_argument(
             "--no-wait", action="store_true", help="with --demo: stop the server when the demo ends"
@@ -31,6 +43,8 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0, interactive=False)
         self.ensure_admin()
         url = f"http://{options['host']}:{options['port']}/"
+        local_url = connect_url(options["host"], options["port"])
+        announced = None
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -50,6 +64,12 @@ class Command(BaseCommand):
             if not self.wait_for_port(options["host"], options["port"], server):
                 raise CommandError(f"daphne did not start on {options['host']}:{options['port']}")
             self.stdout.write(self.style.SUCCESS(f"streamtap is serving {url}"))
+            announced = announce_server(local_url)
+            if local_url != DEFAULT_SERVER_URL:
+                self.stdout.write(
+                    f"Taps using this data directory ({settings.DATA_DIR}) publish here; "
+                    f"elsewhere set STREAMTAP_SERVER_URL={local_url}"
+                )
             if options["demo"]:
                 self.run_demo()
                 if options["no_wait"]:
@@ -59,6 +79,8 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
+            if announced is not None:
+                withdraw_server(announced)
             if server.poll() is None:
                 server.send_signal(signal.SIGTERM)
                 try:
@@ -115,3 +137,14 @@ class Command(BaseCommand):
             ],
             cwd=settings.BASE_DIR,
         )
+
+
+def connect_url(host: str, port: int) -> str:
+    """Where taps on this machine reach a server listening on host:port."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # a host name
+        return f"http://{host}:{port}"
+    if address.is_unspecified:  # listening everywhere: connect over loopback
+        address = ipaddress.ip_address("127.0.0.1")
+    return f"http://[{address}]:{port}" if address.version == 6 else f"http://{address}:{port}"
