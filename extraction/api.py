@@ -6,6 +6,9 @@ here too; sessions/api.py builds on them.
 
 from __future__ import annotations
 
+from base64 import b64decode
+from urllib.parse import parse_qs
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -18,6 +21,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.views import APIView, exception_handler
 
 from . import queries
@@ -25,12 +29,15 @@ from .models import CodeBlock
 from .serializers import (
     MAX_DB_INT,
     AgentStatsSerializer,
+    APIRootSerializer,
     CodeBlockQuerySerializer,
     CodeBlockSerializer,
     DetailSerializer,
     ExtractionEventSerializer,
     ExtractionQuerySerializer,
+    NoQueryParameters,
     ParameterErrorsSerializer,
+    QueryParameters,
     ReviewSerializer,
     event_data,
     event_values,
@@ -53,13 +60,19 @@ def api_exception_handler(exc, context):
     # A body that is not JSON is a bad parameter too; give it the same shape as the others.
     if isinstance(exc, ParseError):
         exc = ParameterError({"body": [str(exc.detail)]})
+    # Django's 404 names the model ("No ExtractionEvent matches the given query."): every
+    # missing object reads the same, and the API does not show its class names.
+    if isinstance(exc, Http404):
+        exc = NotFound()
     return exception_handler(exc, context)
 
 
-ERRORS_400 = OpenApiResponse(ParameterErrorsSerializer, description="A parameter is invalid.")
+ERRORS_400 = OpenApiResponse(
+    ParameterErrorsSerializer, description="A parameter is invalid or unknown."
+)
 DETAIL_401 = OpenApiResponse(DetailSerializer, description="No or invalid credentials.")
 DETAIL_403 = OpenApiResponse(DetailSerializer, description="Authenticated but not allowed.")
-DETAIL_404 = OpenApiResponse(DetailSerializer, description="No such object.")
+DETAIL_404 = OpenApiResponse(DetailSerializer, description='No such object: "Not found."')
 
 
 class StreamtapAPIMixin:
@@ -68,15 +81,24 @@ class StreamtapAPIMixin:
     # would get 403). Browsers still authenticate with their session cookie.
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
+    # The query parameters the endpoint reads, as `self.params`; any other is a 400. An
+    # endpoint that reads none says so too, rather than ignore a parameter it was given.
+    query_serializer_class: type[QueryParameters] = NoQueryParameters
+    # Parameters read by another part than the query serializer (a list's paginator).
+    passthrough_params: tuple[str, ...] = ()
 
     def get_exception_handler(self):
         return api_exception_handler
 
-    def validated_params(self, serializer_class, **context) -> dict:
-        params = serializer_class.from_request(self.request, context=context)
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # After the credentials are checked: an anonymous client gets its 401 whatever it sent.
+        params = self.query_serializer_class.from_request(
+            request, passthrough=self.passthrough_params
+        )
         if not params.is_valid():
             raise ParameterError(params.errors)
-        return params.validated_data
+        self.params = params.validated_data
 
 
 class StableCursorPagination(CursorPagination):
@@ -89,13 +111,17 @@ class StableCursorPagination(CursorPagination):
     page_size_query_param = None
     invalid_cursor_message = "invalid cursor: use the `next` or `previous` link as given"
 
+    def invalid_cursor(self) -> ParameterError:
+        return ParameterError({self.cursor_query_param: [self.invalid_cursor_message]})
+
     def decode_cursor(self, request):
-        if request.query_params.get(self.cursor_query_param) == "":
-            raise ParameterError({self.cursor_query_param: [self.invalid_cursor_message]})
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is not None and not is_link_cursor(encoded):
+            raise self.invalid_cursor()
         try:
             cursor = super().decode_cursor(request)
         except NotFound:
-            raise ParameterError({self.cursor_query_param: [self.invalid_cursor_message]}) from None
+            raise self.invalid_cursor() from None
         if cursor is not None and cursor.position is not None:
             # The position goes straight into a filter; a forged one must be a 400, not a
             # database error.
@@ -106,9 +132,7 @@ class StableCursorPagination(CursorPagination):
                 if isinstance(value, int) and abs(value) > MAX_DB_INT:
                     raise DjangoValidationError("out of range")
             except DjangoValidationError:
-                raise ParameterError(
-                    {self.cursor_query_param: [self.invalid_cursor_message]}
-                ) from None
+                raise self.invalid_cursor() from None
         return cursor
 
     def paginate_queryset(self, queryset, request, view=None):
@@ -127,6 +151,31 @@ class StableCursorPagination(CursorPagination):
         ]
 
 
+# The fields of a cursor as DRF's CursorPagination.encode_cursor writes them: offset, reverse,
+# position.
+LINK_CURSOR_FIELDS = frozenset({"o", "r", "p"})
+
+
+def is_link_cursor(encoded: str) -> bool:
+    """Whether `encoded` is a cursor a `next` or `previous` link can hold.
+
+    DRF's own decoding lets base64 skip what is not base64 and takes a missing field as its
+    default, so `[]`, `{}` or `%00` would read as the first page: a client with a mangled
+    cursor would page from the start again without knowing.
+    """
+    try:
+        text = b64decode(encoded, validate=True).decode("ascii")
+        fields = parse_qs(text, keep_blank_values=True, strict_parsing=True)
+    except ValueError:  # binascii.Error and UnicodeError are ValueErrors
+        return False
+    return (
+        bool(fields)
+        and fields.keys() <= LINK_CURSOR_FIELDS
+        and all(len(values) == 1 for values in fields.values())
+        and fields.get("r", ["1"]) == ["1"]
+    )
+
+
 def paginator_for(*ordering: str) -> type[StableCursorPagination]:
     return type("Pagination", (StableCursorPagination,), {"ordering": ordering})
 
@@ -134,15 +183,14 @@ def paginator_for(*ordering: str) -> type[StableCursorPagination]:
 # A list filtered by validated query parameters and paged by `limit` + `cursor`. (A comment,
 # not a docstring: drf-spectacular would copy a docstring into every list's description.)
 class CursorListAPIView(StreamtapAPIMixin, generics.ListAPIView):
-    query_serializer_class: type = None
+    passthrough_params = (StableCursorPagination.cursor_query_param,)
 
     def filtered_queryset(self, params: dict):
         raise NotImplementedError
 
     def list(self, request, *args, **kwargs):
-        params = self.validated_params(self.query_serializer_class)
-        self.paginator.page_size = params["limit"]
-        page = self.paginate_queryset(self.filtered_queryset(params))
+        self.paginator.page_size = self.params["limit"]
+        page = self.paginate_queryset(self.filtered_queryset(self.params))
         return self.get_paginated_response(self.page_data(page))
 
     def page_data(self, page) -> list:
@@ -166,7 +214,31 @@ def list_responses(serializer_class) -> dict:
 
 
 def detail_responses(serializer_class) -> dict:
-    return {200: serializer_class, 401: DETAIL_401, 404: DETAIL_404}
+    return {200: serializer_class, 400: ERRORS_400, 401: DETAIL_401, 404: DETAIL_404}
+
+
+# --- The API's root --------------------------------------------------------------------------
+
+# What GET /api/ links to: each name and the URL name it resolves.
+API_ROOT_LINKS = {
+    "extractions": "st-api-query-extractions",
+    "sessions": "st-api-query-sessions",
+    "code_blocks": "st-api-code-blocks",
+    "docs": "st-api-docs",
+    "schema": "st-api-schema",
+}
+
+
+@extend_schema(
+    summary="Where to start: the main endpoints, the docs and the schema",
+    responses={200: APIRootSerializer, 400: ERRORS_400, 401: DETAIL_401},
+    tags=["root"],
+)
+class APIRootView(StreamtapAPIMixin, APIView):
+    def get(self, request):
+        return Response(
+            {name: reverse(url_name, request=request) for name, url_name in API_ROOT_LINKS.items()}
+        )
 
 
 # --- Extraction events -----------------------------------------------------------------------
@@ -243,7 +315,7 @@ class AgentStatsView(StreamtapAPIMixin, APIView):
     def get(self, request, name: str):
         stats = queries.agent_stats(name)
         if stats is None:
-            raise NotFound(f"no sessions or events for agent {name!r}")
+            raise NotFound()
         return Response(AgentStatsSerializer(stats).data)
 
 

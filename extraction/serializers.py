@@ -112,11 +112,9 @@ class QueryParameters(serializers.Serializer):
     """Base for query-string serializers.
 
     An empty text value counts as absent (`?agent=` from a form); text parameters declare
-    allow_blank=True so the schema says so too. Unknown parameters are an error.
+    allow_blank=True so the schema says so too. Unknown parameters are an error; `passthrough`
+    names those another part reads (a list's paginator reads `cursor`).
     """
-
-    # Read by the paginator, not by this serializer.
-    passthrough = ("cursor",)
 
     @classmethod
     def blank_means_any(cls) -> frozenset[str]:
@@ -133,28 +131,49 @@ class QueryParameters(serializers.Serializer):
         return names
 
     @classmethod
-    def from_request(cls, request, **kwargs) -> QueryParameters:
+    def from_request(
+        cls, request, *, passthrough: tuple[str, ...] = (), **kwargs
+    ) -> QueryParameters:
         blank_means_any = cls.blank_means_any()
         data = {
             key: value
             for key, value in request.query_params.items()
             if value != "" or key not in blank_means_any
         }
-        return cls(data=data, unknown=set(request.query_params) - set(cls.passthrough), **kwargs)
+        return cls(
+            data=data,
+            unknown=set(request.query_params) - set(passthrough),
+            passthrough=passthrough,
+            **kwargs,
+        )
 
-    def __init__(self, *args, unknown: set[str] = frozenset(), **kwargs):
+    def __init__(
+        self,
+        *args,
+        unknown: set[str] = frozenset(),
+        passthrough: tuple[str, ...] = (),
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.unknown = unknown - set(self.fields)
+        self.passthrough = passthrough
 
     def validate(self, attrs):
         # A misspelt parameter (`?agnet=codex`) silently ignored would answer another question
         # than the one asked.
         if self.unknown:
-            allowed = ", ".join([*self.fields, *self.passthrough])
-            raise serializers.ValidationError(
-                {name: [f"unknown parameter; allowed: {allowed}"] for name in sorted(self.unknown)}
+            allowed = [*self.fields, *self.passthrough]
+            message = (
+                f"unknown parameter; allowed: {', '.join(allowed)}"
+                if allowed
+                else "unknown parameter; this endpoint takes none"
             )
+            raise serializers.ValidationError({name: [message] for name in sorted(self.unknown)})
         return attrs
+
+
+class NoQueryParameters(QueryParameters):
+    """For an endpoint that reads no query parameter: any given is unknown, as on the lists."""
 
 
 class ExtractionQuerySerializer(QueryParameters):
@@ -376,6 +395,14 @@ class ParameterErrorsSerializer(serializers.Serializer):
 
 
 class DetailSerializer(serializers.Serializer):
-    """401/403/404 body."""
+    """401/403/404 body. A missing object is always "Not found."."""
 
     detail = serializers.CharField()
+
+
+class APIRootSerializer(serializers.Serializer):
+    extractions = serializers.URLField(help_text="Extraction events, newest first.")
+    sessions = serializers.URLField(help_text="Process sessions, newest first.")
+    code_blocks = serializers.URLField(help_text="Code blocks, most recently seen first.")
+    docs = serializers.URLField(help_text="This API's documentation (Swagger UI), for a browser.")
+    schema = serializers.URLField(help_text="The OpenAPI 3 schema.")

@@ -75,7 +75,7 @@ class SessionEventsView(EventListAPIView):
         return events_for_api()
 
     def list(self, request, *args, **kwargs):
-        # An unknown session is a 404 before any parameter is looked at.
+        # The session is looked up before the page: an unknown one is a 404, not an empty list.
         self.session = get_object_or_404(ProcessSession, session_id=kwargs["session_id"])
         return super().list(request, *args, **kwargs)
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import mmap
 import os
 import time
@@ -44,6 +45,8 @@ INDEX_STEP_BYTES = 64 * 1024
 KEYFRAME_BYTES = 128 * 1024
 INDEX_SUFFIX = ".idx"
 INDEX_FORMAT = 2
+# The largest offset a file position can hold (a signed 64-bit off_t).
+MAX_FILE_OFFSET = 2**63 - 1
 # Escape sequences after which earlier output no longer shows: reset, clear screen, alternate
 # screen on and off (a program entering or leaving it repaints).
 SCREEN_CLEARS = ("\x1bc", "\x1b[2J", "\x1b[?1049h", "\x1b[?1049l", "\x1b[?47h", "\x1b[?47l")
@@ -74,10 +77,14 @@ class Cursor:
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
+        """The cursor ``encode`` wrote; ValueError for any text it cannot have written."""
         byte, _, clock = text.partition(":")
+        # int() would also take "-1", " 7" and "1_0"; an offset is digits only.
+        if not (byte.isascii() and byte.isdigit()):
+            raise ValueError("not a cursor")
         value = cls(int(byte), float(clock or 0.0))
-        if value.byte < 0:
-            raise ValueError("negative cursor")
+        if value.byte > MAX_FILE_OFFSET or not math.isfinite(value.clock):
+            raise ValueError("not a cursor")
         return value
 
 
@@ -359,6 +366,23 @@ class RecordingIndex:
             return self.resizes[i - 1][1], self.resizes[i - 1][2]
         return self.cols, self.rows
 
+    def check(self, cursor: Cursor) -> None:
+        """ValueError unless ``cursor`` is where ``read`` can go on: a line start in the recording.
+
+        Every cursor ``read`` returns is one. A live recording only grows, so a cursor from an
+        earlier read is within the index of any later request.
+        """
+        if cursor.byte > self.size:
+            raise ValueError(f"past the end of the recording ({self.size} bytes)")
+        if cursor.byte == self.header_end:
+            return
+        if cursor.byte > self.header_end:
+            with open(self.path, "rb") as f:
+                f.seek(cursor.byte - 1)
+                if f.read(1) == b"\n":
+                    return
+        raise ValueError("not at the start of a line")
+
     def read(self, cursor: Cursor, *, max_bytes: int = 1 << 20) -> tuple[list[Frame], Cursor]:
         """Complete lines from ``cursor``, about ``max_bytes`` of them (whole lines).
 
@@ -430,6 +454,9 @@ def _keyframe(text: str, *, from_start: bool) -> str:
 # --- paced playback --------------------------------------------------------------------------
 
 MAX_SPEED = 64.0
+# Slower than this, a second of recording takes minutes; towards 0 a pause scales to an
+# infinite wait and the stream would stay open for nothing.
+MIN_SPEED = 0.01
 POLL_SECONDS = 0.25
 READ_BYTES = 256 * 1024
 

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from asgiref.sync import sync_to_async
 from django.db.models import Max
-from django.http import Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -32,7 +33,7 @@ from streamtap_site.csp import content_security_policy
 from .live import event_to_dict
 from .models import ProcessSession
 from .recording import RecordingError
-from .replay import MAX_SPEED, Cursor, RecordingIndex, replay_body
+from .replay import MAX_SPEED, MIN_SPEED, Cursor, RecordingIndex, replay_body
 
 # The replay page loads at most this many events for its list and seek bar.
 MAX_PAGE_EVENTS = 10_000
@@ -54,7 +55,7 @@ class ReplayQuerySerializer(QueryParameters):
     speed = FiniteFloatField(
         required=False,
         default=1.0,
-        help_text=f"Playback speed, above 0 and at most {MAX_SPEED:g} (default 1).",
+        help_text=f"Playback speed, {MIN_SPEED:g} to {MAX_SPEED:g} (default 1).",
     )
     idle_time_limit = FiniteFloatField(
         required=False,
@@ -73,8 +74,8 @@ class ReplayQuerySerializer(QueryParameters):
     )
 
     def validate_speed(self, value: float) -> float:
-        if not 0 < value <= MAX_SPEED:
-            raise serializers.ValidationError(f"must be greater than 0 and at most {MAX_SPEED:g}")
+        if not MIN_SPEED <= value <= MAX_SPEED:
+            raise serializers.ValidationError(f"must be from {MIN_SPEED:g} to {MAX_SPEED:g}")
         return value
 
     def validate_idle_time_limit(self, value: float | None) -> float | None:
@@ -88,9 +89,20 @@ class ReplayQuerySerializer(QueryParameters):
         return value
 
 
+CURSOR_ERROR = "must be a cursor from a previous range"
+
+
 class RangeQuerySerializer(QueryParameters):
-    start = FiniteFloatField(required=False, help_text="Seek: keyframe and lines from here.")
-    cursor = serializers.CharField(required=False, help_text="Continue where the last range ended.")
+    start = FiniteFloatField(
+        required=False,
+        help_text="Seek: keyframe and lines from here (a time past the end seeks to the end).",
+    )
+    cursor = serializers.CharField(
+        required=False,
+        max_length=100,
+        help_text="Continue where the last range ended.",
+        error_messages={"max_length": CURSOR_ERROR},
+    )
 
     def validate_start(self, value: float) -> float:
         if value < 0:
@@ -101,17 +113,27 @@ class RangeQuerySerializer(QueryParameters):
         try:
             return Cursor.decode(value)
         except ValueError:
-            raise serializers.ValidationError("must be a cursor from a previous range") from None
+            raise serializers.ValidationError(CURSOR_ERROR) from None
 
 
 def _recording_index(session: ProcessSession) -> RecordingIndex:
+    # Not "Not found.": the session is there, and the client should not think its id wrong.
     path = Path(session.recording_path) if session.recording_path else None
     if path is None or not path.is_file():
-        raise Http404("no recording for this session")
+        raise NotFound("no recording for this session")
     try:
         return RecordingIndex.open(path)
     except RecordingError as exc:
-        raise Http404(str(exc)) from exc
+        # The error names the file; the server's paths are none of the client's business.
+        raise NotFound("the recording of this session cannot be read") from exc
+
+
+def _checked_cursor(index: RecordingIndex, cursor: Cursor) -> Cursor:
+    try:
+        index.check(cursor)
+    except ValueError as exc:
+        raise ParameterError({"cursor": [f"{CURSOR_ERROR}: {exc}"]}) from None
+    return cursor
 
 
 def _events(
@@ -138,6 +160,7 @@ class ReplaySessionMixin(StreamtapAPIMixin):
     summary="The session's asciicast v2 recording, as a download",
     responses={
         (200, "application/x-asciicast"): OpenApiResponse(OpenApiTypes.BINARY),
+        400: ERRORS_400,
         401: DETAIL_401,
         404: DETAIL_404,
     },
@@ -189,12 +212,14 @@ def _file_chunks(path: Path, size: int):
 class ReplayStreamView(ReplaySessionMixin, APIView):
     """Output and events with their original timing scaled by `speed`, as NDJSON or SSE."""
 
+    query_serializer_class = ReplayQuerySerializer
+
     def perform_content_negotiation(self, request, force=False):
         # `format` is our own parameter (ndjson or sse), not DRF's renderer override.
         return super().perform_content_negotiation(request, force=True)
 
     def get(self, request, session_id: str):
-        params = self.validated_params(ReplayQuerySerializer)
+        params = self.params
         session = self.get_session(session_id)
         index = _recording_index(session)
         if not session.is_live and params["start"] > index.end_time:
@@ -238,7 +263,12 @@ def _follow(session: ProcessSession):
 
 @extend_schema(
     summary="What a replay page needs first: duration, size, liveness, events",
-    responses={200: OpenApiResponse(OpenApiTypes.OBJECT), 401: DETAIL_401, 404: DETAIL_404},
+    responses={
+        200: OpenApiResponse(OpenApiTypes.OBJECT),
+        400: ERRORS_400,
+        401: DETAIL_401,
+        404: DETAIL_404,
+    },
     tags=["replay"],
 )
 class ReplayIndexView(ReplaySessionMixin, APIView):
@@ -275,19 +305,23 @@ class ReplayIndexView(ReplaySessionMixin, APIView):
 class ReplayRangeView(ReplaySessionMixin, APIView):
     """Recording lines for the page's player: from a time (with the keyframe) or a cursor."""
 
+    query_serializer_class = RangeQuerySerializer
+
     def get(self, request, session_id: str):
-        params = self.validated_params(RangeQuerySerializer)
+        params = self.params
         if ("start" in params) == ("cursor" in params):
             raise ParameterError({"start": ["give either start or cursor"]})
         session = self.get_session(session_id)
         index = _recording_index(session)
         body: dict = {}
         if "start" in params:
-            seek = index.seek(params["start"])
+            # Clamped, not refused: the page rounds the time it seeks to, so its "the end" can
+            # be a little past the end.
+            seek = index.seek(min(params["start"], index.end_time))
             cursor = seek.cursor
             body.update(start=seek.time, keyframe=seek.keyframe, cols=seek.cols, rows=seek.rows)
         else:
-            cursor = params["cursor"]
+            cursor = _checked_cursor(index, params["cursor"])
         frames, after = index.read(cursor, max_bytes=RANGE_BYTES)
         body.update(
             frames=[[f.t, f.code, f.data] for f in frames if f.code in ("o", "r")],

@@ -29,6 +29,7 @@ class AnyTextConverter:
 register_converter(AnyTextConverter, "anytext")
 
 urlpatterns = [
+    path("", extraction_api.APIRootView.as_view(), name="st-api-root"),
     # Queries (the seed's paths).
     path(
         "query/extractions",

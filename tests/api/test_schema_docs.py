@@ -41,3 +41,27 @@ def test_docs_page_sends_a_browser_without_a_session_to_log_in(client, db):
     response = client.get(reverse("st-api-docs"))
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+
+
+# The tap's own API (remote ingest, answering prompts) answers errors in its own shapes.
+TAP_API = re.compile(r"^/api/ingest/|/prompts/")
+
+
+def test_every_operation_documents_its_errors_in_the_shapes_it_answers(owner_client):
+    schema = owner_client.get(reverse("st-api-schema"), {"format": "json"}).json()
+    documented = 0
+    for path, operations in schema["paths"].items():
+        if TAP_API.search(path):
+            continue
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            shapes = {
+                status: responses[status]["content"]["application/json"]["schema"]["$ref"]
+                for status in ("400", "404")
+                if status in responses
+            }
+            # Every endpoint rejects unknown query parameters, so every one can answer 400.
+            assert shapes["400"].endswith("/ParameterErrors"), (method, path)
+            assert shapes.get("404", "/Detail").endswith("/Detail"), (method, path)
+            documented += 1
+    assert documented >= 12
