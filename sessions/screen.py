@@ -547,6 +547,10 @@ class ScreenAnalyzer:
             "approve_writes": [meta["approve_key"], ENTER],
             "deny_writes": [deny, ENTER] if deny else [ESC],
             "block": _dedent([*_paragraph_above(lines, last)[-3:], line]),
+            # The event reads like the extractor's line prompts: the question's line as its
+            # content, what the screen showed above it as its context (and for its risk).
+            "content": line.strip(),
+            "context": "\n".join(_paragraph_above(lines, last)[-3:]),
         }
         return found
 
@@ -595,8 +599,9 @@ class ScreenAnalyzer:
             if found.get(extra):
                 meta[extra] = redact(found[extra])
         auto = risk == "low" and bool(found["approve_writes"])
-        content = redact(found.get("block") or found["question"])
-        return Event("prompt", rule, "info", risk, auto, line_no, line_no, content, "", meta)
+        content = redact(found.get("content") or found.get("block") or found["question"])
+        context = redact(found.get("context", ""))
+        return Event("prompt", rule, "info", risk, auto, line_no, line_no, content, context, meta)
 
     def _signal_event(self, rows: list[str], line_no: int) -> Event:
         signal = self.signal or {}

@@ -157,6 +157,19 @@ def test_generic_yes_no_prompt_on_the_last_line(last_line, approve, deny):
     assert meta["deny_writes"] == [deny, "\r"]
 
 
+def test_a_generic_prompt_event_holds_its_question_line_and_the_lines_above_as_context():
+    screen = tty_text("KeyError: 'missing'\nosc done\nDelete everything? [y/N] ")
+    event = only_prompt(analyze(screen)[1])
+    assert event.content == "Delete everything? [y/N]"
+    assert event.context == "KeyError: 'missing'\nosc done"
+
+
+def test_a_destructive_command_just_above_a_generic_prompt_makes_it_high_risk():
+    event = only_prompt(analyze(tty_text("rm -rf /srv/data\nContinue? [y/N] "))[1])
+    assert event.content == "Continue? [y/N]"
+    assert event.risk_level == "high"
+
+
 def test_answered_yes_no_question_is_not_a_prompt():
     # The user typed "y" and Enter: the cursor has left the question's line.
     _, events = analyze(tty_text("Continue? [y/N] y\n"))
