@@ -187,17 +187,15 @@ RULE_PRECISION_TEMPLATE = """{% extends "admin/base_site.html" %}
 class HighRiskEventAdmin(ExtractionEventAdmin):
     """Pending high-risk events first, oldest first: what a reviewer works through."""
 
+    # What a reviewer decides on comes first: on a laptop screen the last columns scroll away.
     list_display = [
-        "id",
         "timestamp",
-        "agent_name",
-        "session_link",
-        "rule",
-        "rule_precision",
         "content_preview",
         "review_status",
+        "rule",
+        "session_link",
+        "rule_precision",
         "reviewed_by",
-        "reviewed_at",
     ]
     list_filter = ["review_status", "agent_name", "rule", ("timestamp", admin.DateFieldListFilter)]
     # Served by the ee_risk_review index (risk_level, review_status, timestamp).
@@ -223,8 +221,7 @@ class HighRiskEventAdmin(ExtractionEventAdmin):
 
     @admin.display(description="content")
     def content_preview(self, event: ExtractionEvent) -> str:
-        first_line = event.content.splitlines()[0] if event.content else ""
-        return first_line[:120]
+        return content_summary(event.content)
 
 
 @admin.register(CodeBlock)
@@ -245,3 +242,19 @@ class CodeBlockAdmin(admin.ModelAdmin):
 
 admin.site.register(ExtractionEvent, ExtractionEventAdmin)
 admin.site.register(HighRiskEvent, HighRiskEventAdmin)
+
+
+# A traceback's first line is the same for all of them ("Traceback (most recent call last):");
+# what tells one from another is the exception at its end.
+_BOILERPLATE_FIRST_LINES = ("Traceback (most recent call last):", "npm ERR!", "npm error")
+
+
+def content_summary(content: str, limit: int = 120) -> str:
+    """One line that tells this event from the others: the first, or the last of a traceback."""
+    lines = [line.strip() for line in content.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    line = lines[0]
+    if len(lines) > 1 and line.startswith(_BOILERPLATE_FIRST_LINES):
+        line = lines[-1]
+    return line if len(line) <= limit else line[: limit - 1] + "…"

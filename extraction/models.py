@@ -210,7 +210,8 @@ class ExtractionEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.session_id}#{self.seq} {self.event_type}/{self.rule}"
+        # The admin's titles and breadcrumbs: what it is, not the session's database id.
+        return f"{self.event_type} #{self.seq} ({self.rule}) at {self.timestamp:%Y-%m-%d %H:%M:%S}"
 
     def decide_prompt(self, user, decision: str) -> bool:
         """A person approves or denies a prompt the program is waiting at.

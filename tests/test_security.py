@@ -87,6 +87,8 @@ def urls(*, api: bool, values: dict[str, str] | None = None, with_params: bool =
 PUBLIC_PAGES = {"/login/", "/admin/login/"}
 # Log-out pages take POST only (a GET must not log anyone out); an anonymous GET gets no content.
 POST_ONLY_PAGES = {"/logout/"}
+# The site's icon (a redirect to a static file): the login page shows it too.
+PUBLIC_REDIRECTS = {"/favicon.ico"}
 # The Swagger UI is a page under /api/: a browser without a session is sent to log in.
 API_PAGES = {"/api/docs/"}
 
@@ -136,6 +138,9 @@ def test_every_page_without_parameters_needs_a_login():
         if url in PUBLIC_PAGES:
             assert response.status_code == 200, url
             assert b'name="password"' in response.content
+        elif url in PUBLIC_REDIRECTS:
+            assert response.status_code == 301, url
+            assert "/login/" not in response["Location"]
         elif url in POST_ONLY_PAGES:
             assert response.status_code in (302, 405), (url, response.status_code)
             if response.status_code == 302:

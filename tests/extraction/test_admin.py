@@ -129,3 +129,37 @@ def test_all_four_tables_are_in_the_admin(reviewer_browser, db):
         "tapsessions_processstatechange",
     ]:
         assert reviewer_browser.get(reverse(f"admin:{name}_changelist")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("content", "summary"),
+    [
+        ("ERROR: disk full\n  at write()", "ERROR: disk full"),
+        (
+            "Traceback (most recent call last):\n  File \"a.py\", line 1\nKeyError: 'x'",
+            "KeyError: 'x'",
+        ),
+        (
+            "npm ERR! code E404\nnpm ERR! 404 Not Found - lodashx",
+            "npm ERR! 404 Not Found - lodashx",
+        ),
+        ("", ""),
+        ("x" * 300, "x" * 119 + "…"),
+    ],
+)
+def test_the_review_queue_previews_the_line_that_tells_events_apart(content, summary):
+    from extraction.admin import content_summary
+
+    assert content_summary(content) == summary
+
+
+def test_the_review_queue_shows_content_and_decision_before_the_rest(reviewer_browser, queue):
+    response = reviewer_browser.get(QUEUE)
+    columns = list(response.context["cl"].list_display)
+    assert columns.index("content_preview") < columns.index("session_link")
+    assert columns.index("review_status") < columns.index("session_link")
+
+
+def test_event_titles_say_what_the_event_is(queue):
+    event = queue["old_pending"]
+    assert str(event).startswith(f"{event.event_type} #{event.seq} ({event.rule}) at 2026-11-20")
