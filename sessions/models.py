@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from datetime import timedelta
 
@@ -251,3 +252,31 @@ class ProcessStateChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id}: {self.state}"
+
+    def summary(self) -> str:
+        return state_summary(self.metadata)
+
+
+# The screen a prompt was found on is shown on its own; here it would be a wall of text.
+_SUMMARY_SKIPPED = {"screen"}
+SUMMARY_VALUE_CHARS = 80
+
+
+def state_summary(metadata: dict) -> str:
+    """A state change's metadata as one readable line: key=value, empty values left out.
+
+    static/js/session.js writes the same line for state changes that arrive live.
+    """
+    parts = []
+    for key, value in (metadata or {}).items():
+        if key in _SUMMARY_SKIPPED or value is None or value in ("", [], {}):
+            continue
+        if key == "options" and isinstance(value, list):
+            value = "/".join(str(o.get("key")) for o in value if isinstance(o, dict))
+        elif isinstance(value, dict | list):
+            value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        text = str(value)
+        if len(text) > SUMMARY_VALUE_CHARS:
+            text = text[: SUMMARY_VALUE_CHARS - 1] + "…"
+        parts.append(f"{key}={text}")
+    return " ".join(parts)

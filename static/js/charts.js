@@ -19,6 +19,24 @@ function keepSized(plot, container, height) {
   new ResizeObserver(() => plot.setSize(sizeOf(container, height))).observe(container);
 }
 
+// The x range: bars get half a slot of room at either end (the first bar was drawn over the y
+// axis), and a single point or a burst of a few seconds is shown over a minute around it (uPlot
+// spread one point over years, or labelled the ticks in fractions of a second).
+function timeRange(bars) {
+  return (u, min, max) => {
+    if (min == null || max == null) return [min, max];
+    const xs = u.data[0];
+    const n = xs.length;
+    // uPlot widens a lone time value to a day before asking: centre on the value itself.
+    if (n === 1) return [xs[0] - 30, xs[0] + 30];
+    const pad = bars ? (max - min) / (n - 1) / 2 : 0;
+    const [lo, hi] = [min - pad, max + pad];
+    if (hi - lo >= 60) return [lo, hi];
+    const mid = (lo + hi) / 2;
+    return [mid - 30, mid + 30];
+  };
+}
+
 /**
  * A time chart: x in unix seconds, one series per entry of `series`
  * ([{label, color, values}]). `kind` is "line" or "bars".
@@ -29,7 +47,7 @@ export function timeChart(container, x, series, { height = 200, kind = "line", l
     ...sizeOf(container, height),
     legend: { show: legend },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true } },
+    scales: { x: { time: true, range: timeRange(kind === "bars") } },
     axes: axes(),
     series: [
       {},
@@ -39,7 +57,8 @@ export function timeChart(container, x, series, { height = 200, kind = "line", l
         fill: kind === "bars" ? s.color + "cc" : s.color + "1a",
         width: kind === "bars" ? 0 : 1.5,
         paths,
-        points: { show: false },
+        // Lines keep uPlot's own choice: dots where points are few (a lone value shows).
+        ...(kind === "bars" ? { points: { show: false } } : {}),
       })),
     ],
   };

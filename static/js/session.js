@@ -155,6 +155,11 @@ function timelineItem(e) {
     el("span", { className: "mono", text: e.rule }),
   ]);
   if (e.risk_level !== "low") meta.append(el("span", { className: `badge risk-${e.risk_level}`, text: e.risk_level }));
+  const metric = e.event_type === "metric" ? e.metadata || {} : {};
+  if (metric.name !== undefined) {
+    // A line with several metrics gives several events with the same text: the name tells them apart.
+    meta.append(el("span", { className: "mono metric-value", text: `${metric.name} = ${metric.value}${metric.unit ? ` ${metric.unit}` : ""}` }));
+  }
   meta.append(el("span", { text: `+${Number(e.offset_seconds || 0).toFixed(1)}s · line ${e.line_start}` }));
   const line = el("div", { className: "line" });
   line.append(ansiFragment(String(e.content).split("\n").slice(0, 3).join("\n")));
@@ -266,12 +271,31 @@ function setStatus(status) {
   promptPanel.dispatchEvent(new CustomEvent("streamtap:status", { detail: { status }, bubbles: true }));
 }
 
+// The same line as ProcessStateChange.summary() (sessions/models.py) writes on the server.
+function stateSummary(metadata) {
+  const parts = [];
+  for (let [key, value] of Object.entries(metadata || {})) {
+    if (key === "screen" || value === null || value === undefined || value === "") continue;
+    if (Array.isArray(value) && !value.length) continue;
+    if (typeof value === "object" && !Array.isArray(value) && !Object.keys(value).length) continue;
+    if (key === "options" && Array.isArray(value)) value = value.filter((o) => o && typeof o === "object").map((o) => String(o.key)).join("/");
+    else if (typeof value === "object") value = JSON.stringify(value);
+    else if (typeof value === "boolean") value = value ? "True" : "False";
+    let text = String(value);
+    if (text.length > 80) text = `${text.slice(0, 79)}…`;
+    parts.push(`${key}=${text}`);
+  }
+  return parts.join(" ");
+}
+
 function addStates(states) {
   const list = $("#states");
   for (const s of states) {
-    const meta = Object.entries(s.metadata || {}).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(" ");
+    const meta = stateSummary(s.metadata);
+    // Live state frames carry no time of their own: they are about now.
+    const at = s.timestamp || new Date().toISOString();
     const item = el("li", {}, [
-      el("time", { text: formatTime(s.timestamp), attrs: { datetime: s.timestamp } }),
+      el("time", { text: formatTime(at), attrs: { datetime: at } }),
       el("span", { className: `status status-${s.state}`, text: s.state }),
     ]);
     if (meta) item.append(el("span", { className: "meta", text: meta }));

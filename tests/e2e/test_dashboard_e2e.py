@@ -291,3 +291,47 @@ def test_events_page_prepends_matching_live_events_only(logged_in_page, live_ser
     assert "<img src=x onerror=alert(9)>" in row.inner_text()
     assert page.locator("#events-body tr[data-seq='5001']").count() == 0
     assert page.locator("#events-body img").count() == 0
+
+
+def test_live_metrics_and_states_read_clearly_on_the_session_page(
+    logged_in_page, live_server_proc, demo, tmp_path
+):
+    page = logged_in_page
+    sid = demo["main_session"]
+    page.goto(f"{live_server_proc.base_url}/sessions/{sid}/")
+    page.wait_for_selector("#live-indicator[data-state=open]")
+    seq = 10_000
+    metric = dict(
+        live_event(sid, seq, "epoch=1 loss=0.25 acc=0.9", event_type="metric"),
+        rule="metric_kv",
+        metadata={"name": "solo_loss", "value": 0.25, "unit": None},
+    )
+    publish(
+        live_server_proc,
+        {
+            "session": sid,
+            "events": [metric],
+            # Live state frames carry no time of their own.
+            "states": [
+                {
+                    "state": "waiting_for_input",
+                    "metadata": {
+                        "question": "Deploy?",
+                        "options": [{"key": "y", "label": "yes"}, {"key": "n", "label": "no"}],
+                        "command": None,
+                        "screen": "whole screen",
+                    },
+                }
+            ],
+        },
+    )
+    item = page.locator(f"#timeline li[data-seq='{seq}']")
+    expect(item).to_contain_text("solo_loss = 0.25")
+    card = page.locator("#metrics .metric-card", has_text="solo_loss")
+    card.locator(".uplot").wait_for()
+    state = page.locator("#states li").last
+    expect(state).to_contain_text("question=Deploy? options=y/n")
+    assert "screen" not in state.inner_text() and "None" not in state.inner_text()
+    assert page.locator("#states li time").last.inner_text().strip() != ""
+    card.screenshot(path=str(tmp_path / "solo-metric.png"))
+    assert page.errors == []

@@ -62,3 +62,24 @@ def test_the_migration_cleans_ids_stored_before_names_were_checked():
     fine.refresh_from_db()
     assert taken.session_id == "team-bot-20261127-010101"
     assert fine.session_id == "builder-20261127-010101"
+
+
+def test_a_state_change_reads_as_one_line_of_what_matters():
+    from sessions.models import state_summary
+
+    metadata = {
+        "seq": 9,
+        "question": "Delete everything?",
+        "command": None,
+        "options": [{"key": "y", "label": "yes"}, {"key": "n", "label": "no"}],
+        "screen": "a whole screen\n" * 20,
+        "signal": None,
+        "can_approve": True,
+        "after": {"by": "policy"},
+        "note": "x" * 200,
+    }
+    assert state_summary(metadata) == (
+        'seq=9 question=Delete everything? options=y/n can_approve=True after={"by":"policy"} '
+        "note=" + "x" * 79 + "…"
+    )
+    assert state_summary({}) == ""
