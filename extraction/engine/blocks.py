@@ -43,6 +43,55 @@ def step_indented(block: Block, line: str) -> int:
     return STOP
 
 
+# A V8 stack frame: "    at fn (file.js:1:2)", "    at file.js:1:2", "    at new P (<anonymous>)",
+# "    at async Promise.all (index 0)". A JVM frame ("\tat a.B.c(B.java:10)") has no column.
+_JS_FRAME_RE = re.compile(r"[ \t]+at (?:.*:\d+:\d+\)?|.* \((?:<anonymous>|native|index \d+)\))$")
+_JS_LOCATION_RE = re.compile(r"\(?(?P<file>[^\s()]+):(?P<line>\d+):(?P<col>\d+)\)?$")
+
+
+def step_exception(block: Block, line: str) -> int:
+    """`SomeError: msg` and its indented lines; V8 stack frames under it make it a JS error.
+
+    Python and JavaScript print the same first line (`TypeError: …`); only the frames that
+    follow tell them apart, so the label is decided here rather than by the rule that matched.
+    """
+    meta = block.metadata
+    first = len(block.lines) == 1
+    wants_location = meta.get("_rule") == "js_error" and "file" not in meta
+    if (first or wants_location) and _JS_FRAME_RE.match(line):
+        if first:
+            meta["_rule"] = "js_error"
+            name, _, message = block.lines[0].strip().partition(": ")
+            meta.setdefault("exception", name)
+            meta.setdefault("message", message)
+        # The first frame with a location is where the error was thrown.
+        m = _JS_LOCATION_RE.search(line)
+        if m:
+            meta.update(file=m.group("file"), line=int(m.group("line")), col=int(m.group("col")))
+    return step_indented(block, line)
+
+
+# The last line of a panic's report, with or without the backtrace it offers.
+_RUST_PANIC_NOTE_RE = re.compile(r"note: .*RUST_BACKTRACE")
+
+
+def step_rust_panic(block: Block, line: str) -> int:
+    """A Rust panic: its message (on the line after since Rust 1.73), indented details (an
+    assertion's left and right), a backtrace, and the closing `note: … RUST_BACKTRACE …`."""
+    is_note = _RUST_PANIC_NOTE_RE.match(line) is not None
+    if block.state.pop("message_next", False) and not is_note:
+        block.metadata["message"] = line.strip()
+    elif is_note:
+        block.lines.append(line)
+        block.keep = len(block.lines)
+        return END
+    elif not (line.startswith("stack backtrace:") or (line[:1] in (" ", "\t") and line.strip())):
+        return STOP
+    block.lines.append(line)
+    block.keep = len(block.lines)
+    return TAKE
+
+
 _NPM_RE = re.compile(r"npm (ERR!|error|WARN|warn)(?: |$)")
 
 

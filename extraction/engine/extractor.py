@@ -42,6 +42,7 @@ class Extractor:
         # The tap redacts the stream before the recording and the extractor see it; redacting
         # each event again cost more than all the matching.
         self._redact = _unchanged if input_redacted else redact
+        self._redact_metadata = not input_redacted
         self.lines = 0
         self._partial = PartialLine()
         self._block: Block | None = None
@@ -346,6 +347,8 @@ class Extractor:
     ) -> Event:
         event_type = meta.pop("_type", rule.event_type)
         name = meta.pop("_rule", rule.name)
+        if self._redact_metadata:
+            meta = _redacted_values(meta)
         if len(content) > CONTENT_CAP:
             content = content[:CONTENT_CAP] + CONTENT_TRUNCATED
             meta["truncated"] = True
@@ -390,14 +393,14 @@ class Extractor:
         if rule.risk is not None:
             risk = rule.risk
         if command:
-            meta["command"] = self._redact(command)
+            meta["command"] = command
         meta.setdefault("command", None)
         if rule.auto_confirmable is not None and not meta.get("secret_input"):
             auto = rule.auto_confirmable and not (command and policy.find_destructive(command))
         else:
             auto = risk == "low" and not meta.get("secret_input")
-        if "question" in meta:
-            meta["question"] = self._redact(meta["question"])
+        if self._redact_metadata:
+            meta = _redacted_values(meta)
         return Event("prompt", rule.name, rule.severity, risk, auto, lineno, lineno, self._redact(line.strip()),
                      self._redact_context(context), meta)  # fmt: skip
 
@@ -413,6 +416,21 @@ class Extractor:
 
 def _unchanged(text: str) -> str:
     return text
+
+
+def _redacted_values(value):
+    """`value` with every string in it redacted, however deeply it is nested in lists and dicts.
+
+    Metadata holds pieces of the text (a message, a file name, a question, a menu's labels),
+    so it is redacted like the content; its keys are the rules' own names.
+    """
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: _redacted_values(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted_values(item) for item in value]
+    return value
 
 
 _MENU_RULE = Rule("prompt_menu", "prompt", "info", __import__("re").compile(""), category="prompt")

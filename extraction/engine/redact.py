@@ -18,6 +18,35 @@ _KEY_WORD = (
 # A key name ending in a secret word, e.g. DB_PASSWORD, aws_secret_access_key, "apiKey".
 _KEY_NAME = r"[\w.-]*" + _KEY_WORD
 
+# An AWS secret access key has no prefix of its own: 40 base64 characters. A run of exactly 40
+# is taken for one only after what names it on the same line (the word aws or secret, or an
+# access key id, at most AWS_SECRET_REACH characters before it), and only if it looks random:
+# both cases, a digit, / or +, and a letter past f (a git SHA or other hex digest is no key).
+AWS_SECRET_REACH = 64
+AWS_SECRET_LENGTH = 40
+_AWS_SECRET_NAMERS = ("aws", "secret", "akia", "asia")
+_AWS_SECRET_RE = re.compile(
+    rf"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{{{AWS_SECRET_LENGTH}}}(?![A-Za-z0-9/+=])"
+)
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_DIGIT_SLASH_PLUS = frozenset("0123456789/+")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _aws_secret(m: re.Match) -> str:
+    key = m.group(0)
+    chars = set(key)
+    if not (chars & _LOWER and chars & _UPPER and chars & _DIGIT_SLASH_PLUS and chars - _HEX):
+        return key
+    text, start = m.string, m.start()
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[max(line_start, start - AWS_SECRET_REACH) : start].lower()
+    if any(word in before for word in _AWS_SECRET_NAMERS):
+        return "[REDACTED:aws_secret_access_key]"
+    return key
+
+
 # (kind, lowercase literals of which one must be present, pattern, replacement). The literal
 # check is what makes redaction cheap: most text holds none of them.
 _PATTERNS: list[tuple[str, tuple[bytes, ...], re.Pattern, object]] = [
@@ -47,6 +76,12 @@ _PATTERNS: list[tuple[str, tuple[bytes, ...], re.Pattern, object]] = [
         (b"akia", b"asia"),
         re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
         "[REDACTED:aws_access_key_id]",
+    ),
+    (
+        "aws_secret_access_key",
+        tuple(word.encode() for word in _AWS_SECRET_NAMERS),
+        _AWS_SECRET_RE,
+        _aws_secret,
     ),
     (
         "github_token",
@@ -121,7 +156,7 @@ def _redact_assignments(text: str) -> str:
 # by first letter (a fifth faster again: fewer branches tried at each position); a test checks
 # that it finds a text exactly when one of the literals is in it.
 _ANY_TRIGGER_RE = re.compile(
-    rb"-----begin|s(?:k-|ecret)|a(?:kia|sia)|g(?:h[pousr]_|ithub_pat_)|xox|b(?:earer|asic)|://"
+    rb"-----begin|s(?:k-|ecret)|a(?:kia|sia|ws)|g(?:h[pousr]_|ithub_pat_)|xox|b(?:earer|asic)|://"
     rb"|p(?:ass|wd)|token|key|credential"
 )
 _ALL_TRIGGERS = tuple(t for _, triggers, _, _ in _PATTERNS for t in triggers) + _ASSIGNMENT_TRIGGERS
@@ -162,6 +197,7 @@ _CHUNK_PREFILTER = [
     rb"(?:bearer|basic)\s",
     rb"://[^\s:/@]+:[^\s@/]+@",
     rb"(?:pass|pwd|secret|token|key|credential)[a-z]*[\"']?[ \t]*[:=]",
+    rb"(?:aws|secret|akia|asia)[^\n]{0,%d}[a-z0-9/+]{%d}" % (AWS_SECRET_REACH, AWS_SECRET_LENGTH),
 ]
 _PRIVATE_KEY_ID = 0
 CHUNK_MIN = 2048  # below this, redact() itself is as quick
@@ -230,6 +266,15 @@ def redact_chunk(text: str) -> str:
 _HOLD_RE = re.compile(
     r"(?i)(?:(?:[\"']?" + _KEY_NAME + r"[\"']?\s*[:=]\s*)|(?:bearer|basic)\s+)?[^\s]*\Z"
 )
+
+
+def _may_name_a_coming_aws_secret(tail: str) -> bool:
+    # A key not yet complete starts at most AWS_SECRET_LENGTH characters from the end, and the
+    # word that names it lies within AWS_SECRET_REACH characters before its start.
+    near_end = tail[-(AWS_SECRET_REACH + AWS_SECRET_LENGTH) :].lower()
+    return any(word in near_end for word in _AWS_SECRET_NAMERS)
+
+
 _BEGIN_KEY_RE = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _END_KEY_RE = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 
@@ -238,7 +283,9 @@ class StreamRedactor:
     """Redacts a chunked stream so that a secret split across chunks is still caught.
 
     It holds back at most HOLD_MAX characters of an unfinished last token (never across a
-    newline). Inside a private key block every line is withheld until the END line.
+    newline), or of the whole unfinished line while it has a word that names an AWS secret key
+    close enough to its end for a key still to come. Inside a private key block every line is
+    withheld until the END line.
     """
 
     HOLD_MAX = 512
@@ -262,8 +309,11 @@ class StreamRedactor:
         line_start = text.rfind("\n") + 1
         tail = text[line_start:]
         if tail:
-            m = _HOLD_RE.search(tail[-(self.HOLD_MAX + 1) :])
-            hold = m.group(0) if m else ""
+            if len(tail) <= self.HOLD_MAX and _may_name_a_coming_aws_secret(tail):
+                hold = tail
+            else:
+                m = _HOLD_RE.search(tail[-(self.HOLD_MAX + 1) :])
+                hold = m.group(0) if m else ""
             if 0 < len(hold) <= self.HOLD_MAX:
                 self._held = hold
                 text = text[: len(text) - len(hold)]

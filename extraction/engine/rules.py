@@ -114,6 +114,50 @@ def build_exception(m: re.Match, line: str) -> dict:
     return {"exception": m.group("exc"), "message": m.group("msg")}
 
 
+_RUST_LOCATION = r"(?P<file>[^\s:']+):(?P<line>\d+)(?::(?P<col>\d+))?"
+# Rust 1.73 and later: `… panicked at src/main.rs:2:5:`, the message on the next line.
+_RUST_PANIC_NEW_RE = re.compile(_RUST_LOCATION + ":")
+# Before: `… panicked at 'boom', src/main.rs:2:5`.
+_RUST_PANIC_OLD_RE = re.compile(r"'(?P<message>.*)', " + _RUST_LOCATION)
+
+
+def build_rust_panic(m: re.Match, line: str) -> dict:
+    meta = {"thread": m.group("thread")}
+    rest = m.group("rest")
+    new = _RUST_PANIC_NEW_RE.fullmatch(rest)
+    if new:
+        meta.update(_int_fields(_groups(new), "line", "col"))
+        meta["_state"] = {"message_next": True}
+        return meta
+    old = _RUST_PANIC_OLD_RE.fullmatch(rest)
+    if old:
+        meta.update(_int_fields(_groups(old), "line", "col"))
+    else:  # An old-style message that goes on over the next lines.
+        meta["message"] = rest.removeprefix("'")
+    return meta
+
+
+_SIGNALS = {"Segmentation fault": "SIGSEGV", "Bus error": "SIGBUS", "Killed": "SIGKILL"}
+
+
+def build_signal_death(m: re.Match, line: str) -> dict:
+    return {"signal": _SIGNALS[m.group("name")], "core_dumped": m.group("core") is not None}
+
+
+_GLOG_LEVELS = {
+    "E": ("ERROR", "error", "error"),
+    "F": ("FATAL", "error", "critical"),
+    "W": ("WARNING", "warning", "warning"),
+}
+
+
+def build_glog(m: re.Match, line: str) -> dict:
+    level, event_type, severity = _GLOG_LEVELS[m.group("level")]
+    meta = {"level": level, "file": m.group("file"), "line": int(m.group("line"))}
+    meta.update(message=m.group("message"), _type=event_type, _severity=severity)
+    return meta
+
+
 def build_traceback_start(m: re.Match, line: str) -> dict:
     return {"_state": {"prefix": m.group("prefix")}}
 
@@ -210,10 +254,13 @@ _LEVEL = r"(?P<level>ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|WARNING|WARN)"
 # Between the timestamp and the level: at most two tokens such as a logger name, pid or
 # [thread], none of them itself a level (so "INFO: retrying after ERROR" stays INFO).
 _LOG_TOKEN = r"(?!(?:INFO|DEBUG|TRACE|NOTICE|ERROR|ERR|FATAL|CRITICAL|WARN|WARNING)\b)(?:\[[^\]]{0,60}\]|[\w.:/<>@-]+)"
-_LOG_RE = re.compile(
-    r"(?:" + _TS + r"\s+(?:[-|]\s+)?(?:" + _LOG_TOKEN + r"\s+(?:[-|]\s+)?){0,2}?)?"
-    r"[\[<]?" + _LEVEL + r"[\]>]?(?=[\s:|\]]|$)"
+# Or, with no timestamp, at most two bracketed tags such as [app] or [worker-1], none a level
+# and none a checkbox ("[ ] ERROR messages name the file" is a to-do item).
+_LOG_TAGS = r"(?:\[(?![ xX]?\])(?!\s*(?:INFO|DEBUG|TRACE|NOTICE|ERROR|ERR|FATAL|CRITICAL|WARN|WARNING)\b)[^\]]{1,60}\]\s*){1,2}"
+_LOG_PREFIX = (
+    r"(?:" + _TS + r"\s+(?:[-|]\s+)?(?:" + _LOG_TOKEN + r"\s+(?:[-|]\s+)?){0,2}?|" + _LOG_TAGS + ")"
 )
+_LOG_RE = re.compile(_LOG_PREFIX + r"?[\[<]?" + _LEVEL + r"[\]>]?(?=[\s:|\]]|$)")
 _LOG_KV_RE = re.compile(
     r"(?i)(?:^|[\s{,])(?:level|lvl|severity|levelname)=\"?(?P<level>error|err|fatal|critical|crit|panic|warn|warning)\b"
     r"|\"(?:level|lvl|severity|levelname)\"\s*:\s*\"(?P<level2>error|err|fatal|critical|crit|panic|warn|warning)\""
@@ -270,6 +317,14 @@ def builtin_rules() -> list[Rule]:
           ("traceback",), "diag", build_traceback_start, blocks.step_traceback),
         R("go_panic", "error", "critical", c(r"panic: (?P<message>.*)"), ("panic: ",), "diag", build_plain,
           blocks.step_go_panic),
+        R("rust_panic", "error", "critical", c(r"thread '(?P<thread>[^']*)' panicked at (?P<rest>.*)"),
+          ("panicked at",), "diag", build_rust_panic, blocks.step_rust_panic),
+        R("killed_by_signal", "error", "critical", c(
+            r"[ \t]*(?P<name>Segmentation fault|Bus error|Killed)(?:: \d+)?(?P<core> \(core dumped\))?[ \t]*$"),
+          ("segmentation fault", "bus error", "killed"), "diag", build_signal_death),
+        R("glog_error", "error", "error", c(
+            r"(?P<level>[EFW])\d{4} \d{2}:\d{2}:\d{2}\.\d{6} +\d+ (?P<file>[^\s:\]]+):(?P<line>\d+)\] (?P<message>.*)"),
+          ("] ",), "diag", build_glog),
         R("rust_error", "error", "error", c(r"error\[(?P<code>E\d{4})\]: (?P<message>.*)"), ("error[",), "diag",
           build_plain, blocks.step_indented),
         R("compiler_error", "error", "error", c(
@@ -287,9 +342,9 @@ def builtin_rules() -> list[Rule]:
           build_log_kv, search=True),
         R("python_exception", "error", "error", c(
             r"(?:[A-Za-z_]\w*\.)*(?P<exc>[A-Z]\w*(?:Error|Exception)): (?P<msg>\S.*)"),
-          ("error: ", "exception: "), "diag", build_exception, blocks.step_indented),
+          ("error: ", "exception: "), "diag", build_exception, blocks.step_exception),
         R("error_generic", "error", "error", c(r"(?:error|Error|fatal)(?:\[[\w-]+\])?: (?P<message>\S.*)"),
-          ("error", "fatal: "), "diag", build_plain, blocks.step_indented),
+          ("error", "fatal: "), "diag", build_plain, blocks.step_exception),
         R("warning_generic", "warning", "warning", c(r"(?:warning|Warning)(?:\[[\w-]+\])?: (?P<message>\S.*)"),
           ("warning",), "diag", build_plain, blocks.step_indented),
         R("metric_kv", "metric", "info", _METRIC_RE, (), "metric", build_metric, line_gate=metric_gate),
@@ -345,13 +400,15 @@ def _metric_sweep(sep: str, extra: str = "") -> str:
 # and runs about ten times slower); rarer triggers ride along as lookbehinds on a shared ": ",
 # "=" or "/". Every line a built-in rule matches in feed() contains a hit of one of these.
 BUILTIN_SWEEPS = (
-    "err", "warn", r"fa(?:tal|iled)", "crit", "traceback",
+    "err", "warn", r"fa(?:tal|iled)", "crit", "panic", "traceback",
     "```", "~~~",
     r"pass(?:ed|word|phrase|code)",
     r" in (?=\d+(?:\.\d+)?s\b)",  # pytest and unittest summaries
     "epoch",
-    _metric_sweep("=", "|(?:" + _lookbehinds(["level=", "lvl="]) + ')"?(?=panic|fatal|crit)'),
-    _metric_sweep(": ", "|" + _lookbehinds(["rm: ", "cp: ", "mv: ", "ln: ", "panic: ", "exception: "])),
+    "killed", "segmentation fault",
+    r"\] (?<=\d\] )",  # glog: "file.go:42] "
+    _metric_sweep("="),
+    _metric_sweep(": ", "|" + _lookbehinds(["rm: ", "cp: ", "mv: ", "ln: ", "exception: "])),
     r"/(?:n[\])]|no[\])/]|\(n\))",  # [y/N] (y/n) (yes/no) (yes/no/[fingerprint]) (Y)es/(N)o
 )  # fmt: skip
 
@@ -362,12 +419,14 @@ BUILTIN_SWEEPS = (
 def _hyperscan_sweeps() -> list[bytes]:
     names = "|".join(re.escape(n) for n in _SWEEP_METRIC_NAMES)
     return [
-        b"err", b"warn", b"fa(?:tal|iled)", b"crit", b"traceback", b"```", b"~~~",
+        b"err", b"warn", b"fa(?:tal|iled)", b"crit", b"panic", b"traceback", b"```", b"~~~",
         b"pass(?:ed|word|phrase|code)",
         rb" in \d+(?:\.\d+)?s\b",
         b"epoch",
-        f"(?:{names}) ?=[-+$.\\d]".encode(), rb'(?:level|lvl)="?(?:panic|fatal|crit)',
-        f"(?:{names}) ?: [-+$.\\d]".encode(), rb"(?:rm|cp|mv|ln|panic|exception): ",
+        b"killed", b"segmentation fault",
+        rb"\d\] ",
+        f"(?:{names}) ?=[-+$.\\d]".encode(),
+        f"(?:{names}) ?: [-+$.\\d]".encode(), rb"(?:rm|cp|mv|ln|exception): ",
         rb"/(?:n[\])]|no[\])/]|\(n\))",
     ]  # fmt: skip
 

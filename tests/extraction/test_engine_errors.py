@@ -1,5 +1,7 @@
 """Error rules: each with what it must catch and what it must leave alone."""
 
+import pytest
+
 from extraction.engine import Extractor
 
 
@@ -201,3 +203,183 @@ def test_error_inside_code_block_is_not_an_error():
 def test_destructive_command_in_error_makes_it_high_and_names_it():
     (event,) = errors("Error: refusing to run rm -rf / without --no-preserve-root\n")
     assert event.risk_level == "high" and event.metadata["command"].startswith("rm -rf")
+
+
+# --- Rust panics ---------------------------------------------------------------------------
+
+RUST_BACKTRACE_NOTE = (
+    "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace"
+)
+
+
+def test_rust_panic_is_one_event_with_its_message_and_note():
+    text = f"""\
+     Running `target/debug/demo`
+thread 'main' panicked at src/main.rs:2:5:
+boom
+{RUST_BACKTRACE_NOTE}
+after
+"""
+    (event,) = errors(text)
+    assert event.rule == "rust_panic" and event.severity == "critical"
+    assert (event.line_start, event.line_end) == (2, 4)
+    assert event.metadata == {
+        "thread": "main",
+        "file": "src/main.rs",
+        "line": 2,
+        "col": 5,
+        "message": "boom",
+    }
+
+
+def test_old_rust_panic_has_its_message_on_the_same_line():
+    (event,) = errors(
+        f"thread 'main' panicked at 'boom', src/main.rs:2:5\n{RUST_BACKTRACE_NOTE}\nafter\n"
+    )
+    assert event.rule == "rust_panic" and (event.line_start, event.line_end) == (1, 2)
+    assert event.metadata["message"] == "boom" and event.metadata["line"] == 2
+
+
+def test_rust_panic_without_a_note_ends_after_its_message():
+    text = "thread 'worker' panicked at src/lib.rs:10:9:\ncalled `Option::unwrap()` on a `None` value\nnext\n"
+    (event,) = errors(text)
+    assert (event.line_start, event.line_end) == (1, 2)
+    assert event.metadata["message"] == "called `Option::unwrap()` on a `None` value"
+
+
+def test_rust_panic_keeps_assertion_details_and_the_backtrace():
+    text = """\
+thread 'tests::adds' panicked at src/lib.rs:9:9:
+assertion `left == right` failed
+  left: 1
+ right: 2
+stack backtrace:
+   0: rust_begin_unwind
+             at /rustc/abc/library/std/src/panicking.rs:645:5
+note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.
+test tests::adds ... FAILED
+"""
+    (event,) = errors(text)
+    assert (event.line_start, event.line_end) == (1, 8)
+    assert event.metadata["thread"] == "tests::adds"
+
+
+def test_prose_about_panics_is_not_a_rust_panic():
+    assert errors("the thread panicked at startup\nit panicked at 'x', once\n") == []
+
+
+# --- processes killed by a signal, as the shell reports them --------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, signal, core_dumped",
+    [
+        ("Segmentation fault (core dumped)", "SIGSEGV", True),
+        ("Segmentation fault", "SIGSEGV", False),
+        ("Segmentation fault: 11", "SIGSEGV", False),
+        ("Bus error (core dumped)", "SIGBUS", True),
+        ("Killed", "SIGKILL", False),
+        ("Killed: 9", "SIGKILL", False),
+    ],
+)
+def test_shell_reported_signal_death_is_a_critical_error(line, signal, core_dumped):
+    (event,) = errors(f"$ ./run\n{line}\n")
+    assert event.rule == "killed_by_signal" and event.severity == "critical"
+    assert event.metadata == {"signal": signal, "core_dumped": core_dumped}
+
+
+def test_signal_words_in_prose_are_not_errors():
+    text = "the process was not killed\nKilled 3 stale workers\nSegmentation faults are rare\nbus error handling\n"
+    assert errors(text) == []
+
+
+# --- glog / klog ----------------------------------------------------------------------------
+
+
+def test_glog_error_line():
+    (event,) = errors("E0101 12:00:00.000000   123 file.go:42] connection refused\n")
+    assert event.rule == "glog_error" and event.severity == "error"
+    assert event.metadata == {
+        "level": "ERROR",
+        "file": "file.go",
+        "line": 42,
+        "message": "connection refused",
+    }
+
+
+def test_glog_fatal_line_is_critical():
+    (event,) = errors("F0101 12:00:00.123456 7 main.cc:10] Check failed: x == y\n")
+    assert event.rule == "glog_error" and event.severity == "critical"
+    assert event.metadata["level"] == "FATAL"
+
+
+def test_glog_info_line_is_no_event():
+    assert run("I0101 12:00:00.000000   123 file.go:42] retrying after error\n") == []
+
+
+def test_glog_like_words_are_not_errors():
+    assert errors("E0101 is the error code\nE0101 12:00:00 no thread or file\n") == []
+
+
+# --- log levels after a bracketed prefix ----------------------------------------------------
+
+
+def test_log_level_after_bracketed_prefixes():
+    lines = ["[app] ERROR: x", "[app] [ERROR] x", "[worker-1] [db] FATAL out of memory"]
+    found = errors("\n".join(lines) + "\n")
+    assert [(e.line_start, e.rule) for e in found] == [(1, "log_error"), (2, "log_error"),
+                                                      (3, "log_error")]  # fmt: skip
+    assert found[2].severity == "critical"
+
+
+def test_info_after_a_bracketed_prefix_is_not_an_error():
+    assert errors("[app] INFO: retrying after ERROR\n[INFO] [app] ERROR count is 0\n") == []
+
+
+def test_checkbox_before_a_level_word_is_not_a_log_prefix():
+    assert errors("[ ] ERROR messages name the file\n[x] WARN on retries\n") == []
+
+
+# --- JavaScript / Node ----------------------------------------------------------------------
+
+NODE_CRASH = """\
+/app/x.js:1
+foo.x
+   ^
+
+TypeError: Cannot read properties of undefined (reading 'x')
+    at Object.<anonymous> (/app/x.js:1:5)
+    at Module._compile (node:internal/modules/cjs/loader:1105:14)
+
+Node.js v18.0.0
+"""
+
+
+def test_node_error_with_stack_frames_is_one_js_error():
+    (event,) = errors(NODE_CRASH)
+    assert event.rule == "js_error"
+    assert (event.line_start, event.line_end) == (5, 7)
+    assert event.metadata == {
+        "exception": "TypeError",
+        "message": "Cannot read properties of undefined (reading 'x')",
+        "file": "/app/x.js",
+        "line": 1,
+        "col": 5,
+    }
+
+
+def test_node_plain_error_with_stack_frames_is_a_js_error():
+    (event,) = errors(
+        "Error: boom\n    at main (/app/y.js:3:9)\n    at async Promise.all (index 0)\n"
+    )
+    assert event.rule == "js_error" and event.line_end == 3
+    assert event.metadata["exception"] == "Error" and event.metadata["message"] == "boom"
+
+
+def test_exception_lines_without_js_frames_keep_their_rule():
+    (event,) = errors("ValueError: bad\n  detail: x\n")
+    assert event.rule == "python_exception" and event.line_end == 2
+    (event,) = errors("Error: ENOENT: no such file\n")
+    assert event.rule == "error_generic"
+    (event,) = errors("java.lang.IllegalStateException: x\n\tat com.x.Y.run(Y.java:10)\n")
+    assert event.rule != "js_error"

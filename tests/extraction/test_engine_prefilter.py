@@ -40,6 +40,22 @@ LINES = [
     "\x1b[32m✓\x1b[0m src/ok.py  all good",
     "I'll handle the edge case in the request parser.",
     "Internal Server Error: /api/x qps 12.5",
+    "thread 'main' panicked at src/main.rs:2:5:",
+    "boom",
+    "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace",
+    "thread 'main' panicked at 'boom', src/main.rs:2:5",
+    "Segmentation fault (core dumped)",
+    "Bus error",
+    "Killed",
+    "E0101 12:00:00.000000   123 file.go:42] connection refused",
+    "F0101 12:00:00.000000   123 file.go:42] Check failed: x",
+    "W0101 12:00:00.000000   123 file.go:42] slow",
+    "[1/3] building",
+    "[app] ERROR: x",
+    "[worker] [db] FATAL gone",
+    "PANIC queue overflow",
+    "TypeError: Cannot read properties of undefined (reading 'x')",
+    "    at Object.<anonymous> (/app/x.js:1:5)",
     "",
 ]
 
@@ -119,6 +135,7 @@ def test_hyperscan_finds_the_same_candidate_lines(monkeypatch):
                  "$", "level", "lvl", '"', "panic", "fatal", "crit", " in ", "s", "2.5s", "s_",
                  "/", "n", "N", "(", ")", "]", "[", "no", "rm", "cp", "exception", "ERR", "Fa",
                  "tal", "iled", "traceback", "`", "~", "pass", "ed", "word", "epoch", "warn",
+                 "panicked", " at", "kill", "Killed", "segmentation", " fault", "] ", "2] ",
                  "\n", "é", "✓", "K"]  # fmt: skip
     rng = random.Random(5)
 
@@ -132,6 +149,17 @@ def test_hyperscan_finds_the_same_candidate_lines(monkeypatch):
     for _ in range(3000):
         region = "".join(rng.choice(fragments) for _ in range(rng.randint(1, 30))) + "\n"
         assert extractor._hyperscan_candidates(region) == plain_candidates(region), region
+
+
+def test_every_line_a_builtin_rule_matches_is_a_sweep_candidate(monkeypatch):
+    # Matching every line, with no prefilter at all, finds nothing more than the sweeps do.
+    text = _text(7)
+    for use_hyperscan in (False, True):
+        monkeypatch.setattr(rules_module, "USE_HYPERSCAN", use_hyperscan)
+        swept = RuleSet()
+        every_line = RuleSet()
+        every_line.every_line = True
+        assert _events(swept, text, 4096) == _events(every_line, text, 4096)
 
 
 def test_trigger_with_newline_keeps_plain_sweeps():

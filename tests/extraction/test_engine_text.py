@@ -28,6 +28,13 @@ exit status 2
 12 passed, 1 failed in 0.53s
 nul\x00byte and \ufffd replacement Error: after nul
 Tokens used: 1,234
+thread 'main' panicked at src/main.rs:2:5:
+boom
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+TypeError: x is not a function
+    at main (/app/x.js:3:9)
+E0101 12:00:00.000000   123 file.go:42] connection refused
+Segmentation fault (core dumped)
 """
 
 

@@ -56,3 +56,8 @@ def test_no_warnings_flag_and_warnings_call_in_code_are_not_warnings():
     x = Extractor()
     events = x.feed("```python\nwarnings.warn('x', UserWarning)\nUserWarning: x\n```\n") + x.close()
     assert [e.event_type for e in events] == ["code_block"]
+
+
+def test_glog_warning_line():
+    (event,) = warnings("W0101 12:00:00.000000   123 file.go:42] slow disk\n")
+    assert event.rule == "glog_error" and event.metadata["level"] == "WARNING"

@@ -73,6 +73,70 @@ def test_asciicast_recording_is_read_as_its_output(tmp_path):
     assert [(r["start_line"], r["content"]) for r in rows] == [(2, "Error: boom")]
 
 
+def _write_cast(path, header, events, comments=()):
+    lines = [json.dumps(header), *comments, *map(json.dumps, events)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+V3_EVENTS = [
+    [0.1, "o", "hello\r\n"],
+    [0.1, "i", "Error: typed input\r"],
+    [0.1, "o", "Err"],
+    [0.1, "o", "or: boom\r\n"],
+    [0.2, "x", "0"],
+]
+
+
+def test_asciicast_v3_recording_is_read_as_its_output(tmp_path):
+    path = tmp_path / "session.cast"
+    _write_cast(path, {"version": 3, "term": {"cols": 80, "rows": 24}}, V3_EVENTS, ["# a note"])
+    rows = [json.loads(line) for line in extract(str(path), "--json").splitlines()]
+    assert [(r["start_line"], r["content"]) for r in rows] == [(2, "Error: boom")]
+
+
+def test_asciicast_on_stdin_is_read_as_its_output(tmp_path, monkeypatch):
+    path = tmp_path / "session.cast"
+    _write_cast(path, {"version": 3, "term": {"cols": 80, "rows": 24}}, V3_EVENTS)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(path.read_bytes())))
+    rows = [json.loads(line) for line in extract("-", "--json").splitlines()]
+    assert [(r["file"], r["content"]) for r in rows] == [("-", "Error: boom")]
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_extract_reads_the_output_that_import_cast_reads(tmp_path, version):
+    from extraction.management.commands.extract import text_of
+    from sessions.recording import iter_events
+
+    path = tmp_path / "session.cast"
+    events = [*V3_EVENTS, [0.1, "r", "100x30"], [0.1, "m", "marker"], [0.1, "o", "bye"]]
+    _write_cast(path, {"version": version, "width": 80, "height": 24}, events, ["# note"])
+    with open(path, "rb") as stream:
+        output = "".join(text_of(stream))
+    assert output == "".join(e.data for e in iter_events(path) if e.code == "o")
+
+
+def test_a_json_log_is_not_taken_for_a_recording(tmp_path):
+    path = tmp_path / "out.log"
+    path.write_text('{"version": 4, "msg": "x"}\nError: plain\n')
+    rows = [json.loads(line) for line in extract(str(path), "--json").splitlines()]
+    assert [r["start_line"] for r in rows] == [2]
+
+
+def test_help_names_the_formats_it_reads():
+    from extraction.management.commands.extract import Command
+
+    text = " ".join(Command().create_parser("manage.py", "extract").format_help().split())
+    assert "plain text or log files" in text and "asciicast (.cast) recordings" in text
+
+
+def test_json_metadata_holds_no_secret(tmp_path):
+    path = tmp_path / "out.log"
+    path.write_text("Error: AWS key AKIAIOSFODNN7EXAMPLE rejected\n")
+    (row,) = [json.loads(line) for line in extract(str(path), "--json").splitlines()]
+    assert "AKIAIOSFODNN7EXAMPLE" not in json.dumps(row)
+    assert row["metadata"]["message"] == "AWS key [REDACTED:aws_access_key_id] rejected"
+
+
 def test_user_rules_file(tmp_path):
     rules = tmp_path / "rules.toml"
     rules.write_text('disable = ["error_generic"]\n')

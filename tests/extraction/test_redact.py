@@ -1,9 +1,11 @@
 import random
+import sys
 
 import pytest
 
-from extraction.engine import StreamRedactor, redact
-from extraction.engine.redact import CHUNK_MIN, redact_chunk
+from extraction.engine import Extractor, StreamRedactor, redact
+from extraction.engine import rules as rules_module
+from extraction.engine.redact import AWS_SECRET_REACH, CHUNK_MIN, redact_chunk
 
 SECRETS = [
     ("sk-abcdefghijklmnopqrstuvwxyz123456", "openai_key"),
@@ -48,6 +50,50 @@ def test_assignments():
     assert redact("secret=xyz token=abc") == "secret=[REDACTED:secret] token=[REDACTED:secret]"
 
 
+AWS_KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+GIT_SHA = "3f786850e387550fdab836ed7e6dc881de23001b"
+
+
+def test_aws_secret_key_next_to_its_access_key_id_is_redacted():
+    assert redact(f"Error: AWS key {AWS_KEY_ID} rejected, secret {AWS_SECRET}") == (
+        "Error: AWS key [REDACTED:aws_access_key_id] rejected, "
+        "secret [REDACTED:aws_secret_access_key]"
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"{AWS_KEY_ID} {AWS_SECRET}",
+        f"the secret is {AWS_SECRET}.",
+        f"AWS: ({AWS_SECRET})",
+        f"aws_secret_access_key = {AWS_SECRET}",
+        f"secret{' ' * (AWS_SECRET_REACH - len('secret'))}{AWS_SECRET}",
+    ],
+)
+def test_aws_secret_key_after_an_access_key_id_or_a_secret_word_is_redacted(line):
+    out = redact(line)
+    assert AWS_SECRET not in out and "[REDACTED:aws_secret_access_key]" in out
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f"secret rotation in commit {GIT_SHA}",  # hex: a git SHA, not a key
+        f"aws s3 cp x {AWS_SECRET.lower()}",  # one case only
+        f"cache entry {AWS_SECRET} stored",  # no secret word or key id before it
+        f"{AWS_SECRET} is not an aws secret",  # the word comes after it
+        f"aws\n{AWS_SECRET}",  # the word is on another line
+        f"aws {AWS_SECRET}X",  # 41 characters
+        f"secret {AWS_SECRET}==",  # part of a longer base64 value
+        f"secret{' ' * AWS_SECRET_REACH}{AWS_SECRET}",  # named too far before it
+    ],
+)
+def test_forty_character_tokens_that_are_not_aws_secret_keys_are_kept(line):
+    assert redact(line) == line
+
+
 def test_private_key_block_keeps_line_count():
     text = "before\n-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\nAAAA\n-----END OPENSSH PRIVATE KEY-----\nafter"
     out = redact(text)
@@ -90,8 +136,18 @@ def test_stream_redactor_catches_a_key_split_across_chunks():
         assert out.endswith("done\n")
 
 
+def test_stream_redactor_catches_an_aws_secret_key_split_from_its_secret_word():
+    text = f"Error: AWS key {AWS_KEY_ID} rejected, secret {AWS_SECRET} ok\nnext\n"
+    for cut in range(1, len(text)):
+        out = stream([text[:cut], text[cut:]])
+        assert out == redact(text), cut
+
+
 def test_stream_redactor_random_chunks_match_whole_redaction():
-    text = "a Bearer eyJabcdefghijklmnop x\npostgres://u:pw12345@h/db\nplain line\n"
+    text = (
+        "a Bearer eyJabcdefghijklmnop x\npostgres://u:pw12345@h/db\nplain line\n"
+        f"aws key {AWS_KEY_ID}, secret {AWS_SECRET} end\ncommit {GIT_SHA} secret\n"
+    )
     rng = random.Random(5)
     for _ in range(50):
         chunks, pos = [], 0
@@ -133,6 +189,11 @@ _CHUNK_PARTS = [
     "token = abc",
     "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
     "Tokens used: 1,234",
+    "secret",
+    "AWS",
+    AWS_SECRET,
+    f"secret {AWS_SECRET}",
+    GIT_SHA,
     "monkey=banana",
     "résumé ✓ naïve",
     "ERROR: failed",
@@ -159,6 +220,57 @@ def test_redact_chunk_equals_redact_over_large_random_chunks():
             assert redact_chunk(text) == redact(text)
 
 
+def test_redaction_prefilter_compiles_where_hyperscan_runs():
+    # A pattern hyperscan rejects would quietly send every chunk through the slow path.
+    redact_module = sys.modules["extraction.engine.redact"]
+    if rules_module._hyperscan is not None and rules_module.USE_HYPERSCAN:
+        assert redact_module._chunk_db is not None
+
+
 def test_redact_chunk_leaves_a_chunk_without_secrets_untouched():
     text = "step 1 ok\nTokens used: 12\nmonkey business\n" * 500
     assert redact_chunk(text) is text
+
+
+# --- events: everything taken from the text is redacted -------------------------------------
+
+GITHUB_TOKEN = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def _events(text, **options):
+    x = Extractor(**options)
+    return x.feed(text) + x.close()
+
+
+def test_event_metadata_is_redacted_like_its_content():
+    (event,) = _events(f"Error: AWS key {AWS_KEY_ID} rejected\n")
+    assert event.content == "Error: AWS key [REDACTED:aws_access_key_id] rejected"
+    assert event.metadata["message"] == "AWS key [REDACTED:aws_access_key_id] rejected"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"ValueError: bad token {GITHUB_TOKEN}\n",
+        f'Traceback (most recent call last):\n  File "/tmp/{GITHUB_TOKEN}/x.py", line 1\nKeyError: {GITHUB_TOKEN}\n',
+        f"src/{GITHUB_TOKEN}.c:3:5: error: bad {GITHUB_TOKEN}\n",
+        f"thread 'main' panicked at src/main.rs:2:5:\nbad token {GITHUB_TOKEN}\n",
+        f"Run `git push https://{GITHUB_TOKEN}@github.com/x` now? [y/N]\n",
+    ],
+)
+def test_no_secret_survives_anywhere_in_an_event(text):
+    events = _events(text)
+    assert events and all(GITHUB_TOKEN not in repr(e.to_dict()) for e in events)
+
+
+def test_metadata_is_redacted_inside_lists_and_dicts():
+    x = Extractor()
+    x.feed(f"Use this token?\n❯ 1. Yes, send {GITHUB_TOKEN}\n  2. No\n")
+    (event,) = x.idle()
+    assert event.metadata["options"][0]["label"] == "Yes, send [REDACTED:github_token]"
+
+
+def test_extractor_trusts_input_redacted_by_the_tap():
+    # The tap redacts the stream first; the extractor must not spend time on it again.
+    (event,) = _events(f"Error: AWS key {AWS_KEY_ID} rejected\n", input_redacted=True)
+    assert event.metadata["message"] == f"AWS key {AWS_KEY_ID} rejected"

@@ -24,13 +24,19 @@ def read_chunks(stream: BinaryIO) -> Iterator[str]:
     yield decoder.decode(b"", final=True)
 
 
+# The asciicast versions read; they differ in event times (absolute in v2, intervals in v3),
+# which extraction does not use, and v3 allows "#" comment lines. sessions.recording reads
+# the same formats for import_cast, but from a path, and this must read stdin as well.
+ASCIICAST_VERSIONS = (2, 3)
+
+
 def cast_output(first_line: str, chunks: Iterator[str]) -> Iterator[str] | None:
-    """The "o" event data of an asciicast v2 recording, or None if this is not one."""
+    """The "o" event data of an asciicast v2 or v3 recording, or None if this is not one."""
     try:
         header = json.loads(first_line)
     except ValueError:
         return None
-    if not isinstance(header, dict) or header.get("version") != 2:
+    if not isinstance(header, dict) or header.get("version") not in ASCIICAST_VERSIONS:
         return None
 
     def lines() -> Iterator[str]:
@@ -44,6 +50,8 @@ def cast_output(first_line: str, chunks: Iterator[str]) -> Iterator[str] | None:
 
     def output() -> Iterator[str]:
         for line in lines():
+            if line.startswith("#"):
+                continue
             try:
                 _, kind, data = json.loads(line)
             except (ValueError, TypeError):
@@ -81,11 +89,19 @@ def text_of(stream: BinaryIO) -> Iterator[str]:
 
 
 class Command(BaseCommand):
-    help = "Extract errors, warnings, metrics, code blocks and prompts from files (or - for stdin)."
+    help = (
+        "Extract errors, warnings, metrics, code blocks and prompts from plain text or log files "
+        "and asciicast (.cast) recordings, v2 or v3 (their output is read), or - for stdin."
+    )
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("files", nargs="+", metavar="FILE", help="file to read, or - for stdin")
+        parser.add_argument(
+            "files",
+            nargs="+",
+            metavar="FILE",
+            help="a text or log file, or an asciicast (.cast) recording; - reads stdin",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object per event")
         parser.add_argument("--rules", metavar="RULES.toml", help="user rules (see docs/rules.md)")
 
