@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from datetime import timedelta
 
@@ -115,6 +116,10 @@ class ProcessSession(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("st-session-detail", args=[self.session_id])
+
+    @property
+    def has_recording(self) -> bool:
+        return bool(self.recording_path) and os.path.isfile(self.recording_path)
 
     @property
     def is_live(self) -> bool:

@@ -72,7 +72,8 @@ async function decide(decision, seq) {
     ? `${decision === "approve" ? "Approved" : "Denied"}: the answer is being typed into the program.`
     : response.status === 409 ? "Someone answered this prompt first (at the terminal, by policy or in another browser)."
       : `Could not send the decision (HTTP ${response.status}).`;
-  panel.replaceChildren(el("p", { className: "panel prompt-outcome", text: outcome, attrs: { role: "status" } }));
+  const attrs = { role: "status", ...(response.status === 200 ? { "data-decision": decision } : {}) };
+  panel.replaceChildren(el("p", { className: "panel prompt-outcome", text: outcome, attrs }));
   shownSeq = null;
 }
 
@@ -84,9 +85,13 @@ panel.addEventListener("click", (event) => {
 });
 
 panel.addEventListener("streamtap:status", (event) => {
-  if (event.detail.status === "waiting_for_input") {
-    const old = panel.querySelector(".prompt-outcome");
-    if (old) old.remove();
+  const { status } = event.detail;
+  const outcome = panel.querySelector(".prompt-outcome");
+  if (outcome && status === "waiting_for_input") {
+    outcome.remove(); // a new prompt: its own card replaces the old outcome
+  } else if (outcome?.dataset.decision) {
+    // The program moved on (or ended): the answer is no longer "being typed".
+    outcome.textContent = `${outcome.dataset.decision === "approve" ? "Approved" : "Denied"}: the program got its answer.`;
   }
   refresh();
 });

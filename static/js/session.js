@@ -93,7 +93,7 @@ function showOutput(chunks) {
     write(text);
     lastOseq = oseq;
   }
-  terminalStatus.textContent = `${lastOseq} output chunks · live`;
+  terminalStatus.textContent = `${lastOseq} output chunks${LIVE.has(document.querySelector("#session-status")?.textContent.trim()) ? " · live" : ""}`;
 }
 
 async function refetch() {
@@ -267,6 +267,7 @@ function setStatus(status) {
   promptPanel.dataset.status = status;
   banner.hidden = status !== "waiting_for_input";
   if (!LIVE.has(status) && !duration.dataset.ended) duration.dataset.ended = new Date().toISOString();
+  if (!LIVE.has(status)) terminalStatus.textContent = terminalStatus.textContent.replace(" · live", "");
   // The prompt-answering controls listen for this.
   promptPanel.dispatchEvent(new CustomEvent("streamtap:status", { detail: { status }, bubbles: true }));
 }
@@ -345,7 +346,8 @@ const socket = new LiveSocket({
 (async () => {
   try {
     const loaded = await loadRecording(0);
-    terminalStatus.textContent = loaded.found ? `${lastOseq} output chunks` : "no recording yet";
+    const running = LIVE.has(document.querySelector("#session-status")?.textContent.trim());
+    terminalStatus.textContent = loaded.found ? `${lastOseq} output chunks` : running ? "no recording yet" : "no recording";
   } catch (error) {
     terminalStatus.textContent = "could not load the recording";
     console.warn(error);

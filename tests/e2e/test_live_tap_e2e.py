@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKE_TUI = [sys.executable, str(ROOT / "tests" / "programs" / "fake_agent_tui.py")]
@@ -115,6 +116,9 @@ def test_a_prompt_is_answered_from_the_browser(
         out = tap.stdout.read()
         assert expected in out
         page.wait_for_selector("#session-status:has-text('completed')", timeout=15000)
+        # Once the program has moved on, the answer is no longer "being typed".
+        expect(page.locator(".prompt-outcome")).to_contain_text("the program got its answer")
+        assert "· live" not in page.inner_text("#terminal-status")
     finally:
         tap.kill()
         tap.wait()

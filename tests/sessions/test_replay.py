@@ -474,6 +474,20 @@ def test_replay_page_passes_urls_as_data_attributes(tmp_path, owner, client):
     assert "script-src 'self'" in response["Content-Security-Policy"]
 
 
+def test_a_session_whose_recording_is_gone_says_so_instead_of_a_broken_player(
+    tmp_path, owner, client
+):
+    session = session_with_recording(tmp_path, [(0.0, "a")])
+    Path(session.recording_path).unlink()
+    client.force_login(owner)
+    response = client.get(reverse("st-session-replay", args=[session.session_id]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "No recording to replay" in html
+    assert "is no longer at" in html
+    assert "js/replay.js" not in html and "download .cast" not in html
+
+
 def test_replay_page_needs_a_login(db, tmp_path, client):
     session = session_with_recording(tmp_path, [(0.0, "a")])
     response = client.get(reverse("st-session-replay", args=[session.session_id]))

@@ -203,14 +203,33 @@ class Command(BaseCommand):
     help = "Generate realistic demo sessions and extraction events (fast, in bulk)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--events", type=int, default=10_000)
         parser.add_argument(
-            "--sessions", type=int, default=None, help="default: one per 500 events"
+            "--events", type=int, default=10_000, help="events to create (default: %(default)s)"
         )
-        parser.add_argument("--agents", nargs="+", default=DEFAULT_AGENTS)
-        parser.add_argument("--days", type=int, default=30, help="spread over the last N days")
-        parser.add_argument("--code-blocks", type=int, default=500)
-        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--sessions",
+            type=int,
+            default=None,
+            help="sessions to create (default: one per 500 events)",
+        )
+        parser.add_argument(
+            "--agents", nargs="+", default=DEFAULT_AGENTS, help="agent names (default: %(default)s)"
+        )
+        parser.add_argument(
+            "--days",
+            type=int,
+            default=30,
+            help="spread over the last N days (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--code-blocks",
+            type=int,
+            default=500,
+            help="distinct code blocks the events share (default: %(default)s)",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=1, help="random seed: the same seed, the same data"
+        )
 
     def handle(
         self,

@@ -11,9 +11,13 @@ class Command(BaseCommand):
     help = "Turn an asciicast recording (v2 or v3) or a plain log file into a session."
 
     def add_arguments(self, parser):
-        parser.add_argument("files", nargs="+")
+        parser.add_argument(
+            "files", nargs="+", metavar="FILE", help="an asciicast (.cast) recording or a log file"
+        )
         parser.add_argument("--agent", default="", help="agent name (default: the file's name)")
-        parser.add_argument("--rules", default="")
+        parser.add_argument(
+            "--rules", default="", metavar="RULES.toml", help="user rules (see docs/rules.md)"
+        )
 
     def handle(self, *args, **options):
         try:
