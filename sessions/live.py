@@ -122,9 +122,15 @@ class LivePublisher(threading.Thread):
         # Nothing to publish to (--no-live): the hot path skips the queues altogether.
         self.active = not isinstance(transport, NullTransport)
 
-    def set_session(self, session_id: str, session_pk: int) -> None:
+    def set_session(self, session_id: str, session_pk: int, info: dict | None = None) -> None:
+        """The session row exists: announce it (pages list a new session at once, not at its
+        first event), ahead of anything queued before the row was there."""
         with self._cond:
             self.session_id, self.session_pk = session_id, session_pk
+            if self.active and info is not None:
+                started = {"state": "running", "timestamp": info.get("started_at"), "metadata": {}}
+                self._states.insert(0, started)
+                self._info = {"status": "running", **info, **(self._info or {})}
             self._cond.notify()
 
     def events(self, events: list[dict]) -> None:

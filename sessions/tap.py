@@ -8,6 +8,7 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -131,7 +132,7 @@ class Tap:
             return BatchWriter(spec, on_session=on_session, **writer_options)
 
         # Forked now, while this process has no thread yet.
-        writer = WriterProcess(make_writer, on_session=self._on_session(publisher))
+        writer = WriterProcess(make_writer, on_session=self._on_session(publisher, spec))
         writer.start()
         self.writer, self.publisher = writer, publisher
         size = terminal_size(self.stdout_fd) or terminal_size(self.stdin_fd)
@@ -272,9 +273,16 @@ class Tap:
         return LivePublisher(transport)
 
     @staticmethod
-    def _on_session(publisher: LivePublisher):
+    def _on_session(publisher: LivePublisher, spec: SessionSpec):
+        info = {
+            "agent_name": spec.agent_name,
+            "command_line": spec.command_line,
+            "started_at": datetime.fromtimestamp(spec.started_at, tz=UTC).isoformat(),
+            "mode": spec.mode,
+        }
+
         def on_session(session):
-            publisher.set_session(session.session_id, session.pk)
+            publisher.set_session(session.session_id, session.pk, info)
 
         return on_session
 

@@ -72,11 +72,37 @@ function updateLiveSession(sid, info) {
   $("#live-count").textContent = liveBody.querySelectorAll("tr[data-session]").length;
 }
 
+// The two counters the server rendered, kept current: a session seen live for the first time
+// has started since the page loaded (those live at load are in the table), and a new
+// high-risk event waits for review.
+const counted = new Set([...liveBody.querySelectorAll("tr[data-session]")].map((row) => row.dataset.session));
+function countSession(sid, status) {
+  if (counted.has(sid) || !LIVE.has(status)) return;
+  counted.add(sid);
+  const node = $("#sessions-last-day");
+  node.textContent = Number(node.textContent || 0) + 1;
+}
+
+const highRisk = $("#stat-high-risk");
+function countHighRisk(events) {
+  const fresh = events.filter((e) => e.risk_level === "high" && e.review_status === "pending").length;
+  if (!fresh) return;
+  const value = highRisk.querySelector(".value");
+  value.textContent = Number(value.textContent || 0) + fresh;
+  highRisk.classList.add("alert");
+}
+
 new LiveSocket({
-  onEvents: (sid, events) => countEvents(events),
+  onEvents: (sid, events, replay) => {
+    countEvents(events);
+    if (!replay) countHighRisk(events);
+  },
   onState: (sid, states, info) => {
     const lifecycle = states.filter((s) => STATUSES.has(s.state));
     const status = info?.status || lifecycle[lifecycle.length - 1]?.state;
-    if (status) updateLiveSession(sid, { ...(info || {}), status });
+    if (status) {
+      countSession(sid, status);
+      updateLiveSession(sid, { ...(info || {}), status });
+    }
   },
 }).connect().subscribeAll();

@@ -122,3 +122,38 @@ def test_a_prompt_is_answered_from_the_browser(
     finally:
         tap.kill()
         tap.wait()
+
+
+def test_the_overview_shows_a_new_session_at_once_and_counts_it_and_its_high_risk_events(
+    logged_in_page, live_server_proc, tmp_path
+):
+    server, page = live_server_proc, logged_in_page
+    flag = tmp_path / "go"
+    child = (
+        "import os, time\n"
+        f"while not os.path.exists({str(flag)!r}): time.sleep(0.05)\n"
+        "print('ERROR: could not rm -rf /srv/cache', flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    page.goto(f"{server.base_url}/")
+    page.wait_for_selector("#live-indicator[data-state=open]")
+    sessions_before = int(page.inner_text("#sessions-last-day"))
+    high_risk_before = int(page.inner_text("#stat-high-risk .value"))
+    since = last_session_pk(server)
+    tap = start_tap(
+        server, "--pipe", "--agent", "overview-check", "--", sys.executable, "-c", child
+    )
+    try:
+        session_id = wait_for_session(server, since_id=since)
+        # Listed before it has printed anything: the tap announces the session itself.
+        row = page.locator(f"#live-sessions tr[data-session='{session_id}']")
+        expect(row).to_contain_text("overview-check", timeout=15000)
+        expect(page.locator("#sessions-last-day")).to_have_text(str(sessions_before + 1))
+        flag.touch()
+        expect(page.locator("#stat-high-risk .value")).to_have_text(
+            str(high_risk_before + 1), timeout=15000
+        )
+        assert page.errors == []
+    finally:
+        tap.kill()
+        tap.wait()
