@@ -57,8 +57,8 @@ export function timeChart(container, x, series, { height = 200, kind = "line", l
         fill: kind === "bars" ? s.color + "cc" : s.color + "1a",
         width: kind === "bars" ? 0 : 1.5,
         paths,
-        // Lines keep uPlot's own choice: dots where points are few (a lone value shows).
-        ...(kind === "bars" ? { points: { show: false } } : {}),
+        // A line needs two points: a lone value (or two) is drawn as dots.
+        points: { show: kind === "bars" ? false : (u) => u.data[0].length <= 2 },
       })),
     ],
   };

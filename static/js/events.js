@@ -37,6 +37,8 @@ function row(e) {
   field("session").textContent = e.session;
   field("session").setAttribute("href", sessionUrl(detailUrl, e.session));
   field("agent").textContent = e.agent_name;
+  field("agent").title = e.agent_name;
+  field("session").title = e.session;
   field("type").textContent = e.event_type;
   field("type").classList.add(`type-${e.event_type}`);
   field("rule").textContent = e.rule;

@@ -19,7 +19,7 @@ const minuteChart = timeChart(
   $("#chart-per-minute"),
   perMinute.x,
   TYPES.map((t) => ({ label: t, color: cssVar(`--${t}`), values: perMinute.series[t] })),
-  { height: 220 },
+  { height: 260 },
 );
 const accent = cssVar("--accent");
 timeChart($("#chart-sessions-hourly"), overTime.hourly.x, [{ label: "sessions", color: accent, values: overTime.hourly.y }], { kind: "bars", height: 170, legend: false });

@@ -60,6 +60,8 @@ function addRow(sid, info) {
   link.textContent = sid;
   link.setAttribute("href", sessionUrl(detailUrl, sid));
   field(row, "agent").textContent = info.agent_name || "";
+  field(row, "agent").title = info.agent_name || "";
+  link.title = sid;
   field(row, "command").textContent = info.command_line || "";
   field(row, "command").title = info.command_line || "";
   const started = field(row, "started");
