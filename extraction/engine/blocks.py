@@ -49,14 +49,28 @@ _JS_FRAME_RE = re.compile(r"[ \t]+at (?:.*:\d+:\d+\)?|.* \((?:<anonymous>|native
 _JS_LOCATION_RE = re.compile(r"\(?(?P<file>[^\s()]+):(?P<line>\d+):(?P<col>\d+)\)?$")
 
 
-def step_exception(block: Block, line: str) -> int:
-    """`SomeError: msg` and its indented lines; V8 stack frames under it make it a JS error.
+# A JVM stack frame: `\tat com.example.App.run(App.java:12)`, or `(Native Method)`.
+_JVM_FRAME_RE = re.compile(
+    r"[ \t]+at [\w$.<>/-]+\((?:(?P<file>[\w$-]+\.(?:java|kt|scala|groovy|clj)):(?P<line>\d+)"
+    r"|Native Method|Unknown Source)\)$"
+)
+# What continues a JVM trace below its frames: the cause's header and the elided frames.
+_JVM_MORE_RE = re.compile(
+    r"(?:Caused by|Suppressed): \S|[ \t]+\.\.\. \d+ (?:more|common frames omitted)$"
+)
 
-    Python and JavaScript print the same first line (`TypeError: …`); only the frames that
-    follow tell them apart, so the label is decided here rather than by the rule that matched.
+
+def step_exception(block: Block, line: str) -> int:
+    """`SomeError: msg` and its indented lines; the stack frames under it name the language.
+
+    Python, JavaScript and the JVM print alike first lines (`TypeError: …`,
+    `java.lang.IllegalStateException: …`); only the frames that follow tell them apart, so the
+    label is decided here rather than by the rule that matched.
     """
     meta = block.metadata
     first = len(block.lines) == 1
+    if meta.get("_rule") == "java_exception" or (first and _JVM_FRAME_RE.match(line)):
+        return _step_jvm(block, line)
     wants_location = meta.get("_rule") == "js_error" and "file" not in meta
     if (first or wants_location) and _JS_FRAME_RE.match(line):
         if first:
@@ -69,6 +83,26 @@ def step_exception(block: Block, line: str) -> int:
         if m:
             meta.update(file=m.group("file"), line=int(m.group("line")), col=int(m.group("col")))
     return step_indented(block, line)
+
+
+def _step_jvm(block: Block, line: str) -> int:
+    meta = block.metadata
+    frame = _JVM_FRAME_RE.match(line)
+    if len(block.lines) == 1:
+        meta["_rule"] = "java_exception"
+        head = block.lines[0].strip().removeprefix("Exception in thread ")
+        if head.startswith('"'):  # the thread's name
+            meta["thread"], _, head = head[1:].partition('" ')
+        name, _, message = head.partition(": ")
+        meta["exception"] = name  # qualified: java.lang.IllegalStateException
+        meta.setdefault("message", message)
+    if frame and frame.group("file") and "file" not in meta:
+        meta.update(file=frame.group("file"), line=int(frame.group("line")))
+    if frame or _JVM_MORE_RE.match(line):
+        block.lines.append(line)
+        block.keep = len(block.lines)
+        return TAKE
+    return STOP
 
 
 # The last line of a panic's report, with or without the backtrace it offers.

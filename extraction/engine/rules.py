@@ -137,7 +137,12 @@ def build_rust_panic(m: re.Match, line: str) -> dict:
     return meta
 
 
-_SIGNALS = {"Segmentation fault": "SIGSEGV", "Bus error": "SIGBUS", "Killed": "SIGKILL"}
+_SIGNALS = {
+    "Segmentation fault": "SIGSEGV",
+    "Bus error": "SIGBUS",
+    "Killed": "SIGKILL",
+    "Aborted": "SIGABRT",
+}
 
 
 def build_signal_death(m: re.Match, line: str) -> dict:
@@ -320,8 +325,8 @@ def builtin_rules() -> list[Rule]:
         R("rust_panic", "error", "critical", c(r"thread '(?P<thread>[^']*)' panicked at (?P<rest>.*)"),
           ("panicked at",), "diag", build_rust_panic, blocks.step_rust_panic),
         R("killed_by_signal", "error", "critical", c(
-            r"[ \t]*(?P<name>Segmentation fault|Bus error|Killed)(?:: \d+)?(?P<core> \(core dumped\))?[ \t]*$"),
-          ("segmentation fault", "bus error", "killed"), "diag", build_signal_death),
+            r"[ \t]*(?P<name>Segmentation fault|Bus error|Killed|Aborted)(?:: \d+)?(?P<core> \(core dumped\))?[ \t]*$"),
+          ("segmentation fault", "bus error", "killed", "aborted"), "diag", build_signal_death),
         R("glog_error", "error", "error", c(
             r"(?P<level>[EFW])\d{4} \d{2}:\d{2}:\d{2}\.\d{6} +\d+ (?P<file>[^\s:\]]+):(?P<line>\d+)\] (?P<message>.*)"),
           ("] ",), "diag", build_glog),
@@ -341,7 +346,7 @@ def builtin_rules() -> list[Rule]:
         R("log_error_structured", "error", "error", _LOG_KV_RE, ("level", "lvl", "severity"), "diag",
           build_log_kv, search=True),
         R("python_exception", "error", "error", c(
-            r"(?:[A-Za-z_]\w*\.)*(?P<exc>[A-Z]\w*(?:Error|Exception)): (?P<msg>\S.*)"),
+            r"(?:Exception in thread \"[^\"]*\" )?(?:[A-Za-z_]\w*\.)*(?P<exc>[A-Z]\w*(?:Error|Exception)): (?P<msg>\S.*)"),
           ("error: ", "exception: "), "diag", build_exception, blocks.step_exception),
         R("error_generic", "error", "error", c(r"(?:error|Error|fatal)(?:\[[\w-]+\])?: (?P<message>\S.*)"),
           ("error", "fatal: "), "diag", build_plain, blocks.step_exception),
@@ -405,7 +410,7 @@ BUILTIN_SWEEPS = (
     r"pass(?:ed|word|phrase|code)",
     r" in (?=\d+(?:\.\d+)?s\b)",  # pytest and unittest summaries
     "epoch",
-    "killed", "segmentation fault",
+    "killed", "aborted", "segmentation fault",
     r"\] (?<=\d\] )",  # glog: "file.go:42] "
     _metric_sweep("="),
     _metric_sweep(": ", "|" + _lookbehinds(["rm: ", "cp: ", "mv: ", "ln: ", "exception: "])),
@@ -423,7 +428,7 @@ def _hyperscan_sweeps() -> list[bytes]:
         b"pass(?:ed|word|phrase|code)",
         rb" in \d+(?:\.\d+)?s\b",
         b"epoch",
-        b"killed", b"segmentation fault",
+        b"killed", b"aborted", b"segmentation fault",
         rb"\d\] ",
         f"(?:{names}) ?=[-+$.\\d]".encode(),
         f"(?:{names}) ?: [-+$.\\d]".encode(), rb"(?:rm|cp|mv|ln|exception): ",

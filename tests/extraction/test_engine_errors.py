@@ -280,6 +280,7 @@ def test_prose_about_panics_is_not_a_rust_panic():
         ("Bus error (core dumped)", "SIGBUS", True),
         ("Killed", "SIGKILL", False),
         ("Killed: 9", "SIGKILL", False),
+        ("Aborted (core dumped)", "SIGABRT", True),
     ],
 )
 def test_shell_reported_signal_death_is_a_critical_error(line, signal, core_dumped):
@@ -289,7 +290,10 @@ def test_shell_reported_signal_death_is_a_critical_error(line, signal, core_dump
 
 
 def test_signal_words_in_prose_are_not_errors():
-    text = "the process was not killed\nKilled 3 stale workers\nSegmentation faults are rare\nbus error handling\n"
+    text = (
+        "the process was not killed\nKilled 3 stale workers\nSegmentation faults are rare\n"
+        "bus error handling\nAborted by the user, nothing changed\n"
+    )
     assert errors(text) == []
 
 
@@ -383,3 +387,44 @@ def test_exception_lines_without_js_frames_keep_their_rule():
     assert event.rule == "error_generic"
     (event,) = errors("java.lang.IllegalStateException: x\n\tat com.x.Y.run(Y.java:10)\n")
     assert event.rule != "js_error"
+
+
+# --- JVM ----------------------------------------------------------------------------------
+
+JAVA_CRASH = """\
+Starting app
+Exception in thread "main" java.lang.IllegalStateException: config missing
+\tat com.example.Config.load(Config.java:42)
+\tat com.example.App.main(App.java:7)
+Caused by: java.io.FileNotFoundException: app.yaml (No such file or directory)
+\tat java.base/java.io.FileInputStream.open0(Native Method)
+\t... 2 more
+Shutting down
+"""
+
+
+def test_a_java_exception_with_its_frames_and_causes_is_one_event():
+    (event,) = errors(JAVA_CRASH)
+    assert event.rule == "java_exception"
+    assert (event.line_start, event.line_end) == (2, 7)
+    assert event.metadata == {
+        "exception": "java.lang.IllegalStateException",
+        "message": "config missing",
+        "thread": "main",
+        "file": "Config.java",
+        "line": 42,
+    }
+
+
+def test_a_kotlin_exception_without_a_thread_header_is_a_jvm_exception():
+    (event,) = errors("kotlin.KotlinNullPointerException: boom\n    at MainKt.main(Main.kt:3)\n")
+    assert event.rule == "java_exception" and event.line_end == 2
+    assert (
+        event.metadata["file"] == "Main.kt"
+        and event.metadata["exception"] == "kotlin.KotlinNullPointerException"
+    )
+
+
+def test_an_exception_line_without_jvm_frames_is_not_a_java_exception():
+    (event,) = errors("ValueError: bad\n    at the end of the file\n")
+    assert event.rule == "python_exception"
