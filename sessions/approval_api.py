@@ -1,14 +1,22 @@
 """Approve or deny, from the dashboard, a prompt a wrapped program is waiting at (staff only)."""
 
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from extraction.api import (
+    DETAIL_401,
+    DETAIL_403,
+    DETAIL_404,
+    ERRORS_400,
+    ParameterError,
+    StreamtapAPIMixin,
+)
 from extraction.models import EventType, ExtractionEvent
 
 from .models import ProcessSession
@@ -18,7 +26,9 @@ class PromptDecisionSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["approve", "deny"])
 
 
-class PendingPromptView(APIView):
+# The API's common ground (StreamtapAPIMixin): token or session login, unknown query
+# parameters refused, 400s as {"errors": …} and 404s as {"detail": "Not found."}.
+class PendingPromptView(StreamtapAPIMixin, APIView):
     """The prompt a session is waiting at, as the tap described it (question, options, screen)."""
 
     @extend_schema(
@@ -32,8 +42,9 @@ class PendingPromptView(APIView):
                     "can_decide": serializers.BooleanField(),
                 },
             ),
-            401: OpenApiResponse(description="not logged in"),
-            404: OpenApiResponse(description="no such session"),
+            400: ERRORS_400,
+            401: DETAIL_401,
+            404: DETAIL_404,
         },
     )
     def get(self, request, session_id: str):
@@ -49,7 +60,7 @@ class PendingPromptView(APIView):
         )
 
 
-class PromptDecisionView(APIView):
+class PromptDecisionView(StreamtapAPIMixin, APIView):
     parser_classes = [JSONParser]
     permission_classes = [IsAdminUser]
 
@@ -65,19 +76,20 @@ class PromptDecisionView(APIView):
                     "review_status": serializers.CharField(),
                 },
             ),
-            400: OpenApiResponse(description="decision is not approve or deny"),
-            401: OpenApiResponse(description="not logged in"),
-            403: OpenApiResponse(description="staff only"),
-            404: OpenApiResponse(description="no such prompt"),
+            400: ERRORS_400,
+            401: DETAIL_401,
+            403: DETAIL_403,
+            404: DETAIL_404,
             409: OpenApiResponse(description="the prompt was answered already"),
         },
     )
     def post(self, request, session_id: str, seq: str):
         if not seq.isdigit() or len(seq) > 9:
-            raise Http404("no such prompt")
+            raise NotFound()
         seq = int(seq)
         body = PromptDecisionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        if not body.is_valid():
+            raise ParameterError(body.errors)
         event = get_object_or_404(
             ExtractionEvent.objects.select_related("session"),
             session__session_id=session_id,

@@ -43,8 +43,8 @@ def test_docs_page_sends_a_browser_without_a_session_to_log_in(client, db):
     assert response["Location"].startswith("/login/")
 
 
-# The tap's own API (remote ingest, answering prompts) answers errors in its own shapes.
-TAP_API = re.compile(r"^/api/ingest/|/prompts/")
+# The remote taps' ingest API answers errors in its own shapes (its clients are taps).
+TAP_API = re.compile(r"^/api/ingest/")
 
 
 def test_every_operation_documents_its_errors_in_the_shapes_it_answers(owner_client):
@@ -65,3 +65,21 @@ def test_every_operation_documents_its_errors_in_the_shapes_it_answers(owner_cli
             assert shapes.get("404", "/Detail").endswith("/Detail"), (method, path)
             documented += 1
     assert documented >= 12
+
+
+def test_a_bad_decision_and_a_missing_prompt_answer_in_the_apis_shapes(reviewer_client, db):
+    from tests.factories import make_event, make_session
+
+    session = make_session("codex")
+    prompt = make_event(session, event_type="prompt", seq=3)
+    url = f"/api/sessions/{session.session_id}/prompts/{prompt.seq}/decision"
+    bad = reviewer_client.post(url, {"decision": "maybe"}, format="json")
+    assert bad.status_code == 400 and set(bad.json()) == {"errors"}
+    assert "decision" in bad.json()["errors"]
+    missing = reviewer_client.post(
+        url.replace("/3/", "/99/"), {"decision": "approve"}, format="json"
+    )
+    assert missing.status_code == 404 and missing.json() == {"detail": "Not found."}
+    pending = f"/api/sessions/{session.session_id}/prompts/pending"
+    unknown = reviewer_client.get(pending, {"days": "3"})
+    assert unknown.status_code == 400
