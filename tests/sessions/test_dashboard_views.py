@@ -238,3 +238,15 @@ def test_overview_counts_high_risk_pending(client_in):
     assert [s.session_id for s in response.context["live_sessions"]] == ["codex-1"]
     assert sum(sum(v) for v in response.context["per_minute"]["series"].values()) == 2
     assert reverse("admin:index") + "extraction/" in response.content.decode()
+
+
+def test_a_first_visit_says_how_to_tap_a_first_command(client_in):
+    for name in ("st-overview", "st-sessions"):
+        html = client_in.get(reverse(name)).content.decode()
+        assert "python manage.py tap -- pytest -x" in html, name
+
+
+def test_filters_that_match_nothing_say_so_rather_than_teach(client_in):
+    html = client_in.get(reverse("st-sessions"), {"agent": "nobody"}).content.decode()
+    assert "No sessions match these filters." in html
+    assert "manage.py tap" not in html
