@@ -32,11 +32,7 @@ _AGENT_NAME_EXTRA = "-_."
 
 def is_agent_name(name: str) -> bool:
     """Whether ``name`` can name an agent as it is: it becomes part of session ids and URLs."""
-    return (
-        0 < len(name) <= AGENT_NAME_MAX
-        and all(c.isalnum() or c in _AGENT_NAME_EXTRA for c in name)
-        and name[0].isalnum()
-    )
+    return name == agent_name_from(name)
 
 
 def agent_name_from(text: str) -> str:
@@ -139,8 +135,7 @@ class ProcessSession(models.Model):
         """
         started_at = fields.pop("started_at", None) or timezone.now()
         fields.setdefault("host", socket.gethostname())
-        if not is_agent_name(agent_name):
-            agent_name = agent_name_from(agent_name)
+        agent_name = agent_name_from(agent_name)  # a usable name is kept as it is
         base = f"{agent_name}-{timezone.localtime(started_at):%Y%m%d-%H%M%S}"
         for attempt in range(1, 1000):
             session_id = base if attempt == 1 else f"{base}-{attempt}"

@@ -118,11 +118,10 @@ class RangeQuerySerializer(QueryParameters):
 
 def _recording_index(session: ProcessSession) -> RecordingIndex:
     # Not "Not found.": the session is there, and the client should not think its id wrong.
-    path = Path(session.recording_path) if session.recording_path else None
-    if path is None or not path.is_file():
+    if not session.has_recording:
         raise NotFound("no recording for this session")
     try:
-        return RecordingIndex.open(path)
+        return RecordingIndex.open(Path(session.recording_path))
     except RecordingError as exc:
         # The error names the file; the server's paths are none of the client's business.
         raise NotFound("the recording of this session cannot be read") from exc

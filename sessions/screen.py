@@ -537,6 +537,7 @@ class ScreenAnalyzer:
             return None
         options = [dict(o, kind=option_kind(o["label"])) for o in meta["options"]]
         deny = next((o["key"] for o in options if o["kind"] == "deny"), None)
+        above = _paragraph_above(lines, last)[-3:]
         found = {
             "program": "generic",
             "rule": "screen_yes_no",
@@ -546,11 +547,11 @@ class ScreenAnalyzer:
             "deny_key": deny,
             "approve_writes": [meta["approve_key"], ENTER],
             "deny_writes": [deny, ENTER] if deny else [ESC],
-            "block": _dedent([*_paragraph_above(lines, last)[-3:], line]),
+            "block": _dedent([*above, line]),
             # The event reads like the extractor's line prompts: the question's line as its
             # content, what the screen showed above it as its context (and for its risk).
             "content": line.strip(),
-            "context": "\n".join(_paragraph_above(lines, last)[-3:]),
+            "context": "\n".join(above),
         }
         return found
 

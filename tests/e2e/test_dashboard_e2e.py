@@ -335,3 +335,28 @@ def test_live_metrics_and_states_read_clearly_on_the_session_page(
     assert page.locator("#states li time").last.inner_text().strip() != ""
     card.screenshot(path=str(tmp_path / "solo-metric.png"))
     assert page.errors == []
+
+
+def test_long_agent_names_and_ids_never_push_the_lists_off_a_laptop_screen(
+    logged_in_page, live_server_proc, demo
+):
+    agent = "a" * 64  # the longest name a tap accepts
+    # Ids stored before names were checked can be longer still (all valid characters).
+    session_id = "b" * 140 + "-20261127-010101"
+    live_server_proc.shell(
+        "from sessions.models import ProcessSession as P; from extraction.models import ExtractionEvent as E;"
+        f"s = P.objects.create(session_id={session_id!r}, agent_name={agent!r}, command_line='echo long');"
+        f"E.objects.create(session=s, seq=1, agent_name={agent!r}, event_type='error', rule='r',"
+        " severity='error', risk_level='high', line_start=1, line_end=1, content='Error: long')"
+    )
+    page = logged_in_page
+    for url in ("/sessions/", "/events/"):
+        page.goto(f"{live_server_proc.base_url}{url}")
+        page.locator(f"[data-field='agent'][title='{agent}']").first.wait_for()
+        # The last column (the table may scroll inside its panel) ends on the screen.
+        overflow = page.evaluate(
+            "document.querySelector('table.list th:last-child').getBoundingClientRect().right"
+            " - window.innerWidth"
+        )
+        assert overflow <= 0, (url, overflow)
+    assert page.errors == []

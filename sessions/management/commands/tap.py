@@ -21,8 +21,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--agent",
             default="",
-            help=f"agent name: letters, digits, '.', '_' and '-', at most {AGENT_NAME_MAX} "
-            "(default: the program's name)",
+            help=f"agent name: letters, digits, '.', '_' and '-' between them, at most "
+            f"{AGENT_NAME_MAX} (default: the program's name)",
         )
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument(
@@ -99,7 +99,8 @@ class Command(BaseCommand):
         if options["agent"] and not is_agent_name(options["agent"]):
             raise CommandError(
                 f"--agent {options['agent']!r}: use letters, digits, '.', '_' and '-' "
-                f"(starting with a letter or digit), at most {AGENT_NAME_MAX} characters; "
+                f"(starting and ending with a letter or digit, no '--'), at most "
+                f"{AGENT_NAME_MAX} characters; "
                 "it becomes part of session ids and their URLs"
             )
         if options["batch_size"] < 1 or options["batch_seconds"] <= 0:
