@@ -150,6 +150,18 @@ class ExtractionEvent(models.Model):
         related_name="events",
         db_index=False,
     )
+    # The problem this error or warning is an occurrence of: the column holds the fingerprint
+    # (extraction/engine/fingerprint.py) itself, so the writer stores it without a lookup.
+    group = models.ForeignKey(
+        "ErrorGroup",
+        to_field="fingerprint",
+        db_column="fingerprint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="events",
+        db_index=False,
+    )
     review_status = models.CharField(
         max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
     )
@@ -207,6 +219,12 @@ class ExtractionEvent(models.Model):
                 fields=["agent_name", "event_type", "risk_level", "rule", "review_status"],
                 name="ee_agent_stats",
             ),
+            # A group's occurrences newest first, its sparkline, and the foreign key itself.
+            models.Index(
+                fields=["group", "-timestamp"],
+                condition=models.Q(group__isnull=False),
+                name="ee_group_time",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -253,4 +271,5 @@ class ExtractionEvent(models.Model):
         self.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_note"])
 
 
+from .groups import ErrorGroup, ErrorGroupSession, GroupStatus  # noqa: E402, F401
 from .proxies import HighRiskEvent  # noqa: E402, F401

@@ -23,6 +23,7 @@ from pathlib import Path
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count
 
+from extraction.groups import GroupWriter
 from extraction.models import CodeBlock, ExtractionEvent
 from sessions.db_values import converter
 from sessions.models import ProcessSession
@@ -113,6 +114,7 @@ class EventInserter:
         self.fields = [f for f in meta.concrete_fields if not f.primary_key]
         self.converters = {f.attname: converter(f, connection.vendor) for f in self.fields}
         self._plans: dict[tuple[frozenset, frozenset], tuple] = {}
+        self.groups = GroupWriter()
         self.defaults = {
             "review_status": "pending",
             "review_note": "",
@@ -138,7 +140,10 @@ class EventInserter:
             if not new_rows:
                 return []
             self._link_code_blocks(cursor, new_rows)
+            # Only new rows reach the groups: a batch written twice counts once.
+            representatives = self.groups.prepare(cursor, session_pk, new_rows)
             cursor.executemany(*self.statement(session_pk, new_rows))
+            self.groups.link_representatives(cursor, representatives)
         return new_rows
 
     def statement(self, session_pk: int, rows: list[dict]) -> tuple[str, list[tuple]]:

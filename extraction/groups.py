@@ -1,0 +1,279 @@
+"""Error groups: one row per problem (fingerprint), kept up to date where events are written.
+
+A busy machine prints the same few problems hundreds of times. Each error and warning carries its
+fingerprint (extraction/engine/fingerprint.py); the group holds when it was first and last seen,
+how often, in how many sessions, a representative occurrence and the review of the problem as a
+whole. Reviewing a group settles its pending events (per-rule precision still counts events); a
+false positive stays settled for new occurrences; a resolved problem that happens again reopens
+(a regression, as Sentry calls it).
+
+``GroupWriter`` is the writer's side: one upsert per distinct fingerprint per batch, on SQLite
+and PostgreSQL, called only for events not stored before (so re-writing a batch counts nothing
+twice).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection, models
+from django.utils import timezone
+
+from .engine.fingerprint import GROUPED_TYPES, fingerprint, preview
+
+
+class GroupStatus(models.TextChoices):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    FALSE_POSITIVE = "false_positive"
+    RESOLVED = "resolved"
+
+
+# What a group's review makes of its events' review (a resolved problem was a real one).
+EVENT_STATUS_FOR_GROUP = {
+    GroupStatus.CONFIRMED: "confirmed",
+    GroupStatus.FALSE_POSITIVE: "false_positive",
+    GroupStatus.RESOLVED: "confirmed",
+}
+RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
+
+
+class ErrorGroupQuerySet(models.QuerySet):
+    def review_queue(self):
+        """High-risk problems waiting for a review, the longest waiting first."""
+        return self.filter(risk_level="high", review_status=GroupStatus.PENDING).order_by(
+            "first_seen", "id"
+        )
+
+    def for_agent(self, agent_name: str):
+        return self.filter(sessions__agent_name=agent_name).distinct()
+
+    def for_session(self, session_pk: int):
+        return self.filter(sessions__session_id=session_pk)
+
+
+class ErrorGroup(models.Model):
+    fingerprint = models.CharField(max_length=32, unique=True)
+    event_type = models.CharField(max_length=16)
+    rule = models.CharField(max_length=100)
+    title = models.CharField(max_length=200, help_text="the first occurrence's preview line")
+    risk_level = models.CharField(max_length=8, help_text="the highest of its occurrences")
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    count = models.PositiveBigIntegerField(default=0)
+    session_count = models.PositiveIntegerField(default=0)
+    representative = models.ForeignKey(
+        "extraction.ExtractionEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    review_status = models.CharField(
+        max_length=16, choices=GroupStatus.choices, default=GroupStatus.PENDING
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reviewed_groups",
+        db_index=False,
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True)
+    # Set when a new occurrence reopened a resolved group.
+    regressed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ErrorGroupQuerySet.as_manager()
+
+    class Meta:
+        app_label = "extraction"
+        db_table = "error_groups"
+        ordering = ["-last_seen", "-id"]
+        indexes = [
+            # Problems page, newest first / most frequent first.
+            models.Index(fields=["-last_seen", "-id"], name="eg_last_seen"),
+            models.Index(fields=["-count", "-id"], name="eg_count"),
+            # Review queue: high risk + pending, oldest first.
+            models.Index(fields=["risk_level", "review_status", "first_seen"], name="eg_review"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.title}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("st-group-detail", args=[self.pk])
+
+    def review(self, user, decision: str, note: str = "") -> int:
+        """Review the problem; its pending occurrences take the outcome. Returns how many."""
+        if decision not in (
+            GroupStatus.CONFIRMED,
+            GroupStatus.FALSE_POSITIVE,
+            GroupStatus.RESOLVED,
+        ):
+            raise ValueError("decision must be confirmed, false_positive or resolved")
+        from .models import ExtractionEvent
+
+        now = timezone.now()
+        self.review_status, self.reviewed_by, self.reviewed_at = decision, user, now
+        self.review_note = note
+        self.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_note"])
+        return (
+            ExtractionEvent.objects.filter(group=self, review_status="pending")
+            .exclude(event_type="prompt")
+            .update(
+                review_status=EVENT_STATUS_FOR_GROUP[decision],
+                reviewed_by=user,
+                reviewed_at=now,
+                review_note=f"group {decision.replace('_', ' ')}" + (f": {note}" if note else ""),
+            )
+        )
+
+
+class ErrorGroupSession(models.Model):
+    """A session a group occurred in: the group's session count, and filters by session/agent."""
+
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="sessions")
+    session = models.ForeignKey(
+        "tapsessions.ProcessSession", on_delete=models.CASCADE, related_name="error_groups"
+    )
+    agent_name = models.CharField(max_length=100)
+
+    class Meta:
+        app_label = "extraction"
+        db_table = "error_group_sessions"
+        constraints = [
+            models.UniqueConstraint(fields=["group", "session"], name="egs_group_session_unique")
+        ]
+        indexes = [
+            # Problems page filtered by agent.
+            models.Index(fields=["agent_name", "group"], name="egs_agent_group"),
+        ]
+
+    def __str__(self) -> str:
+        return f"group {self.group_id} in session {self.session_id}"
+
+
+class GroupWriter:
+    """The groups' side of a batch of new events; see EventInserter.insert.
+
+    ``prepare`` runs before the events are inserted: it fingerprints them, upserts one row per
+    distinct fingerprint, and gives each event its group and, for a reviewed group, its review.
+    ``link_representatives`` runs after: a group created by this batch points at its first event.
+    """
+
+    def __init__(self):
+        from .models import ExtractionEvent
+
+        self.event_table = ExtractionEvent._meta.db_table
+        self.ts_field = ErrorGroup._meta.get_field("last_seen")
+        t = ErrorGroup._meta.db_table
+        later = "CASE WHEN excluded.last_seen > {t}.last_seen THEN excluded.last_seen ELSE {t}.last_seen END"
+        risk = (
+            "CASE WHEN excluded.risk_level = 'high' OR {t}.risk_level = 'high' THEN 'high' "
+            "WHEN excluded.risk_level = 'medium' OR {t}.risk_level = 'medium' THEN 'medium' "
+            "ELSE {t}.risk_level END"
+        )
+        # A new occurrence, after the resolution, of a resolved problem reopens it. Occurrences
+        # older than the resolution (a recording imported late) do not.
+        regressed = f"{t}.review_status = 'resolved' AND excluded.last_seen > {t}.reviewed_at"
+        self.upsert_sql = (
+            f"INSERT INTO {t} (fingerprint, event_type, rule, title, risk_level, first_seen, "
+            "last_seen, count, session_count, review_status, review_note) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, 'pending', '') "
+            "ON CONFLICT (fingerprint) DO UPDATE SET "
+            f"count = {t}.count + excluded.count, "
+            f"last_seen = {later.format(t=t)}, "
+            f"first_seen = CASE WHEN excluded.first_seen < {t}.first_seen "
+            f"THEN excluded.first_seen ELSE {t}.first_seen END, "
+            f"risk_level = {risk.format(t=t)}, "
+            f"regressed_at = CASE WHEN {regressed} THEN excluded.last_seen "
+            f"ELSE {t}.regressed_at END, "
+            f"review_status = CASE WHEN {regressed} THEN 'pending' ELSE {t}.review_status END"
+        )
+        links = ErrorGroupSession._meta.db_table
+        self.lookup_sql = (
+            f"SELECT g.id, g.fingerprint, g.review_status, g.representative_id, l.id FROM {t} g "
+            f"LEFT JOIN {links} l ON l.group_id = g.id AND l.session_id = %s "
+            "WHERE g.fingerprint IN ({})"
+        )
+        self.link_sql = (
+            f"INSERT INTO {links} (group_id, session_id, agent_name) VALUES (%s, %s, %s) "
+            "ON CONFLICT (group_id, session_id) DO NOTHING"
+        )
+        self.count_sessions_sql = (
+            f"UPDATE {t} SET session_count = session_count + 1 WHERE id IN ({{}})"
+        )
+        self.representative_sql = (
+            f"UPDATE {t} SET representative_id = (SELECT id FROM {self.event_table} "
+            "WHERE session_id = %s AND seq = %s) WHERE id = %s AND representative_id IS NULL"
+        )
+
+    def prepare(self, cursor, session_pk: int, rows: list[dict]) -> list[tuple]:
+        """Group the new rows (in place); returns what ``link_representatives`` needs."""
+        batch: dict[str, dict] = {}
+        for row in rows:
+            if row["event_type"] not in GROUPED_TYPES:
+                row["group_id"] = None
+                continue
+            metadata = row.get("metadata") or {}
+            fp = fingerprint(row["event_type"], row["rule"], row["content"], metadata)
+            row["group_id"] = fp
+            group = batch.get(fp)
+            ts = row["timestamp"]
+            if group is None:
+                batch[fp] = {"row": row, "first": ts, "last": ts, "count": 1, "rows": [row]}
+                continue
+            group["count"] += 1
+            group["rows"].append(row)
+            group["first"] = min(group["first"], ts)
+            group["last"] = max(group["last"], ts)
+            if RISK_ORDER.get(row["risk_level"], 2) > RISK_ORDER.get(group["row"]["risk_level"], 2):
+                group["row"] = row
+        if not batch:
+            return []
+        prep = self._prep_datetime
+        cursor.executemany(
+            self.upsert_sql,
+            [
+                (
+                    fp,
+                    g["row"]["event_type"],
+                    g["row"]["rule"][:100],
+                    preview(g["row"]["content"], g["row"].get("metadata"), limit=200),
+                    g["row"]["risk_level"],
+                    prep(g["first"]),
+                    prep(g["last"]),
+                    g["count"],
+                )
+                for fp, g in batch.items()
+            ],
+        )
+        cursor.execute(self.lookup_sql.format(", ".join(["%s"] * len(batch))), [session_pk, *batch])
+        unlinked, representatives = [], []
+        for group_id, fp, status, representative_id, link_id in cursor.fetchall():
+            group = batch[fp]
+            settled = EVENT_STATUS_FOR_GROUP.get(status)
+            if settled is not None:
+                for row in group["rows"]:
+                    row["review_status"] = settled
+                    row["review_note"] = f"group {status.replace('_', ' ')}"
+            if link_id is None:
+                unlinked.append((group_id, session_pk, group["row"]["agent_name"]))
+            if representative_id is None:
+                representatives.append((session_pk, group["rows"][0]["seq"], group_id))
+        if unlinked:
+            cursor.executemany(self.link_sql, unlinked)
+            ids = [group_id for group_id, _, _ in unlinked]
+            cursor.execute(self.count_sessions_sql.format(", ".join(["%s"] * len(ids))), ids)
+        return representatives
+
+    def link_representatives(self, cursor, representatives: list[tuple]) -> None:
+        if representatives:
+            cursor.executemany(self.representative_sql, representatives)
+
+    def _prep_datetime(self, value):
+        return self.ts_field.get_db_prep_save(value, connection)

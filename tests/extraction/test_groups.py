@@ -1,0 +1,176 @@
+"""Error groups, driven through the real `tap` command and the writer's own insert path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import transaction
+
+from extraction.models import ErrorGroup, ExtractionEvent, GroupStatus
+from sessions.models import ProcessSession
+from sessions.persistence import EventInserter
+from tests.factories import make_user
+from tests.sessions import conftest as tap_conftest
+from tests.sessions.conftest import py, run_tap
+
+# The real tap's environment (tests/sessions/conftest.py), shared rather than copied.
+tap_env = tap_conftest.tap_env
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# A retry loop that fails the same way 44 times: other attempt numbers, other timestamps.
+RETRY_LOOP = """
+import datetime, sys
+for attempt in range(1, 45):
+    now = datetime.datetime.now().isoformat()
+    print(f"{now} ERROR attempt {attempt}: connection to db-1 refused after {attempt * 37} ms")
+sys.exit(1)
+"""
+
+TWO_EXCEPTIONS = """
+import traceback
+def load():
+    raise RuntimeError("could not load configuration")
+def parse():
+    raise ValueError("bad header 42")
+for f in (load, parse, load):
+    try:
+        f()
+    except Exception:
+        traceback.print_exc()
+"""
+
+
+def high_risk_pending() -> int:
+    return ErrorGroup.objects.review_queue().count()
+
+
+def tap(env, code: str, *args: str) -> None:
+    result = run_tap(env, "--agent", "retrier", *args, "--", *py(code))
+    assert result.returncode in (0, 1), result.stderr.decode()
+
+
+def test_a_retry_loop_of_44_identical_errors_is_one_group_and_one_review_item(tap_env):
+    tap(tap_env, RETRY_LOOP)
+    assert ExtractionEvent.objects.filter(event_type="error").count() == 44
+    (group,) = ErrorGroup.objects.all()
+    assert group.count == 44
+    assert group.session_count == 1
+    assert group.representative.seq == min(group.events.values_list("seq", flat=True))
+    assert "refused" in group.title
+    assert high_risk_pending() == 1
+
+
+def test_two_different_exceptions_make_two_groups(tap_env):
+    tap(tap_env, TWO_EXCEPTIONS)
+    groups = {g.title: g.count for g in ErrorGroup.objects.all()}
+    assert groups == {
+        "RuntimeError: could not load configuration": 2,
+        "ValueError: bad header 42": 1,
+    }
+
+
+def test_a_false_positive_group_queues_nothing_when_the_program_runs_again(tap_env):
+    tap(tap_env, RETRY_LOOP)
+    (group,) = ErrorGroup.objects.all()
+    settled = group.review(make_user("rey", staff=True), GroupStatus.FALSE_POSITIVE)
+    assert settled == 44
+    assert high_risk_pending() == 0
+
+    tap(tap_env, RETRY_LOOP)
+    group.refresh_from_db()
+    assert (group.count, group.session_count) == (88, 2)
+    assert group.review_status == GroupStatus.FALSE_POSITIVE
+    assert high_risk_pending() == 0
+    # Each event keeps its own outcome, so per-rule precision still counts all 88.
+    assert ExtractionEvent.objects.filter(review_status="false_positive").count() == 88
+    assert not ExtractionEvent.objects.filter(event_type="error", review_status="pending").exists()
+
+
+def test_a_resolved_group_that_happens_again_is_reopened(tap_env):
+    tap(tap_env, RETRY_LOOP)
+    (group,) = ErrorGroup.objects.all()
+    group.review(make_user("rey", staff=True), GroupStatus.RESOLVED)
+    assert high_risk_pending() == 0
+    assert ExtractionEvent.objects.filter(review_status="confirmed").count() == 44
+
+    tap(tap_env, RETRY_LOOP)
+    group.refresh_from_db()
+    assert group.review_status == GroupStatus.PENDING
+    assert group.regressed_at is not None
+    assert high_risk_pending() == 1
+    assert ExtractionEvent.objects.filter(review_status="pending").count() == 44
+
+
+# ---- the writer's insert path ----------------------------------------------------------------
+
+
+def error_rows(n: int, start: datetime, first_seq: int = 1, agent: str = "a") -> list[dict]:
+    return [
+        {
+            "seq": first_seq + i,
+            "agent_name": agent,
+            "event_type": "error",
+            "rule": "log_error",
+            "severity": "error",
+            "risk_level": "high",
+            "auto_confirmable": False,
+            "line_start": i + 1,
+            "line_end": i + 1,
+            "content": f"ERROR job {i} failed with code {i * 3}",
+            "metadata": {},
+            "timestamp": start + timedelta(seconds=i),
+            "offset_seconds": float(i),
+        }
+        for i in range(n)
+    ]
+
+
+def insert(session, rows):
+    with transaction.atomic():
+        return EventInserter().insert(session.pk, rows)
+
+
+def test_writing_the_same_events_again_counts_nothing_twice():
+    session = ProcessSession.start("a", command_line="x")
+    start = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    insert(session, error_rows(10, start))
+    insert(session, error_rows(10, start))
+    insert(session, error_rows(15, start))
+    (group,) = ErrorGroup.objects.all()
+    assert (group.count, group.session_count) == (15, 1)
+    assert group.first_seen == start
+    assert group.last_seen == start + timedelta(seconds=14)
+
+
+def test_occurrences_from_another_session_count_that_session_once():
+    start = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    for name in ("a", "b"):
+        session = ProcessSession.start(name, command_line="x")
+        insert(session, error_rows(3, start, agent=name))
+        insert(session, error_rows(3, start, first_seq=4, agent=name))
+    (group,) = ErrorGroup.objects.all()
+    assert (group.count, group.session_count) == (12, 2)
+    assert sorted(group.sessions.values_list("agent_name", flat=True)) == ["a", "b"]
+
+
+def test_an_occurrence_older_than_the_resolution_does_not_reopen_the_group():
+    session = ProcessSession.start("a", command_line="x")
+    insert(session, error_rows(2, datetime.now(tz=UTC)))
+    (group,) = ErrorGroup.objects.all()
+    group.review(make_user("rey", staff=True), GroupStatus.RESOLVED)
+    # A recording imported late: its errors happened before the problem was resolved.
+    insert(session, error_rows(2, datetime.now(tz=UTC) - timedelta(days=1), first_seq=3))
+    group.refresh_from_db()
+    assert group.review_status == GroupStatus.RESOLVED
+
+
+def test_prompts_metrics_and_code_blocks_are_not_grouped():
+    session = ProcessSession.start("a", command_line="x")
+    rows = error_rows(3, datetime.now(tz=UTC))
+    for row, kind in zip(rows, ("prompt", "metric", "code_block"), strict=True):
+        row["event_type"] = kind
+    insert(session, rows)
+    assert not ErrorGroup.objects.exists()
+    assert not ExtractionEvent.objects.filter(group__isnull=False).exists()
