@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 
 .PHONY: run serve test test-pg lint format bench setup setup-dev browser agents clean
 
-run: setup ## Serve http://127.0.0.1:8000 (SQLite) and tap the built-in demo agent
-	$(BIN)/python manage.py serve --demo
+run: setup ## Serve http://127.0.0.1:8000 (SQLite; `make run PORT=8001` for another port) and tap the demo agent
+	$(BIN)/python manage.py serve --demo $(if $(PORT),--port $(PORT))
 
 serve: setup ## Serve the dashboard only
 	$(BIN)/python manage.py serve

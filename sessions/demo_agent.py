@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fast", action="store_true", help="no pauses between lines")
     parser.add_argument("--no-prompt", action="store_true", help="do not ask anything")
-    parser.add_argument("--prompt-timeout", type=float, default=20.0)
+    # Five minutes: time to open the dashboard, log in and answer from the browser.
+    parser.add_argument("--prompt-timeout", type=float, default=300.0)
     args = parser.parse_args(argv)
     delay = 0.0 if args.fast else 0.08
     for line in SCRIPT:

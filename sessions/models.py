@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from datetime import timedelta
+from pathlib import PurePath
 
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
@@ -46,6 +48,44 @@ def agent_name_from(text: str) -> str:
         name = name.replace("--", "-")
     name = name.strip("-_.")[:AGENT_NAME_MAX].rstrip("-_.")
     return name or "process"
+
+
+# Interpreters whose own name says nothing about the program: the script (or module) names it.
+_INTERPRETER = re.compile(
+    r"(python|pypy|node|nodejs|deno|bun|bash|sh|zsh|dash|ksh|fish|ruby|perl|php|Rscript)"
+    r"[0-9.]*(\.exe)?"
+)
+# Options that take the next word as their value (so it is not the script).
+_OPTIONS_WITH_VALUE = {"-W", "-X", "-r", "--require", "--import", "--loader", "-o"}
+# Options after which the program is inline code: no script to name it after.
+_INLINE_CODE = {"-c", "-e", "--eval", "-p", "--print"}
+
+
+def agent_name_for(argv: list[str]) -> str:
+    """The agent name of a command: its program's name, or its script's for an interpreter.
+
+    Every Python script was "python3": ``python3 train.py`` is ``train``, ``python -m mod`` is
+    ``mod``, ``node x.js`` is ``x``, ``bash x.sh`` is ``x``.
+    """
+    words = list(argv)
+    if len(words) > 1 and PurePath(words[0]).name == "env":
+        words = [w for w in words[1:] if "=" not in w or w.startswith("-")]
+    if not words:
+        return agent_name_from("")
+    program = PurePath(words[0]).name
+    if not _INTERPRETER.fullmatch(program):
+        return agent_name_from(program)
+    args = iter(words[1:])
+    for word in args:
+        if word == "-m":
+            return agent_name_from(next(args, "") or program)
+        if word in _INLINE_CODE or word == "-":
+            break
+        if word in _OPTIONS_WITH_VALUE:
+            next(args, None)
+        elif not word.startswith("-"):
+            return agent_name_from(PurePath(word).stem or program)
+    return agent_name_from(program)
 
 
 class ProcessSessionQuerySet(models.QuerySet):
@@ -167,8 +207,13 @@ class ProcessSession(models.Model):
         )
         if change is None or "seq" not in change.metadata:
             return None
-        answered = self.events.filter(seq=change.metadata["seq"]).exclude(review_status="pending")
-        if answered.exists():
+        seq = change.metadata["seq"]
+        # Answered, superseded by the program's next question, or left when it ended: not
+        # waiting any more (triage, review_status, answers nothing).
+        if (
+            self.events.filter(seq=seq, prompt_decision__isnull=False).exists()
+            or self.state_changes.filter(state="prompt_answered", metadata__seq=seq).exists()
+        ):
             return None
         return change.metadata
 

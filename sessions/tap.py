@@ -9,12 +9,12 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from django.conf import settings
 
 from extraction.engine import Extractor, StreamRedactor, load_rules, redact
 
+from .agent_hooks import HOOKED_KINDS, AgentHooks, agent_kind
 from .approvals import PromptController
 from .capture import ChildRunner, exit_status, terminal_size
 from .live import (
@@ -25,7 +25,7 @@ from .live import (
     ingest_auth_headers,
     server_url,
 )
-from .models import SessionStatus, agent_name_from
+from .models import SessionStatus, agent_name_for, agent_name_from
 from .persistence import BatchWriter, SessionSpec
 from .pipeline import Pipeline
 from .recording import AsciicastWriter, recording_path_for
@@ -76,6 +76,7 @@ class TapOptions:
     auto_confirm: str | None = None  # "low" | "medium"
     policy_dry_run: bool = False
     prompt_timeout: float = 0.0
+    agent_kind: str | None = None  # claude | codex | aider | generic; None: by program name
 
 
 @dataclass
@@ -97,7 +98,11 @@ class Tap:
         self.options = options
         self.stdin_fd, self.stdout_fd, self.stderr_fd = stdin_fd, stdout_fd, stderr_fd
         conf = settings.STREAMTAP
-        self.agent_name = agent_name_from(options.agent_name or Path(options.argv[0]).name)
+        self.agent_name = (
+            agent_name_from(options.agent_name)
+            if options.agent_name
+            else agent_name_for(options.argv)
+        )
         self.rules = load_rules(options.rules_file or conf["RULES_FILE"] or None)
         self.started_at = time.time()
         recordings_dir = options.recordings_dir or conf["RECORDINGS_DIR"]
@@ -154,21 +159,22 @@ class Tap:
             extractor=Extractor(self.rules, input_redacted=opts.redact_recording),
             redactor=StreamRedactor() if opts.redact_recording else None,
             recorder=recorder,
-            on_events=self._on_events(writer, publisher, lambda: self.prompts),
+            on_events=self._on_events(writer, publisher, lambda: self.prompts, lambda: self.hooks),
             on_output=publisher.output,
             screen=screen,
         )
+        # The agent's hooks for this run only: its command line and environment carry them.
+        self.hooks = hooks = self._agent_hooks()
         runner = ChildRunner(
-            opts.argv,
+            hooks.argv(opts.argv) if hooks else opts.argv,
             pipeline,
             use_pty=self.use_pty,
             stdin_fd=self.stdin_fd,
             stdout_fd=self.stdout_fd,
             stderr_fd=self.stderr_fd,
             on_resize=lambda offset, size: self._resized(offset, size),
-            on_tick=lambda offset: writer.update_stats(
-                total_lines_processed=pipeline.lines, bytes_out=runner.bytes_out
-            ),
+            env={**os.environ, **hooks.env()} if hooks else None,
+            on_tick=lambda offset: self._tick(),
         )
         self.runner, self.pipeline, self.recorder = runner, pipeline, recorder
         self.prompts = PromptController(
@@ -187,6 +193,8 @@ class Tap:
         except OSError as exc:
             recorder.close()
             writer.abandon()
+            if hooks is not None:
+                hooks.close()
             # The shell's codes: 127 when there is no such program, 126 when it cannot run.
             code = 127 if isinstance(exc, FileNotFoundError) else 126
             raise TapError(
@@ -201,6 +209,8 @@ class Tap:
             pipeline.close()
             recorder.close()
             self.prompts.close()
+            if hooks is not None:
+                hooks.close()
         code, sig = exit_status(returncode)
         if sig is not None:
             status = SessionStatus.KILLED
@@ -235,6 +245,27 @@ class Tap:
             lines=pipeline.lines,
             stored=stored,
             spill_path=str(writer.spill_path) if writer.spill_path else None,
+        )
+
+    def _tick(self) -> None:
+        if self.hooks is not None:
+            self.pipeline.add_events(self.hooks.drain(self.pipeline.lines))
+        self.writer.update_stats(
+            total_lines_processed=self.pipeline.lines, bytes_out=self.runner.bytes_out
+        )
+
+    def _agent_hooks(self) -> AgentHooks | None:
+        opts = self.options
+        kind = agent_kind(opts.argv, opts.agent_kind)
+        if kind not in HOOKED_KINDS:
+            return None
+        return AgentHooks(
+            kind,
+            auto_confirm=None if opts.policy_dry_run else opts.auto_confirm,
+            hold_seconds=opts.prompt_timeout or settings.STREAMTAP["PROMPT_TIMEOUT"],
+            cwd=os.getcwd(),
+            # Wakes the reader, whose next tick emits the hook's event.
+            wake=lambda: self.runner.send_input(b""),
         )
 
     def _resized(self, offset: float, size) -> None:
@@ -287,13 +318,17 @@ class Tap:
         return on_session
 
     @staticmethod
-    def _on_events(writer: WriterProcess, publisher: LivePublisher, prompts):
+    def _on_events(writer: WriterProcess, publisher: LivePublisher, prompts, hooks):
         def on_events(rows: list[dict]) -> None:
             prompt_seen = False
             for row in rows:
                 if row["event_type"] == "prompt":
                     # Before the writer takes it: an automatic answer is recorded on the row.
-                    prompts().on_prompt(row)
+                    if hooks() is None:
+                        prompts().on_prompt(row)
+                    elif not hooks().on_prompt_row(row, prompts()):
+                        hooks().join(row)  # the agent's own prompt for a hooked call
+                        prompts().on_prompt(row)
                     prompt_seen = True
             writer.add_events(rows)
             if prompt_seen:

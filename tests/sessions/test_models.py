@@ -8,7 +8,13 @@ import pytest
 from django.apps import apps
 from django.urls import reverse
 
-from sessions.models import AGENT_NAME_MAX, ProcessSession, agent_name_from, is_agent_name
+from sessions.models import (
+    AGENT_NAME_MAX,
+    ProcessSession,
+    agent_name_for,
+    agent_name_from,
+    is_agent_name,
+)
 
 
 @pytest.mark.parametrize(
@@ -83,3 +89,26 @@ def test_a_state_change_reads_as_one_line_of_what_matters():
         "note=" + "x" * 79 + "…"
     )
     assert state_summary({}) == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "name"),
+    [
+        (["python3", "train.py"], "train"),
+        (["/usr/bin/python3.12", "-u", "scripts/train.py", "--epochs", "3"], "train"),
+        (["python", "-m", "pytest", "-x"], "pytest"),
+        (["python3", "-W", "ignore", "-m", "mod"], "mod"),
+        (["node", "x.js"], "x"),
+        (["node", "--require", "ts-node/register", "app.ts"], "app"),
+        (["bash", "x.sh"], "x"),
+        (["bash", "-o", "pipefail", "deploy.sh"], "deploy"),
+        (["/usr/bin/env", "DEBUG=1", "python3", "train.py"], "train"),
+        (["python3", "-c", "print(1)"], "python3"),
+        (["bash", "-c", "make test"], "bash"),
+        (["python3"], "python3"),
+        (["pytest", "-x"], "pytest"),
+        (["./tools/build.sh"], "build.sh"),
+    ],
+)
+def test_an_interpreter_command_is_named_after_its_script(argv, name):
+    assert agent_name_for(argv) == name

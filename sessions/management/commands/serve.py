@@ -120,7 +120,10 @@ class Command(BaseCommand):
         return False
 
     def run_demo(self) -> None:
-        self.stdout.write("Tapping the demo agent (answer its question, or wait 20 s):\n")
+        self.stdout.write(
+            "Tapping the demo agent: answer its question here or on the dashboard "
+            "(it waits 5 minutes).\n"
+        )
         self.stdout.flush()
         subprocess.call(
             [
@@ -130,6 +133,8 @@ class Command(BaseCommand):
                 "--agent",
                 "demo-agent",
                 "--summary",
+                # A terminal even when this one is not: the dashboard's answer is typed into it.
+                "--pty",
                 "--",
                 sys.executable,
                 "-m",
