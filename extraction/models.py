@@ -41,6 +41,22 @@ class ReviewStatus(models.TextChoices):
 REVIEW_DECISIONS = (ReviewStatus.CONFIRMED, ReviewStatus.REJECTED, ReviewStatus.FALSE_POSITIVE)
 
 
+class PromptDecision(models.TextChoices):
+    """How a prompt the program waited at was answered; apart from triage (review_status)."""
+
+    APPROVE = "approve"
+    DENY = "deny"
+    # Keys typed at the terminal that match none of the prompt's options.
+    UNKNOWN = "unknown"
+    # The program asked something else, or ended, before anyone answered.
+    SUPERSEDED = "superseded"
+    UNANSWERED = "unanswered"
+
+
+# Who may answer a program: the dashboard's approve/deny, the terminal, the policy, a timeout.
+PROMPT_ANSWERS = (PromptDecision.APPROVE, PromptDecision.DENY)
+
+
 class CodeBlock(models.Model):
     sha256 = models.CharField(max_length=64, unique=True)
     language = models.CharField(max_length=40, blank=True)
@@ -175,6 +191,23 @@ class ExtractionEvent(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(blank=True)
+    # The answer to a prompt (approve/deny this action), never set by triage. NULL while the
+    # prompt waits and on every other event type; nullable so the tap's writer inserts none.
+    prompt_decision = models.CharField(
+        max_length=16, choices=PromptDecision.choices, null=True, blank=True
+    )
+    prompt_decision_by = models.CharField(
+        max_length=160, null=True, blank=True, help_text="dashboard:<user>, terminal, policy…"
+    )
+    prompt_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="prompt_decisions",
+        db_index=False,
+    )
+    prompt_decided_at = models.DateTimeField(null=True, blank=True)
 
     objects = ExtractionEventQuerySet.as_manager()
 
@@ -231,35 +264,33 @@ class ExtractionEvent(models.Model):
         # The admin's titles and breadcrumbs: what it is, not the session's database id.
         return f"{self.event_type} #{self.seq} ({self.rule}) at {self.timestamp:%Y-%m-%d %H:%M:%S}"
 
-    def decide_prompt(self, user, decision: str) -> bool:
+    def decide_prompt(self, user, decision: str) -> str | None:
         """A person approves or denies a prompt the program is waiting at.
 
         The first answer wins (the terminal, the policy, a timeout or another reviewer may have
-        answered already): returns False when this one came too late. The tap polls the event's
-        review fields while the prompt is pending and types the answer into the program.
+        answered, or the program moved on). The tap polls ``prompt_decision`` while the prompt is
+        pending and types the answer into the program; triage (``review``) never answers.
+        Returns None when this decision was taken, else why not.
         """
-        if decision not in ("approve", "deny"):
+        if decision not in PROMPT_ANSWERS:
             raise ValueError("decision must be approve or deny")
-        status = ReviewStatus.CONFIRMED if decision == "approve" else ReviewStatus.REJECTED
         now = timezone.now()
         claimed = ExtractionEvent.objects.filter(
-            pk=self.pk, event_type=EventType.PROMPT, review_status=ReviewStatus.PENDING
+            pk=self.pk, event_type=EventType.PROMPT, prompt_decision__isnull=True
         ).update(
-            review_status=status,
-            reviewed_by=user,
-            reviewed_at=now,
-            review_note=f"{decision}d from the dashboard by {user.get_username()}",
+            prompt_decision=decision,
+            prompt_decision_by=f"dashboard:{user.get_username()}",
+            prompt_decided_by=user,
+            prompt_decided_at=now,
         )
-        if claimed:
-            self.session.change_state(
-                "prompt_decision",
-                at=now,
-                seq=self.seq,
-                decision=decision,
-                by=user.get_username(),
-            )
-            self.refresh_from_db()
-        return bool(claimed)
+        self.refresh_from_db()
+        if not claimed:
+            by = f" by {self.prompt_decision_by}" if self.prompt_decision_by else ""
+            return f"This prompt was answered already ({self.prompt_decision}{by})."
+        self.session.change_state(
+            "prompt_decision", at=now, seq=self.seq, decision=decision, by=user.get_username()
+        )
+        return None
 
     def review(self, user, decision: str, note: str = "") -> None:
         if decision not in REVIEW_DECISIONS:
@@ -269,6 +300,15 @@ class ExtractionEvent(models.Model):
         self.reviewed_at = timezone.now()
         self.review_note = note
         self.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_note"])
+        # Audited apart from prompt decisions: triage says whether the event was a real risk and
+        # answers nothing (a waiting program is answered by decide_prompt only).
+        self.session.change_state(
+            "event_review",
+            at=self.reviewed_at,
+            seq=self.seq,
+            review_status=decision,
+            by=user.get_username(),
+        )
 
 
 from .groups import ErrorGroup, ErrorGroupSession, GroupStatus  # noqa: E402, F401

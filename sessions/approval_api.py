@@ -17,7 +17,7 @@ from extraction.api import (
     ParameterError,
     StreamtapAPIMixin,
 )
-from extraction.models import EventType, ExtractionEvent
+from extraction.models import EventType, ExtractionEvent, PromptDecision
 
 from .models import ProcessSession
 
@@ -73,6 +73,7 @@ class PromptDecisionView(StreamtapAPIMixin, APIView):
                     "session": serializers.CharField(),
                     "seq": serializers.IntegerField(),
                     "decision": serializers.CharField(),
+                    "prompt_decision": serializers.CharField(),
                     "review_status": serializers.CharField(),
                 },
             ),
@@ -80,7 +81,9 @@ class PromptDecisionView(StreamtapAPIMixin, APIView):
             401: DETAIL_401,
             403: DETAIL_403,
             404: DETAIL_404,
-            409: OpenApiResponse(description="the prompt was answered already"),
+            409: OpenApiResponse(
+                description="the prompt was answered already, superseded, or is not waiting"
+            ),
         },
     )
     def post(self, request, session_id: str, seq: str):
@@ -97,11 +100,13 @@ class PromptDecisionView(StreamtapAPIMixin, APIView):
             event_type=EventType.PROMPT,
         )
         decision = body.validated_data["decision"]
-        if not event.decide_prompt(request.user, decision):
+        refusal = _not_waiting_at(event) or event.decide_prompt(request.user, decision)
+        if refusal:
             return Response(
                 {
-                    "detail": "This prompt was answered already.",
-                    "review_status": event.review_status,
+                    "detail": refusal,
+                    "prompt_decision": event.prompt_decision,
+                    "prompt_decision_by": event.prompt_decision_by,
                 },
                 status=status.HTTP_409_CONFLICT,
             )
@@ -110,6 +115,29 @@ class PromptDecisionView(StreamtapAPIMixin, APIView):
                 "session": session_id,
                 "seq": seq,
                 "decision": decision,
+                "prompt_decision": event.prompt_decision,
+                # Triage is separate: deciding a prompt does not review the event.
                 "review_status": event.review_status,
             }
         )
+
+
+def _not_waiting_at(event: ExtractionEvent) -> str | None:
+    """Why the program is not waiting at this prompt, or None if it is: a decision now would
+    type into a program that asks something else, or answer nothing at all."""
+    waiting = event.session.pending_prompt()
+    if waiting is not None and waiting.get("seq") == event.seq and not event.prompt_decision:
+        return None
+    event.refresh_from_db(fields=["prompt_decision", "prompt_decision_by"])
+    answered = (
+        event.session.state_changes.filter(state="prompt_answered", metadata__seq=event.seq)
+        .values_list("metadata", flat=True)
+        .first()
+    )
+    outcome = event.prompt_decision or (answered or {}).get("outcome")
+    by = event.prompt_decision_by or (answered or {}).get("by")
+    if outcome == PromptDecision.SUPERSEDED:
+        return "This prompt was superseded: the program asked another question since."
+    if outcome:
+        return f"This prompt was answered already ({outcome}{f' by {by}' if by else ''})."
+    return "The program is not waiting at this prompt."

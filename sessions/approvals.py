@@ -4,9 +4,14 @@ Three ways out, first answer wins:
 - the policy answers it (``--auto-confirm low|medium``; never a "don't ask again" option),
 - a staff member approves or denies it from the dashboard (the decision is written to the
   prompt event's review fields; the tap polls for it only while a prompt is pending),
-- the person at the terminal answers it (any keystroke while the prompt is pending),
-and, optionally, a timeout denies it. Every answer is recorded on the prompt event and as a
-state change, and the time the program spent blocked is added to the session.
+- the person at the terminal answers it (the keys typed are read against the prompt's options:
+  approve, deny or unknown, never an approval by default),
+and, optionally, a timeout denies it. Every answer is recorded on the prompt event's
+``prompt_decision`` (never on its triage, ``review_status``: marking an event confirmed answers
+nothing) and as a state change, and the time the program spent blocked is added to the session.
+
+Nothing is answered automatically unless what it approves can be read: above ``low`` risk a
+prompt needs a known command or file for ``--auto-confirm`` to answer it.
 """
 
 from __future__ import annotations
@@ -16,12 +21,15 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from extraction.models import ExtractionEvent, ReviewStatus
+from extraction.models import ExtractionEvent, PromptDecision
+
+from .terminal_answers import TerminalAnswer
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +37,8 @@ RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
 # Programs read a burst of bytes as one paste; text and Enter go as separate writes.
 KEYSTROKE_GAP_SECONDS = 0.08
 POLL_SECONDS = 0.3
+# How many polls a superseded prompt's row may take to reach the database before it is marked.
+MARK_TRIES = 30
 TITLE_PUSH = "\x1b[22;0t"  # save the window and icon titles
 TITLE_POP = "\x1b[23;0t"  # restore them
 
@@ -60,7 +70,12 @@ class PendingPrompt:
     metadata: dict
     asked_at: float = field(default_factory=time.monotonic)
     deadline: float | None = None
-    terminal_answered: bool = False
+    # The keys typed at the terminal while it waits, and what they answered once known.
+    keys: TerminalAnswer | None = None
+    terminal_outcome: str | None = None
+    # A prompt answered through a callback (an agent's hook waiting on a socket) instead of
+    # keys typed into the program: resolve(verb, by) with verb "approve" or "deny".
+    resolve: Callable[[str, str], None] | None = None
 
 
 class PromptController:
@@ -95,13 +110,16 @@ class PromptController:
         self._wake = threading.Event()
         self._last_poll = time.monotonic()
         self._actions: queue.SimpleQueue = queue.SimpleQueue()
+        # Prompts the program moved on from: marked in the database by the controller's thread
+        # (a decision on them is refused), never from the reader's hot path.
+        self._superseded: list[tuple[int, int]] = []
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="streamtap-prompts", daemon=True)
         self._thread.start()
 
     # ---- called from the reader thread ----
 
-    def on_prompt(self, row: dict) -> None:
+    def on_prompt(self, row: dict, resolve: Callable[[str, str], None] | None = None) -> None:
         """A prompt event, before it is handed to the writer (so its fields can be filled).
 
         The state changes it causes are held until ``hand_over_states()``, which the tap calls
@@ -112,12 +130,15 @@ class PromptController:
         meta = row["metadata"]
         with self._lock:
             if self.pending is not None:
-                self._resolve_locked("superseded", by="program")
-            if self._may_auto_confirm(row):
+                self._superseded.append((self.pending.seq, 0))
+                self._resolve_locked(PromptDecision.SUPERSEDED, by="program")
+            if resolve is None and self._may_auto_confirm(row):
                 self._auto_confirm(row)
                 return
             deadline = time.monotonic() + self.timeout if self.timeout > 0 else None
-            self.pending = PendingPrompt(row["seq"], row["rule"], meta, deadline=deadline)
+            self.pending = PendingPrompt(
+                row["seq"], row["rule"], meta, deadline=deadline, resolve=resolve
+            )
         state = {
             "seq": row["seq"],
             "rule": row["rule"],
@@ -126,7 +147,7 @@ class PromptController:
             "command": meta.get("command"),
             "options": meta.get("options", []),
             "screen": meta.get("screen", ""),
-            "can_approve": bool(answer_writes(meta, "approve")),
+            "can_approve": resolve is not None or bool(answer_writes(meta, "approve")),
         }
         if self.dry_run and row["risk_level"] in RISK_ORDER and self.auto_confirm:
             state["policy"] = "would not answer (risk above the policy)"
@@ -136,6 +157,21 @@ class PromptController:
         )
         self._notify("streamtap: waiting for an answer (here or in the dashboard)")
         self._wake.set()
+
+    def on_resolvable_prompt(self, row: dict, resolve: Callable[[str, str], None]) -> None:
+        """A prompt answered by calling ``resolve(verb, by)`` instead of typing into the program.
+
+        An agent's hook holds a tool call until the policy, the dashboard or the timeout decides;
+        the program shows no prompt of its own, so keys typed at the terminal do not answer it.
+        Whatever ends the prompt without a decision (superseded, the program ended) denies.
+        """
+        if self._may_auto_confirm(row, resolvable=True):
+            self._holding_thread = threading.get_ident()
+            with self._lock:
+                self._auto_confirm(row, type_it=False)
+            resolve("approve", "policy")
+            return
+        self.on_prompt(row, resolve=resolve)
 
     def hand_over_states(self) -> None:
         """The prompt rows are with the writer: their state changes may follow."""
@@ -151,11 +187,17 @@ class PromptController:
         else:
             self.writer.add_state(state, metadata, at)
 
-    def on_terminal_input(self) -> None:
-        """Someone typed at the terminal: if a prompt is pending, they answered it."""
+    def on_terminal_input(self, data: bytes = b"") -> None:
+        """Someone typed at the terminal: what it answers, if a prompt is pending and it does."""
         with self._lock:
-            if self.pending is not None and not self.pending.terminal_answered:
-                self.pending.terminal_answered = True
+            pending = self.pending
+            if pending is None or pending.resolve is not None or pending.terminal_outcome:
+                return
+            if pending.keys is None:
+                pending.keys = TerminalAnswer(pending.metadata)
+            outcome = pending.keys.feed(data.decode("utf-8", "replace"))
+            if outcome is not None:
+                pending.terminal_outcome = outcome
                 self._wake.set()
 
     def close(self) -> None:
@@ -168,21 +210,28 @@ class PromptController:
         with self._lock:
             if self.pending is not None:
                 # The program has ended: nothing runs on after this prompt.
-                self._resolve_locked("unanswered", by="program", resumed=False)
+                seq = self.pending.seq
+                self._resolve_locked(PromptDecision.UNANSWERED, by="program", resumed=False)
+                self._claim(seq, PromptDecision.UNANSWERED, "program")
+        self._mark_superseded(retry=False)
         self._restore_title()
 
     # ---- policy ----
 
-    def _may_auto_confirm(self, row: dict) -> bool:
+    def _may_auto_confirm(self, row: dict, resolvable: bool = False) -> bool:
         if not self.auto_confirm:
             return False
         if RISK_ORDER.get(row["risk_level"], 2) > RISK_ORDER[self.auto_confirm]:
             return False
         meta = row["metadata"]
+        if row["risk_level"] != "low" and not (meta.get("command") or meta.get("file")):
+            return False  # what it would approve cannot be read
+        if resolvable:
+            return not self.dry_run
         return bool(answer_writes(meta, "approve")) and not meta.get("secret_input")
 
-    def _auto_confirm(self, row: dict) -> None:
-        writes = answer_writes(row["metadata"], "approve")
+    def _auto_confirm(self, row: dict, type_it: bool = True) -> None:
+        writes = answer_writes(row["metadata"], "approve") if type_it else []
         decision = {
             "seq": row["seq"],
             "rule": row["rule"],
@@ -204,16 +253,17 @@ class PromptController:
             self._wake.set()
             return
         row["metadata"]["answer"] = {"by": "policy", "decision": "approve", "writes": writes}
-        row["review_status"] = ReviewStatus.CONFIRMED
-        row["reviewed_at"] = timezone.now()
-        row["review_note"] = (
-            f"auto-confirmed: risk {row['risk_level']} within policy {self.auto_confirm}"
+        row["prompt_decision"] = PromptDecision.APPROVE
+        row["prompt_decision_by"] = (
+            f"policy: risk {row['risk_level']} within --auto-confirm {self.auto_confirm}"
         )
+        row["prompt_decided_at"] = timezone.now()
         self.answers.append({"by": "policy", **decision})
         self._add_state("auto_confirmed", decision)
         self.publisher.state({"state": "auto_confirmed", "metadata": decision})
-        self._actions.put(writes)
-        self._wake.set()
+        if writes:
+            self._actions.put(writes)
+            self._wake.set()
 
     # ---- the controller's thread: typing answers, polling for decisions, timeouts ----
 
@@ -223,6 +273,7 @@ class PromptController:
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
                 self._type_queued()
+                self._mark_superseded()
                 self._check_pending()
                 if self._closed:
                     break
@@ -245,8 +296,8 @@ class PromptController:
             pending = self.pending
         if pending is None:
             return
-        if pending.terminal_answered:
-            self._decide(pending, None, "terminal", "answered at the terminal", type_it=False)
+        if pending.terminal_outcome:
+            self._decide(pending, pending.terminal_outcome, "terminal", type_it=False)
             return
         # The database at most once per poll interval: a wake-up for a new prompt cannot find
         # an answer to it there yet, and a program printing thousands of prompts (or a flood of
@@ -257,18 +308,11 @@ class PromptController:
             self._last_poll = now
             decision = self._dashboard_decision(pending)
         if decision is not None:
-            status, user = decision
-            verb = "approve" if status == ReviewStatus.CONFIRMED else "deny"
-            self._finish(pending, verb, f"dashboard:{user}", type_it=True)
+            verb, by = decision
+            self._finish(pending, verb, by, type_it=True)
             return
         if pending.deadline is not None and time.monotonic() >= pending.deadline:
-            self._decide(
-                pending,
-                ReviewStatus.REJECTED,
-                "timeout",
-                f"denied: no answer within {self.timeout:g} s",
-                type_it=True,
-            )
+            self._decide(pending, PromptDecision.DENY, "timeout", type_it=True)
 
     def _session_pk(self) -> int | None:
         if not self.use_database:
@@ -281,47 +325,73 @@ class PromptController:
         if pk is None:
             return None
         try:
+            # Only the prompt decision answers; triage (review_status) is not looked at.
             row = (
-                ExtractionEvent.objects.filter(session_id=pk, seq=pending.seq)
-                .exclude(review_status=ReviewStatus.PENDING)
-                .values_list("review_status", "reviewed_by__username")
+                ExtractionEvent.objects.filter(
+                    session_id=pk,
+                    seq=pending.seq,
+                    prompt_decision__in=(PromptDecision.APPROVE, PromptDecision.DENY),
+                    prompt_decision_by__startswith="dashboard:",
+                )
+                .values_list("prompt_decision", "prompt_decision_by")
                 .first()
             )
         except DatabaseError:
             connection.close()  # the next poll reconnects
             return None
-        if row is None or row[1] is None:
-            return None
-        return row[0], row[1]
+        return row
 
-    def _decide(
-        self, pending: PendingPrompt, status: str | None, by: str, note: str, *, type_it: bool
-    ) -> None:
+    def _decide(self, pending: PendingPrompt, verb: str, by: str, *, type_it: bool) -> None:
         """Claim the prompt for this answer in the database: the first answer wins."""
-        pk = self._session_pk()
-        if pk is not None:
-            try:
-                claimed = ExtractionEvent.objects.filter(
-                    session_id=pk, seq=pending.seq, review_status=ReviewStatus.PENDING
-                ).update(
-                    review_status=status or ReviewStatus.CONFIRMED,
-                    review_note=note,
-                    reviewed_at=timezone.now(),
-                )
-            except DatabaseError:
-                connection.close()
-                claimed = 1  # the database is away: the local answer stands
-            if not claimed:
-                return  # someone else answered first; the next poll applies their answer
-        verb = "approve" if status in (None, ReviewStatus.CONFIRMED) else "deny"
+        if self._claim(pending.seq, verb, by) is False:
+            return  # someone else answered first; the next poll applies their answer
         self._finish(pending, verb, by, type_it=type_it)
+
+    def _claim(self, seq: int, decision: str, by: str) -> bool | None:
+        """Record the decision if none is: True if recorded, False if one was, None if unknown
+        (no database here, or it is away: the local answer stands)."""
+        pk = self._session_pk()
+        if pk is None:
+            return None
+        try:
+            return bool(
+                ExtractionEvent.objects.filter(
+                    session_id=pk, seq=seq, prompt_decision__isnull=True
+                ).update(
+                    prompt_decision=decision,
+                    prompt_decision_by=by,
+                    prompt_decided_at=timezone.now(),
+                )
+            )
+        except DatabaseError:
+            connection.close()
+            return None
+
+    def _mark_superseded(self, retry: bool = True) -> None:
+        with self._lock:
+            marks, self._superseded = self._superseded, []
+        for seq, tries in marks:
+            if self._claim(seq, PromptDecision.SUPERSEDED, "program") is False and retry:
+                # Not claimed: answered already, or the row is still on its way to the database.
+                if tries < MARK_TRIES and not self._stored(seq):
+                    with self._lock:
+                        self._superseded.append((seq, tries + 1))
+
+    def _stored(self, seq: int) -> bool:
+        try:
+            return ExtractionEvent.objects.filter(session_id=self._session_pk(), seq=seq).exists()
+        except DatabaseError:
+            connection.close()
+            return False
 
     def _finish(self, pending: PendingPrompt, verb: str, by: str, *, type_it: bool) -> None:
         with self._lock:
             if self.pending is not pending:
                 return
             self._resolve_locked(verb, by=by)
-        if type_it:
+        if pending.resolve is not None:
+            pending.resolve(verb, by)
+        elif type_it:
             writes = answer_writes(pending.metadata, verb)
             self._actions.put(writes)
             self._type_queued()
@@ -339,6 +409,8 @@ class PromptController:
             "wait_seconds": round(waited, 3),
         }
         self.answers.append(answer)
+        if pending.resolve is not None and outcome not in ("approve", "deny"):
+            pending.resolve("deny", by)  # superseded or the program ended: nothing approved it
         self._add_state("prompt_answered", answer)
         self.writer.update_stats(prompt_wait_seconds=round(self.wait_seconds, 3))
         if resumed:

@@ -117,8 +117,8 @@ class ChildRunner:
         self.cwd = cwd
         self.on_resize = on_resize
         self.on_tick = on_tick
-        # Called (reader thread) when the person at the terminal types something.
-        self.on_input: Callable[[], None] | None = None
+        # Called (reader thread) with what the person at the terminal typed.
+        self.on_input: Callable[[bytes], None] | None = None
         self.size = terminal_size(stdout_fd) or terminal_size(stdin_fd) or _env_size()
         self.detached = not os.isatty(stdout_fd)
         self.proc: subprocess.Popen | None = None
@@ -342,7 +342,7 @@ class ChildRunner:
             return False
         self._write_child(data)
         if self.on_input is not None:
-            self.on_input()
+            self.on_input(data)
         return True
 
     def _write_child(self, data: bytes) -> None:

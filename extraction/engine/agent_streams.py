@@ -24,7 +24,7 @@ import re
 
 from .events import Event
 from .redact import redact
-from .risk import DEFAULT_POLICY, CommandPolicy, base_risk
+from .risk import DEFAULT_POLICY, UNKNOWN_RISK, CommandPolicy, base_risk
 
 CODEX_TYPES = frozenset(
     {"thread.started", "turn.started", "turn.completed", "turn.failed", "item.started",
@@ -37,6 +37,9 @@ COMMAND_TOOLS = {"Bash"}
 OUTPUT_TAIL_LINES = 20
 MAX_LISTED_COMMANDS = 50
 _RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
+# What a tool call acts on, kept per tool_use id after its result (a denial may name only the id).
+TARGET_KEYS = ("command", "file_path", "notebook_path", "url")
+MAX_REMEMBERED_TARGETS = 4096
 # `bash -lc 'ls -la'` is how Codex runs everything; judge the inner command.
 _SHELL_WRAPPER_RE = re.compile(
     r"""^(?:/\S*/)?(?:ba|z|da)?sh\s+-l?c\s+(?P<q>['"])(?P<cmd>.*)(?P=q)\s*$""", re.S
@@ -83,6 +86,7 @@ class AgentStreamParser:
         self.session_id: str | None = None
         self.model: str | None = None
         self._tools: dict[str, dict] = {}
+        self._targets: dict[str, dict] = {}
         self._denied: set[str] = set()
         self._commands: list[str] = []
         self._failed_commands = 0
@@ -217,14 +221,35 @@ class AgentStreamParser:
                                       risk="high" if destructive else "low"))  # fmt: skip
         return events
 
+    def _remember_target(self, tool_use_id: str, name, tool_input) -> None:
+        if len(self._targets) >= MAX_REMEMBERED_TARGETS:
+            self._targets.pop(next(iter(self._targets)))
+        kept = {
+            k: tool_input[k]
+            for k in TARGET_KEYS
+            if isinstance(tool_input, dict) and k in tool_input
+        }
+        self._targets[tool_use_id] = {"name": name, "input": kept}
+
+    def _denied_call(self, tool_use_id, tool_name, tool_input) -> tuple[str, dict]:
+        """A denial's tool and input; from the earlier tool_use of that id when it names none."""
+        seen = self._tools.get(str(tool_use_id)) or self._targets.get(str(tool_use_id)) or {}
+        if not (isinstance(tool_input, dict) and tool_input):
+            tool_input = seen.get("input") or {}
+        return str(tool_name or seen.get("name") or "?"), tool_input
+
     def _denial_event(self, tool: str, tool_input: dict, message: str, **meta) -> Event:
         command = tool_input.get("command") if isinstance(tool_input, dict) else None
         path = tool_input.get("file_path") if isinstance(tool_input, dict) else None
+        url = tool_input.get("url") if isinstance(tool_input, dict) else None
         if command:
             risk = _max_risk("medium", self._command_risk(command))
+        elif path:
+            risk = _max_risk("medium", self._file_risk(path, "write"))
         else:
-            risk = _max_risk("medium", self._file_risk(path, "write")) if path else "medium"
-        what = f"$ {unwrap_shell(command)}" if command else (path or tool)
+            # What was asked for cannot be read: fail safe.
+            risk = "medium" if url else UNKNOWN_RISK
+        what = f"$ {unwrap_shell(command)}" if command else (path or url or tool)
         content = f"Permission denied: {tool}: {what}" + (f"\n{message}" if message else "")
         return self._event("warning", "agent_permission_denied", "warning", content,
                            {"tool": tool, "command": redact(unwrap_shell(command)) if command else None,
@@ -318,8 +343,11 @@ class AgentStreamParser:
                 if tool_use_id in self._denied:
                     return []
                 self._denied.add(tool_use_id)
-                return [self._denial_event(str(obj.get("tool_name", "?")), obj.get("tool_input") or {},
-                                     str(obj.get("message", "")), tool_use_id=tool_use_id)]  # fmt: skip
+                tool, tool_input = self._denied_call(
+                    tool_use_id, obj.get("tool_name"), obj.get("tool_input")
+                )
+                return [self._denial_event(tool, tool_input, str(obj.get("message", "")),
+                                           tool_use_id=tool_use_id)]  # fmt: skip
             return []
         message = obj.get("message") if isinstance(obj.get("message"), dict) else {}
         content = message.get("content")
@@ -349,6 +377,7 @@ class AgentStreamParser:
     def _tool_result(self, block: dict) -> list[Event]:
         tool_use_id = str(block.get("tool_use_id"))
         tool = self._tools.pop(tool_use_id, {"name": "?", "input": {}})
+        self._remember_target(tool_use_id, tool["name"], tool["input"])
         name, tool_input = (
             str(tool["name"]),
             tool["input"] if isinstance(tool["input"], dict) else {},
@@ -385,8 +414,11 @@ class AgentStreamParser:
             if not isinstance(denial, dict) or denial.get("tool_use_id") in self._denied:
                 continue
             self._denied.add(denial.get("tool_use_id"))
-            events.append(self._denial_event(str(denial.get("tool_name", "?")), denial.get("tool_input") or {}, "",
-                                       tool_use_id=denial.get("tool_use_id")))  # fmt: skip
+            tool, tool_input = self._denied_call(denial.get("tool_use_id"), denial.get("tool_name"),
+                                                 denial.get("tool_input"))  # fmt: skip
+            events.append(
+                self._denial_event(tool, tool_input, "", tool_use_id=denial.get("tool_use_id"))
+            )
         subtype = str(obj.get("subtype", ""))
         if obj.get("is_error") or subtype.startswith("error"):
             detail = obj.get("result") or "; ".join(map(str, obj.get("errors") or [])) or subtype

@@ -58,6 +58,10 @@ LOW_PATTERNS: list[tuple[str, str]] = [
 DESTRUCTIVE_WORDS = r"(?i)\b(?:remove|delete|overwrite|discard|erase|wipe|destroy|drop|force)\b"
 LOW_WORDS = r"(?i)\b(?:run(?:ning)? (?:the )?tests?|pytest|git status|git diff|read(?:ing)? (?:the )?files?)\b"
 
+# What a prompt or tool call gets when what it would run or touch cannot be read: approving
+# something unread is approving anything, so it is never a candidate for an automatic answer.
+UNKNOWN_RISK = "high"
+
 _SPLIT_RE = re.compile(r"&&|\|\||[;|\n]")
 _REDIRECT_RE = re.compile(r"(?<![\d&>])>(?!&)")
 _BACKTICK_RE = re.compile(r"`([^`\n]+)`")
@@ -108,7 +112,9 @@ class CommandPolicy:
         if self.destructive_re.search(cmd):
             return "high"
         parts = [p.strip() for p in _SPLIT_RE.split(cmd) if p.strip()]
-        if not parts or self.medium_re.search(cmd):
+        if not parts:
+            return UNKNOWN_RISK
+        if self.medium_re.search(cmd):
             return "medium"
         for part in parts:
             if _REDIRECT_RE.search(part) or not self.low_re.match(part):
@@ -151,7 +157,7 @@ def prompt_risk(
         return "medium", None
     if policy.low_words_re.search(question):
         return "low", None
-    return "medium", None
+    return UNKNOWN_RISK, None
 
 
 # The seed table: (event_type, severity) -> risk; a None severity matches any.

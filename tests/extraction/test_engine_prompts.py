@@ -76,9 +76,11 @@ def test_install_prompt_is_medium():
     assert event.risk_level == "medium"
 
 
-def test_unknown_prompt_is_medium():
+def test_prompt_naming_nothing_it_would_do_is_high_and_not_auto_confirmable():
+    # Approving something unread is approving anything: fail safe.
     (event,) = prompts("Continue? [y/N]\n")
-    assert event.risk_level == "medium" and not event.auto_confirmable
+    assert event.risk_level == "high" and not event.auto_confirmable
+    assert event.metadata["command"] is None
 
 
 def test_numbered_list_is_not_a_prompt():

@@ -93,7 +93,8 @@ def test_low_risk_prompt_is_auto_confirmed_with_the_approve_once_key(tap_env):
     session = ProcessSession.objects.get()
     prompt = session.events.get(event_type="prompt")
     assert prompt.rule == "codex_permission" and prompt.risk_level == "low"
-    assert prompt.review_status == "confirmed"
+    assert prompt.prompt_decision == "approve" and prompt.prompt_decision_by.startswith("policy")
+    assert prompt.review_status == "pending"  # triage is a person's, not the policy's
     assert prompt.metadata["answer"] == {"by": "policy", "decision": "approve", "writes": ["y"]}
     assert "auto_confirmed" in states(session)
 
@@ -118,8 +119,8 @@ def test_high_risk_prompt_is_never_auto_confirmed_and_times_out_denied(tap_env):
     session = ProcessSession.objects.get()
     prompt = session.events.get(event_type="prompt")
     assert prompt.risk_level == "high" and prompt.metadata["command"] == "rm -rf build/"
-    assert prompt.review_status == "rejected"
-    assert "no answer within 1 s" in prompt.review_note
+    assert prompt.prompt_decision == "deny"
+    assert prompt.prompt_decision_by == "timeout"
     assert states(session)[:3] == ["running", "waiting_for_input", "prompt_answered"]
     answered = session.state_changes.get(state="prompt_answered").metadata
     assert answered["by"] == "timeout" and answered["outcome"] == "deny"
@@ -163,7 +164,8 @@ def test_approve_from_the_dashboard_types_the_answer(tap_env):
         proc.kill()
     assert b"APPROVED" in out
     prompt.refresh_from_db()
-    assert prompt.review_status == "confirmed" and prompt.reviewed_by.username == "rita"
+    assert prompt.prompt_decision == "approve" and prompt.prompt_decided_by.username == "rita"
+    assert prompt.review_status == "pending"
     session = prompt.session
     session.refresh_from_db()
     assert session.status == "completed"
@@ -187,7 +189,7 @@ def test_deny_from_the_dashboard_sends_escape(tap_env):
         proc.kill()
     assert b"DENIED" in out
     prompt.refresh_from_db()
-    assert prompt.review_status == "rejected"
+    assert prompt.prompt_decision == "deny"
 
 
 def test_the_person_at_the_terminal_can_answer_first(tap_env):
@@ -199,7 +201,7 @@ def test_the_person_at_the_terminal_can_answer_first(tap_env):
         proc.stdin.flush()
         wait_for(
             lambda: ExtractionEvent.objects.filter(
-                pk=prompt.pk, review_note="answered at the terminal"
+                pk=prompt.pk, prompt_decision="approve", prompt_decision_by="terminal"
             ).exists()
         )
         assert decide(client, prompt, "deny").status_code == 409
@@ -355,12 +357,16 @@ def test_rm_i_prompt_is_found_and_a_timeout_denies_it(tap_env, tmp_path):
     assert victim.exists()
     prompt = ProcessSession.objects.get().events.get(event_type="prompt")
     assert "remove" in prompt.content
-    assert prompt.review_status == "rejected"
+    assert prompt.prompt_decision == "deny"
     assert result.returncode != 0 or victim.exists()
 
 
 @pytest.mark.slow
-def test_pip_uninstall_in_a_throwaway_venv_is_confirmed_at_medium(tap_env, tmp_path):
+def test_pip_uninstall_is_not_answered_at_medium_as_its_command_is_not_on_the_prompt(
+    tap_env, tmp_path
+):
+    # "Proceed (Y/n)?" under a list of files: what it approves cannot be read from the prompt,
+    # so it is high risk and --auto-confirm medium leaves it to a person (here: the timeout).
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = venv / "bin" / "pip"
@@ -369,6 +375,8 @@ def test_pip_uninstall_in_a_throwaway_venv_is_confirmed_at_medium(tap_env, tmp_p
         "--pty",
         "--auto-confirm",
         "medium",
+        "--prompt-timeout",
+        "1",
         "--",
         str(pip),
         "uninstall",
@@ -377,11 +385,11 @@ def test_pip_uninstall_in_a_throwaway_venv_is_confirmed_at_medium(tap_env, tmp_p
         timeout=120,
     )
     assert b"Proceed (Y/n)?" in result.stdout
-    assert b"Successfully uninstalled pip" in result.stdout
-    assert not pip.exists()
+    assert b"Successfully uninstalled pip" not in result.stdout
+    assert pip.exists()
     prompt = ProcessSession.objects.get().events.get(event_type="prompt")
-    assert prompt.review_status == "confirmed"
-    assert Path(prompt.session.recording_path).exists()
+    assert prompt.risk_level == "high" and prompt.metadata["command"] is None
+    assert prompt.prompt_decision == "deny" and prompt.prompt_decision_by == "timeout"
 
 
 def test_time_blocked_on_prompts_is_reported_per_rule(tap_env):

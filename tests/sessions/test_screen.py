@@ -218,7 +218,8 @@ def test_edit_prompt_names_the_file_and_writes_outside_the_project_are_high_risk
             "   2. Yes, allow all edits during this session (shift+tab)\n"
             "   3. No, and tell Claude what to do differently (esc)\n"
         )
-        return only_prompt(analyze(screen, cwd=str(tmp_path))[1])
+        # Wide enough for the temporary directory's long path on one line.
+        return only_prompt(analyze(screen, cols=200, cwd=str(tmp_path))[1])
 
     inside = edit("src/app.py")
     assert inside.metadata["file"] == "src/app.py"
