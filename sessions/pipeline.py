@@ -116,6 +116,12 @@ class Pipeline:
         if events:
             self._events(self.last_offset, events)
 
+    def add_events(self, events: list[Event]) -> None:
+        """Events from another channel than the output (an agent's hooks or transcript), numbered
+        with the output's at the last output's offset. Call from the thread that feeds."""
+        if events:
+            self._events(self.last_offset, events)
+
     def close(self) -> None:
         self.idle(final=True)
         events: list[Event] = []

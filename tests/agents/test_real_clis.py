@@ -13,15 +13,10 @@ See docs/real-agents.md for what each CLI needs (config, flags) and what was obs
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
 
 from extraction.engine import Extractor
 from extraction.models import ExtractionEvent
@@ -29,197 +24,20 @@ from sessions.models import ProcessSession
 from sessions.pipeline import Pipeline, replay_recording
 from sessions.recording import iter_events, read_header
 from sessions.screen import ScreenAnalyzer
-from tests.programs.mock_model_server import MockModelServer
+from tests.agents.live import (
+    Tap,
+    claude_env,
+    cli,
+    codex_env,
+    decide,
+    project,
+    prompt_event,
+    staff_client,
+    wait_for,
+)
 from tests.sessions.conftest import ROOT, tap_argv
 
-PREFIX = Path(os.environ.get("STREAMTAP_AGENTS_PREFIX") or ROOT / ".cache" / "agents")
 FIXTURES = ROOT / "tests" / "fixtures" / "real_agents"
-API_KEY = "sk-ant-api03-streamtap-mock-0000000000"  # the mock accepts anything
-INSTALL_HINT = (
-    "the real agent CLIs are not installed: run `tests/agents/install_clis.sh` (npm install of "
-    "@anthropic-ai/claude-code and @openai/codex into .cache/agents; set STREAMTAP_AGENTS_PREFIX "
-    "to use another prefix)"
-)
-
-
-# ---- helpers ---------------------------------------------------------------------------------
-
-
-def cli(name: str) -> str:
-    """Path of an installed CLI; fails (never skips) with how to install it."""
-    path = PREFIX / "node_modules" / ".bin" / name
-    if not path.exists():
-        pytest.fail(f"{path} is missing: {INSTALL_HINT}", pytrace=False)
-    try:
-        subprocess.run([str(path), "--version"], capture_output=True, timeout=30, check=True)
-    except (OSError, subprocess.SubprocessError) as exc:
-        pytest.fail(f"{path} --version failed ({exc}): {INSTALL_HINT}", pytrace=False)
-    return str(path)
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not met within {timeout} s")
-
-
-def staff_client() -> APIClient:
-    user = get_user_model().objects.create_user("rita", password="pw", is_staff=True)
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def decide(client: APIClient, event: ExtractionEvent, decision: str):
-    url = f"/api/sessions/{event.session.session_id}/prompts/{event.seq}/decision"
-    return client.post(url, {"decision": decision}, format="json")
-
-
-def prompt_event(rule: str, timeout: float = 30.0) -> ExtractionEvent:
-    return wait_for(
-        lambda: ExtractionEvent.objects.filter(event_type="prompt", rule=rule).first(),
-        timeout,
-        f"a {rule} prompt event",
-    )
-
-
-def project(tmp_path: Path) -> Path:
-    proj = tmp_path / "proj"
-    (proj / "build").mkdir(parents=True)
-    (proj / "build" / "out.o").write_text("x")
-    (proj / "README").write_text("hello\n")
-    return proj
-
-
-def codex_env(tap_env: dict, tmp_path: Path, server: MockModelServer, proj: Path) -> dict:
-    """A throwaway CODEX_HOME whose model provider is the mock server."""
-    home = tmp_path / "home"
-    codex_home = home / ".codex"
-    codex_home.mkdir(parents=True, exist_ok=True)
-    (codex_home / "config.toml").write_text(
-        f"""model = "mock-model"
-model_provider = "mock"
-approval_policy = "on-request"
-sandbox_mode = "workspace-write"
-check_for_update_on_startup = false
-
-[model_providers.mock]
-name = "Mock"
-base_url = "{server.url}/v1"
-wire_api = "responses"
-env_key = "MOCK_API_KEY"
-request_max_retries = 0
-stream_max_retries = 0
-
-[projects."{proj}"]
-trust_level = "trusted"
-"""
-    )
-    # Codex warns on stderr when CODEX_HOME is under the temporary directory ("Refusing to
-    # create helper binaries under temporary dir"); a private TMPDIR keeps the run quiet.
-    (tmp_path / "tmp").mkdir(exist_ok=True)
-    return {
-        **tap_env,
-        "TMPDIR": str(tmp_path / "tmp"),
-        "HOME": str(home),
-        "CODEX_HOME": str(codex_home),
-        "MOCK_API_KEY": "mock",
-        "TERM": "xterm-256color",
-    }
-
-
-def claude_env(tap_env: dict, tmp_path: Path, server: MockModelServer, proj: Path) -> dict:
-    """A throwaway HOME in which onboarding, the API key and the project's trust are done."""
-    home = tmp_path / "home"
-    home.mkdir(parents=True, exist_ok=True)
-    (home / ".claude.json").write_text(
-        json.dumps(
-            {
-                "hasCompletedOnboarding": True,
-                "lastOnboardingVersion": "2.1.197",
-                "theme": "dark",
-                "customApiKeyResponses": {"approved": [API_KEY[-20:]], "rejected": []},
-                "projects": {
-                    str(proj): {
-                        "hasTrustDialogAccepted": True,
-                        "hasCompletedProjectOnboarding": True,
-                        "allowedTools": [],
-                    }
-                },
-            }
-        )
-    )
-    return {
-        **tap_env,
-        "HOME": str(home),
-        "ANTHROPIC_BASE_URL": server.url,
-        "ANTHROPIC_API_KEY": API_KEY,
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        "DISABLE_TELEMETRY": "1",
-        "TERM": "xterm-256color",
-    }
-
-
-class Tap:
-    """`manage.py tap` run detached: stdin a pipe, stdout not a terminal."""
-
-    def __init__(self, env: dict, cwd: Path, *args: str):
-        self.proc = subprocess.Popen(
-            tap_argv(*args),
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        self.terminated = False
-
-    def finish(self, timeout: float = 5.0) -> tuple[bytes, bytes]:
-        """End the TUI (Ctrl-D twice: typed, then the tap's on end of input) and collect output.
-
-        SIGTERM (the tap forwards it), then SIGKILL, if it does not exit in time; never leaves
-        the tap running, whatever happens here.
-        """
-        try:
-            try:
-                self.proc.stdin.write(b"\x04")
-                self.proc.stdin.flush()
-                time.sleep(0.2)
-                self.proc.stdin.close()
-            except (OSError, ValueError):
-                pass
-            self.proc.stdin = None  # communicate() must not flush it
-            try:
-                return self.proc.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.terminated = True
-                self.proc.send_signal(signal.SIGTERM)
-            try:
-                return self.proc.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                return self.proc.communicate()
-        finally:
-            self.kill()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-@pytest.fixture
-def mock_model():
-    with MockModelServer(command="rm -rf build/", reason="Remove the build directory") as server:
-        yield server
 
 
 def replay(cast: Path) -> list[dict]:

@@ -82,6 +82,13 @@ class Command(BaseCommand):
             help="deny a prompt nobody answered within this many seconds",
         )
         parser.add_argument(
+            "--agent-kind",
+            choices=["claude", "codex", "aider", "generic"],
+            default=None,
+            help="which agent this is, for its hooks and transcript (default: by the program's "
+            "name; generic: none)",
+        )
+        parser.add_argument(
             "--summary", action="store_true", help="print a one-line summary to stderr at the end"
         )
         parser.add_argument(
@@ -121,6 +128,7 @@ class Command(BaseCommand):
             auto_confirm=options["auto_confirm"],
             policy_dry_run=options["policy_dry_run"],
             prompt_timeout=options["prompt_timeout"],
+            agent_kind=options["agent_kind"],
         )
         try:
             tap = Tap(tap_options)

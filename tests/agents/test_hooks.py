@@ -1,0 +1,138 @@
+"""Claude Code under `tap` with streamtap's hooks: the tool call, exactly, decided by the tap.
+
+Every Claude Code version of the matrix (tests/agents/versions.py), live against the mock model.
+The tap recognises `claude` by name and passes `--settings` with a PreToolUse/PostToolUse hook
+(sessions/hook_client.py) for this run only; the project's and the user's settings files are
+never written.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from extraction.models import ExtractionEvent
+from sessions.models import ProcessSession
+from tests.agents.live import (
+    Tap,
+    claude_env,
+    cli,
+    decide,
+    project,
+    prompt_event,
+    staff_client,
+    wait_for,
+)
+from tests.agents.versions import CLAUDE_CODE_VERSIONS
+
+each_claude = pytest.mark.parametrize("version", CLAUDE_CODE_VERSIONS)
+
+
+def run_claude(version, tap_env, tmp_path, mock_model, *tap_args, ask="Delete the build directory"):
+    claude = cli("claude", version)
+    proj = project(tmp_path)
+    env = claude_env(tap_env, tmp_path, mock_model, proj, version)
+    return proj, Tap(env, proj, "--pty", *tap_args, "--", claude, ask)
+
+
+def answered(session: ProcessSession) -> list[dict]:
+    return [s.metadata for s in session.state_changes.filter(state="prompt_answered")]
+
+
+@pytest.mark.parametrize("decision", ["approve", "deny"])
+@each_claude
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_rm_rf_is_held_by_the_hook_until_the_dashboard_decides(
+    version, decision, tap_env, tmp_path, mock_model
+):
+    # No --permission-mode: Claude's own default ("auto" in 2.1.332 runs rm -rf unasked).
+    proj, tap = run_claude(version, tap_env, tmp_path, mock_model)
+    client = staff_client()
+    try:
+        prompt = prompt_event("hook_permission")
+        assert (prompt.risk_level, prompt.metadata["command"]) == ("high", "rm -rf build/")
+        assert prompt.metadata["source"] == "hook" and prompt.metadata["tool"] == "Bash"
+        assert prompt.metadata["tool_use_id"].startswith("toolu_")
+        assert (proj / "build").exists()  # held: nothing ran before the decision
+        assert decide(client, prompt, decision).status_code == 200
+        results = wait_for(mock_model.tool_results, 20, "Claude to send the tool's result")
+    finally:
+        tap.finish()
+    assert (proj / "build").exists() == (decision == "deny")
+    if decision == "deny":
+        assert "denied by dashboard:rita" in results[0]
+    session = ProcessSession.objects.get()
+    assert session.events.filter(event_type="prompt").count() == 1
+    outcome = "approve" if decision == "approve" else "deny"
+    assert [(a["outcome"], a["by"]) for a in answered(session)] == [(outcome, "dashboard:rita")]
+    assert not (proj / ".claude").exists()  # no settings file was written
+
+
+@each_claude
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_auto_confirm_medium_never_runs_rm_rf(version, tap_env, tmp_path, mock_model):
+    proj, tap = run_claude(
+        version, tap_env, tmp_path, mock_model, "--auto-confirm", "medium", "--prompt-timeout", "2"
+    )
+    try:
+        results = wait_for(mock_model.tool_results, 30, "Claude to get the denial")
+    finally:
+        tap.finish()
+    assert (proj / "build").exists()
+    assert "denied by timeout" in results[0]
+    prompt = ExtractionEvent.objects.get(event_type="prompt")
+    assert (prompt.rule, prompt.risk_level) == ("hook_permission", "high")
+    assert prompt.metadata["command"] == "rm -rf build/"
+    assert (prompt.prompt_decision, prompt.prompt_decision_by) == ("deny", "timeout")
+
+
+@each_claude
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_auto_confirm_low_allows_the_tests_through_the_hook(
+    version, tap_env, tmp_path, mock_model
+):
+    mock_model.command, mock_model.reason = "python3 -m pytest --version", "Run the tests"
+    proj, tap = run_claude(
+        version, tap_env, tmp_path, mock_model, "--auto-confirm", "low", ask="Run the tests"
+    )
+    try:
+        results = wait_for(mock_model.tool_results, 30, "Claude to run the tests")
+    finally:
+        tap.finish()
+    assert "pytest" in results[0]
+    prompt = ExtractionEvent.objects.get(event_type="prompt")
+    assert (prompt.rule, prompt.risk_level, prompt.prompt_decision) == (
+        "hook_permission",
+        "low",
+        "approve",
+    )
+    assert prompt.metadata["command"] == "python3 -m pytest --version"
+    assert prompt.metadata["answer"]["by"] == "policy"
+
+
+@each_claude
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_tap_fails_closed(version, tap_env, tmp_path, mock_model):
+    """The hook alone, as Claude runs it, when nothing listens on the socket: denied at once."""
+    import subprocess
+    import sys
+
+    from sessions.agent_hooks import HOOK_CLIENT
+
+    payload = {"tool_name": "Bash", "tool_input": {"command": "rm -rf build/"}, "cwd": "/"}
+    env = {"STREAMTAP_HOOK_SOCKET": str(tmp_path / "gone.sock"), "STREAMTAP_HOOK_WAIT": "5"}
+    result = subprocess.run(
+        [sys.executable, "-S", str(HOOK_CLIENT), "claude", "PreToolUse"],
+        input=json.dumps(payload).encode(),
+        env=env,
+        capture_output=True,
+        timeout=10,
+    )
+    output = json.loads(result.stdout)["hookSpecificOutput"]
+    assert output["permissionDecision"] == "deny"
+    assert "high risk" in output["permissionDecisionReason"]
