@@ -52,6 +52,14 @@ EVENT_FIELDS = [
     "code_block",
 ]
 REVIEW_FIELDS = ["review_status", "review_note", "reviewed_by", "reviewed_at"]
+# A prompt's answer (approve/deny the action) is shown, never edited here: only the session
+# page's Approve/Deny and the decision API answer a program; triage above answers nothing.
+PROMPT_DECISION_FIELDS = [
+    "prompt_decision",
+    "prompt_decision_by",
+    "prompt_decided_by",
+    "prompt_decided_at",
+]
 
 
 class ExtractionEventAdmin(admin.ModelAdmin):
@@ -66,6 +74,7 @@ class ExtractionEventAdmin(admin.ModelAdmin):
         "rule",
         "rule_precision",
         "review_status",
+        "prompt_decision",
         "reviewed_by",
     ]
     list_filter = [
@@ -84,8 +93,9 @@ class ExtractionEventAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": EVENT_FIELDS}),
         ("Review", {"fields": REVIEW_FIELDS}),
+        ("Prompt decision", {"fields": PROMPT_DECISION_FIELDS}),
     ]
-    readonly_fields = [*EVENT_FIELDS, "reviewed_by", "reviewed_at"]
+    readonly_fields = [*EVENT_FIELDS, "reviewed_by", "reviewed_at", *PROMPT_DECISION_FIELDS]
     actions = ["mark_confirmed", "mark_rejected", "mark_false_positive"]
 
     def has_add_permission(self, request) -> bool:
@@ -122,11 +132,17 @@ class ExtractionEventAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def _review(self, request, queryset, decision: str) -> None:
+        now = timezone.now()
+        events = list(queryset.order_by().values_list("pk", "session_id", "seq"))
         count = queryset.order_by().update(
-            review_status=decision, reviewed_by=request.user, reviewed_at=timezone.now()
+            review_status=decision, reviewed_by=request.user, reviewed_at=now
         )
+        audit_reviews(events, decision, request.user.get_username(), now)
         self.message_user(
-            request, f"{count} event(s) marked {decision.replace('_', ' ')}.", messages.SUCCESS
+            request,
+            f"{count} event(s) marked {decision.replace('_', ' ')}. Triage answers no prompt: "
+            "a waiting program is approved or denied from its session page.",
+            messages.SUCCESS,
         )
 
     @admin.action(description="Confirm selected events", permissions=["change"])
@@ -184,6 +200,21 @@ RULE_PRECISION_TEMPLATE = """{% extends "admin/base_site.html" %}
 """
 
 
+def audit_reviews(events: list[tuple[int, int, int]], decision: str, by: str, at) -> None:
+    """One "event_review" state change per reviewed event, as a single review records."""
+    from sessions.models import ProcessStateChange
+
+    ProcessStateChange.objects.bulk_create(
+        ProcessStateChange(
+            session_id=session_id,
+            state="event_review",
+            timestamp=at,
+            metadata={"seq": seq, "review_status": decision, "by": by},
+        )
+        for _, session_id, seq in events
+    )
+
+
 class HighRiskEventAdmin(ExtractionEventAdmin):
     """Pending high-risk events first, oldest first: what a reviewer works through."""
 
@@ -192,6 +223,7 @@ class HighRiskEventAdmin(ExtractionEventAdmin):
         "timestamp",
         "content_preview",
         "review_status",
+        "prompt_decision",
         "rule",
         "session_link",
         "rule_precision",

@@ -257,6 +257,10 @@ class ExtractionEventSerializer(serializers.ModelSerializer):
             "reviewed_by",
             "reviewed_at",
             "review_note",
+            # A prompt's answer, apart from its triage above (issue 15 row 2).
+            "prompt_decision",
+            "prompt_decision_by",
+            "prompt_decided_at",
         ]
         read_only_fields = fields
 
@@ -307,6 +311,11 @@ def event_data(rows) -> list[dict]:
             "reviewed_by": row["reviewed_by__username"],
             "reviewed_at": datetime(row["reviewed_at"]) if row["reviewed_at"] else None,
             "review_note": row["review_note"],
+            "prompt_decision": row["prompt_decision"],
+            "prompt_decision_by": row["prompt_decision_by"],
+            "prompt_decided_at": (
+                datetime(row["prompt_decided_at"]) if row["prompt_decided_at"] else None
+            ),
         }
         for row in rows
     ]

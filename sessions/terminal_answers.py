@@ -42,8 +42,11 @@ class TerminalAnswer:
         approve_writes = metadata.get("approve_writes")
         # A menu acts on one key (Claude's "1", Codex's "y"): no Enter among its answer's writes.
         self.menu = bool(approve_writes) and "\r" not in approve_writes and not self.secret
+        # Codex acts on its letter shortcuts; its option numbers only move the highlight.
+        self.numbers_move = metadata.get("program") == "codex"
         selected = [i for i, o in enumerate(self.options) if o.get("selected")]
         self.highlight = selected[0] if selected else 0
+        self.approve_key = metadata.get("approve_key")
         self.typed = ""
         self.keys = ""
 
@@ -61,13 +64,21 @@ class TerminalAnswer:
             return DENY
         if key in ENTER_KEYS:
             return self._enter()
-        if self.menu and self.options:
+        if self.menu and not self.options:
+            # Known only from a program's signal: its documented approve key, nothing else.
+            return APPROVE if key == self.approve_key else None
+        if self.menu:
             if key in _UP or key in _DOWN:
                 step = -1 if key in _UP else 1
                 self.highlight = (self.highlight + step) % len(self.options)
                 return None
             option = self._option_for(key)
-            return option_outcome(option) if option is not None else None
+            if option is None:
+                return None
+            if self.numbers_move and key == str(option.get("key")):
+                self.highlight = self.options.index(option)
+                return None
+            return option_outcome(option)
         if key in ERASE_KEYS:
             self.typed = self.typed[:-1]
         elif key == "\x15":  # Ctrl-U clears the line
@@ -78,10 +89,10 @@ class TerminalAnswer:
 
     def _option_for(self, key: str) -> dict | None:
         key = key.lower()
-        for option in self.options:
-            if key in (str(option.get("key", "")).lower(), option.get("shortcut")):
-                return option
-        return None
+        return next(
+            (o for o in self.options if key in (str(o.get("key", "")).lower(), o.get("shortcut"))),
+            None,
+        )
 
     def _enter(self) -> str:
         if self.secret:

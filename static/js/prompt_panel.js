@@ -68,9 +68,11 @@ async function decide(decision, seq) {
     headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken(), Accept: "application/json" },
     body: JSON.stringify({ decision }),
   });
+  // A 409 says why (answered already, superseded by a newer question, not waiting).
+  const refusal = response.status === 409 ? (await response.json().catch(() => ({}))).detail : null;
   const outcome = response.status === 200
     ? `${decision === "approve" ? "Approved" : "Denied"}: the answer is being typed into the program.`
-    : response.status === 409 ? "Someone answered this prompt first (at the terminal, by policy or in another browser)."
+    : response.status === 409 ? refusal || "Someone answered this prompt first (at the terminal, by policy or in another browser)."
       : `Could not send the decision (HTTP ${response.status}).`;
   const attrs = { role: "status", ...(response.status === 200 ? { "data-decision": decision } : {}) };
   panel.replaceChildren(el("p", { className: "panel prompt-outcome", text: outcome, attrs }));
