@@ -38,6 +38,8 @@ from tests.agents.live import (
 from tests.sessions.conftest import ROOT, tap_argv
 
 FIXTURES = ROOT / "tests" / "fixtures" / "real_agents"
+# The screen fallback on its own: without the hooks the tap installs for claude and codex.
+SCREEN_ONLY = ("--agent-kind", "generic")
 
 
 def replay(cast: Path) -> list[dict]:
@@ -199,7 +201,18 @@ def test_codex_tui_prompt_approved_from_the_dashboard(tap_env, tmp_path, mock_mo
     env = codex_env(tap_env, tmp_path, mock_model, proj)
     client = staff_client()
     # --no-daemon: otherwise Codex 0.171 starts a shared app-server daemon that outlives it.
-    tap = Tap(env, proj, "--pty", "--", codex, "--no-daemon", "-C", str(proj), "Delete build")
+    tap = Tap(
+        env,
+        proj,
+        "--pty",
+        *SCREEN_ONLY,
+        "--",
+        codex,
+        "--no-daemon",
+        "-C",
+        str(proj),
+        "Delete build",
+    )
     try:
         prompt = prompt_event("codex_permission")
         assert prompt.risk_level == "high"
@@ -214,7 +227,7 @@ def test_codex_tui_prompt_approved_from_the_dashboard(tap_env, tmp_path, mock_mo
     finally:
         tap.finish()
     prompt.refresh_from_db()
-    assert prompt.review_status == "confirmed" and prompt.reviewed_by.username == "rita"
+    assert (prompt.prompt_decision, prompt.prompt_decision_by) == ("approve", "dashboard:rita")
     session = ProcessSession.objects.get()
     answered = session.state_changes.get(state="prompt_answered").metadata
     assert answered["by"] == "dashboard:rita" and answered["outcome"] == "approve"
@@ -228,7 +241,7 @@ def test_codex_tui_read_only_command_is_auto_confirmed(tap_env, tmp_path, mock_m
     mock_model.command, mock_model.reason = "ls", "List the files"
     proj = project(tmp_path)
     env = codex_env(tap_env, tmp_path, mock_model, proj)
-    tap = Tap(env, proj, "--pty", "--auto-confirm", "low", "--", codex, "--no-daemon", "-C",
+    tap = Tap(env, proj, "--pty", *SCREEN_ONLY, "--auto-confirm", "low", "--", codex, "--no-daemon", "-C",
               str(proj), "List files")  # fmt: skip
     try:
         results = wait_for(mock_model.tool_results, 30, "Codex to run `ls` after auto-confirm")
@@ -236,10 +249,10 @@ def test_codex_tui_read_only_command_is_auto_confirmed(tap_env, tmp_path, mock_m
     finally:
         tap.finish()
     prompt = ExtractionEvent.objects.get(event_type="prompt")
-    assert (prompt.rule, prompt.risk_level, prompt.review_status) == (
+    assert (prompt.rule, prompt.risk_level, prompt.prompt_decision) == (
         "codex_permission",
         "low",
-        "confirmed",
+        "approve",
     )
     assert prompt.metadata["answer"] == {"by": "policy", "decision": "approve", "writes": ["y"]}
 
@@ -251,7 +264,7 @@ def test_claude_code_prompt_approved_from_the_dashboard(tap_env, tmp_path, mock_
     proj = project(tmp_path)
     env = claude_env(tap_env, tmp_path, mock_model, proj)
     client = staff_client()
-    tap = Tap(env, proj, "--pty", "--", claude, "Delete the build directory")
+    tap = Tap(env, proj, "--pty", *SCREEN_ONLY, "--", claude, "Delete the build directory")
     try:
         prompt = prompt_event("claude_permission")
         assert prompt.risk_level == "high"
@@ -265,7 +278,7 @@ def test_claude_code_prompt_approved_from_the_dashboard(tap_env, tmp_path, mock_
     finally:
         tap.finish()
     prompt.refresh_from_db()
-    assert prompt.review_status == "confirmed" and prompt.reviewed_by.username == "rita"
+    assert (prompt.prompt_decision, prompt.prompt_decision_by) == ("approve", "dashboard:rita")
     session = ProcessSession.objects.get()
     answered = session.state_changes.filter(state="prompt_answered").first().metadata
     assert answered["by"] == "dashboard:rita" and answered["outcome"] == "approve"
@@ -282,13 +295,15 @@ def test_claude_code_low_risk_command_is_auto_confirmed(tap_env, tmp_path, mock_
     env = claude_env(tap_env, tmp_path, mock_model, proj)
     # Claude Code always shows a description under the command ("Run shell command" when the
     # model gave none): it is not part of the command, so the prompt is rated low.
-    tap = Tap(env, proj, "--pty", "--auto-confirm", "low", "--", claude, "Run the tests")
+    tap = Tap(
+        env, proj, "--pty", *SCREEN_ONLY, "--auto-confirm", "low", "--", claude, "Run the tests"
+    )
     try:
         wait_for(mock_model.tool_results, 30, "Claude Code to run the tests after auto-confirm")
     finally:
         tap.finish()
     prompt = ExtractionEvent.objects.filter(event_type="prompt", rule="claude_permission").get()
-    assert prompt.risk_level in ("low", "medium") and prompt.review_status == "confirmed"
+    assert prompt.risk_level == "low" and prompt.prompt_decision == "approve"
     assert prompt.metadata["command"].startswith("python3 -m pytest --version")
     assert prompt.metadata["answer"] == {"by": "policy", "decision": "approve", "writes": ["1"]}
 
@@ -304,7 +319,7 @@ def test_codex_exec_json_through_a_pipe(tap_env, tmp_path, mock_model):
     proj = project(tmp_path)
     env = codex_env(tap_env, tmp_path, mock_model, proj)
     result = subprocess.run(
-        tap_argv("--pipe", "--", codex, "exec", "--json", "--skip-git-repo-check", "-C", str(proj),
+        tap_argv("--pipe", *SCREEN_ONLY, "--", codex, "exec", "--json", "--skip-git-repo-check", "-C", str(proj),
                  "Build it"),
         # An empty pipe, not /dev/null: the tap ignores a /dev/null stdin and then never closes
         # the child's, and `codex exec` reads its stdin to the end (docs/real-agents.md).
@@ -333,7 +348,7 @@ def test_claude_print_stream_json_through_a_pipe(tap_env, tmp_path, mock_model):
     argv = [claude, "-p", "Delete the build directory", "--output-format", "stream-json",
             "--verbose"]  # fmt: skip
     result = subprocess.run(
-        tap_argv("--pipe", "--", *argv),
+        tap_argv("--pipe", *SCREEN_ONLY, "--", *argv),
         env=env, cwd=proj, input=b"", capture_output=True, timeout=60,
     )  # fmt: skip
     lines = [json.loads(line) for line in result.stdout.decode().splitlines() if line.strip()]
