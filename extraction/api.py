@@ -25,7 +25,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView, exception_handler
 
 from . import queries
-from .models import CodeBlock
+from .models import CodeBlock, ErrorGroup
 from .serializers import (
     MAX_DB_INT,
     AgentStatsSerializer,
@@ -33,8 +33,10 @@ from .serializers import (
     CodeBlockQuerySerializer,
     CodeBlockSerializer,
     DetailSerializer,
+    ErrorGroupSerializer,
     ExtractionEventSerializer,
     ExtractionQuerySerializer,
+    GroupQuerySerializer,
     NoQueryParameters,
     ParameterErrorsSerializer,
     QueryParameters,
@@ -224,6 +226,7 @@ API_ROOT_LINKS = {
     "extractions": "st-api-query-extractions",
     "sessions": "st-api-query-sessions",
     "code_blocks": "st-api-code-blocks",
+    "groups": "st-api-groups",
     "docs": "st-api-docs",
     "schema": "st-api-schema",
 }
@@ -352,3 +355,46 @@ class CodeBlockDetailView(StreamtapAPIMixin, generics.RetrieveAPIView):
     serializer_class = CodeBlockSerializer
     queryset = CodeBlock.objects.all()
     lookup_field = "sha256"
+
+
+# --- Error groups ----------------------------------------------------------------------------
+
+GROUP_ORDERINGS = {"last_seen": ("-last_seen", "-id"), "count": ("-count", "-id")}
+
+
+@extend_schema(
+    summary="Error groups (problems): one per fingerprint, most recently seen first",
+    parameters=[GroupQuerySerializer],
+    responses=list_responses(ErrorGroupSerializer),
+    tags=["groups"],
+)
+class GroupListView(CursorListAPIView):
+    serializer_class = ErrorGroupSerializer
+    query_serializer_class = GroupQuerySerializer
+    # The default order; the schema reads the page shape from it.
+    pagination_class = paginator_for(*GROUP_ORDERINGS["last_seen"])
+
+    def get_queryset(self):
+        return ErrorGroup.objects.select_related("reviewed_by").prefetch_related("sessions")
+
+    @property
+    def paginator(self):
+        # The order is a parameter: the cursor paginator is built for it.
+        if not hasattr(self, "_paginator"):
+            order = self.params.get("order") or "last_seen"
+            self._paginator = paginator_for(*GROUP_ORDERINGS[order])()
+        return self._paginator
+
+    def filtered_queryset(self, params):
+        return self.get_queryset().filtered(params)
+
+
+@extend_schema(
+    summary="One error group by its fingerprint",
+    responses=detail_responses(ErrorGroupSerializer),
+    tags=["groups"],
+)
+class GroupDetailView(StreamtapAPIMixin, generics.RetrieveAPIView):
+    serializer_class = ErrorGroupSerializer
+    queryset = ErrorGroup.objects.select_related("reviewed_by").prefetch_related("sessions")
+    lookup_field = "fingerprint"

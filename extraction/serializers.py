@@ -21,8 +21,10 @@ from sessions.models import ProcessSession
 from .models import (
     REVIEW_DECISIONS,
     CodeBlock,
+    ErrorGroup,
     EventType,
     ExtractionEvent,
+    GroupStatus,
     ReviewStatus,
     RiskLevel,
     Severity,
@@ -232,6 +234,8 @@ class ExtractionEventSerializer(serializers.ModelSerializer):
     reviewed_by = serializers.CharField(
         source="reviewed_by.username", read_only=True, allow_null=True, default=None
     )
+    # The error group's fingerprint (see /api/groups/), read off the event's own column.
+    group = serializers.CharField(source="group_id", read_only=True, allow_null=True)
 
     class Meta:
         model = ExtractionEvent
@@ -257,6 +261,7 @@ class ExtractionEventSerializer(serializers.ModelSerializer):
             "reviewed_by",
             "reviewed_at",
             "review_note",
+            "group",
             # A prompt's answer, apart from its triage above (issue 15 row 2).
             "prompt_decision",
             "prompt_decision_by",
@@ -273,6 +278,7 @@ _RELATED_VALUE = {
     "session": "session__session_id",
     "code_block": "code_block__sha256",
     "reviewed_by": "reviewed_by__username",
+    "group": "group_id",
 }
 EVENT_VALUES = tuple(
     _RELATED_VALUE.get(name, name) for name in ExtractionEventSerializer.Meta.fields
@@ -311,6 +317,7 @@ def event_data(rows) -> list[dict]:
             "reviewed_by": row["reviewed_by__username"],
             "reviewed_at": datetime(row["reviewed_at"]) if row["reviewed_at"] else None,
             "review_note": row["review_note"],
+            "group": row["group_id"],
             "prompt_decision": row["prompt_decision"],
             "prompt_decision_by": row["prompt_decision_by"],
             "prompt_decided_at": (
@@ -415,3 +422,64 @@ class APIRootSerializer(serializers.Serializer):
     code_blocks = serializers.URLField(help_text="Code blocks, most recently seen first.")
     docs = serializers.URLField(help_text="This API's documentation (Swagger UI), for a browser.")
     schema = serializers.URLField(help_text="The OpenAPI 3 schema.")
+
+
+class GroupQuerySerializer(QueryParameters):
+    agent = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="Seen from this agent."
+    )
+    session = serializers.CharField(
+        required=False, allow_blank=True, max_length=160, help_text="Seen in this session (id)."
+    )
+    type = choice_field([(t, t) for t in ("error", "warning")], help_text="Event type.")
+    status = choice_field(GroupStatus.choices, help_text="Review status of the group.")
+    rule = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    since = DateTimeOrDateField(help_text="Last seen at or after this datetime or date.")
+    until = DateTimeOrDateField(
+        end_of_day=True, help_text="First seen before this datetime or date."
+    )
+    order = choice_field(
+        [("last_seen", "last_seen"), ("count", "count")],
+        help_text="last_seen (default): most recent first; count: most frequent first.",
+    )
+    limit = limit_field()
+
+    validate_session = ExtractionQuerySerializer.validate_session
+
+
+class ErrorGroupSerializer(serializers.ModelSerializer):
+    """A problem: every occurrence of one fingerprint, and its review."""
+
+    agents = serializers.SerializerMethodField()
+    representative = serializers.IntegerField(
+        source="representative_id", read_only=True, allow_null=True, help_text="An event id."
+    )
+    reviewed_by = serializers.CharField(
+        source="reviewed_by.username", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = ErrorGroup
+        fields = [
+            "id",
+            "fingerprint",
+            "event_type",
+            "rule",
+            "title",
+            "risk_level",
+            "first_seen",
+            "last_seen",
+            "count",
+            "session_count",
+            "agents",
+            "representative",
+            "review_status",
+            "reviewed_by",
+            "reviewed_at",
+            "review_note",
+            "regressed_at",
+        ]
+        read_only_fields = fields
+
+    def get_agents(self, group: ErrorGroup) -> list[str]:
+        return sorted({link.agent_name for link in group.sessions.all()})

@@ -59,6 +59,12 @@ urlpatterns = [
         extraction_api.CodeBlockDetailView.as_view(),
         name="st-api-code-block-detail",
     ),
+    path("groups/", extraction_api.GroupListView.as_view(), name="st-api-groups"),
+    path(
+        "groups/<anytext:fingerprint>/",
+        extraction_api.GroupDetailView.as_view(),
+        name="st-api-group-detail",
+    ),
     path(
         "extractions/<anytext:id>/review",
         extraction_api.ReviewView.as_view(),

@@ -23,11 +23,14 @@ GROUPED_TYPES = frozenset({"error", "warning"})
 # raised and its caller or two; deeper frames are the entry point, shared by unrelated bugs.
 OWN_FRAMES = 3
 # Long events (a pytest failure section) are told apart by their beginning.
-MAX_MESSAGE_CHARS = 2_000
+MAX_MESSAGE_CHARS = 1_000
 
 # Order matters: the wider forms (timestamps, UUIDs, paths) go before the numbers inside them.
+# Each pattern runs only when the text holds its marker (a cheap `in`): most messages have no
+# URL, UUID or home directory, and this runs on the writer's thread for every error.
 _NORMALISERS = [
     (
+        ":",
         re.compile(
             r"\b\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
             r"(?:Z|[+-]\d{2}:?\d{2})?"
@@ -35,30 +38,34 @@ _NORMALISERS = [
         "<ts>",
     ),
     (
+        ":",
         re.compile(
-            r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)?\s?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+            r"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
             r"\s+\d{1,2}\s+\d{1,2}:\d{2}:\d{2}(?:\.\d+)?(?:\s+\d{4})?",
         ),
         "<ts>",
     ),
-    (re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b"), "<ts>"),
+    (":", re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b"), "<ts>"),
     (
+        "-",
         re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I),
         "<uuid>",
     ),
-    (re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I), "<url>"),
-    (re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"), "<ip>"),
-    (re.compile(r"\b0x[0-9a-f]+\b", re.I), "<hex>"),
+    ("://", re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I), "<url>"),
+    (".", re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"), "<ip>"),
+    ("0", re.compile(r"\b0x[0-9a-f]+\b", re.I), "<hex>"),
     # A run of hex with a digit and a letter and at least 7 long: a commit, a request id.
-    (re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,}\b", re.I), "<hex>"),
-    # Quoted values: a key, a file name, a user's input. Short quoted words stay: they are
-    # often the problem's name (`None`).
-    (re.compile(r"'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"|‘[^’\n]{0,200}’|“[^”\n]{0,200}”"), "<q>"),
+    ("", re.compile(r"\b[0-9a-f]{7,}\b", re.I), lambda m: _hex_id(m.group())),
+    # Quoted values: a key, a file name, a user's input.
+    ("'", re.compile(r"'[^'\n]{0,200}'"), "<q>"),
+    ('"', re.compile(r'"[^"\n]{0,200}"'), "<q>"),
+    ("\u2018", re.compile(r"\u2018[^\u2019\n]{0,200}\u2019"), "<q>"),
+    ("\u201c", re.compile(r"\u201c[^\u201d\n]{0,200}\u201d"), "<q>"),
     # Home directories and temporary directories: who ran it and where, not what failed.
-    (re.compile(r"(/(?:home|Users))/[^/\s]+"), r"\1/<user>"),
-    (re.compile(r"(/(?:tmp|var/folders|private/var))/[^\s:]+"), r"\1/<tmp>"),
-    (re.compile(r"\d+(?:[.,]\d+)*"), "<n>"),
-    (re.compile(r"\s+"), " "),
+    ("/", re.compile(r"(/(?:home|Users))/[^/\s]+"), r"\1/<user>"),
+    ("/", re.compile(r"(/(?:tmp|var/folders|private/var))/[^\s:]+"), r"\1/<tmp>"),
+    ("", re.compile(r"\d+(?:[.,]\d+)*"), "<n>"),
+    ("", re.compile(r"\s+"), " "),
 ]
 
 # Frames of the language and its libraries, not the program's own code.
@@ -105,11 +112,18 @@ _PY_EXCEPTION = re.compile(
 _BOILERPLATE_FIRST_LINES = ("Traceback (most recent call last):", "npm ERR!", "npm error")
 
 
+def _hex_id(run: str) -> str:
+    if run.isdigit() or run.isalpha():
+        return run  # a number (replaced below) or a word ("defaced")
+    return "<hex>"
+
+
 def normalise(message: str) -> str:
     """The message with what varies between occurrences replaced by placeholders."""
     text = message[:MAX_MESSAGE_CHARS]
-    for pattern, replacement in _NORMALISERS:
-        text = pattern.sub(replacement, text)
+    for marker, pattern, replacement in _NORMALISERS:
+        if marker in text:
+            text = pattern.sub(replacement, text)
     return text.strip()
 
 

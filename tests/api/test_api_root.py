@@ -14,6 +14,7 @@ def test_the_root_links_the_main_endpoints_the_docs_and_the_schema(owner_client)
         "extractions": "http://testserver" + reverse("st-api-query-extractions"),
         "sessions": "http://testserver" + reverse("st-api-query-sessions"),
         "code_blocks": "http://testserver" + reverse("st-api-code-blocks"),
+        "groups": "http://testserver" + reverse("st-api-groups"),
         "docs": "http://testserver" + reverse("st-api-docs"),
         "schema": "http://testserver" + reverse("st-api-schema"),
     }

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import transaction
 
 from extraction.models import ErrorGroup, ExtractionEvent, GroupStatus
 from sessions.models import ProcessSession
-from sessions.persistence import EventInserter
+from tests.extraction.group_factories import error_rows, insert
 from tests.factories import make_user
 from tests.sessions import conftest as tap_conftest
 from tests.sessions.conftest import py, run_tap
@@ -104,32 +103,6 @@ def test_a_resolved_group_that_happens_again_is_reopened(tap_env):
 
 
 # ---- the writer's insert path ----------------------------------------------------------------
-
-
-def error_rows(n: int, start: datetime, first_seq: int = 1, agent: str = "a") -> list[dict]:
-    return [
-        {
-            "seq": first_seq + i,
-            "agent_name": agent,
-            "event_type": "error",
-            "rule": "log_error",
-            "severity": "error",
-            "risk_level": "high",
-            "auto_confirmable": False,
-            "line_start": i + 1,
-            "line_end": i + 1,
-            "content": f"ERROR job {i} failed with code {i * 3}",
-            "metadata": {},
-            "timestamp": start + timedelta(seconds=i),
-            "offset_seconds": float(i),
-        }
-        for i in range(n)
-    ]
-
-
-def insert(session, rows):
-    with transaction.atomic():
-        return EventInserter().insert(session.pk, rows)
 
 
 def test_writing_the_same_events_again_counts_nothing_twice():
