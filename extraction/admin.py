@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from . import queries
-from .models import CodeBlock, ExtractionEvent, ReviewStatus, RiskLevel
+from .models import CodeBlock, ErrorGroup, ExtractionEvent, GroupStatus, ReviewStatus, RiskLevel
 from .proxies import HighRiskEvent
 
 # Precision per rule is one GROUP BY over the whole table: compute it once per changelist
@@ -242,7 +242,9 @@ class HighRiskEventAdmin(ExtractionEventAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(risk_level=RiskLevel.HIGH)
+        # An error or warning is reviewed with its group (the groups' queue below): 44
+        # occurrences of one problem are one review item, not 44.
+        return super().get_queryset(request).filter(risk_level=RiskLevel.HIGH, group__isnull=True)
 
     def get_urls(self):
         return admin.ModelAdmin.get_urls(self)
@@ -274,6 +276,76 @@ class CodeBlockAdmin(admin.ModelAdmin):
 
 admin.site.register(ExtractionEvent, ExtractionEventAdmin)
 admin.site.register(HighRiskEvent, HighRiskEventAdmin)
+
+
+@admin.register(ErrorGroup)
+class ErrorGroupAdmin(admin.ModelAdmin):
+    """The review queue of problems: pending first, the longest waiting first.
+
+    A decision settles the group's pending events (per-rule precision counts them); a false
+    positive stays settled when the problem happens again, a resolved one reopens.
+    """
+
+    list_display = [
+        "title",
+        "review_status",
+        "count",
+        "session_count",
+        "first_seen",
+        "last_seen",
+        "rule",
+        "risk_level",
+        "regressed_at",
+        "reviewed_by",
+    ]
+    list_filter = ["review_status", "risk_level", "event_type", "rule"]
+    search_fields = ["title", "rule", "fingerprint"]
+    list_select_related = ["reviewed_by"]
+    show_full_result_count = False
+    ordering = [
+        Case(
+            When(review_status=GroupStatus.PENDING, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ).asc(),
+        "first_seen",
+        "id",
+    ]
+    readonly_fields = [
+        f.name for f in ErrorGroup._meta.fields if f.name not in ("review_status", "review_note")
+    ]
+    actions = ["mark_confirmed", "mark_false_positive", "mark_resolved"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # groups come from the writer only
+
+    def save_model(self, request, obj: ErrorGroup, form, change):
+        # A decision made in the form settles the events as the actions do.
+        if change and "review_status" in form.changed_data and obj.review_status != "pending":
+            obj.review(request.user, obj.review_status, obj.review_note)
+        else:
+            super().save_model(request, obj, form, change)
+
+    def _review(self, request, queryset, decision: str) -> None:
+        events = sum(group.review(request.user, decision) for group in queryset)
+        self.message_user(
+            request,
+            f"{queryset.count()} group(s) marked {decision.replace('_', ' ')}; "
+            f"{events} pending event(s) settled.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Confirm selected problems", permissions=["change"])
+    def mark_confirmed(self, request, queryset):
+        self._review(request, queryset, GroupStatus.CONFIRMED)
+
+    @admin.action(description="Mark selected problems as false positives", permissions=["change"])
+    def mark_false_positive(self, request, queryset):
+        self._review(request, queryset, GroupStatus.FALSE_POSITIVE)
+
+    @admin.action(description="Resolve selected problems", permissions=["change"])
+    def mark_resolved(self, request, queryset):
+        self._review(request, queryset, GroupStatus.RESOLVED)
 
 
 # A traceback's first line is the same for all of them ("Traceback (most recent call last):");
