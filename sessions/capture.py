@@ -281,6 +281,8 @@ class ChildRunner:
                 if have_output and not idle_fired and now - last_data >= IDLE_SECONDS:
                     pipeline.idle()
                     idle_fired = True
+                elif idle_fired and pipeline.holding_secret:
+                    pipeline.release_overdue(self.offset())
                 # Once per tick, not per chunk: under a flood of output these two were a tenth
                 # of the reader's time.
                 if now - last_tick >= TICK_SECONDS or not ready:

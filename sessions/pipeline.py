@@ -9,7 +9,6 @@ output chunks, and once at the end. Re-running a recording therefore yields the 
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -18,13 +17,6 @@ from extraction.engine import Event, Extractor, StreamRedactor
 from extraction.engine.agent_streams import AgentStreamParser
 
 IDLE_SECONDS = 0.15
-# A held-back tail that may be the first half of a secret stays held at an idle point (until
-# more output or the end): a program that prints a key in two writes with a pause between
-# must not get its first half recorded in clear. "Password:" alone is a prompt, not a secret.
-_SECRET_START = re.compile(
-    r"(?i)^(?:sk-|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|akia|asia|xox[abprs]-|eyj|bearer\s|basic\s"
-    r"|[\w.\"'-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key)[\"']?\s*[:=]\s*\S)"
-)
 MARKER_LABEL_CHARS = 80
 AGENT_DETECT_LINES = 10
 
@@ -66,7 +58,6 @@ class Pipeline:
         self.last_offset = 0.0
         self.counts: Counter[str] = Counter()
         self.chars = 0
-        self._held_secret = ""
         # A terminal emulator over the output (PTY mode): prompts drawn by full-screen TUIs.
         self.screen = screen
         # Machine-readable agent output (codex exec --json, claude stream-json) is decided by
@@ -83,25 +74,40 @@ class Pipeline:
     def feed(self, offset: float, text: str) -> None:
         """A chunk of decoded output at ``offset`` seconds since the start."""
         if self.redactor is not None:
-            if self._held_secret:
-                text, self._held_secret = self._held_secret + text, ""
             text = self.redactor.feed(text)
         if text:
             self._output(offset, text)
 
+    @property
+    def holding_secret(self) -> bool:
+        return self.redactor is not None and self.redactor.holding_secret
+
+    def release_overdue(self, offset: float) -> None:
+        """At ``offset`` seconds: a possible secret start held since the last output for
+        StreamRedactor.HOLD_SECONDS is let out, replaced whole; the tap calls this when
+        nothing else happens, and a replay before each chunk, so both decide alike."""
+        if not self.holding_secret:
+            return
+        tail = self.redactor.release_overdue(offset)
+        if tail:
+            self._output(self.last_offset, tail)
+            self._look_for_prompts()
+
     def idle(self, final: bool = False) -> None:
-        """The program has gone quiet: flush held-back text, then look for a prompt."""
+        """The program has gone quiet: let out held-back text, then look for a prompt.
+
+        Held text that may be the start of a secret stays held (a program printing a key in
+        two writes with a pause between must not get its first half shown in clear).
+        """
         if self.redactor is not None:
-            tail = self._held_secret + self.redactor.flush()
-            self._held_secret = ""
-            if tail and not final and _SECRET_START.match(tail):
-                self._held_secret, tail = tail, ""
-            elif tail and final:
-                tail = self.redactor.feed(tail) + self.redactor.flush()
+            tail = self.redactor.flush(final=final, now=self.last_offset)
             if tail:
                 # Recorded at the time of the chunk it belongs to, so a replay of the recording
                 # reaches this idle point after it, as the live run did.
                 self._output(self.last_offset, tail)
+        self._look_for_prompts()
+
+    def _look_for_prompts(self) -> None:
         events = self.extractor.idle()
         if self.screen is not None:
             drawn = self.screen.idle(self.extractor.lines)
@@ -272,6 +278,7 @@ def replay_recording(pipeline: Pipeline, events: Iterable, on_other=None) -> flo
             continue
         if previous is not None and ev.offset - previous >= IDLE_SECONDS:
             pipeline.idle()
+            pipeline.release_overdue(ev.offset)
         pipeline.feed(ev.offset, ev.data)
         previous = ev.offset
     pipeline.close()

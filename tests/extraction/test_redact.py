@@ -274,3 +274,123 @@ def test_extractor_trusts_input_redacted_by_the_tap():
     # The tap redacts the stream first; the extractor must not spend time on it again.
     (event,) = _events(f"Error: AWS key {AWS_KEY_ID} rejected\n", input_redacted=True)
     assert event.metadata["message"] == f"AWS key {AWS_KEY_ID} rejected"
+
+
+# --- issue 15 row 15: more kinds of secret, each with look-alikes that stay ----------------
+
+NEW_KIND_SECRETS = [
+    ("sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc", "stripe_key"),
+    ("rk_live_" + "51HabcDEFghiJKLmnoPQRst", "stripe_key"),
+    ("sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc", "stripe_key"),
+    ("AIzaSyD" + "-9tSrke72PouQMnMX-a7eZSW0jkFMBWY", "google_api_key"),
+    (
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0T",
+        "jwt",
+    ),
+    ("xoxp-1234567890-0987654321-abcdefABCDEF", "slack_token"),
+    ("xoxa-2-1234567890-abcdefABCDEF", "slack_token"),
+    ("npm_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "npm_token"),
+    ("pypi-AgEIcHlwaS5vcmc" + "CJDk5ZjM0YTFiLTQ4ZTUtNGNiNy1hNDk5LWRlMjA3ZWI4ZmRk", "pypi_token"),
+]
+
+
+@pytest.mark.parametrize("secret, kind", NEW_KIND_SECRETS)
+def test_new_token_kinds_are_redacted(secret, kind):
+    out = redact(f"using {secret} now")
+    assert out == f"using [REDACTED:{kind}] now"
+
+
+def test_a_slack_webhook_keeps_its_host_and_loses_its_path():
+    url = "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+    assert redact(f"posting to {url}") == (
+        "posting to https://hooks.slack.com/services/[REDACTED:slack_webhook]"
+    )
+
+
+def test_a_gcp_service_account_file_loses_its_key_and_key_id():
+    account = (
+        '{"type": "service_account", "project_id": "demo-project", '
+        '"private_key_id": "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b", '
+        '"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n'
+        '-----END PRIVATE KEY-----\\n", "client_email": "bot@demo-project.iam.gserviceaccount.com"}'
+    )
+    out = redact(account)
+    assert "1a2b3c4d5e6f" not in out and "MIIEvQIBADAN" not in out
+    assert '"private_key_id": "[REDACTED:gcp_private_key_id]"' in out
+    assert "[REDACTED:private_key]" in out
+    assert '"client_email": "bot@demo-project.iam.gserviceaccount.com"' in out
+
+
+LOOK_ALIKES = [
+    "task_live_view and sk_live_ alone",  # no key after the prefix
+    "rk_live_short",  # too short for a Stripe key
+    "Aizawa wrote AIzaShort",  # a name, and an AIza prefix too short for a key
+    "header eyJhbGciOiJIUzI1NiJ9 only",  # a JWT header alone is no token
+    "eyJ.foo.bar",
+    "npm_config_cache=/tmp/npm npm_package_version",  # npm's own environment variables
+    "pip install --index-url https://pypi.org/simple pypi-simple",
+    "see https://hooks.slack.com/ for webhooks",
+    '"private_key_id": ""',
+    "xoxo hugs",
+]
+
+
+@pytest.mark.parametrize("text", LOOK_ALIKES)
+def test_look_alikes_of_the_new_kinds_stay(text):
+    assert redact(text) == text
+
+
+# --- pauses: a secret's start is held across an idle flush ------------------------------------
+
+
+def paused(before: str, after: str) -> str:
+    """What a stream redactor lets out when a program pauses between two writes."""
+    r = StreamRedactor()
+    return r.feed(before) + r.flush(final=False, now=0.0) + r.feed(after) + r.flush()
+
+
+@pytest.mark.parametrize(
+    "before, after, secret",
+    [
+        ("key sk-proj-A1b2", "C3d4E5f6G7h8I9j0K1l2 ok\n", "A1b2"),
+        ("postgres://bob:hun", "ter2@db/app\n", "hun"),
+        ("API_KEY=", "zq9Xv7Lm3Np8\n", "zq9Xv7"),
+        ("password: hun", "ter2\n", "hun"),
+        ("Authorization: Bearer", " eyJhbGciOiJIUzI1NiJ9.abc.def\n", "eyJhbGci"),
+        ("aws secret wJalrXUtnFEMI/", "K7MDENG/bPxRfiCYEXAMPLEKEY\n", "wJalr"),
+        ("aws secret ", AWS_SECRET + "\n", "wJalr"),
+        ("token eyJhbGciOiJIUzI1NiJ9.eyJz", "dWIiOiIxMjM0NTY3ODkwIn0.sig\n", "eyJhbGci"),
+        (
+            "-----BEGIN RSA PRIV",
+            "ATE KEY-----\nMIIEsecret\n-----END RSA PRIVATE KEY-----\n",
+            "MIIE",
+        ),
+        ("API_KE", "Y=hunter2\n", "hunter2"),
+    ],
+)
+def test_a_pause_inside_a_secret_lets_no_part_of_it_out(before, after, secret):
+    out = paused(before, after)
+    assert secret not in out and "[REDACTED:" in out
+
+
+def test_a_pause_lets_out_text_that_cannot_start_a_secret():
+    r = StreamRedactor()
+    assert r.feed("Continue? [y/N]") == "Continue? "
+    assert r.flush(final=False) == "[y/N]"
+    assert r.feed("\nPassword: ") + r.flush(final=False) == "\nPassword: "
+    assert not r.holding_secret
+
+
+def test_a_secret_start_held_past_the_bound_is_replaced_whole_and_its_rest_dropped():
+    r = StreamRedactor()
+    out = r.feed("key sk-proj-A1b2") + r.flush(final=False, now=10.0)
+    assert out == "key " and r.holding_secret
+    assert r.release_overdue(10.0 + StreamRedactor.HOLD_SECONDS / 2) == ""
+    out += r.release_overdue(10.0 + StreamRedactor.HOLD_SECONDS)
+    out += r.feed("C3d4E5f6G7h8I9j0K1l2 rest\n")
+    assert out == "key [REDACTED:unfinished] rest\n"
+
+
+def test_a_secret_start_at_the_very_end_is_replaced_whole():
+    r = StreamRedactor()
+    assert r.feed("key ghp_abc") + r.flush() == "key [REDACTED:unfinished]"
