@@ -3,6 +3,13 @@
 A tap is another process, and the default in-memory channel layer lives in the server, so taps
 send over a websocket to ``/ws/ingest/`` (no broker to install). Frames are forwarded into the
 ``st.all`` and ``st.session.<pk>`` groups exactly as a tap with Redis would have sent them.
+
+Who may push: a tap on this machine (a header signed with this installation's secret key) or
+a token allowed to ingest (the permission of ``POST /api/ingest/batch``). What: frames are
+validated with the ingest API's serializers and re-built from the validated values, so a
+viewer only ever gets well-formed frames. A bad frame closes the sender's socket, nobody
+else's. One socket publishes a session at a time (the tap that runs it): another socket
+cannot inject events or seqs into it, e.g. a high seq that would hide the real ones.
 """
 
 from __future__ import annotations
@@ -12,7 +19,9 @@ import json
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core import signing
+from rest_framework import serializers
 
+from .ingest_api import LiveEventSerializer, load_json, may_ingest
 from .live import ALL_GROUP, INGEST_SALT, group_for_session, split_frame
 from .models import ProcessSession
 
@@ -24,6 +33,83 @@ MAX_FRAME_BYTES = 4 * 1024 * 1024
 LATEST_SEQ: dict[int, int] = {}
 MAX_TRACKED_SESSIONS = 10_000
 SIGNATURE_MAX_AGE = 300
+# session pk -> channel name of the socket publishing it.
+PUBLISHERS: dict[int, str] = {}
+
+CLOSE_FORBIDDEN = 4403
+CLOSE_BAD_FRAME = 4400
+CLOSE_NOT_YOURS = 4409
+
+SESSION_INFO_KEYS = {
+    "status",
+    "agent_name",
+    "command_line",
+    "started_at",
+    "ended_at",
+    "exit_code",
+    "total_lines_processed",
+    "total_extraction_events",
+    "event_counts",
+    "last_seq",
+}
+
+
+class LiveStateSerializer(serializers.Serializer):
+    state = serializers.CharField(max_length=40)
+    timestamp = serializers.CharField(max_length=64, required=False, allow_null=True)
+    metadata = serializers.DictField(required=False)
+
+
+class OutputChunkField(serializers.Field):
+    """[oseq, offset seconds, text]"""
+
+    parts = (
+        serializers.IntegerField(min_value=1),
+        serializers.FloatField(min_value=0),
+        serializers.CharField(allow_blank=True, trim_whitespace=False),
+    )
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list) or len(data) != 3:
+            raise serializers.ValidationError("expected [oseq, offset, text]")
+        return [field.run_validation(value) for field, value in zip(self.parts, data, strict=True)]
+
+
+class LiveFrameSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["live.batch"])
+    session = serializers.CharField(max_length=100)
+    events = LiveEventSerializer(many=True, required=False)
+    states = LiveStateSerializer(many=True, required=False)
+    output = serializers.ListField(child=OutputChunkField(), required=False)
+    output_gap = serializers.ListField(
+        child=serializers.IntegerField(min_value=0), min_length=2, max_length=2, required=False
+    )
+    session_info = serializers.DictField(required=False)
+
+    def validate_session_info(self, value):
+        unknown = set(value) - SESSION_INFO_KEYS
+        if unknown:
+            raise serializers.ValidationError(f"unknown keys: {', '.join(sorted(unknown))}")
+        return value
+
+
+def frame_for_viewers(data: dict, session_pk: int) -> dict:
+    """The validated frame in the wire shape (validated values only; nothing else passes)."""
+    frame = {"type": "live.batch", "session": data["session"], "session_pk": session_pk}
+    if data.get("events"):
+        frame["events"] = [
+            {
+                **event,
+                "session": data["session"],
+                "timestamp": event["timestamp"].isoformat(),
+                "review_status": event.get("review_status", "pending"),
+            }
+            for event in data["events"]
+        ]
+    for key in ("states", "output", "output_gap", "session_info"):
+        if data.get(key):
+            frame[key] = data[key]
+    return frame
 
 
 def _header(scope, name: bytes) -> str:
@@ -34,14 +120,14 @@ def _header(scope, name: bytes) -> str:
 
 
 @database_sync_to_async
-def _token_user(key: str):
+def _token_may_ingest(key: str) -> bool:
     from rest_framework.authtoken.models import Token
 
     try:
         token = Token.objects.select_related("user").get(key=key)
     except Token.DoesNotExist:
-        return None
-    return token.user if token.user.is_active else None
+        return False
+    return may_ingest(token.user)
 
 
 @database_sync_to_async
@@ -51,11 +137,16 @@ def _session_pk(session_id: str) -> int | None:
 
 class IngestConsumer(AsyncWebsocketConsumer):
     async def connect(self):
-        if not await self._authenticated():
-            await self.close(code=4403)
-            return
         self.session_pks: dict[str, int] = {}
+        if not await self._authenticated():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
         await self.accept()
+
+    async def disconnect(self, code):
+        for pk in self.session_pks.values():
+            if PUBLISHERS.get(pk) == self.channel_name:
+                del PUBLISHERS[pk]
 
     async def _authenticated(self) -> bool:
         signed = _header(self.scope, b"x-streamtap-ingest")
@@ -67,33 +158,34 @@ class IngestConsumer(AsyncWebsocketConsumer):
                 return False
         auth = _header(self.scope, b"authorization")
         if auth.startswith("Token "):
-            user = await _token_user(auth[6:].strip())
-            return user is not None
+            return await _token_may_ingest(auth[6:].strip())
         return False
 
+    async def refuse(self, code: int, errors) -> None:
+        await self.send(text_data=_error_frame(errors))
+        await self.close(code=code)
+
     async def receive(self, text_data=None, bytes_data=None):
-        if not text_data or len(text_data) > MAX_FRAME_BYTES:
-            return
+        if text_data is None or len(text_data) > MAX_FRAME_BYTES:
+            return await self.refuse(CLOSE_BAD_FRAME, {"frame": ["expected a JSON text frame"]})
         try:
-            frame = json.loads(text_data)
-        except json.JSONDecodeError:
-            return
-        if not isinstance(frame, dict) or frame.get("type") != "live.batch":
-            return
-        session_id = frame.get("session")
-        if not isinstance(session_id, str):
-            return
-        pk = self.session_pks.get(session_id)
+            payload = load_json(text_data)
+        except ValueError as exc:
+            return await self.refuse(CLOSE_BAD_FRAME, {"frame": [str(exc)[:300]]})
+        checked = LiveFrameSerializer(data=payload)
+        if not checked.is_valid():
+            return await self.refuse(CLOSE_BAD_FRAME, checked.errors)
+        data = checked.validated_data
+        pk = await self._publishing(data["session"])
         if pk is None:
-            pk = await _session_pk(session_id)
-            if pk is None:
-                return
-            self.session_pks[session_id] = pk
-        frame["session_pk"] = pk
-        events = frame.get("events")
-        if isinstance(events, list) and events:
-            seqs = [e.get("seq") for e in events if isinstance(e, dict)]
-            top = max((s for s in seqs if isinstance(s, int)), default=0)
+            return  # no such session (yet): nothing to show anyone
+        if PUBLISHERS.get(pk) != self.channel_name:
+            return await self.refuse(
+                CLOSE_NOT_YOURS, {"session": ["another connection publishes this session"]}
+            )
+        frame = frame_for_viewers(data, pk)
+        if "events" in frame:
+            top = max(e["seq"] for e in frame["events"])
             if top > LATEST_SEQ.get(pk, 0):
                 if len(LATEST_SEQ) >= MAX_TRACKED_SESSIONS:
                     LATEST_SEQ.clear()
@@ -101,3 +193,18 @@ class IngestConsumer(AsyncWebsocketConsumer):
         everyone, session_frame = split_frame(frame)
         await self.channel_layer.group_send(ALL_GROUP, everyone)
         await self.channel_layer.group_send(group_for_session(pk), session_frame)
+
+    async def _publishing(self, session_id: str) -> int | None:
+        """The session's pk; the first socket to publish a session owns it until it closes."""
+        pk = self.session_pks.get(session_id)
+        if pk is None:
+            pk = await _session_pk(session_id)
+            if pk is None:
+                return None
+            self.session_pks[session_id] = pk
+            PUBLISHERS.setdefault(pk, self.channel_name)
+        return pk
+
+
+def _error_frame(errors) -> str:
+    return json.dumps({"type": "error", "errors": errors}, default=str)

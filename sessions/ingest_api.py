@@ -1,9 +1,17 @@
-"""POST /api/ingest/batch: remote taps (no database credentials) store their batches here."""
+"""POST /api/ingest/batch: remote taps (no database credentials) store their batches here.
+
+The serializers here are the one definition of what a tap may send: the live websocket
+(``sessions/ingest.py``) validates its frames' events with the same ``EventRowSerializer``.
+A tap reports what it saw; it never decides a review (no review or decision field is taken).
+"""
+
+import json
 
 from django.db import DataError, IntegrityError
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
@@ -14,19 +22,62 @@ from extraction.models import EventType, ReviewStatus, RiskLevel, Severity
 from .models import SessionStatus
 from .remote import store_batch
 
+# Deeper than any batch a tap builds (metadata nests a few levels); deep enough to fail fast
+# before a recursive walk (DRF's fields, the JSON columns) runs out of stack.
+MAX_JSON_DEPTH = 32
+
+
+def may_ingest(user) -> bool:
+    """Writing sessions is for users allowed to add events (staff/superusers, or granted)."""
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and (user.is_staff or user.has_perm("extraction.add_extractionevent"))
+    )
+
 
 class CanIngest(BasePermission):
-    """Writing sessions is for users allowed to add events (staff/superusers, or granted)."""
-
     message = "This token may not ingest sessions (needs extraction.add_extractionevent)."
 
     def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(
-            user
-            and user.is_authenticated
-            and (user.is_staff or user.has_perm("extraction.add_extractionevent"))
-        )
+        return may_ingest(request.user)
+
+
+def nested_too_deep(value, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when lists/objects nest deeper than ``limit`` (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def load_json(text: str | bytes):
+    """Parse a tap's JSON; ValueError (with a reason to show) for bad or too deeply nested JSON."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    if nested_too_deep(value):
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
+class IngestJSONParser(JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return load_json(stream.read())
+        except ValueError as exc:  # also UnicodeDecodeError
+            raise ParseError(f"JSON parse error - {exc}"[:300]) from None
 
 
 INT32 = 2**31 - 1
@@ -66,8 +117,18 @@ class EventRowSerializer(serializers.Serializer):
     metadata = serializers.DictField(required=False)
     timestamp = serializers.DateTimeField()
     offset_seconds = serializers.FloatField(min_value=0, max_value=LATEST_EPOCH)
+    # No review_status/review_note/reviewed_*: fields a tap sends beyond these are dropped, so
+    # every event it stores starts as "pending" triage on the server.
+
+
+class LiveEventSerializer(EventRowSerializer):
+    """An event in a live frame: a stored row's wire shape (sessions.live.event_row_to_wire).
+
+    Its review status is what the tap's own database row says (a display hint; the page
+    re-reads rows from the database)."""
+
+    session = serializers.CharField(max_length=100, required=False, allow_null=True)
     review_status = serializers.ChoiceField(choices=ReviewStatus.values, required=False)
-    review_note = serializers.CharField(allow_blank=True, required=False)
 
 
 class StateSerializer(serializers.Serializer):
@@ -92,6 +153,13 @@ class IngestBatchSerializer(serializers.Serializer):
     stats = serializers.DictField()
     finish = FinishSerializer(allow_null=True, required=False)
 
+    def validate_events(self, value):
+        # A seq sent twice in one batch is one row: the reply must not count it twice.
+        unique = {}
+        for row in value:
+            unique.setdefault(row["seq"], row)
+        return list(unique.values())
+
     def validate_states(self, value):
         checked = []
         for item in value:
@@ -113,7 +181,7 @@ class IngestBatchSerializer(serializers.Serializer):
 
 
 class IngestBatchView(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [IngestJSONParser]
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsAuthenticated, CanIngest]
 
@@ -135,7 +203,11 @@ class IngestBatchView(APIView):
         tags=["ingest"],
     )
     def post(self, request):
-        batch = IngestBatchSerializer(data=request.data)
+        try:
+            data = request.data
+        except ParseError as exc:
+            return Response({"errors": {"body": [str(exc.detail)]}}, status=400)
+        batch = IngestBatchSerializer(data=data)
         if not batch.is_valid():
             return Response({"errors": batch.errors}, status=status.HTTP_400_BAD_REQUEST)
         try:

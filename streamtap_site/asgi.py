@@ -9,15 +9,19 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
 
+from streamtap_site.guard import RequestGuardMiddleware, install_in_daphne  # noqa: E402
+from streamtap_site.origin import SameOriginValidator  # noqa: E402
 from streamtap_site.routing import websocket_urlpatterns  # noqa: E402
+
+# Served by daphne: its requests get the body limit before the body is read (see guard.py).
+install_in_daphne()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "http": RequestGuardMiddleware(django_asgi_app),
+        "websocket": SameOriginValidator(
             CookieMiddleware(SessionMiddleware(AuthMiddleware(URLRouter(websocket_urlpatterns))))
         ),
     }

@@ -47,8 +47,12 @@ def envfloat(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name}={value!r}: expected a number") from None
 
 
+# The data holds password hashes, session keys, API tokens and what programs printed: files
+# are the user's alone (0600 under a 0700 directory), whoever starts the process (manage.py,
+# daphne on this module, a test). manage.py sets the same umask before anything else runs.
+os.umask(0o077)
 DATA_DIR = Path(os.environ.get("STREAMTAP_DATA_DIR") or BASE_DIR / "data").resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _local_secret_key() -> str:
@@ -109,6 +113,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Failed logins and API tokens are counted per client address; too many is a 429 a while.
+    "streamtap_site.throttling.FailedCredentialsThrottleMiddleware",
     # Every page needs a login; the API answers 401/403 itself (token clients get no redirect).
     "streamtap_site.middleware.LoginRequiredExceptApiMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -235,7 +241,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_THROTTLE_RATES": {"user": "6000/min"},
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": "6000/min",
+        # Failures per client address (streamtap_site/throttling.py).
+        "bad_token": os.environ.get("STREAMTAP_BAD_TOKEN_RATE", "20/min"),
+        "bad_login": os.environ.get("STREAMTAP_BAD_LOGIN_RATE", "10/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "streamtap API",
@@ -264,6 +276,8 @@ STREAMTAP = {
     "PROMPT_TIMEOUT": envfloat("STREAMTAP_PROMPT_TIMEOUT", 0.0),
     "PRECISION_THRESHOLD": envfloat("STREAMTAP_PRECISION_THRESHOLD", 0.5),
     "FINISH_TIMEOUT": envfloat("STREAMTAP_FINISH_TIMEOUT", 60.0),
+    # Request bodies larger than this are refused before they are read (streamtap_site/guard.py).
+    "MAX_REQUEST_BYTES": envint("STREAMTAP_MAX_REQUEST_BYTES", 16 * 1024 * 1024),
 }
 
 LOGGING = {

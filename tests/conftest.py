@@ -17,6 +17,21 @@ def _fast_password_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_credential_throttling_in_process(settings):
+    # Every in-process test client is 127.0.0.1, and tests send wrong tokens on purpose: the
+    # failure throttle (streamtap_site/throttling.py) is proven against a real server in
+    # tests/security/test_throttling.py, and kept out of the way here.
+    from django.core.cache import cache
+
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "bad_token": "100000/m", "bad_login": "100000/m"},
+    }
+    cache.clear()
+
+
 @pytest.fixture
 def owner(db):
     return make_user("olivia")

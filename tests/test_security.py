@@ -245,7 +245,13 @@ def test_live_websocket_refuses_foreign_or_missing_origins_even_logged_in():
 
     async def body():
         assert await accepted("/ws/live/", [ORIGIN, HOST, cookie])
-        for origin in (b"http://evil.example", b"null", b"http://127.0.0.1.evil.example"):
+        for origin in (
+            b"http://evil.example",
+            b"null",
+            b"http://127.0.0.1.evil.example",
+            b"http://127.0.0.1:5173",  # another port: another site
+            b"https://127.0.0.1",  # another scheme
+        ):
             assert await refused("/ws/live/", [(b"origin", origin), HOST, cookie]), origin
         assert await refused("/ws/live/", [HOST, cookie])
 
@@ -254,7 +260,8 @@ def test_live_websocket_refuses_foreign_or_missing_origins_even_logged_in():
 
 @pytest.mark.django_db(transaction=True)
 def test_ingest_websocket_needs_a_valid_signature_or_token():
-    token = make_token(make_user("tap-host"))
+    token = make_token(make_user("tap-host", staff=True))
+    not_allowed_token = make_token(make_user("olivia"))  # may read, not ingest
     inactive_token = make_token(make_user("gone", is_active=False))
     good_signature = signing.dumps({"purpose": "ingest"}, salt=INGEST_SALT)
     other_key = signing.dumps(
@@ -274,7 +281,13 @@ def test_ingest_websocket_needs_a_valid_signature_or_token():
             assert await refused(
                 "/ws/ingest/", headers((b"x-streamtap-ingest", bad.encode())), close_code=4403
             ), bad
-        for bad in ("Token " + "0" * 40, f"Token {inactive_token}", f"Bearer {token}", token):
+        for bad in (
+            "Token " + "0" * 40,
+            f"Token {inactive_token}",
+            f"Token {not_allowed_token}",
+            f"Bearer {token}",
+            token,
+        ):
             assert await refused(
                 "/ws/ingest/", headers((b"authorization", bad.encode())), close_code=4403
             ), bad

@@ -1,0 +1,108 @@
+"""Real websocket clients against the test daphne: a viewer's browser socket and a tap's."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.test import Client
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from sessions.live import ingest_auth_headers
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def open_socket(server, path: str, *, origin: str | None = None, headers: dict | None = None):
+    return connect(
+        f"{server.ws_url}{path}",
+        origin=origin if origin is not None else server.origin,
+        additional_headers=headers or {},
+        open_timeout=10,
+        close_timeout=2,
+    )
+
+
+def handshake_refused(server, path: str, **kwargs) -> bool:
+    """True when the server refuses the socket at the handshake (HTTP 403)."""
+    try:
+        socket = open_socket(server, path, **kwargs)
+    except InvalidStatus as exc:
+        return exc.response.status_code == 403
+    socket.close()
+    return False
+
+
+def local_tap_headers(server) -> dict:
+    """What a tap on the server's machine sends: signed with the (shared) secret key."""
+    return ingest_auth_headers()
+
+
+def token_headers(token: str) -> dict:
+    return {"Authorization": f"Token {token}"}
+
+
+def event_wire(session_id: str, seq: int, content: str = "ERROR: boom") -> dict:
+    return {
+        "session": session_id,
+        "seq": seq,
+        "agent_name": "codex",
+        "event_type": "error",
+        "rule": "generic_error",
+        "severity": "error",
+        "risk_level": "medium",
+        "auto_confirmable": False,
+        "line_start": seq,
+        "line_end": seq,
+        "content": content,
+        "context": "",
+        "metadata": {},
+        "timestamp": datetime.now(tz=UTC).isoformat(),
+        "offset_seconds": 1.5,
+        "review_status": "pending",
+    }
+
+
+def events_frame(session_id: str, *events: dict) -> str:
+    return json.dumps({"type": "live.batch", "session": session_id, "events": list(events)})
+
+
+def close_code(socket, timeout: float = 10) -> int | None:
+    """Wait for the server to close the socket; its close code (frames before it are skipped)."""
+    try:
+        while True:
+            socket.recv(timeout=timeout)
+    except ConnectionClosed as exc:
+        return exc.rcvd.code if exc.rcvd else None
+
+
+class Viewer:
+    """A logged-in page's live socket subscribed to one session."""
+
+    def __init__(self, server, user, session_id: str):
+        self.socket = open_socket(server, "/ws/live/", headers={"Cookie": session_cookie(user)})
+        self.session_id = session_id
+        self.socket.send(
+            json.dumps(
+                {"action": "subscribe", "scope": "session", "session": session_id}
+                | {"after_seq": 0, "after_oseq": 0}
+            )
+        )
+        first = json.loads(self.socket.recv(timeout=10))
+        assert first["type"] == "state", first  # subscribed: live frames reach us from here on
+
+    def next_events(self, timeout: float = 10) -> list[dict]:
+        """The events of the next events frame (skips other frames)."""
+        while True:
+            frame = json.loads(self.socket.recv(timeout=timeout))
+            if frame["type"] == "events":
+                return frame["events"]
+
+    def close(self) -> None:
+        self.socket.close()
