@@ -24,7 +24,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView, exception_handler
 
-from . import queries
+from . import problems, queries
 from .models import CodeBlock, ErrorGroup
 from .serializers import (
     MAX_DB_INT,
@@ -359,8 +359,6 @@ class CodeBlockDetailView(StreamtapAPIMixin, generics.RetrieveAPIView):
 
 # --- Error groups ----------------------------------------------------------------------------
 
-GROUP_ORDERINGS = {"last_seen": ("-last_seen", "-id"), "count": ("-count", "-id")}
-
 
 @extend_schema(
     summary="Error groups (problems): one per fingerprint, most recently seen first",
@@ -372,7 +370,7 @@ class GroupListView(CursorListAPIView):
     serializer_class = ErrorGroupSerializer
     query_serializer_class = GroupQuerySerializer
     # The default order; the schema reads the page shape from it.
-    pagination_class = paginator_for(*GROUP_ORDERINGS["last_seen"])
+    pagination_class = paginator_for(*problems.ORDERINGS["last_seen"])
 
     def get_queryset(self):
         return ErrorGroup.objects.select_related("reviewed_by").prefetch_related("sessions")
@@ -382,7 +380,7 @@ class GroupListView(CursorListAPIView):
         # The order is a parameter: the cursor paginator is built for it.
         if not hasattr(self, "_paginator"):
             order = self.params.get("order") or "last_seen"
-            self._paginator = paginator_for(*GROUP_ORDERINGS[order])()
+            self._paginator = paginator_for(*problems.ORDERINGS[order])()
         return self._paginator
 
     def filtered_queryset(self, params):

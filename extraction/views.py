@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from extraction.models import EventType, ReviewStatus, RiskLevel, Severity
+from extraction import problems
+from extraction.models import ErrorGroup, EventType, GroupStatus, ReviewStatus, RiskLevel, Severity
+from extraction.serializers import GroupQuerySerializer
 from sessions import dashboard_queries as dq
 from streamtap_site.csp import content_security_policy
 
@@ -66,6 +68,63 @@ def code_blocks_list(request):
         "query_without_page": params.urlencode(),
     }
     return render(request, "extraction/code_blocks.html", context)
+
+
+@content_security_policy
+def problems_list(request):
+    """One row per error group, with a sparkline of its occurrences."""
+    data = {k: v for k, v in request.GET.items() if v and k != "page"}
+    query = GroupQuerySerializer(data=data)
+    params = query.validated_data if query.is_valid() else {}
+    errors = [f"{name}: {' '.join(map(str, msgs))}" for name, msgs in query.errors.items()]
+    page = Paginator(problems.groups(params), 50).get_page(request.GET.get("page"))
+    start, end = problems.spark_window(params)
+    counts = problems.occurrence_counts([g.fingerprint for g in page], start, end)
+    rows = [
+        {
+            "group": g,
+            "agents": sorted({link.agent_name for link in g.sessions.all()}),
+            "spark": problems.sparkline_points(counts[g.fingerprint]),
+            "spark_total": sum(counts[g.fingerprint]),
+        }
+        for g in page
+    ]
+    query_string = request.GET.copy()
+    query_string.pop("page", None)
+    context = {
+        "page": page,
+        "rows": rows,
+        "errors": errors,
+        "raw": {
+            "agent": data.get("agent", ""),
+            "session": data.get("session", ""),
+            "status": data.get("status", ""),
+            "order": params.get("order") or "last_seen",
+            "since": _local_input(params.get("since")),
+            "until": _local_input(params.get("until")),
+        },
+        "agents": dq.agent_names(),
+        "statuses": GroupStatus.values,
+        "window": (start, end),
+        "spark": {"width": problems.SPARK_WIDTH, "height": problems.SPARK_HEIGHT},
+        "query_without_page": query_string.urlencode(),
+    }
+    return render(request, "extraction/problems.html", context)
+
+
+@content_security_policy
+def group_detail(request, pk: int):
+    group = get_object_or_404(ErrorGroup.objects.select_related("representative__session"), pk=pk)
+    occurrences = Paginator(
+        group.events.select_related("session").order_by("-timestamp", "-id"), 50
+    ).get_page(request.GET.get("page"))
+    context = {
+        "group": group,
+        "occurrences": occurrences,
+        "sessions": group.sessions.select_related("session").order_by("-session__started_at"),
+        "representative": group.representative,
+    }
+    return render(request, "extraction/group_detail.html", context)
 
 
 def _local_input(moment) -> str:

@@ -1,0 +1,93 @@
+"""The Problems page (one row per error group) and a group's page."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from extraction.models import ErrorGroup
+from tests.extraction.group_factories import error_rows, insert
+from tests.factories import make_session, make_user
+
+PROBLEMS = reverse("st-problems")
+HOSTILE = '<script>alert("x")</script>'
+
+
+@pytest.fixture
+def browser(client, db):
+    client.force_login(make_user("watcher"))
+    return client
+
+
+@pytest.fixture
+def problems(db):
+    now = timezone.now()
+    codex = make_session("codex", session_id="codex-20261120-100000")
+    claude = make_session("claude", session_id="claude-20261120-110000")
+    insert(codex, error_rows(6, now - timedelta(hours=3), message="ERROR disk full on sd{i}"))
+    insert(claude, error_rows(2, now - timedelta(minutes=5), 1, "claude", f"ERROR {HOSTILE}"))
+    return {g.rule + str(g.count): g for g in ErrorGroup.objects.all()}
+
+
+def row_titles(response) -> list[str]:
+    assert response.status_code == 200
+    return [row["group"].title for row in response.context["rows"]]
+
+
+def test_problems_needs_a_login(client, problems):
+    response = client.get(PROBLEMS)
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+def test_problems_are_listed_newest_first_or_by_count(browser, problems):
+    assert row_titles(browser.get(PROBLEMS)) == [f"ERROR {HOSTILE}", "ERROR disk full on sd0"]
+    by_count = browser.get(PROBLEMS, {"order": "count"})
+    assert row_titles(by_count) == ["ERROR disk full on sd0", f"ERROR {HOSTILE}"]
+
+
+def test_problems_filter_by_agent_session_and_time(browser, problems):
+    assert row_titles(browser.get(PROBLEMS, {"agent": "claude"})) == [f"ERROR {HOSTILE}"]
+    assert row_titles(browser.get(PROBLEMS, {"session": "codex-20261120-100000"})) == [
+        "ERROR disk full on sd0"
+    ]
+    since = timezone.localtime(timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    assert row_titles(browser.get(PROBLEMS, {"since": since})) == [f"ERROR {HOSTILE}"]
+
+
+def test_a_bad_filter_says_what_is_wrong_and_shows_everything(browser, problems):
+    response = browser.get(PROBLEMS, {"session": "nope", "order": "loudest"})
+    assert len(row_titles(response)) == 2
+    assert "unknown session" in response.content.decode()
+
+
+def test_each_problem_has_a_sparkline_of_its_occurrences(browser, problems):
+    rows = browser.get(PROBLEMS).context["rows"]
+    totals = {row["group"].count: row["spark_total"] for row in rows}
+    assert totals == {6: 6, 2: 2}
+    assert all(len(row["spark"].split()) == 24 for row in rows)
+
+
+def test_program_output_is_escaped_on_both_pages(browser, problems):
+    group = ErrorGroup.objects.get(count=2)
+    for url in (PROBLEMS, group.get_absolute_url()):
+        html = browser.get(url).content.decode()
+        assert HOSTILE not in html
+        assert "&lt;script&gt;" in html
+
+
+def test_a_group_page_shows_its_representative_sessions_and_replay_links(browser, problems):
+    group = ErrorGroup.objects.get(count=6)
+    response = browser.get(group.get_absolute_url())
+    html = response.content.decode()
+    assert response.context["representative"].content == "ERROR disk full on sd0"
+    assert len(response.context["occurrences"]) == 6
+    replay = reverse("st-session-replay", args=["codex-20261120-100000"])
+    assert html.count(f'href="{replay}?t=') == 7  # each occurrence, and the representative
+    assert browser.get(reverse("st-group-detail", args=[999999])).status_code == 404
+
+
+def test_the_header_links_to_problems(browser, problems):
+    html = browser.get(reverse("st-events")).content.decode()
+    assert f'href="{PROBLEMS}"' in html
