@@ -24,6 +24,13 @@ def overview(request):
         "top_rules": dq.top_rules(),
         "high_risk_pending": dq.high_risk_pending_count(),
         "live_sessions": dq.live_sessions(),
+        # First on the page: a program blocked on a question is what needs a person now.
+        "waiting": [
+            (session, session.pending_prompt())
+            for session in ProcessSession.objects.filter(
+                status=SessionStatus.WAITING_FOR_INPUT
+            ).order_by("-started_at")[:10]
+        ],
     }
     return render(request, "sessions/overview.html", context)
 

@@ -49,6 +49,7 @@ function row(e) {
   field("review").textContent = e.review_status;
   field("review").className = `review-${e.review_status}`;
   field("lines").textContent = e.line_end !== e.line_start ? `${e.line_start}–${e.line_end}` : e.line_start;
+  field("lines").setAttribute("href", `${sessionUrl(detailUrl, e.session)}?event=${e.seq}`);
   setAnsiText(field("content"), e.content);
   setAnsiText(field("context"), e.context || "");
   tr.classList.add("fresh");

@@ -92,6 +92,26 @@ function countHighRisk(events) {
   highRisk.classList.add("alert");
 }
 
+// Programs blocked on a question, first on the page: added and removed as they start and stop
+// waiting (the question itself is on the session page, which is one click away).
+const waiting = $("#waiting-prompts");
+const waitingList = $("#waiting-list");
+function updateWaiting(sid, status) {
+  const item = waitingList.querySelector(`li[data-session="${CSS.escape(sid)}"]`);
+  if (status !== "waiting_for_input") {
+    item?.remove();
+  } else if (!item) {
+    const url = sessionUrl(waiting.dataset.detailUrlTemplate, sid);
+    waitingList.prepend(el("li", { attrs: { "data-session": sid } }, [
+      el("span", { className: "status status-waiting_for_input", text: "waiting" }),
+      el("a", { className: "mono clip", text: sid, attrs: { href: url, title: sid } }),
+      el("span", { className: "question", text: "The program is waiting for input." }),
+      el("a", { className: "button", text: "Answer →", attrs: { href: `${url}#prompt-panel` } }),
+    ]));
+  }
+  waiting.hidden = !waitingList.childElementCount;
+}
+
 new LiveSocket({
   onEvents: (sid, events, replay) => {
     countEvents(events);
@@ -103,6 +123,7 @@ new LiveSocket({
     if (status) {
       countSession(sid, status);
       updateLiveSession(sid, { ...(info || {}), status });
+      updateWaiting(sid, status);
     }
   },
 }).connect().subscribeAll();

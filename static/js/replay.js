@@ -6,7 +6,8 @@
 // the end of a live recording it polls the same way. Pausing, changing speed and skipping idle
 // time are local; a seek is one small request whatever the length of the recording.
 import { Terminal } from "../vendor/xterm/xterm.mjs";
-import { $, cssVar, el } from "./util.js";
+import { TerminalFit } from "./terminal_fit.js";
+import { $, copyOnClick, cssVar, el } from "./util.js";
 
 const root = $("#replay");
 const indexUrl = root.dataset.indexUrl;
@@ -31,8 +32,12 @@ const term = new Terminal({
   fontFamily: cssVar("--mono", "monospace"),
   fontSize: 13,
   theme: { background: cssVar("--term-bg", "#0f1117"), foreground: cssVar("--term-text", "#d8dee9") },
+  // Program colours (dark blue, dim grey) lightened where needed to stay readable (WCAG AA).
+  minimumContrastRatio: 4.5,
 });
 term.open($("#replay-terminal"));
+const fit = new TerminalFit(term, $(".replay-player"), { mode: root.dataset.mode, rows: term.rows, minRows: 24 });
+fit.fit();
 
 const ui = {
   play: $("#replay-play"),
@@ -123,7 +128,7 @@ async function seek(t) {
     const body = await getJSON(withParams(rangeUrl, { start: t.toFixed(3) }));
     if (generation !== player.generation) return;
     term.reset();
-    if (body.cols !== term.cols || body.rows !== term.rows) term.resize(body.cols, body.rows);
+    if (body.cols !== fit.cols || body.rows !== fit.rows) fit.resized(body.cols, body.rows);
     if (body.keyframe) term.write(body.keyframe);
     player.frames = [];
     player.head = 0;
@@ -199,7 +204,7 @@ function writeDue() {
       if (out) term.write(out);
       out = "";
       const [cols, rows] = data.split("x").map(Number);
-      if (cols > 0 && rows > 0) term.resize(cols, rows);
+      if (cols > 0 && rows > 0) fit.resized(cols, rows);
     }
     player.lastOutput = t;
   }
@@ -230,35 +235,88 @@ function setLive(live) {
   }
 }
 
-let lastJump = { offset: -1, at: 0 };
+// The event last jumped to (by a button, a key, a click in the list or on a marker). Steps go
+// by its index in the list, not by time: events sharing a timestamp are each a step (by time,
+// "next" from the first of them skipped the others).
+let lastJump = { index: -1, at: 0 };
+
+function jumpIsCurrent() {
+  const event = player.events[lastJump.index];
+  if (!event) return false;
+  // Still at it, or it was a moment ago (at 16× playback moves on many seconds in a moment).
+  return Math.abs(player.position - event.offset_seconds) < 0.05 || performance.now() - lastJump.at < 3000;
+}
+
+// The number of events before `t` (all of them strictly earlier).
+function eventsBefore(t) {
+  let lo = 0;
+  let hi = player.events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (player.events[mid].offset_seconds < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 function jump(type, direction) {
-  const candidates = player.events.filter((e) => e.event_type === type);
-  let target;
+  const fits = (e) => type === "any" || e.event_type === type;
+  const current = jumpIsCurrent() ? lastJump.index : -1;
+  let target = -1;
   if (direction > 0) {
-    target = candidates.find((e) => e.offset_seconds > player.position + 0.001);
+    const from = Math.max(current + 1, current >= 0 ? 0 : eventsBefore(player.position - 0.001));
+    for (let i = from; i < player.events.length; i++) if (fits(player.events[i])) { target = i; break; }
   } else {
-    // Back means before the event just jumped to, even if playback has moved past it since
-    // (at 16× that is many seconds in a moment), as a player's "previous track" does.
-    const recent = performance.now() - lastJump.at < 3000 ? lastJump.offset : Infinity;
-    const before = Math.min(player.position - 0.25, recent - 0.001);
-    target = candidates.findLast((e) => e.offset_seconds < before);
+    // Back means before the event just jumped to, or before the last quarter second played.
+    const before = current >= 0 ? current : eventsBefore(player.position - 0.25);
+    for (let i = before - 1; i >= 0; i--) if (fits(player.events[i])) { target = i; break; }
   }
-  if (!target) {
-    showStatus(`no ${direction > 0 ? "next" : "previous"} ${type}`);
+  const what = type === "any" ? "event" : type;
+  if (target < 0) {
+    showStatus(`no ${direction > 0 ? "next" : "previous"} ${what}`);
     return;
   }
-  lastJump = { offset: target.offset_seconds, at: performance.now() };
-  seek(target.offset_seconds);
+  goToEvent(target);
+}
+
+function goToEvent(index) {
+  lastJump = { index, at: performance.now() };
+  player.current = -2; // redraw the highlight for this event, even among others at its time
+  seek(player.events[index].offset_seconds);
+}
+
+// `.`: one frame of output at a time, paused.
+function stepFrame() {
+  if (player.playing) setPlaying(false);
+  const next = player.frames[player.head];
+  if (!next) {
+    showStatus(player.eof ? "end of recording" : "buffering…");
+    return;
+  }
+  player.position = next[0];
+  writeDue();
+  render();
+}
+
+function seekBy(seconds) {
+  seek(Math.max(0, Math.min(player.position + seconds, player.duration)));
+}
+
+function toggleFullscreen() {
+  const box = $(".replay-player");
+  if (document.fullscreenElement) document.exitFullscreen();
+  else box.requestFullscreen?.().catch(() => showStatus("fullscreen is not allowed here"));
 }
 
 // ---------------------------------------------------------------- view
 
+// m:ss.t (tenths: events a fraction of a second apart must be told apart).
 function clock(seconds) {
-  seconds = Math.max(0, Math.floor(seconds));
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = String(seconds % 60).padStart(2, "0");
+  const tenths = Math.max(0, Math.floor(seconds * 10 + 1e-6));
+  const whole = Math.floor(tenths / 10);
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = `${String(whole % 60).padStart(2, "0")}.${tenths % 10}`;
   return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
@@ -280,9 +338,9 @@ function setEvents(events) {
       el("span", { className: `badge type-${event.event_type}`, text: event.event_type }),
       el("span", { className: "what", text: firstLine(event.content) }),
     ]);
-    item.addEventListener("click", () => seek(event.offset_seconds));
     return item;
   });
+  player.eventItems.forEach((item, index) => item.addEventListener("click", () => goToEvent(index)));
   ui.events.replaceChildren(...player.eventItems);
   ui.eventsEmpty.hidden = player.events.length > 0;
   ui.eventCount.textContent = String(player.events.length);
@@ -292,13 +350,13 @@ function setEvents(events) {
 
 function layoutMarkers() {
   const duration = player.duration || 1;
-  const markers = player.events.map((event) => {
+  const markers = player.events.map((event, index) => {
     const marker = el("span", {
       className: `replay-marker type-${event.event_type}`,
       attrs: { title: `${clock(event.offset_seconds)} ${event.event_type}: ${firstLine(event.content).slice(0, 120)}` },
     });
     marker.style.left = `${Math.min(100, (event.offset_seconds / duration) * 100)}%`;
-    marker.addEventListener("click", () => seek(event.offset_seconds));
+    marker.addEventListener("click", () => goToEvent(index));
     return marker;
   });
   ui.markers.replaceChildren(...markers);
@@ -314,7 +372,12 @@ function highlightEvents() {
     if (player.events[mid].offset_seconds <= player.position + 1e-6) lo = mid + 1;
     else hi = mid;
   }
-  const current = lo - 1;
+  let current = lo - 1;
+  // Among events at one time, the one jumped to is the current one.
+  const jumped = player.events[lastJump.index];
+  if (jumped && jumped.offset_seconds <= player.position + 1e-6 && player.position - jumped.offset_seconds < 0.05) {
+    current = lastJump.index;
+  }
   if (current === player.current) return;
   const [from, to] = [Math.min(current, player.current), Math.max(current, player.current)];
   for (let i = Math.max(from, 0); i <= to && i < player.eventItems.length; i++) {
@@ -325,6 +388,7 @@ function highlightEvents() {
     player.eventItems[player.current].classList.remove("current");
   }
   player.current = current;
+  root.dataset.eventIndex = String(current);
   if (current >= 0) {
     const item = player.eventItems[current];
     item.classList.add("current");
@@ -372,12 +436,34 @@ ui.seek.addEventListener("change", () => {
 for (const button of document.querySelectorAll("[data-jump]")) {
   button.addEventListener("click", () => jump(button.dataset.jump, Number(button.dataset.direction)));
 }
+// asciinema-player's keys.
+const KEYS = {
+  " ": () => ui.play.click(),
+  ArrowLeft: () => seekBy(-5),
+  ArrowRight: () => seekBy(5),
+  ".": stepFrame,
+  f: toggleFullscreen,
+  "[": () => jump("any", -1),
+  "]": () => jump("any", 1),
+};
 document.addEventListener("keydown", (event) => {
-  if (event.target.closest("input, select, textarea")) return;
-  if (event.key === " ") {
-    event.preventDefault();
-    ui.play.click();
-  }
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  // Menus keep their keys, a focused button its space, the seek bar its arrows.
+  if (target.closest("select, textarea")) return;
+  if (target.matches("input") && !["checkbox", "range"].includes(target.type)) return;
+  if (target.matches("button") && event.key === " ") return;
+  if (target.type === "range" && event.key.startsWith("Arrow")) return;
+  let action = KEYS[event.key];
+  if (!action && /^[0-9]$/.test(event.key)) action = () => seek((player.duration * Number(event.key)) / 10);
+  if (!action) return;
+  event.preventDefault();
+  action();
+});
+copyOnClick($("#replay-copy-link"), () => {
+  const url = new URL(window.location.href);
+  url.searchParams.set("t", player.position.toFixed(1));
+  return url.toString();
 });
 
 async function main() {
@@ -387,8 +473,16 @@ async function main() {
     showStatus(`could not load the session: ${err.message}`);
     return;
   }
-  await seek(0);
-  setPlaying(true);
+  // ?t=SECONDS opens the recording paused at that moment (a link to "what happened here").
+  const start = Number(new URLSearchParams(window.location.search).get("t"));
+  if (Number.isFinite(start) && start > 0) {
+    await seek(start);
+    setPlaying(false);
+    showStatus(`paused at ${clock(player.position)}: press space to play`);
+  } else {
+    await seek(0);
+    setPlaying(true);
+  }
   window.setInterval(tick, TICK_MS);
 }
 

@@ -3,7 +3,8 @@
 import { Terminal } from "../vendor/xterm/xterm.mjs";
 import { timeChart } from "./charts.js";
 import { LiveSocket } from "./live.js";
-import { $, ansiFragment, cssVar, durationBetween, el, formatDuration, formatTime } from "./util.js";
+import { TerminalFit, longestLineIn } from "./terminal_fit.js";
+import { $, ansiFragment, copyOnClick, cssVar, durationBetween, el, formatDuration, formatTime } from "./util.js";
 
 const page = $("#session-page");
 const sessionId = page.dataset.sessionId;
@@ -26,9 +27,20 @@ const term = new Terminal({
   fontFamily: cssVar("--mono", "monospace"),
   fontSize: 13,
   theme: { background: cssVar("--term-bg", "#0f1117"), foreground: cssVar("--term-text", "#d8dee9") },
+  // Program colours (dark blue, dim grey) lightened where needed to stay readable (WCAG AA).
+  minimumContrastRatio: 4.5,
 });
 term.open($("#terminal"));
 const terminalStatus = $("#terminal-status");
+// Pipe output gets rows enough to fill the panel beside the timeline.
+const fit = new TerminalFit(term, $(".terminal-panel"), { mode: page.dataset.mode, rows: term.rows, minRows: 30 });
+fit.fit();
+const terminalEmpty = $("#terminal-empty");
+
+function showEmptyTerminal(empty) {
+  terminalEmpty.hidden = !empty;
+  $("#terminal").hidden = empty;
+}
 
 let lastOseq = 0; // output chunks shown: the recording's "o" events 1..lastOseq
 let newlines = 0; // "\n" written, to map an event's line number to a buffer row
@@ -38,6 +50,8 @@ let pendingChunks = [];
 
 function write(text) {
   for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) newlines += 1;
+  if (fit.pipe) fit.sawLine(longestLineIn(text));
+  if (!terminalEmpty.hidden) showEmptyTerminal(false);
   term.write(text);
 }
 
@@ -69,7 +83,7 @@ async function loadRecording(fromOseq) {
       }
     } else if (code === "r" && oseq >= fromOseq) {
       const [cols, rows] = String(data).split("x").map(Number);
-      if (cols > 0 && rows > 0) { flush(); term.resize(cols, rows); }
+      if (cols > 0 && rows > 0) { flush(); fit.resized(cols, rows); }
     }
   }
   flush();
@@ -163,17 +177,58 @@ function timelineItem(e) {
   meta.append(el("span", { text: `+${Number(e.offset_seconds || 0).toFixed(1)}s · line ${e.line_start}` }));
   const line = el("div", { className: "line" });
   line.append(ansiFragment(String(e.content).split("\n").slice(0, 3).join("\n")));
-  return el("li", { className: `t-${e.event_type}`, attrs: { "data-seq": e.seq, "data-line": e.line_start, title: `seq ${e.seq} · ${formatTime(e.timestamp)}` } }, [meta, line]);
+  return el("li", { className: `t-${e.event_type}`, attrs: { "data-seq": e.seq, "data-line": e.line_start, "data-offset": e.offset_seconds ?? 0, title: `seq ${e.seq} · ${formatTime(e.timestamp)}` } }, [meta, line]);
+}
+
+// A permalink opens the session at one event: ?event=SEQ selects it once it is drawn.
+const params = new URLSearchParams(window.location.search);
+let wantedSeq = params.has("event") ? Number(params.get("event")) : null;
+
+function eventUrl(seq) {
+  const url = new URL(window.location.href);
+  url.search = "";
+  url.hash = "";
+  url.searchParams.set("event", seq);
+  return url.toString();
+}
+
+// The selected event's links (only one item carries them: the timeline can hold a thousand).
+function eventActions(item) {
+  const seq = item.dataset.seq;
+  const replay = `${page.dataset.replayUrl}?t=${Number(item.dataset.offset || 0).toFixed(1)}`;
+  const copy = el("button", { className: "secondary", text: "Copy link", attrs: { type: "button", "data-action": "copy-event-link" } });
+  copyOnClick(copy, () => eventUrl(seq));
+  return el("div", { className: "event-actions" }, [
+    el("a", { text: `permalink #${seq}`, attrs: { href: eventUrl(seq), "data-action": "permalink" } }),
+    el("a", { text: "replay from here", attrs: { href: replay, "data-action": "replay" } }),
+    copy,
+  ]);
+}
+
+function selectEvent(item, { scrollTimeline = false } = {}) {
+  const previous = timeline.querySelector("li.selected");
+  if (previous) {
+    previous.classList.remove("selected");
+    previous.querySelector(".event-actions")?.remove();
+  }
+  item.classList.add("selected");
+  item.append(eventActions(item));
+  // The address bar is the permalink too, so the page's own "Copy link" copies it.
+  window.history.replaceState(null, "", eventUrl(item.dataset.seq));
+  if (scrollTimeline) {
+    stickToBottom = false;
+    item.scrollIntoView({ block: "center" });
+  }
+  scrollToSourceLine(Number(item.dataset.line) || 1);
 }
 
 // One listener for the whole timeline: a busy session adds hundreds of items a second.
 timeline.addEventListener("click", (event) => {
   const item = event.target.closest("li[data-seq]");
-  if (!item) return;
-  timeline.querySelector("li.selected")?.classList.remove("selected");
-  item.classList.add("selected");
-  scrollToSourceLine(Number(item.dataset.line) || 1);
+  if (!item || event.target.closest(".event-actions")) return;
+  selectEvent(item);
 });
+copyOnClick($("#copy-link"), () => window.location.href);
 
 // Events are drawn once per animation frame, however many frames the socket delivered in it:
 // one layout (and one scroll) per frame instead of one per websocket message.
@@ -204,6 +259,13 @@ function drawTimeline() {
   timelineCount.textContent = eventCount > MAX_TIMELINE_ITEMS ? `${eventCount} (last ${MAX_TIMELINE_ITEMS} shown)` : eventCount;
   $("#timeline-empty").hidden = eventCount > 0;
   if (stickToBottom) timeline.parentElement.scrollTop = timeline.parentElement.scrollHeight;
+  if (wantedSeq !== null) {
+    const item = timeline.querySelector(`li[data-seq="${wantedSeq}"]`);
+    if (item) {
+      wantedSeq = null;
+      selectEvent(item, { scrollTimeline: true });
+    }
+  }
 }
 
 // ---------------------------------------------------------------- metrics
@@ -348,6 +410,11 @@ const socket = new LiveSocket({
     const loaded = await loadRecording(0);
     const running = LIVE.has(document.querySelector("#session-status")?.textContent.trim());
     terminalStatus.textContent = loaded.found ? `${lastOseq} output chunks` : running ? "no recording yet" : "no recording";
+    if (!lastOseq) {
+      // Not a black box: say why there is nothing to show.
+      if (loaded.found && !running) $("#terminal-empty-reason").textContent = "The program printed nothing: its recording holds no output.";
+      showEmptyTerminal(true);
+    }
   } catch (error) {
     terminalStatus.textContent = "could not load the recording";
     console.warn(error);

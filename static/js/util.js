@@ -157,3 +157,36 @@ export function colourAnsi(root = document) {
     node.removeAttribute("data-ansi");
   }
 }
+
+// Copy to the clipboard, also on plain http (a LAN address is not a secure context).
+export async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  // Plain http on a LAN address is not a secure context: fall back to a hidden textarea.
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.className = "copy-buffer";
+  document.body.append(area);
+  area.select();
+  const ok = document.execCommand("copy");
+  area.remove();
+  if (!ok) throw new Error("copy refused");
+}
+
+// A copy button: copies what `text()` gives when clicked and says whether it worked.
+export function copyOnClick(button, text) {
+  const label = button.textContent;
+  button.addEventListener("click", async () => {
+    try {
+      await copyText(text());
+      button.textContent = "Copied";
+      button.classList.add("done");
+    } catch {
+      button.textContent = "Copy failed";
+    }
+    setTimeout(() => { button.textContent = label; button.classList.remove("done"); }, 1500);
+  });
+}

@@ -14,6 +14,7 @@ Reusable by any e2e test:
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -145,6 +146,13 @@ def live_server_proc(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def demo(live_server_proc) -> dict:
+    """The demo world of tests/e2e/demo_data.py, loaded once: its session ids by role."""
+    out = live_server_proc.shell("from tests.e2e.demo_data import load; load()")
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def _create_superuser(server: LiveServer) -> None:
     # The password goes through the environment, never the command line.
     result = subprocess.run(
@@ -188,9 +196,9 @@ def login(page, server: LiveServer) -> None:
     page.wait_for_url(f"{server.base_url}/")
 
 
-@pytest.fixture
-def logged_in_page(browser, live_server_proc):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+def open_logged_in(browser, server: LiveServer, **context_options):
+    """A page in a fresh context, logged in; script and console errors land in ``page.errors``."""
+    context = browser.new_context(**{"viewport": {"width": 1366, "height": 768}, **context_options})
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
@@ -198,9 +206,15 @@ def logged_in_page(browser, live_server_proc):
         "console",
         lambda message: page.errors.append(message.text) if message.type == "error" else None,
     )
-    login(page, live_server_proc)
+    login(page, server)
+    return page
+
+
+@pytest.fixture
+def logged_in_page(browser, live_server_proc):
+    page = open_logged_in(browser, live_server_proc)
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.fixture

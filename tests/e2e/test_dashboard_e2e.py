@@ -18,12 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def demo(live_server_proc):
-    out = live_server_proc.shell("from tests.e2e.demo_data import load; load()")
-    return json.loads(out.strip().splitlines()[-1])
-
-
 def test_login_is_required_and_wrong_password_refused(anonymous_page, live_server_proc):
     page = anonymous_page
     page.goto(f"{live_server_proc.base_url}/events/")

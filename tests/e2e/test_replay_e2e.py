@@ -166,7 +166,7 @@ def test_play_to_the_end(logged_in_page, live_server_proc, replay_session):
     )
     assert position(page) == pytest.approx(DURATION, abs=0.01)
     assert "line 120" in terminal_text(page)
-    assert page.inner_text("#replay-time") == "1:00 / 1:00"
+    assert page.inner_text("#replay-time") == "1:00.0 / 1:00.0"
     assert script_errors(page) == []
     assert failed == []
 

@@ -1,0 +1,57 @@
+"""Every page passes axe-core's WCAG 2.1 A/AA checks (colour contrast first) in light and dark."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.axe import axe_violations
+from tests.e2e.conftest import open_logged_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+# (path, a selector that shows the page has drawn what it draws with JS, the rules to check:
+# all of WCAG A/AA, or only colour contrast on Django's own admin, whose markup is not ours)
+PAGES = [
+    ("/", "#chart-per-minute .uplot", None),
+    ("/sessions/", "#sessions-table tbody tr[data-session]", None),
+    ("/sessions/{main}/", "#timeline li", None),
+    ("/sessions/{main}/replay/", "#replay-events li", None),
+    ("/events/", "#events-body tr[data-seq]", None),
+    ("/code-blocks/", "code.hljs", None),
+    ("/admin/extraction/highriskevent/", "#result_list, .paginator", ["color-contrast"]),
+    ("/sessions/no-such-session/", "#error-page", None),
+]
+
+
+@pytest.fixture(params=["light", "dark"])
+def scheme_page(request, browser, live_server_proc):
+    page = open_logged_in(browser, live_server_proc, color_scheme=request.param)
+    yield page
+    page.context.close()
+
+
+def test_every_page_passes_axe_in_light_and_dark(scheme_page, live_server_proc, demo):
+    page = scheme_page
+    failures = {}
+    for path, ready, rules in PAGES:
+        page.goto(live_server_proc.base_url + path.format(main=demo["main_session"]))
+        page.wait_for_selector(ready)
+        # Let live updates, charts and the replay's first frames settle.
+        page.wait_for_timeout(600)
+        found = axe_violations(page, live_server_proc.base_url, rules=rules)
+        failures.update({f"{path}: {line}": 1 for line in found})
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_login_page_passes_axe(browser, live_server_proc, scheme):
+    context = browser.new_context(color_scheme=scheme)
+    page = context.new_page()
+    page.goto(f"{live_server_proc.base_url}/login/")
+    page.fill("input[name=username]", "nobody")
+    page.fill("input[name=password]", "wrong")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".errorlist")
+    found = axe_violations(page, live_server_proc.base_url)
+    assert not found, "\n".join(found)
+    context.close()
