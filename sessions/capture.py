@@ -136,6 +136,9 @@ class ChildRunner:
         self._saved_tty = None
         self._passthrough_ok = {stdout_fd: True, stderr_fd: True}
         self.signals_forwarded: list[int] = []
+        # The person's terminal went away (SIGHUP, or its reads fail with EIO): the session
+        # ends as killed, whatever the program then does.
+        self.hung_up = False
 
     # ---- public API used by other threads ----
 
@@ -329,7 +332,11 @@ class ChildRunner:
     def _forward_stdin(self) -> bool:
         try:
             data = os.read(self.stdin_fd, READ_SIZE)
-        except OSError:
+        except OSError as exc:
+            if exc.errno == errno.EIO and self._saved_tty is not None:
+                # Our terminal is gone (its emulator closed): hang up, as the terminal would.
+                self._pending_signals.append(signal.SIGHUP)
+                return False
             data = b""
         if not data:
             if self.use_pty:
@@ -417,6 +424,8 @@ class ChildRunner:
             if sig == signal.SIGWINCH:
                 self._resize()
                 continue
+            if sig == signal.SIGHUP:
+                self.hung_up = True
             self.signals_forwarded.append(sig)
             try:
                 # The child leads its own process group (pipe mode) or session (PTY mode):
@@ -441,7 +450,10 @@ class ChildRunner:
         for sig, old in old_handlers.items():
             signal.signal(sig, old)
         if self._saved_tty is not None:
-            termios.tcsetattr(self.stdin_fd, termios.TCSADRAIN, self._saved_tty)
+            try:
+                termios.tcsetattr(self.stdin_fd, termios.TCSADRAIN, self._saved_tty)
+            except (termios.error, OSError):
+                pass  # the terminal hung up: there is no mode left to restore
             self._saved_tty = None
         for fd in (self._wake_r, self._wake_w):
             try:

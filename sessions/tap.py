@@ -212,7 +212,8 @@ class Tap:
             if hooks is not None:
                 hooks.close()
         code, sig = exit_status(returncode)
-        if sig is not None:
+        if sig is not None or runner.hung_up:
+            # A hang-up ends the session as killed even if the program exits by itself then.
             status = SessionStatus.KILLED
         else:
             status = SessionStatus.COMPLETED if code == 0 else SessionStatus.FAILED
