@@ -265,3 +265,47 @@ def test_unfinished_turn_commands_are_counted_at_close():
 )
 def test_unwrap_shell(command, inner):
     assert unwrap_shell(command) == inner
+
+
+# ---- denials whose tool input is not on the denial line (issue 14 item 3) ----
+
+REAL_AGENTS = FIXTURES.parent / "real_agents"
+
+
+def test_claude_2_1_332_denial_takes_its_command_from_the_earlier_tool_use():
+    # Recorded from the real `claude -p --output-format stream-json --verbose
+    # --permission-mode manual` 2.1.332 against tests/programs/mock_model_server.py: its
+    # system/permission_denied names the tool_use_id only, no tool_input.
+    parser = AgentStreamParser()
+    lines = (REAL_AGENTS / "claude-2.1.332-print-denied.jsonl").read_text().splitlines()
+    denial_line = next(json.loads(ln) for ln in lines if '"permission_denied"' in ln)
+    assert "tool_input" not in denial_line
+    events = [e for n, ln in enumerate(lines, 1) for e in parser.parse_line(ln, n)]
+    (denied,) = by_rule(events, "agent_permission_denied")
+    assert (denied.metadata["tool"], denied.metadata["command"]) == ("Bash", "rm -rf build/")
+    assert denied.risk_level == "high"
+    assert denied.metadata["tool_use_id"] == denial_line["tool_use_id"]
+
+
+def test_denial_of_a_call_never_seen_is_high_risk_with_no_command():
+    parser = AgentStreamParser()
+    line = {"type": "system", "subtype": "permission_denied", "tool_name": "Bash",
+            "tool_use_id": "toolu_unseen", "session_id": "s"}  # fmt: skip
+    (denied,) = parser.parse_line(json.dumps(line), 1)
+    assert denied.metadata["command"] is None and denied.risk_level == "high"
+
+
+def test_denial_after_the_tool_result_still_finds_the_command():
+    # The result's permission_denials come after the tool_result that ended the call.
+    parser = AgentStreamParser()
+    use = {"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "git push -f"}}
+    result = {"type": "tool_result", "tool_use_id": "t1", "content": "needs approval", "is_error": True}  # fmt: skip
+    final = {"type": "result", "subtype": "success", "session_id": "s",
+             "permission_denials": [{"tool_name": "Bash", "tool_use_id": "t1"}]}  # fmt: skip
+    events = []
+    for n, obj in enumerate([{"type": "assistant", "session_id": "s", "message": {"content": [use]}},
+                             {"type": "user", "session_id": "s", "message": {"content": [result]}},
+                             final], 1):  # fmt: skip
+        events += parser.parse_line(json.dumps(obj), n)
+    (denied,) = by_rule(events, "agent_permission_denied")
+    assert (denied.metadata["command"], denied.risk_level) == ("git push -f", "high")
