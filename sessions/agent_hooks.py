@@ -37,10 +37,14 @@ from pathlib import Path
 from extraction.engine import Event
 from extraction.engine.hook_events import READ_ONLY_TOOLS, tool_call_event
 
+from .approvals import KEYSTROKE_GAP_SECONDS, answer_writes
 from .hook_client import SOCKET_ENV, WAIT_ENV
 
 AGENT_KINDS = ("claude", "codex", "aider", "generic")
 HOOKED_KINDS = ("claude", "codex")
+# Codex 0.171 refuses a hook's "allow" ("unsupported permissionDecision:allow"): an approved
+# call gets no opinion, and when Codex then asks on its own screen the tap gives the same answer.
+ALLOW_UNSUPPORTED = frozenset({"codex"})
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
 HOOK_CLIENT = Path(__file__).with_name("hook_client.py")
 # Without a prompt timeout a held call waits this long for a person, then is denied.
@@ -115,9 +119,12 @@ class HeldCall:
     done: threading.Event = field(default_factory=threading.Event)
     decision: str = "deny"
     reason: str = ""
+    by: str = ""
+    seq: int | None = None  # its prompt event's
 
     def resolve(self, verb: str, by: str) -> None:
         self.decision = "allow" if verb == "approve" else "deny"
+        self.by = by
         self.reason = f"streamtap: {'approved' if verb == 'approve' else 'denied'} by {by}"
         self.done.set()
 
@@ -128,6 +135,9 @@ class OutstandingCall:
     command: str | None
     risk: str
     seen_at: float = field(default_factory=time.monotonic)
+    # Who approved it through the hook, when the agent may still ask on its own screen.
+    approved_by: str | None = None
+    hook_seq: int | None = None
 
 
 class AgentHooks:
@@ -140,14 +150,14 @@ class AgentHooks:
         auto_confirm: str | None,
         hold_seconds: float,
         cwd: str,
-        wake: Callable[[], None],
+        send_input: Callable[[bytes], None],
         on_transcript: Callable[[str], None] | None = None,
     ):
         self.kind = kind
         self.auto_confirm = auto_confirm
         self.hold_seconds = hold_seconds or DEFAULT_HOLD_SECONDS
         self.cwd = cwd
-        self.wake = wake
+        self.send_input = send_input
         self.on_transcript = on_transcript
         self._queue: queue.SimpleQueue[tuple[Event, HeldCall | None]] = queue.SimpleQueue()
         self._held: dict[int, HeldCall] = {}
@@ -242,9 +252,13 @@ class AgentHooks:
             self._emit(probe, None)
             return {"decision": "none"}
         call = HeldCall()
-        self._emit(tool_call_event(agent, payload, prompt=True, cwd=self.cwd), call)
+        held = tool_call_event(agent, payload, prompt=True, cwd=self.cwd)
+        self._emit(held, call)
         if not call.done.wait(self.hold_seconds + HOOK_TIMEOUT_MARGIN / 4):
             call.resolve("deny", "timeout")
+        if call.decision == "allow" and agent in ALLOW_UNSUPPORTED:
+            self._remember(held, approved_by=call.by, hook_seq=call.seq)
+            return {"decision": "none"}
         return {"decision": call.decision, "reason": call.reason}
 
     def _wants_decision(self, event: Event) -> bool:
@@ -254,7 +268,9 @@ class AgentHooks:
             return False
         return RISK_ORDER[event.risk_level] <= RISK_ORDER[self.auto_confirm]
 
-    def _remember(self, event: Event) -> None:
+    def _remember(
+        self, event: Event, approved_by: str | None = None, hook_seq: int | None = None
+    ) -> None:
         meta = event.metadata
         key = str(meta.get("tool_use_id") or id(event))
         now = time.monotonic()
@@ -263,7 +279,11 @@ class AgentHooks:
                         if now - c.seen_at > OUTSTANDING_SECONDS]:  # fmt: skip
                 del self._outstanding[old]
             self._outstanding[key] = OutstandingCall(
-                meta.get("tool_use_id"), meta.get("command"), event.risk_level
+                meta.get("tool_use_id"),
+                meta.get("command"),
+                event.risk_level,
+                approved_by=approved_by,
+                hook_seq=hook_seq,
             )
 
     def _emit(self, event: Event, call: HeldCall | None) -> None:
@@ -273,7 +293,7 @@ class AgentHooks:
             with self._lock:
                 self._held[request] = call
         self._queue.put((event, call))
-        self.wake()
+        self.send_input(b"")  # nothing typed: wakes the reader, whose next tick emits the event
 
     # ---- the reader thread ----
 
@@ -297,20 +317,23 @@ class AgentHooks:
             call = self._held.pop(request, None)
         if call is None:
             return False
+        call.seq = row["seq"]
         prompts.on_resolvable_prompt(row, call.resolve)
         return True
 
-    def join(self, row: dict) -> None:
+    def join(self, row: dict) -> OutstandingCall | None:
         """A prompt the screen found while a hooked tool call is outstanding: the same question.
 
         The row takes the call's ``tool_use_id`` and exact command; its risk is the higher of
         the two readings (the screen may have cut the command, or not found it at all).
+        Returns the call when it was already approved through the hook (Codex asks again):
+        the tap then answers the screen's prompt the same way instead of asking twice.
         """
         meta = row["metadata"]
         with self._lock:
             calls = sorted(self._outstanding.values(), key=lambda c: c.seen_at, reverse=True)
         if not calls:
-            return
+            return None
         shown = (meta.get("command") or "").strip()
         match = next(
             (
@@ -329,3 +352,31 @@ class AgentHooks:
         if RISK_ORDER.get(match.risk, 2) > RISK_ORDER.get(row["risk_level"], 2):
             row["risk_level"] = match.risk
             row["auto_confirmable"] = False
+        if match.approved_by is None:
+            return None
+        with self._lock:
+            self._outstanding.pop(str(match.tool_use_id), None)
+        return match
+
+    def answer_again(self, row: dict, call: OutstandingCall) -> dict:
+        """Answer the agent's own prompt for a call already approved through its hook.
+
+        Returns the state change's metadata; the row is not stored: the hook's prompt event
+        is the question, and it has its answer.
+        """
+        writes = answer_writes(row["metadata"], "approve")
+        threading.Thread(target=self._type, args=(writes,), daemon=True).start()
+        return {
+            "seq": call.hook_seq,
+            "tool_use_id": call.tool_use_id,
+            "command": call.command,
+            "by": call.approved_by,
+            "screen_rule": row["rule"],
+            "writes": writes,
+        }
+
+    def _type(self, writes: list[str]) -> None:
+        for i, data in enumerate(writes):
+            if i:
+                time.sleep(KEYSTROKE_GAP_SECONDS)
+            self.send_input(data.encode())

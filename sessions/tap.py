@@ -265,8 +265,7 @@ class Tap:
             auto_confirm=None if opts.policy_dry_run else opts.auto_confirm,
             hold_seconds=opts.prompt_timeout or settings.STREAMTAP["PROMPT_TIMEOUT"],
             cwd=os.getcwd(),
-            # Wakes the reader, whose next tick emits the hook's event.
-            wake=lambda: self.runner.send_input(b""),
+            send_input=lambda data: self.runner.send_input(data),
         )
 
     def _resized(self, offset: float, size) -> None:
@@ -322,15 +321,21 @@ class Tap:
     def _on_events(writer: WriterProcess, publisher: LivePublisher, prompts, hooks):
         def on_events(rows: list[dict]) -> None:
             prompt_seen = False
-            for row in rows:
+            for row in list(rows):
                 if row["event_type"] == "prompt":
+                    prompt_seen = True
                     # Before the writer takes it: an automatic answer is recorded on the row.
                     if hooks() is None:
                         prompts().on_prompt(row)
                     elif not hooks().on_prompt_row(row, prompts()):
-                        hooks().join(row)  # the agent's own prompt for a hooked call
-                        prompts().on_prompt(row)
-                    prompt_seen = True
+                        # The agent's own prompt, maybe for a call its hook already showed.
+                        approved = hooks().join(row)
+                        if approved is None:
+                            prompts().on_prompt(row)
+                        else:
+                            rows.remove(row)  # asked and answered once, as the hook's prompt
+                            answer = hooks().answer_again(row, approved)
+                            writer.add_state("prompt_answered_again", answer, time.time())
             writer.add_events(rows)
             if prompt_seen:
                 prompts().hand_over_states()

@@ -18,6 +18,7 @@ from tests.agents.live import (
     Tap,
     claude_env,
     cli,
+    codex_env,
     decide,
     project,
     prompt_event,
@@ -92,9 +93,7 @@ def test_auto_confirm_medium_never_runs_rm_rf(version, tap_env, tmp_path, mock_m
 @each_claude
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_auto_confirm_low_allows_the_tests_through_the_hook(
-    version, tap_env, tmp_path, mock_model
-):
+def test_auto_confirm_low_allows_the_tests_through_the_hook(version, tap_env, tmp_path, mock_model):
     mock_model.command, mock_model.reason = "python3 -m pytest --version", "Run the tests"
     proj, tap = run_claude(
         version, tap_env, tmp_path, mock_model, "--auto-confirm", "low", ask="Run the tests"
@@ -136,3 +135,35 @@ def test_a_dead_tap_fails_closed(version, tap_env, tmp_path, mock_model):
     output = json.loads(result.stdout)["hookSpecificOutput"]
     assert output["permissionDecision"] == "deny"
     assert "high risk" in output["permissionDecisionReason"]
+
+
+# ---- Codex -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("decision", ["approve", "deny"])
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_codex_rm_rf_is_held_by_the_hook_until_the_dashboard_decides(
+    decision, tap_env, tmp_path, mock_model
+):
+    codex = cli("codex")
+    proj = project(tmp_path)
+    env = codex_env(tap_env, tmp_path, mock_model, proj)
+    client = staff_client()
+    tap = Tap(env, proj, "--pty", "--", codex, "--no-daemon", "-C", str(proj), "Delete build")
+    try:
+        prompt = prompt_event("hook_permission")
+        assert (prompt.risk_level, prompt.metadata["command"]) == ("high", "rm -rf build/")
+        assert prompt.metadata["source"] == "hook" and prompt.metadata["agent"] == "codex"
+        assert (proj / "build").exists()
+        assert decide(client, prompt, decision).status_code == 200
+        results = wait_for(mock_model.tool_results, 20, "Codex to send the tool's result")
+    finally:
+        tap.finish()
+    session = ProcessSession.objects.get()
+    assert (proj / "build").exists() == (decision == "deny")
+    if decision == "deny":
+        assert "blocked by PreToolUse hook" in results[0]
+    assert session.events.filter(event_type="prompt").count() == 1
+    outcome = "approve" if decision == "approve" else "deny"
+    assert [(a["outcome"], a["by"]) for a in answered(session)] == [(outcome, "dashboard:rita")]
