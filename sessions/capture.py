@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from streamtap_site.file_modes import user_umask
+
 from .pipeline import IDLE_SECONDS, Pipeline
 
 READ_SIZE = 65536
@@ -171,6 +173,8 @@ class ChildRunner:
                 start_new_session=True,
                 preexec_fn=_take_controlling_tty,
                 close_fds=True,
+                # The program creates its files as without streamtap (not 0600).
+                umask=user_umask(),
             )
             os.close(slave)
             self.master = master
@@ -192,6 +196,7 @@ class ChildRunner:
                 cwd=self.cwd,
                 process_group=0,
                 close_fds=True,
+                umask=user_umask(),
             )
             self.out_fds = {
                 self.proc.stdout.fileno(): self.stdout_fd,

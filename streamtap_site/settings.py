@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from streamtap_site.file_modes import make_private
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -47,12 +49,13 @@ def envfloat(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name}={value!r}: expected a number") from None
 
 
-# The data holds password hashes, session keys, API tokens and what programs printed: files
-# are the user's alone (0600 under a 0700 directory), whoever starts the process (manage.py,
-# daphne on this module, a test). manage.py sets the same umask before anything else runs.
-os.umask(0o077)
+# Files in the data directory are the user's alone (0600 under 0700), whoever starts the
+# process: manage.py does this first thing, and so does a daphne or a test importing settings.
+make_private()
 DATA_DIR = Path(os.environ.get("STREAMTAP_DATA_DIR") or BASE_DIR / "data").resolve()
 DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+if DATA_DIR.stat().st_uid == os.geteuid() and DATA_DIR.stat().st_mode & 0o077:
+    DATA_DIR.chmod(0o700)  # made before streamtap set modes: closed now, for other users
 
 
 def _local_secret_key() -> str:

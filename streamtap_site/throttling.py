@@ -16,7 +16,6 @@ from django.urls.exceptions import Resolver404
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-
 RATE = re.compile(r"(\d+)/(\d+)([smhd])")
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

@@ -40,11 +40,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        # A busy port is someone else's server: say so and touch nothing (no migration, no
+        # server.json), rather than find that server answering and announce it as ours.
+        ensure_port_free(options["host"], options["port"])
         call_command("migrate", verbosity=0, interactive=False)
         self.ensure_admin()
         url = f"http://{options['host']}:{options['port']}/"
         local_url = connect_url(options["host"], options["port"])
         announced = None
+        access_log = Path(settings.DATA_DIR) / "access.log"
+        os.close(os.open(access_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        # SIGTERM (kill, systemd) and SIGHUP (the terminal went away) stop daphne as Ctrl-C does.
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, _interrupt)
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -56,9 +64,11 @@ class Command(BaseCommand):
                 str(options["port"]),
                 # Requests go to a file, not over the demo's output in this terminal.
                 "--access-log",
-                str(Path(settings.DATA_DIR) / "access.log"),
+                str(access_log),
                 "streamtap_site.asgi:application",
             ],
+            # Even a SIGKILL of this process stops daphne: no orphan left serving.
+            preexec_fn=_die_with_parent,
         )
         try:
             if not self.wait_for_port(options["host"], options["port"], server):
@@ -142,6 +152,40 @@ class Command(BaseCommand):
             ],
             cwd=settings.BASE_DIR,
         )
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the kernel sends it SIGTERM when serve dies (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise CommandError(f"cannot listen on {host}:{port}: {exc}") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As daphne binds (Twisted sets SO_REUSEADDR): a port in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CommandError(
+                f"cannot listen on {host}:{port}: {exc.strerror} (another server? "
+                "choose another with --port or STREAMTAP_PORT); nothing was started"
+            ) from None
 
 
 def connect_url(host: str, port: int) -> str:
