@@ -20,12 +20,18 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from extraction.engine import Extractor, RuleSet, load_rules
+from extraction.engine import Extractor, RuleSet, StreamRedactor, load_rules
 
 from .models import LIVE_STATUSES, ProcessSession, SessionStatus
 from .persistence import EventInserter, SessionSpec
 from .pipeline import Pipeline, replay_recording
-from .recording import AsciicastWriter, RecordingError, iter_events, read_header
+from .recording import (
+    AsciicastWriter,
+    RecordingError,
+    checked_header,
+    iter_events,
+    read_header,
+)
 from .screen import ScreenAnalyzer
 
 INSERT_CHUNK = 2000
@@ -64,11 +70,13 @@ def extract_recording(
     path: str | os.PathLike,
     rules: RuleSet | None = None,
     recorder: AsciicastWriter | None = None,
+    redact: bool = False,
 ) -> RebuildResult:
     """Run the extractor over a recording exactly as the live tap did and store what is missing.
 
     With ``recorder``, the output (and resizes) are written to a new recording with a marker per
-    event, which is how an imported file gets its markers.
+    event, which is how an imported file gets its markers; with ``redact`` too, that recording
+    holds the output redacted as a tap's does.
     """
     rows: list[dict] = []
     # A PTY session's prompts came from the rendered screen: replay needs the same emulator.
@@ -79,7 +87,7 @@ def extract_recording(
         agent_name=session.agent_name,
         started_at=session.started_at.timestamp(),
         extractor=Extractor(rules),
-        redactor=None,
+        redactor=StreamRedactor() if redact else None,
         recorder=recorder,
         on_events=rows.extend,
         screen=screen,
@@ -211,14 +219,17 @@ def import_file(
     """An asciicast (v2/v3) or a plain log becomes a completed session with a v2 recording."""
     is_cast = True
     try:
-        header = read_header(path)
+        read_header(path)
     except (RecordingError, UnicodeDecodeError):
-        is_cast, header = False, {}
+        is_cast = False
+    header = {}
+    if is_cast:
+        # Every line is checked before a session exists: a bad file leaves nothing behind.
+        header = checked_header(path)
+        for _ in iter_events(path, strict=True):
+            pass
     started = float(header.get("timestamp") or path.stat().st_mtime)
-    cols, rows = (
-        int(header.get("width") or header.get("term", {}).get("cols") or 80),
-        int(header.get("height") or header.get("term", {}).get("rows") or 24),
-    )
+    cols, rows = header.get("width") or 80, header.get("height") or 24
     target = Path(recordings_dir) / "imported" / f"{path.stem}-{int(time.time() * 1000)}.cast"
     session = ProcessSession.start(
         agent_name,
@@ -240,7 +251,10 @@ def import_file(
     )
     try:
         source = path if is_cast else _log_as_cast(path, started, cols, rows, target.parent)
-        result = extract_recording(session, source, rules, recorder=recorder)
+        result = extract_recording(session, source, rules, recorder=recorder, redact=True)
+    except BaseException:
+        session.finish(status=SessionStatus.FAILED, exit_code=None, ended_at=timezone.now())
+        raise
     finally:
         recorder.close()
         if not is_cast and "source" in locals() and source != path:

@@ -8,6 +8,7 @@ event), ``[seconds, "r", "COLSxROWS"]`` resizes, ``[seconds, "i", text]`` input 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -105,40 +106,99 @@ class RecordingError(ValueError):
     pass
 
 
+# What an imported header may say. A terminal wider than this is no terminal; a timestamp
+# past the year 9999 cannot be a datetime.
+MAX_TERMINAL_SIZE = 10_000
+MAX_TIMESTAMP = 253_402_300_799
+
+
 def read_header(path: str | os.PathLike) -> dict:
     with open(path, encoding="utf-8", errors="replace") as f:
         first = f.readline()
     try:
         header = json.loads(first)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise RecordingError(f"{path}: first line is not an asciicast header: {exc}") from None
     if not isinstance(header, dict) or header.get("version") not in (2, 3):
         raise RecordingError(f"{path}: not an asciicast v2/v3 recording")
     return header
 
 
-def iter_events(path: str | os.PathLike) -> Iterator[CastEvent]:
+def _size_field(header: dict, name: str, v3_name: str) -> int | None:
+    term = header.get("term")
+    value = header.get(name)
+    if value is None and isinstance(term, dict):
+        value = term.get(v3_name)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise RecordingError(f"line 1: {name} must be a whole number, not {value!r:.40}")
+    if not 1 <= value <= MAX_TERMINAL_SIZE:
+        raise RecordingError(f"line 1: {name} {value} is outside 1..{MAX_TERMINAL_SIZE}")
+    return value
+
+
+def checked_header(path: str | os.PathLike) -> dict:
+    """The header of a recording from elsewhere (import), its fields checked: width, height
+    (or v3 term.cols/rows), timestamp, title, command. Raises RecordingError naming the field."""
+    header = read_header(path)
+    term = header.get("term")
+    if term is not None and not isinstance(term, dict):
+        raise RecordingError("line 1: term must be an object")
+    width = _size_field(header, "width", "cols")
+    height = _size_field(header, "height", "rows")
+    stamp = header.get("timestamp")
+    if stamp is not None and (
+        not isinstance(stamp, int | float)
+        or isinstance(stamp, bool)
+        or not math.isfinite(stamp)
+        or not 0 <= stamp <= MAX_TIMESTAMP
+    ):
+        raise RecordingError(f"line 1: timestamp must be seconds since 1970, not {stamp!r:.40}")
+    for name in ("title", "command"):
+        if header.get(name) is not None and not isinstance(header[name], str):
+            raise RecordingError(f"line 1: {name} must be a string")
+    return {**header, "width": width, "height": height}
+
+
+def _event(row: object, clock: float, relative: bool) -> CastEvent:
+    """One event line, checked; raises ValueError saying what is wrong with it."""
+    if not isinstance(row, list) or len(row) != 3:
+        raise ValueError("an event must be [time, code, data]")
+    t, code, data = row
+    if not isinstance(t, int | float) or isinstance(t, bool) or not math.isfinite(t) or t < 0:
+        raise ValueError(f"the time must be a number of seconds ≥ 0, not {t!r:.40}")
+    if not isinstance(code, str) or not isinstance(data, str):
+        raise ValueError("the code and data must be strings")
+    t = clock + t if relative else float(t)
+    if t > MAX_TIMESTAMP:
+        raise ValueError(f"the time {t:.0f} s is past any recording's length")
+    return CastEvent(t, code, data)
+
+
+def iter_events(path: str | os.PathLike, *, strict: bool = False) -> Iterator[CastEvent]:
     """Yield the events of a v2 or v3 recording (v3 times are relative: made absolute here).
 
-    A truncated last line (the tap was killed mid-write) is skipped, not an error.
+    A truncated or unreadable line (the tap was killed mid-write) is skipped, not an error;
+    with ``strict`` (a recording from elsewhere) any bad line raises RecordingError naming it.
     """
     header = read_header(path)
     relative = header.get("version") == 3
     clock = 0.0
     with open(path, encoding="utf-8", errors="replace") as f:
         f.readline()
-        for line in f:
+        for number, line in enumerate(f, start=2):
             if not line.strip() or line.startswith("#"):
                 continue
             try:
-                t, code, data = json.loads(line)
-            except (json.JSONDecodeError, ValueError, TypeError):
+                ev = _event(json.loads(line), clock, relative)
+            except (ValueError, RecursionError) as exc:
+                if strict:
+                    raise RecordingError(f"line {number}: {exc}") from None
                 continue
-            t = float(t)
             if relative:
-                clock += t
-                t = clock
-            yield CastEvent(t, code, data if isinstance(data, str) else str(data))
+                clock = ev.offset
+            yield ev
 
 
 def recording_path_for(recordings_dir: str | os.PathLike, agent_name: str, started: float) -> Path:

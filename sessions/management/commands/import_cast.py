@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from extraction.engine import RulesError
 from sessions import rebuild
+from sessions.recording import RecordingError
 
 
 class Command(BaseCommand):
@@ -29,12 +30,15 @@ class Command(BaseCommand):
             if not path.is_file():
                 raise CommandError(f"{name}: no such file")
             agent = options["agent"] or path.stem.split(".")[0] or "import"
-            result = rebuild.import_file(
-                path,
-                agent_name=agent,
-                rules=rules,
-                recordings_dir=settings.STREAMTAP["RECORDINGS_DIR"],
-            )
+            try:
+                result = rebuild.import_file(
+                    path,
+                    agent_name=agent,
+                    rules=rules,
+                    recordings_dir=settings.STREAMTAP["RECORDINGS_DIR"],
+                )
+            except RecordingError as exc:
+                raise CommandError(f"{name}: {exc}") from None
             self.stdout.write(
                 f"{path}: session {result.session.session_id}, {result.lines} lines, "
                 f"{result.total_events} events"
