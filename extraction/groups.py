@@ -44,11 +44,29 @@ class ErrorGroupQuerySet(models.QuerySet):
             "first_seen", "id"
         )
 
-    def for_agent(self, agent_name: str):
-        return self.filter(sessions__agent_name=agent_name).distinct()
+    def filtered(self, params: dict):
+        """The groups that validated filters (API or Problems page) select.
 
-    def for_session(self, session_pk: int):
-        return self.filter(sessions__session_id=session_pk)
+        `since` keeps groups seen since then (last seen), `until` groups that began before.
+        """
+        queryset = self
+        if params.get("agent"):
+            queryset = queryset.filter(
+                id__in=ErrorGroupSession.objects.filter(agent_name=params["agent"]).values("group")
+            )
+        if params.get("session"):
+            queryset = queryset.filter(sessions__session=params["session"])
+        if params.get("type"):
+            queryset = queryset.filter(event_type=params["type"])
+        if params.get("status"):
+            queryset = queryset.filter(review_status=params["status"])
+        if params.get("rule"):
+            queryset = queryset.filter(rule=params["rule"])
+        if params.get("since"):
+            queryset = queryset.filter(last_seen__gte=params["since"])
+        if params.get("until"):
+            queryset = queryset.filter(first_seen__lt=params["until"])
+        return queryset
 
 
 class ErrorGroup(models.Model):
