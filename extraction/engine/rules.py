@@ -572,11 +572,14 @@ def _fail(path: str, where: str, what: str) -> RulesError:
     return RulesError(f"{path}: {where}: {what}")
 
 
-def _compile_regex(path: str, where: str, key: str, pattern, ignore_case: bool) -> re.Pattern:
+def _compile_regex(path: str, where: str, key: str, pattern, ignore_case: bool):
+    """A user's regex, compiled with RE2: it runs in time linear in the line, so no rule can
+    hang the tap on a line it backtracks on (``^(a+)+$`` against "aaaa…b"). RE2 refuses what it
+    cannot run that way (backreferences, lookarounds); the rule is refused, saying why."""
     if not isinstance(pattern, str) or not pattern:
         raise _fail(path, where, f"'{key}' must be a non-empty string")
     try:
-        return re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+        re.compile(pattern)  # Python's message for a plain syntax error is the clearer one
     except re.error as exc:
         raise _fail(path, where, f"bad regex in '{key}': {exc}") from None
 
@@ -647,6 +650,25 @@ def _user_rule(path: str, index: int, spec) -> Rule:
             raise _fail(path, where, "'triggers' must be a non-empty list of non-empty strings")
         triggers = tuple(t.lower() for t in triggers)
     until = spec.get("until")
+    try:
+        import re2
+    except ImportError:
+        raise _fail(path, where, "user rules need google-re2 (see requirements.txt)") from None
+    options = re2.Options()
+    options.log_errors = False
+    options.case_sensitive = not ignore_case
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "unsupported"
+        if isinstance(reason, bytes):
+            reason = reason.decode(errors="replace")
+        raise _fail(
+            path,
+            where,
+            f"regex in '{key}' cannot be run in linear time ({reason}): backreferences and "
+            "lookarounds are not supported in user rules",
+        ) from None
     while_ = spec.get("while")
     max_lines = spec.get("max_lines")
     step = None
