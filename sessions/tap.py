@@ -31,6 +31,7 @@ from .pipeline import Pipeline
 from .recording import AsciicastWriter, recording_path_for
 from .remote import RemoteWriter
 from .screen import ScreenAnalyzer
+from .transcripts import PARSERS, TranscriptTail
 from .writer_process import WriterProcess
 
 # Environment variables worth keeping with a session (the rest may hold secrets or noise).
@@ -164,7 +165,10 @@ class Tap:
             screen=screen,
         )
         # The agent's hooks for this run only: its command line and environment carry them.
-        self.hooks = hooks = self._agent_hooks()
+        kind = agent_kind(opts.argv, opts.agent_kind)
+        self.transcript = TranscriptTail(kind, argv=opts.argv, cwd=os.getcwd(),
+                                         started_at=self.started_at) if kind in PARSERS else None  # fmt: skip
+        self.hooks = hooks = self._agent_hooks(kind)
         runner = ChildRunner(
             hooks.argv(opts.argv) if hooks else opts.argv,
             pipeline,
@@ -206,6 +210,9 @@ class Tap:
         try:
             returncode = runner.run()
         finally:
+            if self.transcript is not None:
+                self._tick()  # the hooks' last events first, then the transcript's rest
+                pipeline.add_events(self.transcript.close(pipeline.lines))
             pipeline.close()
             recorder.close()
             self.prompts.close()
@@ -251,13 +258,14 @@ class Tap:
     def _tick(self) -> None:
         if self.hooks is not None:
             self.pipeline.add_events(self.hooks.drain(self.pipeline.lines))
+        if self.transcript is not None:
+            self.pipeline.add_events(self.transcript.drain(self.pipeline.lines))
         self.writer.update_stats(
             total_lines_processed=self.pipeline.lines, bytes_out=self.runner.bytes_out
         )
 
-    def _agent_hooks(self) -> AgentHooks | None:
+    def _agent_hooks(self, kind: str) -> AgentHooks | None:
         opts = self.options
-        kind = agent_kind(opts.argv, opts.agent_kind)
         if kind not in HOOKED_KINDS:
             return None
         return AgentHooks(
@@ -266,6 +274,7 @@ class Tap:
             hold_seconds=opts.prompt_timeout or settings.STREAMTAP["PROMPT_TIMEOUT"],
             cwd=os.getcwd(),
             send_input=lambda data: self.runner.send_input(data),
+            on_transcript=self.transcript.use if self.transcript is not None else None,
         )
 
     def _resized(self, offset: float, size) -> None:

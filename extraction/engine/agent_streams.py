@@ -18,6 +18,7 @@ busy agent does not flood the session with hundreds of events.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -79,8 +80,12 @@ def _result_text(content) -> str:
 class AgentStreamParser:
     """One per session: remembers Claude's tool calls until their results, and turn counters."""
 
-    def __init__(self, policy: CommandPolicy | None = None, cwd: str | None = None):
+    def __init__(
+        self, policy: CommandPolicy | None = None, cwd: str | None = None, source: str = "stream"
+    ):
         self.policy = policy or DEFAULT_POLICY
+        # Which channel the lines come from: "stream" (the program's output), "transcript".
+        self.source = source
         self.cwd = os.path.realpath(cwd) if cwd else None
         self.agent: str | None = None
         self.session_id: str | None = None
@@ -132,7 +137,7 @@ class AgentStreamParser:
 
     def _event(self, event_type: str, rule: str, severity: str, content: str, meta: dict,
                risk: str | None = None) -> Event:  # fmt: skip
-        meta = {"agent": self.agent, **meta}
+        meta = {"agent": self.agent, "source": self.source, **meta}
         risk = risk or base_risk(event_type, severity)
         return Event(
             event_type,
@@ -214,7 +219,10 @@ class AgentStreamParser:
         for m in _FENCE_RE.finditer(text):
             code = m.group("code").rstrip("\n")
             destructive = self.policy.find_destructive(code)
-            meta = {"language": m.group("lang") or None}
+            # The same hash as the extractor's blocks (of the stored, redacted text): one
+            # CodeBlock row, its occurrences counted, whichever channel saw it.
+            digest = hashlib.sha256(redact(code).encode("utf-8", "surrogatepass")).hexdigest()
+            meta = {"language": m.group("lang") or None, "sha256": digest}
             if destructive:
                 meta["command"] = redact(destructive)
             events.append(self._event("code_block", "agent_code_block", "info", code, meta,

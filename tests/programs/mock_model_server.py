@@ -47,7 +47,10 @@ def sse(event: str, data: dict[str, Any]) -> bytes:
 
 
 class MockModelServer:
-    """Scripted model server; ``command`` and ``reply`` may be changed between runs."""
+    """Scripted model server; ``command`` and ``reply`` may be changed between runs.
+
+    ``command=None``: no tool call, the first answer is ``reply`` (e.g. a fenced code block).
+    """
 
     def __init__(
         self,
@@ -228,7 +231,7 @@ class MockModelServer:
             def _anthropic(self, body: dict) -> None:
                 tools = [t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)]
                 messages = body.get("messages") or []
-                if "Bash" in tools and not _anthropic_has_tool_result(messages):
+                if "Bash" in tools and server.command and not _anthropic_has_tool_result(messages):
                     block = {
                         "type": "tool_use",
                         "id": server._next_id("toolu"),
@@ -305,7 +308,9 @@ class MockModelServer:
                 has_output = any(
                     isinstance(i, dict) and i.get("type") == "function_call_output" for i in items
                 )
-                call = None if has_output else _codex_shell_call(tools, server)
+                call = (
+                    None if has_output or not server.command else _codex_shell_call(tools, server)
+                )
                 if call:
                     name, arguments = call
                     item = {
