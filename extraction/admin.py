@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from . import queries
+from .engine.fingerprint import preview
 from .models import CodeBlock, ErrorGroup, ExtractionEvent, GroupStatus, ReviewStatus, RiskLevel
 from .proxies import HighRiskEvent
 
@@ -255,7 +256,7 @@ class HighRiskEventAdmin(ExtractionEventAdmin):
 
     @admin.display(description="content")
     def content_preview(self, event: ExtractionEvent) -> str:
-        return content_summary(event.content)
+        return preview(event.content, event.metadata)
 
 
 @admin.register(CodeBlock)
@@ -348,17 +349,6 @@ class ErrorGroupAdmin(admin.ModelAdmin):
         self._review(request, queryset, GroupStatus.RESOLVED)
 
 
-# A traceback's first line is the same for all of them ("Traceback (most recent call last):");
-# what tells one from another is the exception at its end.
-_BOILERPLATE_FIRST_LINES = ("Traceback (most recent call last):", "npm ERR!", "npm error")
-
-
 def content_summary(content: str, limit: int = 120) -> str:
-    """One line that tells this event from the others: the first, or the last of a traceback."""
-    lines = [line.strip() for line in content.splitlines() if line.strip()]
-    if not lines:
-        return ""
-    line = lines[0]
-    if len(lines) > 1 and line.startswith(_BOILERPLATE_FIRST_LINES):
-        line = lines[-1]
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    """One line that tells this event from the others: the first, or a traceback's exception."""
+    return preview(content, limit=limit)

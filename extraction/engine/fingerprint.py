@@ -109,6 +109,8 @@ _GO_FRAME = re.compile(r"^((?:[\w.-]+/)*[\w.-]+\.[\w.()*]+)\(.*\)$")
 _PY_EXCEPTION = re.compile(
     r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning|\w*))(?::|$)"
 )
+# A traceback's first line is the same for all of them ("Traceback (most recent call last):");
+# what tells one from another is the exception at its end.
 _BOILERPLATE_FIRST_LINES = ("Traceback (most recent call last):", "npm ERR!", "npm error")
 
 
@@ -228,3 +230,12 @@ def preview(content: str, metadata: dict | None = None, limit: int = 120) -> str
             if len(lines) > 1 and line.startswith(_BOILERPLATE_FIRST_LINES):
                 line = lines[-1]
     return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def exception_line(content: str, metadata: dict | None = None) -> str:
+    """The preview, for an event whose first line says nothing ("Traceback (most recent …"); else "".
+
+    Pages that show an event's first lines put this line above them.
+    """
+    first = next((line.strip() for line in content.splitlines() if line.strip()), "")
+    return preview(content, metadata) if first.startswith(_BOILERPLATE_FIRST_LINES) else ""

@@ -1,7 +1,7 @@
 // Events history: the server renders the filtered first page; new events that match the same
 // filters (applied here exactly as the server applies them) are added on top as they happen.
 import { LiveSocket } from "./live.js";
-import { $, formatTime, jsonData, sessionUrl, setAnsiText } from "./util.js";
+import { $, exceptionLine, formatTime, jsonData, sessionUrl, setAnsiText } from "./util.js";
 
 const MAX_LIVE_ROWS = 500;
 const filters = jsonData("event-filters-data");
@@ -50,6 +50,9 @@ function row(e) {
   field("review").className = `review-${e.review_status}`;
   field("lines").textContent = e.line_end !== e.line_start ? `${e.line_start}–${e.line_end}` : e.line_start;
   field("lines").setAttribute("href", `${sessionUrl(detailUrl, e.session)}?event=${e.seq}`);
+  const headline = exceptionLine(e);
+  field("headline").textContent = headline;
+  field("headline").hidden = !headline;
   setAnsiText(field("content"), e.content);
   setAnsiText(field("context"), e.context || "");
   tr.classList.add("fresh");

@@ -7,7 +7,7 @@
 // time are local; a seek is one small request whatever the length of the recording.
 import { Terminal } from "../vendor/xterm/xterm.mjs";
 import { TerminalFit } from "./terminal_fit.js";
-import { $, copyOnClick, cssVar, el } from "./util.js";
+import { $, copyOnClick, cssVar, el, eventPreview } from "./util.js";
 
 const root = $("#replay");
 const indexUrl = root.dataset.indexUrl;
@@ -336,7 +336,7 @@ function setEvents(events) {
     const item = el("li", { className: "", attrs: { "data-seq": event.seq, "data-type": event.event_type } }, [
       el("span", { className: "when", text: clock(event.offset_seconds) }),
       el("span", { className: `badge type-${event.event_type}`, text: event.event_type }),
-      el("span", { className: "what", text: firstLine(event.content) }),
+      el("span", { className: "what", text: firstLine(eventPreview(event)) }),
     ]);
     return item;
   });
@@ -353,7 +353,7 @@ function layoutMarkers() {
   const markers = player.events.map((event, index) => {
     const marker = el("span", {
       className: `replay-marker type-${event.event_type}`,
-      attrs: { title: `${clock(event.offset_seconds)} ${event.event_type}: ${firstLine(event.content).slice(0, 120)}` },
+      attrs: { title: `${clock(event.offset_seconds)} ${event.event_type}: ${firstLine(eventPreview(event)).slice(0, 120)}` },
     });
     marker.style.left = `${Math.min(100, (event.offset_seconds / duration) * 100)}%`;
     marker.addEventListener("click", () => goToEvent(index));

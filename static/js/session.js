@@ -4,7 +4,7 @@ import { Terminal } from "../vendor/xterm/xterm.mjs";
 import { timeChart } from "./charts.js";
 import { LiveSocket } from "./live.js";
 import { TerminalFit, longestLineIn } from "./terminal_fit.js";
-import { $, ansiFragment, copyOnClick, cssVar, durationBetween, el, formatDuration, formatTime } from "./util.js";
+import { $, ansiFragment, copyOnClick, cssVar, durationBetween, el, exceptionLine, formatDuration, formatTime } from "./util.js";
 
 const page = $("#session-page");
 const sessionId = page.dataset.sessionId;
@@ -176,7 +176,8 @@ function timelineItem(e) {
   }
   meta.append(el("span", { text: `+${Number(e.offset_seconds || 0).toFixed(1)}s · line ${e.line_start}` }));
   const line = el("div", { className: "line" });
-  line.append(ansiFragment(String(e.content).split("\n").slice(0, 3).join("\n")));
+  // A traceback shows its exception line, not "Traceback (most recent call last):".
+  line.append(ansiFragment(exceptionLine(e) || String(e.content).split("\n").slice(0, 3).join("\n")));
   return el("li", { className: `t-${e.event_type}`, attrs: { "data-seq": e.seq, "data-line": e.line_start, "data-offset": e.offset_seconds ?? 0, title: `seq ${e.seq} · ${formatTime(e.timestamp)}` } }, [meta, line]);
 }
 

@@ -190,3 +190,23 @@ export function copyOnClick(button, text) {
     setTimeout(() => { button.textContent = label; button.classList.remove("done"); }, 1500);
   });
 }
+
+// The line that tells an event from the others (extraction/engine/fingerprint.py's preview): a
+// traceback's first line is the same for all of them, its exception line is what happened.
+const BOILERPLATE_FIRST_LINES = ["Traceback (most recent call last):", "npm ERR!", "npm error"];
+
+export function eventPreview(event) {
+  const meta = event.metadata || {};
+  if (meta.exception) return meta.message ? `${meta.exception}: ${meta.message}` : String(meta.exception);
+  const lines = String(event.content || "").split("\n").map((line) => line.trim()).filter(Boolean);
+  if (lines.length > 1 && BOILERPLATE_FIRST_LINES.some((start) => lines[0].startsWith(start))) {
+    return lines[lines.length - 1];
+  }
+  return lines[0] || "";
+}
+
+// The preview, for an event whose first line says nothing ("Traceback (most recent …"); else "".
+export function exceptionLine(event) {
+  const first = String(event.content || "").split("\n").find((line) => line.trim()) || "";
+  return BOILERPLATE_FIRST_LINES.some((start) => first.trim().startsWith(start)) ? eventPreview(event) : "";
+}

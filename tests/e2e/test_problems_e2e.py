@@ -64,3 +64,29 @@ def test_problems_page_groups_a_retry_loop_and_opens_its_replay(logged_in_page, 
     page.locator("#occurrences-table [data-field=replay]").first.click()
     page.wait_for_url("**/replay/**")
     assert page.errors == []
+
+
+def test_a_traceback_is_previewed_by_its_exception_line_everywhere(logged_in_page, tapped):
+    page = logged_in_page
+    exception = "RuntimeError: could not load e2e configuration"
+    session_id = tapped.shell(
+        "from extraction.models import ExtractionEvent; "
+        "print(ExtractionEvent.objects.get(rule='python_traceback', agent_name='e2e-problems')"
+        ".session.session_id)"
+    ).strip()
+
+    page.goto(f"{tapped.base_url}/events/?agent=e2e-problems")
+    expect(page.locator("#events-body [data-field=headline]", has_text=exception)).to_have_count(1)
+
+    page.goto(f"{tapped.base_url}/sessions/{session_id}/")
+    expect(page.locator("#timeline li.t-error .line", has_text=exception)).to_have_count(1)
+    expect(page.locator("#timeline li .line", has_text="Traceback (most recent")).to_have_count(0)
+
+    page.goto(f"{tapped.base_url}/sessions/{session_id}/replay/")
+    expect(page.locator("#replay-events .what", has_text=exception)).to_have_count(1)
+    expect(page.locator("#replay-events .what", has_text="Traceback (most")).to_have_count(0)
+
+    # The review queue: the traceback is reviewed as its group, titled by the exception.
+    page.goto(f"{tapped.base_url}/admin/extraction/errorgroup/")
+    expect(page.locator("#result_list", has_text=exception)).to_have_count(1)
+    assert page.errors == []

@@ -1,7 +1,13 @@
 """Fingerprints: the same problem gets the same print, a different problem a different one."""
 
 from extraction.engine import Extractor
-from extraction.engine.fingerprint import fingerprint, normalise, own_frames, preview
+from extraction.engine.fingerprint import (
+    exception_line,
+    fingerprint,
+    normalise,
+    own_frames,
+    preview,
+)
 
 
 def events(text):
@@ -150,3 +156,9 @@ def test_a_tracebacks_preview_is_its_exception_line():
 
 def test_a_plain_errors_preview_is_its_first_line():
     assert preview("ERROR disk full\nmore detail") == "ERROR disk full"
+
+
+def test_only_a_first_line_that_says_nothing_gets_an_exception_line_above_it():
+    assert exception_line(python_traceback()) == "RuntimeError: could not load configuration"
+    assert exception_line("TypeError: x is not a function\n    at f (/a.js:1:1)") == ""
+    assert exception_line("ERROR disk full") == ""
