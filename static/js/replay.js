@@ -64,6 +64,7 @@ const player = {
   eof: false,
   fetching: false,
   generation: 0, // bumped by every seek: answers to older requests are dropped
+  seekTarget: null, // where the seek in flight goes
   position: 0, // recording time shown, seconds
   lastOutput: 0, // recording time of the last frame written
   playing: false,
@@ -121,6 +122,7 @@ async function fetchMore() {
 
 async function seek(t) {
   t = Math.max(0, Math.min(t, player.duration || t));
+  player.seekTarget = t;
   const generation = ++player.generation;
   player.fetching = true;
   showStatus("seeking…");
@@ -140,7 +142,10 @@ async function seek(t) {
   } catch (err) {
     showStatus(`could not seek: ${err.message}`);
   } finally {
-    if (generation === player.generation) player.fetching = false;
+    if (generation === player.generation) {
+      player.fetching = false;
+      player.seekTarget = null;
+    }
   }
 }
 
@@ -299,7 +304,9 @@ function stepFrame() {
 }
 
 function seekBy(seconds) {
-  seek(Math.max(0, Math.min(player.position + seconds, player.duration)));
+  // From where the last seek is going: two quick presses of ← are ten seconds back.
+  const from = player.seekTarget ?? player.position;
+  seek(Math.max(0, Math.min(from + seconds, player.duration)));
 }
 
 function toggleFullscreen() {
@@ -449,8 +456,9 @@ const KEYS = {
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const target = event.target;
-  // Menus keep their keys, a focused button its space, the seek bar its arrows.
-  if (target.closest("select, textarea")) return;
+  // Menus keep their keys, a focused button its space, the seek bar its arrows. The terminal's
+  // own (read-only) text area is the player: its keys are ours.
+  if (target.closest("select") || (target.matches("textarea") && !target.closest("#replay-terminal"))) return;
   if (target.matches("input") && !["checkbox", "range"].includes(target.type)) return;
   if (target.matches("button") && event.key === " ") return;
   if (target.type === "range" && event.key.startsWith("Arrow")) return;
@@ -458,8 +466,9 @@ document.addEventListener("keydown", (event) => {
   if (!action && /^[0-9]$/.test(event.key)) action = () => seek((player.duration * Number(event.key)) / 10);
   if (!action) return;
   event.preventDefault();
+  event.stopPropagation();
   action();
-});
+}, true); // before xterm, which takes the keys its focused text area receives
 copyOnClick($("#replay-copy-link"), () => {
   const url = new URL(window.location.href);
   url.searchParams.set("t", player.position.toFixed(1));
