@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from extraction.models import ErrorGroup, ExtractionEvent, GroupStatus
 from sessions.models import ProcessSession
@@ -147,3 +149,13 @@ def test_prompts_metrics_and_code_blocks_are_not_grouped():
     insert(session, rows)
     assert not ErrorGroup.objects.exists()
     assert not ExtractionEvent.objects.filter(group__isnull=False).exists()
+
+
+def test_an_imported_recording_joins_the_groups_of_the_tapped_run(tap_env, tmp_path, settings):
+    settings.STREAMTAP = {**settings.STREAMTAP, "RECORDINGS_DIR": str(tmp_path / "imported")}
+    tap(tap_env, RETRY_LOOP)
+    recording = ProcessSession.objects.get().recording_path
+    call_command("import_cast", recording, "--agent", "imported", stdout=StringIO())
+    (group,) = ErrorGroup.objects.all()
+    assert (group.count, group.session_count) == (88, 2)
+    assert high_risk_pending() == 1
