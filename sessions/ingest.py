@@ -23,7 +23,7 @@ from rest_framework import serializers
 
 from .ingest_api import LiveEventSerializer, load_json, may_ingest
 from .live import ALL_GROUP, INGEST_SALT, group_for_session, split_frame
-from .models import ProcessSession
+from .models import ProcessSession, SessionStatus
 
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 
@@ -39,19 +39,6 @@ PUBLISHERS: dict[int, str] = {}
 CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_FRAME = 4400
 CLOSE_NOT_YOURS = 4409
-
-SESSION_INFO_KEYS = {
-    "status",
-    "agent_name",
-    "command_line",
-    "started_at",
-    "ended_at",
-    "exit_code",
-    "total_lines_processed",
-    "total_extraction_events",
-    "event_counts",
-    "last_seq",
-}
 
 
 class LiveStateSerializer(serializers.Serializer):
@@ -75,6 +62,24 @@ class OutputChunkField(serializers.Field):
         return [field.run_validation(value) for field, value in zip(self.parts, data, strict=True)]
 
 
+class SessionInfoSerializer(serializers.Serializer):
+    """What a page shows of the session (sessions.live.session_info); other keys are dropped."""
+
+    status = serializers.ChoiceField(choices=SessionStatus.values, required=False)
+    agent_name = serializers.CharField(max_length=100, required=False)
+    command_line = serializers.CharField(allow_blank=True, trim_whitespace=False, required=False)
+    mode = serializers.CharField(max_length=10, required=False)
+    started_at = serializers.CharField(max_length=64, allow_null=True, required=False)
+    ended_at = serializers.CharField(max_length=64, allow_null=True, required=False)
+    exit_code = serializers.IntegerField(allow_null=True, required=False)
+    last_seq = serializers.IntegerField(min_value=0, required=False)
+    total_lines_processed = serializers.IntegerField(min_value=0, required=False)
+    total_extraction_events = serializers.IntegerField(min_value=0, required=False)
+    event_counts = serializers.DictField(
+        child=serializers.IntegerField(min_value=0), required=False
+    )
+
+
 class LiveFrameSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=["live.batch"])
     session = serializers.CharField(max_length=100)
@@ -84,13 +89,7 @@ class LiveFrameSerializer(serializers.Serializer):
     output_gap = serializers.ListField(
         child=serializers.IntegerField(min_value=0), min_length=2, max_length=2, required=False
     )
-    session_info = serializers.DictField(required=False)
-
-    def validate_session_info(self, value):
-        unknown = set(value) - SESSION_INFO_KEYS
-        if unknown:
-            raise serializers.ValidationError(f"unknown keys: {', '.join(sorted(unknown))}")
-        return value
+    session_info = SessionInfoSerializer(required=False)
 
 
 def frame_for_viewers(data: dict, session_pk: int) -> dict:
@@ -106,9 +105,13 @@ def frame_for_viewers(data: dict, session_pk: int) -> dict:
             }
             for event in data["events"]
         ]
-    for key in ("states", "output", "output_gap", "session_info"):
+    if data.get("states"):
+        frame["states"] = [dict(state) for state in data["states"]]
+    for key in ("output", "output_gap"):
         if data.get(key):
             frame[key] = data[key]
+    if "session_info" in data:
+        frame["session_info"] = dict(data["session_info"])
     return frame
 
 
