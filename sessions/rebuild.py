@@ -193,10 +193,18 @@ def load_spill(path: Path, rules: RuleSet | None) -> ProcessSession:
     return session
 
 
+def is_inside(path: Path, folder: Path) -> bool:
+    """``path`` is a file of ``folder`` itself: no symbolic link on the way leads out of it."""
+    try:
+        return not path.is_symlink() and path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a loop of links
+        return False
+
+
 def adopt_orphan_recording(path: Path, rules: RuleSet | None) -> ProcessSession | None:
     """A recording no session points at: its tap died before the database ever answered."""
     try:
-        header = read_header(path)
+        header = checked_header(path)
     except (RecordingError, OSError):
         return None
     agent = path.stem.rsplit("-", 3)[0] or "unknown"
@@ -206,8 +214,8 @@ def adopt_orphan_recording(path: Path, rules: RuleSet | None) -> ProcessSession 
         started_at=datetime.fromtimestamp(started, tz=UTC),
         recording_path=str(path),
         command_line=str(header.get("command", "")),
-        term_cols=int(header.get("width", 80)),
-        term_rows=int(header.get("height", 24)),
+        term_cols=header["width"] or 80,
+        term_rows=header["height"] or 24,
     )
     mark_lost(session, rules)
     return session

@@ -183,3 +183,58 @@ def test_missing_file_exit_code_from_the_command_line(tmp_path):
         timeout=60,
     )
     assert result.returncode == 2 and b"nope" in result.stderr
+
+
+# --- issue 15: long lines and terminal control characters -----------------------------------
+
+
+def _cast_with_one_long_event(path: Path, size: int) -> Path:
+    with open(path, "w") as f:
+        f.write(json.dumps({"version": 2, "width": 80, "height": 24}) + "\n")
+        f.write('[0.1, "o", "ERROR: start\\n')
+        block = "ab" * (1 << 19)
+        for _ in range(size >> 20):
+            f.write(block)
+        f.write('\\nERROR: end\\n"]\n')
+    return path
+
+
+@pytest.mark.slow
+def test_a_cast_with_a_50_mb_line_is_read_in_linear_time(tmp_path):
+    # Quadratic buffering took minutes here; linear reading takes about a second (the test's
+    # timeout is the bound: benchmark figures are in the report, not in an assert).
+    path = _cast_with_one_long_event(tmp_path / "long.cast", 50 << 20)
+    rows = [json.loads(line) for line in extract(str(path), "--json").splitlines()]
+    assert [(r["start_line"], r["content"]) for r in rows] == [
+        (1, "ERROR: start"),
+        (3, "ERROR: end"),
+    ]
+
+
+def test_a_cast_line_past_the_limit_is_refused_with_a_clear_error(tmp_path, monkeypatch):
+    from extraction.management.commands import extract as extract_module
+
+    monkeypatch.setattr(extract_module, "MAX_CAST_LINE", 1 << 20)
+    path = _cast_with_one_long_event(tmp_path / "huge.cast", 2 << 20)
+    with pytest.raises(CommandError) as refused:
+        extract(str(path))
+    assert refused.value.returncode == 2
+    assert str(refused.value) == (
+        "line 2 of the recording is longer than 1 MiB: cut it or extract the output as a log"
+    )
+
+
+def test_c1_and_other_control_characters_do_not_reach_the_text_output(tmp_path):
+    log = tmp_path / "controls.log"
+    log.write_bytes("Error: bad \u009b31m red \u009d0;title\x07 done\n".encode())
+    out = extract(str(log))
+    assert not any("\x00" <= c < " " and c != "\n" or "\x7f" <= c <= "\x9f" for c in out)
+    assert "\\x9b31m red \\x9d0;title\\x07 done" in out
+
+
+def test_c1_control_characters_are_escaped_in_json_output(tmp_path):
+    log = tmp_path / "controls.log"
+    log.write_bytes("Error: bad \u009b31m red\n".encode())
+    out = extract(str(log), "--json")
+    assert "\u009b" not in out and "\\u009b31m" in out
+    assert json.loads(out)["content"] == "Error: bad \u009b31m red"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ def read_chunks(stream: BinaryIO) -> Iterator[str]:
 # which extraction does not use, and v3 allows "#" comment lines. sessions.recording reads
 # the same formats for import_cast, but from a path, and this must read stdin as well.
 ASCIICAST_VERSIONS = (2, 3)
+# A recording's event line is parsed whole (JSON); past this it is refused, not read into memory.
+MAX_CAST_LINE = 320 << 20
 
 
 def cast_output(first_line: str, chunks: Iterator[str]) -> Iterator[str] | None:
@@ -40,13 +43,31 @@ def cast_output(first_line: str, chunks: Iterator[str]) -> Iterator[str] | None:
         return None
 
     def lines() -> Iterator[str]:
-        pending = ""
+        # The pieces of an unfinished line are kept apart and joined once: adding each chunk to
+        # one string and splitting it again made a 256 MB line take quadratic time.
+        pending: list[str] = []
+        size = 0
+        number = 1
         for chunk in chunks:
-            pending += chunk
-            *complete, pending = pending.split("\n")
+            if "\n" not in chunk:
+                pending.append(chunk)
+                size += len(chunk)
+                if size > MAX_CAST_LINE:
+                    raise CommandError(
+                        f"line {number + 1} of the recording is longer than "
+                        f"{MAX_CAST_LINE >> 20} MiB: cut it or extract the output as a log",
+                        returncode=2,
+                    )
+                continue
+            first, *complete, rest = chunk.split("\n")
+            pending.append(first)
+            yield "".join(pending)
             yield from complete
-        if pending:
-            yield pending
+            number += 1 + len(complete)
+            pending, size = [rest], len(rest)
+        tail = "".join(pending)
+        if tail:
+            yield tail
 
     def output() -> Iterator[str]:
         for line in lines():
@@ -86,6 +107,24 @@ def text_of(stream: BinaryIO) -> Iterator[str]:
         yield from chunks
 
     return plain()
+
+
+# Control characters other than tab and newline, C1 included (U+009B is a CSI, U+009D an OSC
+# to a terminal that takes 8-bit controls): printed, they would act on the reader's terminal.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _escape_control(m: re.Match) -> str:
+    return f"\\x{ord(m.group(0)):02x}"
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character shown as a \\xNN escape instead."""
+    return _CONTROLS.sub(_escape_control, text)
+
+
+# json.dumps escapes C0 controls but leaves C1 ones as they are.
+_JSON_C1 = {c: f"\\u{c:04x}" for c in range(0x80, 0xA0)}
 
 
 class Command(BaseCommand):
@@ -152,7 +191,7 @@ class Command(BaseCommand):
                     "metadata": event.metadata,
                 },
                 ensure_ascii=False,
-            )
-        first = event.content.split("\n", 1)[0][:120]
-        where = f"{name}:{event.line_start}"
+            ).translate(_JSON_C1)
+        first = printable(event.content.split("\n", 1)[0][:120])
+        where = printable(f"{name}:{event.line_start}")
         return f"{where:<28} {event.event_type:<10} {event.rule:<20} {first}"

@@ -49,6 +49,9 @@ class Command(BaseCommand):
         spill_dir = Path(settings.STREAMTAP["SPILL_DIR"])
         failed = 0
         for path in sorted(spill_dir.glob("*.spill.jsonl")):
+            if not rebuild.is_inside(path, spill_dir):
+                self.stderr.write(f"skipped {path}: a symbolic link out of {spill_dir}")
+                continue
             try:
                 # All or nothing: a spill that fails half-way is loaded again next time.
                 with transaction.atomic():
@@ -86,6 +89,11 @@ class Command(BaseCommand):
         known = rebuild.known_recordings()
         for path in sorted(root.rglob("*.cast")):
             if str(path) in known or "imported" in path.parts:
+                continue
+            if not rebuild.is_inside(path, root):
+                # A link planted in the recordings folder must not make us read (and show to
+                # every user) a file from elsewhere.
+                self.stderr.write(f"skipped {path}: a symbolic link out of {root}")
                 continue
             session = rebuild.adopt_orphan_recording(path, rules)
             if session:
