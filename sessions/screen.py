@@ -44,6 +44,7 @@ KEEP_TAIL_CHARS = 64 * 1024
 
 ESC = "\x1b"
 ENTER = "\r"
+ARROW_UP, ARROW_DOWN = "\x1b[A", "\x1b[B"
 OSC_SIGNAL = "\x1b]7501"
 # A complete OSC 7501 sequence, terminated by BEL or ST (ESC \).
 _OSC_SIGNAL_RE = re.compile(r"\x1b\]7501;([^\x07\x1b]*)(?:\x07|\x1b\\)")
@@ -68,6 +69,9 @@ ALT_SCREEN_MODES = frozenset({47, 1047, 1049})
 # Box borders drawn around prompts (Claude Code's older versions frame them).
 _BOX_CHARS = "│┃║|╭╮╰╯┌┐└┘"
 _RULE_RE = re.compile(r"^\s*[─━═╌┄╭╮╰╯┌┐└┘\-]{8,}\s*$")
+# Claude Code 2.1.3xx sets the command between two dashed rules, right above the question.
+_DASHED_RULE_RE = re.compile(r"^\s*╌{8,}\s*$")
+_TIP_RE = re.compile(r"^Tip:\s")
 _FENCE_RE = re.compile(r"^\s*(?:```|~~~)")
 _MENU_ITEM_RE = re.compile(
     r"^(?P<indent>\s*)(?P<cursor>[❯›>▶→➤]\s*)?(?P<key>\d{1,2})[.)]\s+(?P<label>\S.*?)\s*$"
@@ -446,7 +450,11 @@ class ScreenAnalyzer:
         last = _last_nonempty(lines)
         if last < 0:
             return None
-        return self._find_menu(lines, last) or self._find_line_prompt(lines, last, cursor_row)
+        return (
+            self._find_menu(lines, last)
+            or _find_arrow_menu(lines, last)
+            or self._find_line_prompt(lines, last, cursor_row)
+        )
 
     def _find_menu(self, lines: list[str], last: int) -> dict | None:
         items = _last_menu(lines, last)
@@ -500,7 +508,7 @@ class ScreenAnalyzer:
         }
         if program == "codex":
             _codex_details(found, between)
-        else:
+        elif not _claude_ruled_command(found, lines, q_row):
             _claude_details(found, context, question)
         _answer_keys(found)
         if found["approve_key"] is None and not any(o["kind"] != "other" for o in options):
@@ -558,6 +566,8 @@ class ScreenAnalyzer:
     # ---- events ----
 
     def _risk(self, found: dict) -> str:
+        if found.get("risk"):
+            return found["risk"]
         command, file = found.get("command"), found.get("file")
         if command:
             return self.policy.risk_for_command(command)
@@ -599,6 +609,8 @@ class ScreenAnalyzer:
         for extra in ("reason", "description"):
             if found.get(extra):
                 meta[extra] = redact(found[extra])
+        if found.get("menu"):
+            meta["menu"] = found["menu"]
         auto = risk == "low" and bool(found["approve_writes"])
         content = redact(found.get("content") or found.get("block") or found["question"])
         context = redact(found.get("context", ""))
@@ -777,6 +789,114 @@ def _claude_details(found: dict, context: list[str], question: str) -> None:
     m = _FILE_IN_QUESTION_RE.search(question)
     if m:
         found["file"] = m.group("file")
+
+
+def _claude_ruled_command(found: dict, lines: list[str], q_row: int) -> bool:
+    """Claude Code 2.1.3xx's box: a "Bash command" header, a tip, a description, then the
+    command between two ``╌`` rules right above the question. True if the box is this one."""
+    end = q_row - 1
+    if end < 1 or not _DASHED_RULE_RE.match(lines[end]):
+        return False
+    start = next(
+        (j for j in range(end - 1, max(-1, end - 1 - _QUESTION_SEARCH_LINES), -1)
+         if _DASHED_RULE_RE.match(lines[j])),
+        None,
+    )  # fmt: skip
+    if start is None:
+        return False
+    header = next(
+        (j for j in range(start - 1, max(-1, start - 6), -1)
+         if _CLAUDE_COMMAND_HEADERS.match(lines[j].strip())),
+        None,
+    )  # fmt: skip
+    if header is None:
+        return False
+    command = [ln.strip() for ln in lines[start + 1 : end] if ln.strip()]
+    if command:
+        found["command"] = "\n".join(command)
+    about = [s for ln in lines[header + 1 : start] if (s := ln.strip()) and not _TIP_RE.match(s)]
+    if about:
+        found["description"] = " ".join(about)
+    return True
+
+
+# An unnumbered menu: the highlighted option behind a cursor, the others under its label.
+_ARROW_CURSOR_RE = re.compile(r"^\s*[❯›>▶→➤]\s+")
+# Claude Code's first-run dialogs: nothing runs when they are answered, so they are low risk.
+_CLAUDE_DIALOGS = [
+    ("claude_trust_folder", re.compile(r"(?i)\btrust this folder\b|\bone you trust\b")),
+    ("claude_api_key", re.compile(r"(?i)\buse this API key\b")),
+]
+
+
+def _find_arrow_menu(lines: list[str], last: int) -> dict | None:
+    """A menu answered with the arrow keys and Enter (Claude Code's first-run dialogs): options
+    without numbers, one behind the cursor, above an "Enter to confirm · Esc to cancel" hint."""
+    hint = next(
+        (i for i in range(last, max(-1, last - _MAX_LINES_AFTER_MENU - 1), -1)
+         if _CANCEL_HINT_RE.search(lines[i])),
+        None,
+    )  # fmt: skip
+    if hint is None:
+        return None
+    end = hint - 1
+    while end >= 0 and not lines[end].strip():
+        end -= 1
+    first = end
+    while first > 0 and lines[first - 1].strip():
+        first -= 1
+    rows = list(range(first, end + 1))
+    cursors = [r for r in rows if _ARROW_CURSOR_RE.match(lines[r])]
+    if (
+        not 2 <= len(rows) <= 9
+        or len(cursors) != 1
+        or any(_MENU_ITEM_RE.match(lines[r]) for r in rows)
+    ):
+        return None
+    # Every label starts in the cursor's label column.
+    column = _ARROW_CURSOR_RE.match(lines[cursors[0]]).end()
+    labels = [lines[r][column:].strip() for r in rows]
+    if any(r not in cursors and lines[r][:column].strip() for r in rows) or not all(labels):
+        return None
+    q_row = next(
+        (i for i in range(first - 1, max(-1, first - 1 - _QUESTION_SEARCH_LINES), -1)
+         if "?" in lines[i] or _RULE_RE.match(lines[i])),
+        None,
+    )  # fmt: skip
+    if q_row is None or "?" not in lines[q_row]:
+        return None
+    selected = cursors[0] - first
+    options = [{"label": label, "kind": option_kind(label)} for label in labels]
+    options[selected]["selected"] = True
+    approve = next((i for i, o in enumerate(options) if o["kind"] == "approve_once"), None)
+    if approve is None and not any(o["kind"] != "other" for o in options):
+        return None
+    block_start = _block_start(lines, q_row)
+    block = _dedent(lines[block_start : hint + 1])
+    found = {
+        "program": "generic",
+        "rule": "screen_arrow_menu",
+        # The question's sentence, not the aside after it ("…trust? (Like your own code…").
+        "question": lines[q_row].strip()[: lines[q_row].strip().rindex("?") + 1],
+        "options": options,
+        "hints": [lines[hint].strip()],
+        "block": block,
+        "menu": "arrows",
+        "approve_key": None,
+        "deny_key": ESC,
+        # Down or up from the highlighted option to "yes", then Enter; Esc cancels.
+        "approve_writes": (
+            [ARROW_DOWN if approve > selected else ARROW_UP] * abs(approve - selected) + [ENTER]
+            if approve is not None
+            else []
+        ),
+        "deny_writes": [ESC],
+    }
+    for rule, pattern in _CLAUDE_DIALOGS:
+        if pattern.search(block):
+            found.update(program="claude", rule=rule, risk="low")
+            break
+    return found
 
 
 def _codex_details(found: dict, between: list[str]) -> None:

@@ -40,8 +40,10 @@ class TerminalAnswer:
         self.options = [o for o in metadata.get("options") or [] if isinstance(o, dict)]
         self.secret = bool(metadata.get("secret_input"))
         approve_writes = metadata.get("approve_writes")
-        # A menu acts on one key (Claude's "1", Codex's "y"): no Enter among its answer's writes.
-        self.menu = bool(approve_writes) and "\r" not in approve_writes and not self.secret
+        # A menu acts on one key (Claude's "1", Codex's "y": no Enter among its answer's writes)
+        # or on the arrow keys and Enter (an unnumbered menu).
+        one_key = bool(approve_writes) and "\r" not in approve_writes
+        self.menu = (one_key or metadata.get("menu") == "arrows") and not self.secret
         # Codex acts on its letter shortcuts; its option numbers only move the highlight.
         self.numbers_move = metadata.get("program") == "codex"
         selected = [i for i, o in enumerate(self.options) if o.get("selected")]

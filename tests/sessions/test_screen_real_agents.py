@@ -1,0 +1,106 @@
+"""Today's Claude Code screens, from a real recording, found by the screen fallback (14.6).
+
+`claude-2.1.332-first-run.cast` is Claude Code 2.1.332 (the newest the npm registry served on
+2026-12-03) under `tap --pty` in a 120x40 tmux terminal, against
+tests/programs/mock_model_server.py, from a first run: the trust-folder dialog, the
+use-this-API-key dialog (both answered by `--auto-confirm low`), then the permission box for
+`rm -rf build/` (a "Bash command" header, a tip, the command between two ╌ rules), denied with
+Esc at the terminal.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from extraction.engine import Extractor
+from sessions.pipeline import Pipeline, replay_recording
+from sessions.recording import iter_events, read_header
+from sessions.screen import ScreenAnalyzer
+from sessions.terminal_answers import TerminalAnswer
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "real_agents"
+FIRST_RUN = FIXTURES / "claude-2.1.332-first-run.cast"
+
+
+def prompts_in(cast: Path) -> list[dict]:
+    header = read_header(cast)
+    events: list[dict] = []
+    pipeline = Pipeline(
+        agent_name="replay",
+        started_at=0.0,
+        extractor=Extractor(),
+        on_events=events.extend,
+        screen=ScreenAnalyzer(header["width"], header["height"]),
+    )
+    replay_recording(pipeline, iter_events(cast))
+    return [e for e in events if e["event_type"] == "prompt"]
+
+
+@pytest.fixture(scope="module")
+def first_run() -> list[dict]:
+    return prompts_in(FIRST_RUN)
+
+
+def test_one_prompt_event_per_dialog_and_one_for_the_permission_box(first_run):
+    assert [(p["rule"], p["risk_level"]) for p in first_run] == [
+        ("claude_trust_folder", "low"),
+        ("claude_api_key", "low"),
+        ("claude_permission", "high"),
+    ]
+
+
+def test_permission_box_of_2_1_332_gives_the_exact_command_between_the_rules(first_run):
+    box = first_run[2]["metadata"]
+    assert box["command"] == "rm -rf build/"
+    assert box["description"] == "Remove the build directory"  # the tip line is not in it
+    assert box["question"] == "Do you want to proceed?"
+    assert box["approve_writes"] == ["1"] and box["deny_writes"] == ["\x1b"]
+    assert not first_run[2]["auto_confirmable"]
+
+
+def test_first_run_dialogs_are_arrow_menus_answered_with_arrows_and_enter(first_run):
+    trust, api_key = (p["metadata"] for p in first_run[:2])
+    # Trust: "❯ No, exit" is highlighted; "Yes, I trust this folder" is one row down.
+    assert [o["label"] for o in trust["options"]] == ["No, exit", "Yes, I trust this folder"]
+    assert trust["approve_writes"] == ["\x1b[B", "\r"] and trust["deny_writes"] == ["\x1b"]
+    assert trust["question"].endswith("Is this a project you created or one you trust?")
+    # API key: "❯ No (recommended)" is highlighted; "Yes" is one row up.
+    assert api_key["question"] == "Do you want to use this API key?"
+    assert api_key["approve_writes"] == ["\x1b[A", "\r"]
+    assert "sk-ant" not in api_key["screen"]  # redacted
+    # What a person types there is read the same way: Enter on the highlighted "No" denies.
+    assert TerminalAnswer(api_key).feed("\r") == "deny"
+    assert TerminalAnswer(api_key).feed("\x1b[A\r") == "approve"
+    assert TerminalAnswer(trust).feed("1") is None  # numbers do nothing in these menus
+
+
+# ---- a generic arrow menu and a generic numbered menu ----
+
+
+def screen_prompt(text: str) -> dict | None:
+    analyzer = ScreenAnalyzer(100, 20)
+    analyzer.feed(text.replace("\n", "\r\n"))
+    events = analyzer.idle()
+    return events[0] if events else None
+
+
+def test_generic_arrow_menu_is_a_prompt_high_risk_when_it_names_nothing():
+    event = screen_prompt(
+        "Deploy the release to production?\n\n  ❯ Yes, deploy\n    No\n\n  ↑/↓ to move · Enter to confirm · Esc to cancel\n"
+    )
+    assert event.rule == "screen_arrow_menu" and event.risk_level == "high"
+    assert event.metadata["approve_writes"] == ["\r"]  # "Yes, deploy" is highlighted
+    assert event.metadata["menu"] == "arrows"
+
+
+def test_generic_numbered_menu_with_a_cursor_is_a_prompt():
+    event = screen_prompt("Run `npm install left-pad`?\n\n> 1. Yes\n  2. No\n")
+    assert event.rule == "screen_menu" and event.metadata["program"] == "generic"
+    assert (event.risk_level, event.metadata["command"]) == ("medium", "npm install left-pad")
+    assert (event.metadata["approve_writes"], event.metadata["deny_writes"]) == (["1"], ["2"])
+
+
+def test_a_list_with_a_marker_but_no_question_is_not_a_prompt():
+    assert screen_prompt("Steps:\n❯ build\n  test\n\nEsc to cancel\n") is None
