@@ -35,6 +35,8 @@ EVENT_STATUS_FOR_GROUP = {
     GroupStatus.RESOLVED: "confirmed",
 }
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
+# Fingerprints of recently written messages kept per writer (a few hundred KB at most).
+RECENT_FINGERPRINTS = 2_048
 
 
 class ErrorGroupQuerySet(models.QuerySet):
@@ -187,6 +189,7 @@ class GroupWriter:
         from .models import ExtractionEvent
 
         self.event_table = ExtractionEvent._meta.db_table
+        self._recent: dict[tuple, str] = {}
         self.ts_field = ErrorGroup._meta.get_field("last_seen")
         t = ErrorGroup._meta.db_table
         later = "CASE WHEN excluded.last_seen > {t}.last_seen THEN excluded.last_seen ELSE {t}.last_seen END"
@@ -237,8 +240,7 @@ class GroupWriter:
             if row["event_type"] not in GROUPED_TYPES:
                 row["group_id"] = None
                 continue
-            metadata = row.get("metadata") or {}
-            fp = fingerprint(row["event_type"], row["rule"], row["content"], metadata)
+            fp = self._fingerprint(row)
             row["group_id"] = fp
             group = batch.get(fp)
             ts = row["timestamp"]
@@ -288,6 +290,18 @@ class GroupWriter:
             ids = [group_id for group_id, _, _ in unlinked]
             cursor.execute(self.count_sessions_sql.format(", ".join(["%s"] * len(ids))), ids)
         return representatives
+
+    def _fingerprint(self, row: dict) -> str:
+        # The same line printed again (a warning in a loop) is not normalised again: this runs
+        # on the writer's thread for every error and warning.
+        metadata = row.get("metadata") or {}
+        key = (row["event_type"], row["rule"], row["content"], metadata.get("exception"))
+        fp = self._recent.get(key)
+        if fp is None:
+            if len(self._recent) >= RECENT_FINGERPRINTS:
+                self._recent.clear()
+            fp = self._recent[key] = fingerprint(*key[:3], metadata)
+        return fp
 
     def link_representatives(self, cursor, representatives: list[tuple]) -> None:
         if representatives:

@@ -142,7 +142,8 @@ def fingerprint(event_type: str, rule: str, content: str, metadata: dict | None 
 
 def signature(content: str, metadata: dict) -> list[str]:
     """What identifies the problem, before hashing (tests read it to see why two prints differ)."""
-    frames = own_frames(content)
+    # One line has no frames (a panic's location is on its first line).
+    frames = own_frames(content) if "\n" in content or " panicked at " in content else []
     exception = str(metadata.get("exception") or "") or _exception_of(content)
     if frames:
         return ["exception", exception, *frames]

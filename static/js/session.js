@@ -57,6 +57,8 @@ function write(text) {
 
 // Read the asciicast v2 recording and show output chunks after `fromOseq`, in order with resizes.
 async function loadRecording(fromOseq) {
+  // An ended session whose recording is gone: nothing to ask for (the page says why).
+  if (page.dataset.hasRecording === "false" && !LIVE.has(page.dataset.status)) return { found: false };
   const response = await fetch(page.dataset.recordingUrl, { credentials: "same-origin", cache: "no-store" });
   if (response.status === 404) return { found: false };
   if (!response.ok) throw new Error(`recording: HTTP ${response.status}`);
