@@ -425,8 +425,10 @@ class BatchWriter(threading.Thread):
         except DatabaseError as exc:
             self.failures += 1
             self.last_error = str(exc)
-            if self.failures == 1 or not self._reported_down:
-                # Once per outage, not once per retry: this goes to the user's terminal.
+            if not self._reported_down and not is_lock_contention(exc):
+                # Once per outage, not once per retry: this goes to the user's terminal. Waiting
+                # for another writer's lock is no outage: those retries stay quiet, and if they
+                # never succeed the spill at the end says so.
                 log.warning("streamtap: database unavailable (%s); buffering and retrying", exc)
                 self._reported_down = True
             self._backoff = min(5.0, self._backoff * 2 or 0.2)
@@ -555,6 +557,22 @@ _STAT_FIELDS = {
     "term_rows",
     "pid",
 }
+
+
+# What SQLite and PostgreSQL say when another writer holds a lock too long.
+_LOCK_MESSAGES = (
+    "database is locked",
+    "database table is locked",
+    "database is busy",
+    "lock timeout",
+    "deadlock detected",
+    "could not serialize access",
+)
+
+
+def is_lock_contention(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(message in text for message in _LOCK_MESSAGES)
 
 
 def _has_prompt(rows: list[dict]) -> bool:
