@@ -3,11 +3,14 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from extraction.models import ErrorGroup, ExtractionEvent
 from tests.extraction.group_factories import error_rows, insert
-from tests.factories import make_session
+from tests.factories import make_session, make_token, make_user
+from tests.security.ingest_batches import batch, event_row
 
 URL = reverse("st-api-groups")
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -93,3 +96,19 @@ def test_each_event_names_its_group(owner_client, problems):
     assert {e["group"] for e in events} == {g.fingerprint for g in problems.values()}
     event = ExtractionEvent.objects.filter(group=problems["timeout"]).first()
     assert {e["group"] for e in events if e["id"] == event.id} == {problems["timeout"].fingerprint}
+
+
+def test_a_remote_taps_batch_is_grouped_once_however_often_it_is_sent(db):
+    tap_host = make_user("tap-host")
+    tap_host.user_permissions.add(Permission.objects.get(codename="add_extractionevent"))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {make_token(tap_host)}")
+    rows = [
+        event_row(seq, content=f"ERROR: upload {seq} refused after {seq * 3} ms")
+        for seq in (1, 2, 3)
+    ]
+    for _ in range(2):  # a retried batch
+        response = client.post(reverse("st-api-ingest-batch"), batch(*rows), format="json")
+        assert response.status_code == 200, response.content
+    (group,) = ErrorGroup.objects.all()
+    assert (group.count, group.session_count) == (3, 1)
