@@ -118,7 +118,9 @@ def score_file(log: Path, rules) -> Tally:
     for i, span in enumerate(gold):
         if i not in used:
             tally.fn[span["type"]] += 1
-            tally.misses.append(("missed", span["type"], log, span["line_start"], span["line_end"], ""))
+            tally.misses.append(
+                ("missed", span["type"], log, span["line_start"], span["line_end"], "")
+            )
     return tally
 
 
@@ -161,13 +163,23 @@ def table(result: dict[str, Tally]) -> list[str]:
     ]
     for split, tally in result.items():
         for kind in (*TYPES, None):
-            labelled = tally.tp[kind] + tally.fn[kind] if kind else sum(tally.tp.values()) + sum(tally.fn.values())
-            found = tally.tp[kind] + tally.fp[kind] if kind else sum(tally.tp.values()) + sum(tally.fp.values())
+            labelled = (
+                tally.tp[kind] + tally.fn[kind]
+                if kind
+                else sum(tally.tp.values()) + sum(tally.fn.values())
+            )
+            found = (
+                tally.tp[kind] + tally.fp[kind]
+                if kind
+                else sum(tally.tp.values()) + sum(tally.fp.values())
+            )
             if kind and not labelled and not found:
                 continue
             p, r, f1 = tally.prf(kind)
             name = kind or "**overall**"
-            out.append(f"| {split} | {name} | {labelled} | {found} | {p:.3f} | {r:.3f} | {f1:.3f} |")
+            out.append(
+                f"| {split} | {name} | {labelled} | {found} | {p:.3f} | {r:.3f} | {f1:.3f} |"
+            )
     out += ["", "| split | files | lines | negative lines | false events | per 1,000 negative lines |",
             "|---|---|---|---|---|---|"]  # fmt: skip
     for split, tally in result.items():
@@ -215,7 +227,7 @@ def main() -> int:
     result = score(tuple(s for s in args.split.split(",") if s))
     if args.verbose:
         for what, kind, log, start, end, rule in result["all"].misses:
-            text = log.read_text(errors="replace").split("\n")[start - 1][:110]
+            text = log.read_bytes().decode(errors="replace").split("\n")[start - 1][-110:]
             print(f"{what:6} {kind:10} {log.relative_to(CORPUS)}:{start}-{end} {rule:18} {text!r}")
     lines = table(result)
     print("\n".join(lines))

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 
 TAKE, END, STOP = 0, 1, 2
+# The line starts the next event of the same kind: the block ends before it and a new block of
+# the same rule opens on it, with the metadata, severity and state in `state["next"]`.
+SPLIT = 3
 
 
 class Block:
@@ -34,9 +37,17 @@ class Block:
 _CONTINUATION_RE = re.compile(r"[ \t]+\S|\d+ *\||[|^~]")
 
 
+# cargo's right-aligned status lines are indented too, but start the next step.
+_CARGO_STATUS_RE = re.compile(
+    r"[ \t]+(?:Compiling|Finished|Running|Checking|Fresh|Building|Doc-tests|Documenting|Downloaded"
+    r"|Downloading|Updating|Installing|Installed|Locking|Adding|Blocking|Packaging|Verifying"
+    r"|Uploading|Removed|Dirty|Executable|Starting) "
+)
+
+
 def step_indented(block: Block, line: str) -> int:
     """Compiler errors, rustc, node stack traces: indented or gutter lines continue."""
-    if _CONTINUATION_RE.match(line) and len(block.lines) < 200:
+    if _CONTINUATION_RE.match(line) and len(block.lines) < 200 and not _CARGO_STATUS_RE.match(line):
         block.lines.append(line)
         block.keep = len(block.lines)
         return TAKE
@@ -226,6 +237,142 @@ def step_go_panic(block: Block, line: str) -> int:
         block.lines.append(line)
         block.keep = len(block.lines)
         return TAKE
+    return STOP
+
+
+def _take(block: Block, line: str) -> int:
+    block.lines.append(line)
+    if line.strip():
+        block.keep = len(block.lines)
+    return TAKE
+
+
+_PG_DETAIL_RE = re.compile(r".*\] (?:STATEMENT|DETAIL|HINT|CONTEXT|QUERY|LOCATION):  ")
+_JVM_HEAD_RE = re.compile(r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)(?::|$)")
+
+
+def step_log_record(block: Block, line: str) -> int:
+    """A log line's own continuation: the stack trace a logger prints under it (JVM frames,
+    a Python traceback), PostgreSQL's STATEMENT/DETAIL lines, or indented message lines."""
+    state = block.state
+    mode = state.get("mode")
+    if mode == "traceback":
+        return step_traceback(block, line)
+    if mode in (None, "jvm") and (
+        _JVM_FRAME_RE.match(line)
+        or _JVM_MORE_RE.match(line)
+        or (mode is None and _JVM_HEAD_RE.match(line))
+    ):
+        state["mode"] = "jvm"
+        return _take(block, line)
+    if mode is None and line.startswith(_TRACEBACK_START):
+        state["mode"] = "traceback"
+        block.lines.append(line)
+        return TAKE
+    if mode in (None, "pg") and _PG_DETAIL_RE.match(line):
+        state["mode"] = "pg"
+        return _take(block, line)
+    if (
+        state.get("indented")
+        and mode in (None, "indented")
+        and line[:1] in (" ", "\t")
+        and line.strip()
+    ):
+        state["mode"] = "indented"
+        return _take(block, line)
+    return STOP
+
+
+_PYTEST_SECTION_END_RE = re.compile(r"={3,} .* ={3,}$|-- Docs: ")
+_PYTEST_HEADER_RE = re.compile(r"_{3,} (?P<test>.+?) _{3,}$")
+
+
+def step_pytest_section(block: Block, line: str) -> int:
+    """pytest's FAILURES and ERRORS sections (one error per `____ test ____` header, to the next)
+    and its warnings summary (one warning per entry: the test ids and the indented lines)."""
+    if _PYTEST_SECTION_END_RE.match(line):
+        return STOP
+    state = block.state
+    section = state["section"]
+    if section == "warnings summary":
+        if line.strip() and line[0] not in " \t":
+            meta = {"test": line.strip(), "_type": "warning", "_rule": "pytest_warning"}
+            state["next"] = (meta, "warning", {"section": section})
+            return SPLIT
+    else:
+        m = _PYTEST_HEADER_RE.match(line)
+        if m:
+            state["next"] = (
+                {"test": m.group("test"), "_rule": "pytest_failure"},
+                "error",
+                {"section": section},
+            )
+            return SPLIT
+    return _take(block, line)
+
+
+_RULER_RE = re.compile(r"(?:={20,}|-{20,})$")
+
+
+def step_unittest(block: Block, line: str) -> int:
+    """unittest's `FAIL: test (…)` report: the ruler under it, then everything to the next ruler."""
+    if _RULER_RE.match(line):
+        if len(block.lines) == 1:
+            block.lines.append(line)
+            block.keep = 2
+            return TAKE
+        return STOP
+    return _take(block, line)
+
+
+_NODE_FRAME_RE = re.compile(r"[ \t]+at ")
+_NODE_ERROR_LINE_RE = re.compile(r"(?P<exc>[A-Z]\w*)(?: \[\w+\])?: (?P<msg>.*)")
+
+
+def step_node_report(block: Block, line: str) -> int:
+    """Node's report of an uncaught exception: `file.js:N` or `node:assert:N`, the source line and
+    caret, the error, its stack, its properties in braces, and the closing `Node.js vNN`."""
+    state = block.state
+    meta = block.metadata
+    if "exception" not in meta and not state.get("frames"):
+        m = _NODE_ERROR_LINE_RE.match(line)
+        if m:
+            meta.update(exception=m.group("exc"), message=m.group("msg"))
+    if state.get("located") is None and _NODE_FRAME_RE.match(line):
+        # The first frame with a location is where the error was thrown.
+        m = _JS_LOCATION_RE.search(line)
+        if m:
+            state["located"] = True
+            meta.update(file=m.group("file"), line=int(m.group("line")), col=int(m.group("col")))
+    if line.startswith("Node.js v"):
+        block.lines.append(line)
+        block.keep = len(block.lines)
+        return END
+    if _NODE_FRAME_RE.match(line):
+        state["frames"] = True
+    elif state.get("frames") and line.strip() and line[0] not in " \t}":
+        return STOP
+    if len(block.lines) >= 400:
+        return STOP
+    return _take(block, line)
+
+
+def step_node_warning(block: Block, line: str) -> int:
+    """`(node:123) Warning: …` and the `(Use `node --trace-warnings …`)` line after it."""
+    if line.startswith("(Use `node --trace"):
+        block.lines.append(line)
+        block.keep = len(block.lines)
+        return END
+    return STOP
+
+
+_LINKER_MORE_RE = re.compile(r".*undefined reference to |collect2: error: |\S*ld: .*: in function ")
+
+
+def step_linker(block: Block, line: str) -> int:
+    """The linker's undefined references and collect2's closing `ld returned 1 exit status`."""
+    if _LINKER_MORE_RE.match(line) and len(block.lines) < 200:
+        return _take(block, line)
     return STOP
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from . import blocks
-from .blocks import END, STOP, TAKE, Block
+from .blocks import END, SPLIT, STOP, TAKE, Block
 from .events import Event
 from .prompts import parse_menu
 from .redact import redact
@@ -53,6 +53,9 @@ class Extractor:
         self._context_cache = ("", "")
         self._hs_scratch = None
         self._content_cache: tuple[str | None, tuple[str, str | None]] = (None, ("", None))
+        # What a block already reported, so that a later summary line repeating it is no second
+        # event (pytest's short summary repeats its FAILURES entries).
+        self._seen: set[str] = set()
 
     # --- public API ---------------------------------------------------------------------
 
@@ -85,7 +88,7 @@ class Extractor:
         """
         flushed: list[Event] = []
         if self._block is not None and self._block.rule.category != "fence":
-            flushed.append(self._finish(self._block, at_close=True))
+            flushed += self._finish(self._block, at_close=True)
             self._block = None
         return flushed + self._idle_prompt()
 
@@ -119,7 +122,7 @@ class Extractor:
         if raw:
             events += self._process_region(clean_region(raw + "\n"))
         if self._block is not None:
-            events.append(self._finish(self._block, at_close=True))
+            events += self._finish(self._block, at_close=True)
             self._block = None
         return events
 
@@ -156,7 +159,12 @@ class Extractor:
             if self._block is not None:
                 while self._block is not None and pos < size:
                     nl = region.find("\n", pos)
-                    events += self._block_line(region[pos:nl], pos)
+                    found, again = self._block_line(region[pos:nl], pos)
+                    events += found
+                    if again:
+                        # The line ended the block; below, it is matched if it is a candidate
+                        # (the line after every log error needs no matching of its own).
+                        break
                     pos = nl + 1
                 continue
             if candidates is not None:
@@ -225,8 +233,10 @@ class Extractor:
         low = line.lower()
         events: list[Event] = []
         diag_done = prompt_done = False
-        shared = None
+        metric = None
         for rule in rules.line_rules:
+            if diag_done and rule.category == "diag":
+                continue
             gates = rule.gates
             if gates:
                 for gate in gates:
@@ -245,6 +255,9 @@ class Extractor:
                 if meta is None:
                     continue
                 diag_done = True
+                seen = meta.pop("_seen", None)
+                if seen is not None and seen in self._seen:
+                    continue
                 severity = meta.pop("_severity", rule.severity)
                 if rule.step is not None:
                     self._open_block(rule, meta, line, pos, severity)
@@ -255,18 +268,25 @@ class Extractor:
                         )
                     )
             elif category == "metric":
-                if rule.line_gate is not None and not rule.line_gate(line):
+                # A line that reports an error or warning is that event, not a measurement
+                # (a user's own metric rule still reads it).
+                if (diag_done and rule.builtin) or (
+                    rule.line_gate is not None and not rule.line_gate(line)
+                ):
                     continue
                 for m in rule.pattern.finditer(line):
+                    if metric is not None and any(
+                        a < m.end() and m.start() < b for a, b in metric[2]
+                    ):
+                        continue  # a name another metric rule already read
                     meta = rule.build(m, line) if rule.build else {}
-                    if meta is not None:
-                        # The events of one line share its number, content and context.
-                        if shared is None:
-                            shared = (self._lineno(pos), line.strip(), self._context(pos))
-                        lineno, content, context = shared
-                        events.append(
-                            self._make(rule, meta, rule.severity, lineno, None, content, context)
-                        )
+                    if meta is None:
+                        continue
+                    if metric is None:
+                        metric = (rule, meta, [m.span()], [])
+                    else:
+                        metric[2].append(m.span())
+                        metric[3].append(meta)
             elif category == "prompt" and not prompt_done:
                 m = rule.pattern.search(line) if rule.search else rule.pattern.match(line)
                 if m is None:
@@ -280,7 +300,21 @@ class Extractor:
                     continue
                 self._prompt_line = lineno
                 events.append(self._make_prompt(rule, meta, lineno, line, self._context(pos)))
+        if metric is not None:
+            events.append(self._metric_event(metric, line, pos))
         return events
+
+    def _metric_event(self, metric: tuple, line: str, pos: int) -> Event:
+        """One event for every measurement of a line: the first names it, and with more than
+        one, `metrics` lists each one's name, value and unit."""
+        rule, meta, _, more = metric
+        if more:
+            first = {k: meta[k] for k in ("name", "value", "unit") if k in meta}
+            meta["metrics"] = [first] + [
+                {k: m[k] for k in ("name", "value", "unit") if k in m} for m in more
+            ]
+        lineno = self._lineno(pos)
+        return self._make(rule, meta, rule.severity, lineno, None, line.strip(), self._context(pos))
 
     # --- blocks ------------------------------------------------------------------------
 
@@ -290,24 +324,30 @@ class Extractor:
         block.state.update(state)
         self._block = block
 
-    def _block_line(self, line: str, pos: int) -> list[Event]:
+    def _block_line(self, line: str, pos: int) -> tuple[list[Event], bool]:
+        """The events the line completes, and whether it must be matched afresh."""
         block = self._block
         result = block.rule.step(block, line[:BLOCK_LINE_CAP])
         if result == TAKE:
             if len(block.lines) < MAX_BLOCK_LINES:
-                return []
+                return [], False
             block.keep = len(block.lines)
             block.state["truncated"] = True
             result = END
         self._block = None
-        events = [self._finish(block)]
-        if result == STOP:
-            events += self._match_line(line, pos)
-        return events
+        events = self._finish(block)
+        if result == SPLIT:
+            meta, severity, state = block.state.pop("next")
+            meta["_state"] = state
+            self._open_block(block.rule, meta, line, pos, severity)
+        return events, result == STOP
 
-    def _finish(self, block: Block, at_close: bool = False) -> Event:
+    def _finish(self, block: Block, at_close: bool = False) -> list[Event]:
+        """The block's event; none for a block that only marks where a section starts."""
         rule = block.rule
         state = block.state
+        if state.get("silent"):
+            return []
         if (
             at_close
             and rule.step is blocks.step_traceback
@@ -331,7 +371,9 @@ class Extractor:
                 meta.update(_traceback_meta(lines, state))
         if state.get("truncated"):
             meta["truncated"] = True
-        return self._make(rule, meta, block.severity, block.start, end, content, block.context)
+        if "test" in meta and rule.step is blocks.step_pytest_section:
+            self._seen.add("pytest:" + meta["test"])
+        return [self._make(rule, meta, block.severity, block.start, end, content, block.context)]
 
     # --- events ------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import blocks, prompts
+from . import blocks, log_formats, prompts
 from .events import EVENT_TYPES, RISK_LEVELS, SEVERITIES
 from .risk import CommandPolicy
 
@@ -88,12 +88,6 @@ _LEVELS = {
     "warn": ("warning", "warning"),
     "warning": ("warning", "warning"),
 }
-
-
-def build_log(m: re.Match, line: str) -> dict | None:
-    level = m.group("level")
-    event_type, severity = _LEVELS[level.lower()]
-    return {"level": level.upper(), "_type": event_type, "_severity": severity}
 
 
 def build_compiler(m: re.Match, line: str) -> dict:
@@ -250,22 +244,6 @@ def build_unittest(m: re.Match, line: str) -> dict:
 
 # --- built-in rules -----------------------------------------------------------------------
 
-_TS = (
-    r"(?:\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?"
-    r"|\[?\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\]?"
-    r"|[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2})"
-)
-_LEVEL = r"(?P<level>ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|WARNING|WARN)"
-# Between the timestamp and the level: at most two tokens such as a logger name, pid or
-# [thread], none of them itself a level (so "INFO: retrying after ERROR" stays INFO).
-_LOG_TOKEN = r"(?!(?:INFO|DEBUG|TRACE|NOTICE|ERROR|ERR|FATAL|CRITICAL|WARN|WARNING)\b)(?:\[[^\]]{0,60}\]|[\w.:/<>@-]+)"
-# Or, with no timestamp, at most two bracketed tags such as [app] or [worker-1], none a level
-# and none a checkbox ("[ ] ERROR messages name the file" is a to-do item).
-_LOG_TAGS = r"(?:\[(?![ xX]?\])(?!\s*(?:INFO|DEBUG|TRACE|NOTICE|ERROR|ERR|FATAL|CRITICAL|WARN|WARNING)\b)[^\]]{1,60}\]\s*){1,2}"
-_LOG_PREFIX = (
-    r"(?:" + _TS + r"\s+(?:[-|]\s+)?(?:" + _LOG_TOKEN + r"\s+(?:[-|]\s+)?){0,2}?|" + _LOG_TAGS + ")"
-)
-_LOG_RE = re.compile(_LOG_PREFIX + r"?[\[<]?" + _LEVEL + r"[\]>]?(?=[\s:|\]]|$)")
 _LOG_KV_RE = re.compile(
     r"(?i)(?:^|[\s{,])(?:level|lvl|severity|levelname)=\"?(?P<level>error|err|fatal|critical|crit|panic|warn|warning)\b"
     r"|\"(?:level|lvl|severity|levelname)\"\s*:\s*\"(?P<level2>error|err|fatal|critical|crit|panic|warn|warning)\""
@@ -310,6 +288,62 @@ def metric_gate(line: str) -> bool:
     return _METRIC_GATE_RE.search(line[::-1]) is not None
 
 
+def tool_rules() -> list[Rule]:
+    """One-line (or short) reports of common tools that name no level."""
+    R, c, tool = Rule, re.compile, log_formats.build_tool_error
+    return [
+        R("pytest_section", "error", "error", c(r"=+ (?P<section>FAILURES|ERRORS|warnings summary) =+$"),
+          ("failures", "errors", "warnings summary"), "diag", log_formats.build_pytest_section,
+          blocks.step_pytest_section),
+        R("unittest_failure", "error", "error", c(r"(?P<kind>FAIL|ERROR): (?P<test>\S+) \([^)]*\)$"),
+          ("fail: ", "error: "), "diag", log_formats.build_unittest_failure, blocks.step_unittest),
+        R("go_error", "error", "error", c(
+            r"(?:\./)?(?P<file>[\w./-]+\.go):(?P<line>\d+):(?P<col>\d+): (?P<message>.*)"), (".go:",), "diag", tool),
+        R("linker_error", "error", "error", c(
+            r".*?undefined reference to (?P<symbol>.*)|collect2: error: (?P<message>.*)"),
+          ("undefined reference", "collect2: error"), "diag", tool, blocks.step_linker),
+        R("make_error", "error", "error", c(r"(?:g?make)(?:\[\d+\])?: \*\*\* (?P<message>.*)"), ("*** ",), "diag",
+          tool),
+        R("git_conflict", "error", "error", c(
+            r"(?:CONFLICT \((?P<kind>[^)]+)\): |Automatic merge failed; )(?P<message>.*)"),
+          ("conflict", "automatic merge failed"), "diag", tool),
+        R("ssh_error", "error", "error", c(
+            r"(?:(?P<target>\S+): )?Permission denied \((?P<methods>[\w,-]+)\)\.?\s*$"
+            r"|ssh: connect to host (?P<host>\S+) port (?P<port>\d+): (?P<message>.*)"),
+          ("permission denied (", "ssh: "), "diag", tool),
+        R("coreutils_error", "error", "error", c(
+            r"(?P<tool>rm|cp|mv|ls|ln|mkdir|rmdir|chmod|chown|touch|cat): cannot (?P<message>.*)"),
+          ("cannot ",), "diag", tool),
+        R("node_error", "error", "error", c(
+            r"(?P<file>node:[\w/]+|(?:file://)?/\S+\.[cm]?js|[A-Za-z]:\\\S+\.[cm]?js):(?P<line>\d+)$"),
+          ("node:", "js:"), "diag", log_formats.build_node_report, blocks.step_node_report),
+        R("node_warning", "warning", "warning", c(
+            r"\(node(?::\d+)?\) (?:\[(?P<code>\w+)\] )?(?P<category>\w*Warning|warning): (?P<message>.*)"),
+          ("(node",), "diag", tool, blocks.step_node_warning),
+        R("aider_warning", "warning", "warning", c(r"> Warning(?: for [^:]+)?: (?P<message>.*)"),
+          ("> warning",), "diag", tool),
+        R("systemd_failure", "error", "error", c(
+            r".*?systemd\[\d+\]: (?:Failed to start (?P<unit>.+)|(?P<warn>\S+): Failed with result '(?P<result>[^']+)'\.?$)"),
+          ("systemd[",), "diag", tool),
+    ]  # fmt: skip
+
+
+class _MetricPattern:
+    """Known metric names (`loss: 0.5`, `accuracy=93%`, `Tokens used: 1,234`) and any other
+    `name=number` (`retries=3`): the matches of both, in the order they stand in the line."""
+
+    def finditer(self, line: str) -> list[re.Match]:
+        found = list(_METRIC_RE.finditer(line)) if metric_gate(line) else []
+        if log_formats.field_gate(line):
+            found += log_formats.FIELD_RE.finditer(line)
+            found.sort(key=re.Match.start)
+        return found
+
+
+def build_kv(m: re.Match, line: str) -> dict | None:
+    return build_metric(m, line) if m.re is _METRIC_RE else log_formats.build_field(m, line)
+
+
 def builtin_rules() -> list[Rule]:
     R = Rule
     c = re.compile
@@ -322,7 +356,7 @@ def builtin_rules() -> list[Rule]:
           ("traceback",), "diag", build_traceback_start, blocks.step_traceback),
         R("go_panic", "error", "critical", c(r"panic: (?P<message>.*)"), ("panic: ",), "diag", build_plain,
           blocks.step_go_panic),
-        R("rust_panic", "error", "critical", c(r"thread '(?P<thread>[^']*)' panicked at (?P<rest>.*)"),
+        R("rust_panic", "error", "critical", c(r"thread '(?P<thread>[^']*)'(?: \(\d+\))? panicked at (?P<rest>.*)"),
           ("panicked at",), "diag", build_rust_panic, blocks.step_rust_panic),
         R("killed_by_signal", "error", "critical", c(
             r"[ \t]*(?P<name>Segmentation fault|Bus error|Killed|Aborted)(?:: \d+)?(?P<core> \(core dumped\))?[ \t]*$"),
@@ -340,19 +374,30 @@ def builtin_rules() -> list[Rule]:
             r"(?:(?P<file>\S[^:\n]*?):(?P<line>\d+): )?(?P<category>[A-Z]\w*Warning): (?P<message>.*)"),
           ("warning: ",), "diag", build_plain, blocks.step_indented),
         R("pytest_failed", "error", "error", c(r"FAILED (?P<test>\S+::\S+)(?: - (?P<message>.*))?"),
-          ("failed ",), "diag", build_plain),
-        R("log_error", "error", "error", _LOG_RE, ("err", "fatal", "crit", "panic", "warn"), "diag",
-          build_log),
+          ("failed ",), "diag", log_formats.build_pytest_failed),
+        *tool_rules(),
+        R("log_error", "error", "error", log_formats.LEVEL_COLUMN, (), "diag",
+          log_formats.build_level, blocks.step_log_record),
         R("log_error_structured", "error", "error", _LOG_KV_RE, ("level", "lvl", "severity"), "diag",
           build_log_kv, search=True),
         R("python_exception", "error", "error", c(
-            r"(?:Exception in thread \"[^\"]*\" )?(?:[A-Za-z_]\w*\.)*(?P<exc>[A-Z]\w*(?:Error|Exception)): (?P<msg>\S.*)"),
+            r"(?:Exception in thread \"[^\"]*\" )?(?:[A-Za-z_]\w*\.)*(?P<exc>[A-Z]\w*(?:Error|Exception)|Exception): (?P<msg>\S.*)"),
           ("error: ", "exception: "), "diag", build_exception, blocks.step_exception),
         R("error_generic", "error", "error", c(r"(?:error|Error|fatal)(?:\[[\w-]+\])?: (?P<message>\S.*)"),
           ("error", "fatal: "), "diag", build_plain, blocks.step_exception),
         R("warning_generic", "warning", "warning", c(r"(?:warning|Warning)(?:\[[\w-]+\])?: (?P<message>\S.*)"),
           ("warning",), "diag", build_plain, blocks.step_indented),
-        R("metric_kv", "metric", "info", _METRIC_RE, (), "metric", build_metric, line_gate=metric_gate),
+        R("metric_kv", "metric", "info", _MetricPattern(), (), "metric", build_kv),
+        R("cargo_test_result", "metric", "info", c(
+            r"test result: (?P<status>ok|FAILED)\. (?P<passed>\d+) passed; (?P<failed>\d+) failed; "
+            r"(?P<ignored>\d+) ignored;.* finished in (?P<dur>\d+(?:\.\d+)?)s"), ("test result: ",), "metric",
+          log_formats.build_cargo_result),
+        R("build_finished", "metric", "info", c(
+            r"[ \t]*Finished .* in (?P<value>\d+(?:\.\d+)?)(?P<unit>m?s)[ \t]*$"), ("finished ",), "metric",
+          log_formats.build_duration),
+        R("npm_summary", "metric", "info", c(
+            r"(?:added|removed|changed|up to date|audited) .*\bin (?P<value>\d+(?:\.\d+)?)(?P<unit>m?s)[ \t]*$"),
+          ("added ", "removed ", "changed ", "up to date", "audited "), "metric", log_formats.build_duration),
         R("epoch_progress", "metric", "info", c(r"(?i)\b(?P<name>epoch)\s+(?P<value>\d+)\s*/\s*(?P<total>\d+)\b"),
           ("epoch",), "metric", build_progress),
         R("pytest_summary", "metric", "info", c(
@@ -404,17 +449,28 @@ def _metric_sweep(sep: str, extra: str = "") -> str:
 # the regex engine can search for it quickly (an alternation of many words has no literal prefix
 # and runs about ten times slower); rarer triggers ride along as lookbehinds on a shared ": ",
 # "=" or "/". Every line a built-in rule matches in feed() contains a hit of one of these.
+_TOOL_PREFIXES = ["rm", "cp", "mv", "ln", "ls", "cat", "mkdir", "rmdir", "chmod", "chown", "touch", "ssh",
+                  "exception"]  # fmt: skip
+
 BUILTIN_SWEEPS = (
-    "err", "warn", r"fa(?:tal|iled)", "crit", "panic", "traceback",
+    "err", "warn", r"fa(?:tal|il)", "crit", "panic", "traceback", "severe", "emerg", "alert",
     "```", "~~~",
     r"pass(?:ed|word|phrase|code)",
-    r" in (?=\d+(?:\.\d+)?s\b)",  # pytest and unittest summaries
+    r" in (?=\d+(?:\.\d+)?s\b)",  # test and build summaries
+    r"added (?=\d+ packages?)", "audited",  # npm
     "epoch",
     "killed", "aborted", "segmentation fault",
     r"\] (?<=\d\] )",  # glog: "file.go:42] "
     _metric_sweep("="),
-    _metric_sweep(": ", "|" + _lookbehinds(["rm: ", "cp: ", "mv: ", "ln: ", "exception: "])),
+    _metric_sweep(": ", "|" + _lookbehinds([p + ": " for p in _TOOL_PREFIXES])),
     r"/(?:n[\])]|no[\])/]|\(n\))",  # [y/N] (y/n) (yes/no) (yes/no/[fingerprint]) (Y)es/(N)o
+    # key=number anywhere, but not id=, pid=, … (the most common fields that measure nothing)
+    r"=(?<=[a-z0-9_]=)(?<!id=)(?=[-+]?\.?\d)",
+    r" [efwa][ /](?<=\d [efwa][ /])", r"(?<![^\n])[efwa]/",  # logcat
+    r" # (?<=\d # )",  # redis
+    r"<(?=\d{1,3}>)", "priority",  # syslog, journald
+    r"\*\*\* ", "conflict", "permission denied", "node:", r"\(node\)", r"\.[cm]?js:(?=\d)",
+    r"\.go:(?=\d)", "test result: ", "undefined reference",
 )  # fmt: skip
 
 
@@ -424,15 +480,23 @@ BUILTIN_SWEEPS = (
 def _hyperscan_sweeps() -> list[bytes]:
     names = "|".join(re.escape(n) for n in _SWEEP_METRIC_NAMES)
     return [
-        b"err", b"warn", b"fa(?:tal|iled)", b"crit", b"panic", b"traceback", b"```", b"~~~",
+        b"err", b"warn", b"fa(?:tal|il)", b"crit", b"panic", b"traceback", b"severe", b"emerg", b"alert",
+        b"```", b"~~~",
         b"pass(?:ed|word|phrase|code)",
         rb" in \d+(?:\.\d+)?s\b",
+        rb"added \d+ packages?", b"audited",
         b"epoch",
         b"killed", b"aborted", b"segmentation fault",
         rb"\d\] ",
         f"(?:{names}) ?=[-+$.\\d]".encode(),
-        f"(?:{names}) ?: [-+$.\\d]".encode(), rb"(?:rm|cp|mv|ln|exception): ",
+        f"(?:{names}) ?: [-+$.\\d]".encode(), f"(?:{'|'.join(_TOOL_PREFIXES)}): ".encode(),
         rb"/(?:n[\])]|no[\])/]|\(n\))",
+        rb"(?:[a-ce-z0-9_]|(?:^|[^i])d)=[-+]?\.?\d",
+        rb"\d [efwa][ /]", rb"(?:^|\n)[efwa]/",
+        rb"\d # ",
+        rb"<\d{1,3}>", b"priority",
+        rb"\*\*\* ", b"conflict", b"permission denied", b"node:", rb"\(node\)", rb"\.[cm]?js:\d",
+        rb"\.go:\d", b"test result: ", b"undefined reference",
     ]  # fmt: skip
 
 
@@ -582,6 +646,25 @@ def _compile_regex(path: str, where: str, key: str, pattern, ignore_case: bool):
         re.compile(pattern)  # Python's message for a plain syntax error is the clearer one
     except re.error as exc:
         raise _fail(path, where, f"bad regex in '{key}': {exc}") from None
+    try:
+        import re2
+    except ImportError:
+        raise _fail(path, where, "user rules need google-re2 (see requirements.txt)") from None
+    options = re2.Options()
+    options.log_errors = False
+    options.case_sensitive = not ignore_case
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "unsupported"
+        if isinstance(reason, bytes):
+            reason = reason.decode(errors="replace")
+        raise _fail(
+            path,
+            where,
+            f"regex in '{key}' cannot be run in linear time ({reason}): backreferences and "
+            "lookarounds are not supported in user rules",
+        ) from None
 
 
 def _check_choice(path: str, where: str, key: str, value, choices) -> None:
@@ -650,25 +733,6 @@ def _user_rule(path: str, index: int, spec) -> Rule:
             raise _fail(path, where, "'triggers' must be a non-empty list of non-empty strings")
         triggers = tuple(t.lower() for t in triggers)
     until = spec.get("until")
-    try:
-        import re2
-    except ImportError:
-        raise _fail(path, where, "user rules need google-re2 (see requirements.txt)") from None
-    options = re2.Options()
-    options.log_errors = False
-    options.case_sensitive = not ignore_case
-    try:
-        return re2.compile(pattern, options)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else "unsupported"
-        if isinstance(reason, bytes):
-            reason = reason.decode(errors="replace")
-        raise _fail(
-            path,
-            where,
-            f"regex in '{key}' cannot be run in linear time ({reason}): backreferences and "
-            "lookarounds are not supported in user rules",
-        ) from None
     while_ = spec.get("while")
     max_lines = spec.get("max_lines")
     step = None

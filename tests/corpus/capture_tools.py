@@ -39,7 +39,9 @@ def spans_where(lines: list[str], pattern: str, kind: str) -> list[Span]:
     return [(kind, i + 1, i + 1) for i, line in enumerate(lines) if re.search(pattern, line)]
 
 
-def indented_after(lines: list[str], pattern: str, kind: str, cont: str = r"^(\s+\S|\s*\d* *\||\s*\^)") -> list[Span]:
+def indented_after(
+    lines: list[str], pattern: str, kind: str, cont: str = r"^(\s+\S|\s*\d* *\||\s*\^)"
+) -> list[Span]:
     """A header line and the indented/gutter lines under it (compiler diagnostics)."""
     spans = []
     for i, line in enumerate(lines):
@@ -68,7 +70,7 @@ def write(name: str, text: str, spans: list[Span], negatives: str | None = None)
 # --- pytest ---------------------------------------------------------------------------------
 
 PYTEST_PROJECT = {
-    "test_orders.py": '''
+    "test_orders.py": """
 import logging
 import warnings
 import pytest
@@ -114,8 +116,8 @@ def test_logs_but_passes(caplog):
 class TestNested:
     def test_dict(self):
         assert {"a": 1, "b": 2} == {"a": 1, "b": 3}
-''',
-    "test_more.py": '''
+""",
+    "test_more.py": """
 import warnings
 
 def helper():
@@ -126,7 +128,7 @@ def test_runtime():
 
 def test_ok():
     warnings.warn("old API", PendingDeprecationWarning)
-''',
+""",
 }
 
 
@@ -145,6 +147,8 @@ def label_pytest(text: str) -> list[Span]:
             if re.search(r"\d+ (passed|failed)", section):
                 spans.append(("metric", i + 1, i + 1))
             continue
+        if re.match(r"^\d+ (passed|failed).* in [\d.]+s$", line):  # -q: the summary alone
+            spans.append(("metric", i + 1, i + 1))
         if section in ("FAILURES", "ERRORS") and re.match(r"^_{3,} .+ _{3,}$", line):
             if header is not None:
                 spans.append(header_span(section, header, i - 1, lines))
@@ -176,7 +180,7 @@ def capture_pytest(tmp: Path) -> None:
 
 # --- unittest -------------------------------------------------------------------------------
 
-UNITTEST = '''
+UNITTEST = """
 import unittest
 
 
@@ -197,7 +201,7 @@ class ParserTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
-'''
+"""
 
 
 def capture_unittest(tmp: Path) -> None:
@@ -214,6 +218,7 @@ def capture_unittest(tmp: Path) -> None:
                 end -= 1
             spans.append(("error", i + 1, end + 1))
     spans += spans_where(lines, r"^Ran \d+ tests? in", "metric")
+    spans += spans_where(lines, r"^FAILED \(failures=", "metric")  # counts as key=number
     # The warning is printed in the middle of its test's "... ok" line.
     spans += indented_after(lines, r"\S+\.py:\d+: \w*Warning: ", "warning")
     write("unittest", text, spans, negatives=r" \.\.\. ok$")
@@ -224,16 +229,21 @@ def capture_unittest(tmp: Path) -> None:
 
 def capture_gcc_make(tmp: Path) -> None:
     (tmp / "main.c").write_text(
-        '#include <stdio.h>\n\nint helper(int x);\n\nint main(void) {\n    int unused;\n'
+        "#include <stdio.h>\n\nint helper(int x);\n\nint main(void) {\n    int unused;\n"
         '    char *s = 42;\n    printf("%d\\n", "error count");\n    return undefined_thing;\n}\n'
     )
     (tmp / "link.c").write_text("int helper(int x);\nint main(void) { return helper(1); }\n")
-    (tmp / "ok.cpp").write_text("#include <vector>\nint main() { std::vector<int> v; v.push_back(\"x\"); }\n")
+    (tmp / "ok.cpp").write_text(
+        '#include <vector>\nint main() { std::vector<int> v; v.push_back("x"); }\n'
+    )
     (tmp / "Makefile").write_text(
         "all: main link\n\nmain: main.c\n\tgcc -Wall -o main main.c\n\nlink: link.c\n\tgcc -o link link.c\n"
         "\ncpp:\n\tg++ -o ok ok.cpp\n\nclean:\n\trm -f main link\n\tfind . -name '*.o' -print\n"
     )
-    text = run("make -k all; make cpp; make nothing-here; echo 'make[1]: Nothing to be done for \"all\".'", tmp)
+    text = run(
+        "make -k all; make cpp; make nothing-here; echo 'make[1]: Nothing to be done for \"all\".'",
+        tmp,
+    )
     lines = text.split("\n")
     spans = indented_after(lines, r"^\S+:\d+:\d+: (fatal )?error: ", "error")
     spans += indented_after(lines, r"^\S+:\d+:\d+: warning: ", "warning")
@@ -247,7 +257,13 @@ def merge_adjacent(spans: list[Span], lines: list[str]) -> list[Span]:
     spans = sorted(set(spans), key=lambda s: s[1])
     out: list[Span] = []
     for span in spans:
-        if out and span[0] == out[-1][0] == "error" and "undefined reference" in lines[out[-1][2] - 1] and span[1] == out[-1][2] + 1 and "collect2" in lines[span[1] - 1]:
+        if (
+            out
+            and span[0] == out[-1][0] == "error"
+            and "undefined reference" in lines[out[-1][2] - 1]
+            and span[1] == out[-1][2] + 1
+            and "collect2" in lines[span[1] - 1]
+        ):
             out[-1] = ("error", out[-1][1], span[2])
         else:
             out.append(span)
@@ -312,14 +328,21 @@ def capture_node(tmp: Path) -> None:
             spans.append(("error", i + 1, end + 1))
         m = re.match(r"^\(node:\d+\) (\[\w+\] )?\w*Warning: ", line)
         if m:
-            end = i + 1 if i + 1 < len(lines) and lines[i + 1].startswith("(Use `node --trace") else i
+            end = (
+                i + 1 if i + 1 < len(lines) and lines[i + 1].startswith("(Use `node --trace") else i
+            )
             spans.append(("warning", i + 1, end + 1))
     (tmp / "pkg").mkdir()
     (tmp / "pkg" / "package.json").write_text('{"name": "localpkg", "version": "1.0.0"}\n')
     (tmp / "app").mkdir()
-    (tmp / "app" / "package.json").write_text('{"name": "app", "version": "1.0.0", "scripts": {"test": "node ../assert.js"}}\n')
-    npm = run("echo '$ npm install ../pkg'; npm install --no-fund ../pkg; echo '$ npm test'; npm test; "
-              "echo '$ npm run missing'; npm run missing", tmp / "app")
+    (tmp / "app" / "package.json").write_text(
+        '{"name": "app", "version": "1.0.0", "scripts": {"test": "node ../assert.js"}}\n'
+    )
+    npm = run(
+        "echo '$ npm install ../pkg'; npm install --no-fund ../pkg; echo '$ npm test'; npm test; "
+        "echo '$ npm run missing'; npm run missing",
+        tmp / "app",
+    )
     npm_lines = npm.split("\n")
     base = len(lines)
     if lines and lines[-1] == "":
@@ -332,9 +355,13 @@ def capture_node(tmp: Path) -> None:
             while end + 1 < len(npm_lines) and not npm_lines[end].startswith("Node.js v"):
                 end += 1
             spans.append(("error", base + i + 1, base + end + 1))
-        if re.match(r"^npm (ERR!|error) ", line) and not (i and re.match(r"^npm (ERR!|error) ", npm_lines[i - 1])):
+        if re.match(r"^npm (ERR!|error)( |$)", line) and not (
+            i and re.match(r"^npm (ERR!|error)( |$)", npm_lines[i - 1])
+        ):
             end = i
-            while end + 1 < len(npm_lines) and re.match(r"^npm (ERR!|error) ", npm_lines[end + 1]):
+            while end + 1 < len(npm_lines) and re.match(
+                r"^npm (ERR!|error)( |$)", npm_lines[end + 1]
+            ):
                 end += 1
             spans.append(("error", base + i + 1, base + end + 1))
     text = "\n".join(lines[:base] + npm_lines)
@@ -346,15 +373,15 @@ def capture_node(tmp: Path) -> None:
 
 def capture_java(tmp: Path) -> None:
     (tmp / "Broken.java").write_text(
-        "public class Broken {\n    public static void main(String[] a) {\n        int x = \"s\";\n"
+        'public class Broken {\n    public static void main(String[] a) {\n        int x = "s";\n'
         "        undefinedCall();\n    }\n}\n"
     )
     (tmp / "App.java").write_text(
-        "import java.util.logging.Logger;\npublic class App {\n  static Logger log = Logger.getLogger(\"App\");\n"
-        "  static void load(String p) { throw new IllegalStateException(\"config missing: \" + p); }\n"
-        "  public static void main(String[] a) throws Exception {\n    log.info(\"starting; errors so far: 0\");\n"
-        "    log.warning(\"cache directory not set, using /tmp\");\n    log.severe(\"database unreachable\");\n"
-        "    try { load(\"app.conf\"); } catch (RuntimeException e) { throw new Exception(\"startup failed\", e); }\n  }\n}\n"
+        'import java.util.logging.Logger;\npublic class App {\n  static Logger log = Logger.getLogger("App");\n'
+        '  static void load(String p) { throw new IllegalStateException("config missing: " + p); }\n'
+        '  public static void main(String[] a) throws Exception {\n    log.info("starting; errors so far: 0");\n'
+        '    log.warning("cache directory not set, using /tmp");\n    log.severe("database unreachable");\n'
+        '    try { load("app.conf"); } catch (RuntimeException e) { throw new Exception("startup failed", e); }\n  }\n}\n'
     )
     text = run("javac Broken.java; javac App.java && java App", tmp)
     lines = text.split("\n")
@@ -362,7 +389,9 @@ def capture_java(tmp: Path) -> None:
     for i, line in enumerate(lines):
         if line.startswith("Exception in thread"):
             end = i
-            while end + 1 < len(lines) and re.match(r"^(\s+at |\s+\.\.\. \d+ more|Caused by: )", lines[end + 1]):
+            while end + 1 < len(lines) and re.match(
+                r"^(\s+at |\s+\.\.\. \d+ more|Caused by: )", lines[end + 1]
+            ):
                 end += 1
             spans.append(("error", i + 1, end + 1))
         if re.match(r"^(SEVERE|WARNING): ", line):
@@ -372,7 +401,7 @@ def capture_java(tmp: Path) -> None:
 
 # --- python logging -------------------------------------------------------------------------
 
-LOGGING = r'''
+LOGGING = r"""
 import logging, sys, warnings
 formats = [
     "%(levelname)s:%(name)s:%(message)s",
@@ -413,7 +442,7 @@ print("LABEL warning")
 warnings.warn("the 'mode' argument is deprecated", DeprecationWarning, stacklevel=1)
 print("LABEL error")
 raise RuntimeError("could not load configuration")
-'''
+"""
 
 
 def capture_python_logging(tmp: Path) -> None:
@@ -443,13 +472,17 @@ def capture_cargo(tmp: Path) -> None:
     run("cargo new -q --lib parse && cargo new -q broken", tmp)
     (tmp / "parse" / "src" / "lib.rs").write_text(
         "pub fn parse(s: &str) -> i32 { s.parse().unwrap() }\n\n#[cfg(test)]\nmod tests {\n    use super::*;\n"
-        "    #[test]\n    fn parses() { assert_eq!(parse(\"1\"), 1); }\n    #[test]\n    fn parse() { assert_eq!(parse(\"1\"), 2); }\n"
-        "    #[test]\n    fn bad_input() { parse(\"x\"); }\n    #[test]\n    fn errors_zero() { let errors = 0; assert_eq!(errors, 0); }\n}\n"
+        '    #[test]\n    fn parses() { assert_eq!(crate::parse("1"), 1); }\n    #[test]\n    fn parse() { assert_eq!(crate::parse("1"), 2); }\n'
+        '    #[test]\n    fn bad_input() { crate::parse("x"); }\n    #[test]\n    fn errors_zero() { let errors = 0; assert_eq!(errors, 0); }\n}\n'
     )
     (tmp / "broken" / "src" / "main.rs").write_text(
-        "fn main() {\n    let unused = 5;\n    let x: i32 = \"text\";\n    println!(\"{}\", y);\n}\n"
+        'fn main() {\n    let unused = 5;\n    let x: i32 = "text";\n    println!("{}", y);\n}\n'
     )
-    text = run("cargo test --offline 2>&1; cd ../broken && cargo build --offline 2>&1", tmp / "parse", {"CARGO_TERM_COLOR": "never"})
+    text = run(
+        "cargo test --offline 2>&1; cd ../broken && cargo build --offline 2>&1",
+        tmp / "parse",
+        {"CARGO_TERM_COLOR": "never"},
+    )
     lines = text.split("\n")
     spans: list[Span] = []
     for i, line in enumerate(lines):
@@ -480,7 +513,7 @@ def capture_go(tmp: Path) -> None:
     (tmp / "build").mkdir()
     (tmp / "build" / "main.go").write_text(
         'package main\n\nimport (\n\t"fmt"\n\t"os"\n)\n\nfunc main() {\n\tcount := 3\n'
-        '\tfmt.Println(undefinedName)\n\tvar s string = 5\n}\n'
+        "\tfmt.Println(undefinedName)\n\tvar s string = 5\n}\n"
     )
     (tmp / "vet").mkdir()
     (tmp / "vet" / "main.go").write_text(
@@ -522,7 +555,7 @@ def capture_shell(tmp: Path) -> None:
     write("shell", text, spans, negatives=r"removed '.*errors\.log'")
 
 
-TQDM = r'''
+TQDM = r"""
 import time
 from tqdm import tqdm
 for epoch in range(3):
@@ -533,7 +566,7 @@ for epoch in range(3):
 for _ in tqdm(range(30), desc="download", unit="B", unit_scale=True, mininterval=0, ncols=100):
     pass
 print("training finished: errors=0")
-'''
+"""
 
 
 def capture_tqdm(tmp: Path, python: str) -> None:

@@ -360,9 +360,10 @@ Node.js v18.0.0
 
 
 def test_node_error_with_stack_frames_is_one_js_error():
+    # Node's whole report, from the `file:line` of the throw to its closing `Node.js vNN`.
     (event,) = errors(NODE_CRASH)
     assert event.rule == "js_error"
-    assert (event.line_start, event.line_end) == (5, 7)
+    assert (event.line_start, event.line_end) == (1, 9)
     assert event.metadata == {
         "exception": "TypeError",
         "message": "Cannot read properties of undefined (reading 'x')",

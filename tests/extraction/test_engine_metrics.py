@@ -6,23 +6,27 @@ def metrics(text):
     return [e for e in x.feed(text) + x.close() if e.event_type == "metric"]
 
 
-def test_key_value_metrics_one_event_each():
-    found = metrics("epoch=3 loss=0.12 acc=0.93 lr=1e-4\n")
-    assert [(e.metadata["name"], e.metadata["value"]) for e in found] == [
-        ("epoch", 3.0),
-        ("loss", 0.12),
-        ("acc", 0.93),
-        ("lr", 0.0001),
+def test_key_value_metrics_are_one_event_per_line():
+    (event,) = metrics("epoch=3 loss=0.12 acc=0.93 lr=1e-4\n")
+    assert event.rule == "metric_kv" and event.risk_level == "low" and event.auto_confirmable
+    # The first metric names the event; `metrics` holds every one of the line.
+    assert (event.metadata["name"], event.metadata["value"]) == ("epoch", 3.0)
+    assert event.metadata["metrics"] == [
+        {"name": "epoch", "value": 3.0, "unit": ""},
+        {"name": "loss", "value": 0.12, "unit": ""},
+        {"name": "acc", "value": 0.93, "unit": ""},
+        {"name": "lr", "value": 0.0001, "unit": ""},
     ]
-    assert all(
-        e.rule == "metric_kv" and e.risk_level == "low" and e.auto_confirmable for e in found
-    )
 
 
 def test_colon_metrics_and_percent_unit():
-    loss, accuracy = metrics("loss: 0.5 accuracy: 93%\n")
-    assert loss.metadata == {"name": "loss", "value": 0.5, "unit": ""}
-    assert accuracy.metadata == {"name": "accuracy", "value": 93.0, "unit": "%"}
+    (event,) = metrics("loss: 0.5 accuracy: 93%\n")
+    assert event.metadata["metrics"] == [
+        {"name": "loss", "value": 0.5, "unit": ""},
+        {"name": "accuracy", "value": 93.0, "unit": "%"},
+    ]
+    (event,) = metrics("loss: 0.5\n")
+    assert event.metadata == {"name": "loss", "value": 0.5, "unit": ""}
 
 
 def test_tokens_used():
