@@ -173,13 +173,21 @@ class Tap:
         )
         self.terminated = False
 
-    def finish(self, timeout: float = 5.0) -> tuple[bytes, bytes]:
+    def finish(self, timeout: float = 5.0, *, ctrl_d: bool = True) -> tuple[bytes, bytes]:
         """End the TUI (Ctrl-D twice: typed, then the tap's on end of input) and collect output.
 
-        SIGTERM (the tap forwards it), then SIGKILL, if it does not exit in time; never leaves
-        the tap running, whatever happens here.
+        ``ctrl_d=False``: SIGTERM at once, for a program that would take Ctrl-D as an answer
+        (aider reads EOF at its confirm prompt as Enter, i.e. "Yes"). SIGTERM (the tap forwards
+        it), then SIGKILL, if it does not exit in time; never leaves the tap running.
         """
         try:
+            if not ctrl_d:
+                self.terminated = True
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    pass
             try:
                 self.proc.stdin.write(b"\x04")
                 self.proc.stdin.flush()
@@ -207,3 +215,24 @@ class Tap:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def aider_env(tap_env: dict, tmp_path: Path, server: MockModelServer) -> dict:
+    """aider (litellm) against the mock's Chat Completions; no network lookups."""
+    home = tmp_path / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        **tap_env,
+        "HOME": str(home),
+        "OPENAI_API_KEY": "sk-mock",
+        "OPENAI_API_BASE": f"{server.url}/v1",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # litellm's price list, not fetched
+        "TERM": "xterm-256color",
+    }
+
+
+def aider_argv(aider: str, message: str) -> list[str]:
+    # diff edit format: a ```bash block is a shell command to offer, not a malformed edit.
+    return [aider, "--model", "openai/mock-model", "--edit-format", "diff", "--no-git",
+            "--no-check-update", "--no-show-model-warnings", "--analytics-disable",
+            "--no-show-release-notes", "--message", message]  # fmt: skip

@@ -8,6 +8,9 @@ It speaks just enough of
   ``message_delta``, ``message_stop``; or one JSON message when ``stream`` is false), and
 * the OpenAI Responses API (``POST /v1/responses``, SSE: ``response.created``,
   ``response.output_item.added`` / ``response.output_item.done``, ``response.completed``),
+* the OpenAI Chat Completions API (``POST /v1/chat/completions``, streamed as ``data:``
+  chunks and ``data: [DONE]``; aider through litellm), where the "tool call" is a reply with
+  a ```bash block that aider offers to run,
 
 to script one agent turn: the first answer to a conversation asks to run ``command`` with the
 agent's shell tool (Claude Code's ``Bash``; Codex's ``shell`` / ``shell_command`` /
@@ -68,6 +71,7 @@ class MockModelServer:
         self.log_path = Path(log_path) if log_path else None
         self.requests: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
+        self._chat_answers = 0
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self._httpd.daemon_threads = True
@@ -224,6 +228,8 @@ class MockModelServer:
                     self._anthropic(body)
                 elif path.endswith("/responses"):
                     self._responses(body)
+                elif path.endswith("/chat/completions"):
+                    self._chat_completions(body)
                 else:
                     self._json(200, {})
 
@@ -379,7 +385,53 @@ class MockModelServer:
                 ]
                 self._stream(events)
 
+            # OpenAI Chat Completions (aider, through litellm) ---------------------------------
+            def _chat_completions(self, body: dict) -> None:
+                # aider has no tools: it offers to run the shell commands of a reply's
+                # ```bash block. Its prompts carry few-shot assistant turns, so the server's
+                # first answer (not the conversation's) suggests the command.
+                with server._lock:
+                    first = not server._chat_answers
+                    server._chat_answers += 1
+                if server.command and first:
+                    text = f"Run this:\n\n```bash\n{server.command}\n```\n"
+                else:
+                    text = server.reply
+                chunk = {
+                    "id": server._next_id("chatcmpl"),
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": body.get("model") or MODEL,
+                }
+                usage = {"prompt_tokens": 120, "completion_tokens": 9, "total_tokens": 129}
+                if not body.get("stream"):
+                    message = {"role": "assistant", "content": text}
+                    choice = {"index": 0, "message": message, "finish_reason": "stop"}
+                    self._json(
+                        200,
+                        {**chunk, "object": "chat.completion", "choices": [choice], "usage": usage},
+                    )
+                    return
+                delta = {"role": "assistant", "content": text}
+                last = {"index": 0, "delta": {}, "finish_reason": "stop"}
+                self._stream(
+                    [
+                        _data(
+                            {
+                                **chunk,
+                                "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+                            }
+                        ),
+                        _data({**chunk, "choices": [last], "usage": usage}),
+                        b"data: [DONE]\n\n",
+                    ]
+                )
+
         return Handler
+
+
+def _data(obj: dict) -> bytes:
+    return f"data: {json.dumps(obj, separators=(',', ':'))}\n\n".encode()
 
 
 def _text_of(content: Any) -> str:
