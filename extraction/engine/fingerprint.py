@@ -206,11 +206,13 @@ def _is_library(path: str) -> bool:
 
 
 def _exception_of(content: str) -> str:
-    """A Python traceback's exception type, read off its last unindented line."""
-    lines = content.splitlines()
-    if not lines or not lines[0].startswith("Traceback (most recent call last)"):
+    """A Python traceback's exception type, read off its last unindented line.
+
+    The traceback may follow the log line that announced it ("ERROR job failed" + traceback).
+    """
+    if "Traceback (most recent call last)" not in content:
         return ""
-    for line in reversed(lines):
+    for line in reversed(content.splitlines()):
         if line and not line[0].isspace():
             m = _PY_EXCEPTION.match(line)
             return m.group(1) if m else ""

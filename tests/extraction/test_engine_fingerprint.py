@@ -162,3 +162,11 @@ def test_only_a_first_line_that_says_nothing_gets_an_exception_line_above_it():
     assert exception_line(python_traceback()) == "RuntimeError: could not load configuration"
     assert exception_line("TypeError: x is not a function\n    at f (/a.js:1:1)") == ""
     assert exception_line("ERROR disk full") == ""
+
+
+def test_a_traceback_after_a_log_line_is_told_apart_by_its_exception():
+    def logged(exception):
+        return fingerprint("error", "log_error", "ERROR job failed\n" + python_traceback(exception))
+
+    assert logged("KeyError: 'a'") == logged("KeyError: 'b'")
+    assert logged("KeyError: 'a'") != logged("ValueError: 'a'")
