@@ -7,6 +7,9 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.axe import axe_violations
+from tests.e2e.conftest import open_logged_in
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 # The same failure 44 times (other attempt numbers and times), then a traceback. (A traceback
@@ -90,3 +93,16 @@ def test_a_traceback_is_previewed_by_its_exception_line_everywhere(logged_in_pag
     page.goto(f"{tapped.base_url}/admin/extraction/errorgroup/")
     expect(page.locator("#result_list", has_text=exception)).to_have_count(1)
     assert page.errors == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_problem_pages_pass_axe(browser, tapped, scheme):
+    page = open_logged_in(browser, tapped, color_scheme=scheme)
+    page.goto(f"{tapped.base_url}/problems/?agent=e2e-problems")
+    page.wait_for_selector("#problems-table svg.sparkline")
+    found = axe_violations(page, tapped.base_url)
+    page.locator("#problems-table [data-field=title]").first.click()
+    page.wait_for_selector("#occurrences-table")
+    found += axe_violations(page, tapped.base_url)
+    page.context.close()
+    assert not found, "\n".join(found)
