@@ -60,6 +60,8 @@ class Pipeline:
         self.chars = 0
         # A terminal emulator over the output (PTY mode): prompts drawn by full-screen TUIs.
         self.screen = screen
+        # The last prompt reported, and the line count then: one event per question.
+        self._last_prompt: tuple | None = None
         # Machine-readable agent output (codex exec --json, claude stream-json) is decided by
         # the first complete line: None = not yet known.
         self._agent_parser = AgentStreamParser() if agent_streams else None
@@ -116,11 +118,29 @@ class Pipeline:
             # menu again after it was answered. Plain questions (`rm -i`) stay the line view's.
             if any(e.event_type == "prompt" for e in drawn):
                 events = [e for e in events if e.event_type != "prompt"]
-            events = [*_without_menus(events), *drawn]
+            events = self._one_per_question([*_without_menus(events), *drawn])
         if self.on_idle is not None:
             events = [*events, *self.on_idle(self.last_offset)]
         if events:
             self._events(self.last_offset, events)
+
+    def _one_per_question(self, events: list[Event]) -> list[Event]:
+        """Drop a prompt another detector already reported: the same question and command, and
+        no line completed since. In a terminal aider's question is seen by the line view as its
+        line ends, and by the screen an idle later, once prompt_toolkit has moved the cursor
+        back onto it."""
+        if not any(e.event_type == "prompt" for e in events):
+            return events
+        kept = []
+        for event in events:
+            if event.event_type == "prompt":
+                meta = event.metadata
+                key = (" ".join(str(meta.get("question", "")).split()), meta.get("command"))
+                if (key, self.extractor.lines) == self._last_prompt:
+                    continue
+                self._last_prompt = (key, self.extractor.lines)
+            kept.append(event)
+        return kept
 
     def add_events(self, events: list[Event]) -> None:
         """Events from another channel than the output (an agent's hooks or transcript), numbered
@@ -159,7 +179,7 @@ class Pipeline:
         else:
             events = self.extractor.feed(text)
         if events and self.screen is not None:
-            events = _without_menus(events)
+            events = self._one_per_question(_without_menus(events))
         if events:
             self._events(offset, events)
         # After the events: the publisher then sends this chunk's events and output together,

@@ -6,6 +6,9 @@ tests/programs/mock_model_server.py, from a first run: the trust-folder dialog, 
 use-this-API-key dialog (both answered by `--auto-confirm low`), then the permission box for
 `rm -rf build/` (a "Bash command" header, a tip, the command between two ╌ rules), denied with
 Esc at the terminal.
+
+`aider-0.86.2-shell-command.cast` is aider 0.86.2 the same way, asking
+"Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]:" for the mock's `rm -rf build/`.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sessions.terminal_answers import TerminalAnswer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "real_agents"
 FIRST_RUN = FIXTURES / "claude-2.1.332-first-run.cast"
+AIDER = FIXTURES / "aider-0.86.2-shell-command.cast"
 
 
 def prompts_in(cast: Path) -> list[dict]:
@@ -76,6 +80,15 @@ def test_first_run_dialogs_are_arrow_menus_answered_with_arrows_and_enter(first_
     assert TerminalAnswer(trust).feed("1") is None  # numbers do nothing in these menus
 
 
+def test_aider_question_is_one_prompt_event_though_two_detectors_see_it():
+    # The line view reads it as its line ends; the screen an idle later, once prompt_toolkit
+    # has put the cursor back on it. Both used to be reported, the first then "superseded".
+    (prompt,) = prompts_in(AIDER)
+    assert (prompt["risk_level"], prompt["metadata"]["command"]) == ("high", "rm -rf build/")
+    assert prompt["metadata"]["question"] == "Run shell command?"
+    assert TerminalAnswer(prompt["metadata"]).feed("n\r") == "deny"
+
+
 # ---- a generic arrow menu and a generic numbered menu ----
 
 
@@ -104,3 +117,21 @@ def test_generic_numbered_menu_with_a_cursor_is_a_prompt():
 
 def test_a_list_with_a_marker_but_no_question_is_not_a_prompt():
     assert screen_prompt("Steps:\n❯ build\n  test\n\nEsc to cancel\n") is None
+
+
+def test_the_same_question_asked_again_after_an_answer_is_a_new_event():
+    events: list[dict] = []
+    pipeline = Pipeline(
+        agent_name="t",
+        started_at=0.0,
+        extractor=Extractor(),
+        on_events=events.extend,
+        screen=ScreenAnalyzer(80, 24),
+    )
+    pipeline.feed(0.0, "Run `rm -rf build/`? [y/N] ")
+    pipeline.idle()
+    pipeline.idle()  # seen again, by either detector: still one question
+    pipeline.feed(1.0, "n\r\nskipped\r\nRun `rm -rf build/`? [y/N] ")
+    pipeline.idle()
+    prompts = [(e["rule"], e["line_start"]) for e in events if e["event_type"] == "prompt"]
+    assert len(prompts) == 2, prompts
