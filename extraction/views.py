@@ -58,14 +58,12 @@ def code_blocks_list(request):
     page = Paginator(dq.code_blocks(language, q), dq.CODE_BLOCKS_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    params = request.GET.copy()
-    params.pop("page", None)
     context = {
         "page": page,
         "language": language,
         "q": q,
         "languages": dq.code_block_languages(),
-        "query_without_page": params.urlencode(),
+        "query_without_page": _query_without_page(request),
     }
     return render(request, "extraction/code_blocks.html", context)
 
@@ -89,8 +87,6 @@ def problems_list(request):
         }
         for g in page
     ]
-    query_string = request.GET.copy()
-    query_string.pop("page", None)
     context = {
         "page": page,
         "rows": rows,
@@ -107,7 +103,7 @@ def problems_list(request):
         "statuses": GroupStatus.values,
         "window": (start, end),
         "spark": {"width": problems.SPARK_WIDTH, "height": problems.SPARK_HEIGHT},
-        "query_without_page": query_string.urlencode(),
+        "query_without_page": _query_without_page(request),
     }
     return render(request, "extraction/problems.html", context)
 
@@ -125,6 +121,12 @@ def group_detail(request, pk: int):
         "representative": group.representative,
     }
     return render(request, "extraction/group_detail.html", context)
+
+
+def _query_without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
 
 
 def _local_input(moment) -> str:

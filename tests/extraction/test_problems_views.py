@@ -91,3 +91,13 @@ def test_a_group_page_shows_its_representative_sessions_and_replay_links(browser
 def test_the_header_links_to_problems(browser, problems):
     html = browser.get(reverse("st-events")).content.decode()
     assert f'href="{PROBLEMS}"' in html
+
+
+def test_problems_come_fifty_to_a_page_keeping_the_filters(browser, db):
+    session = make_session("codex", session_id="codex-20261120-120000")
+    for n in range(51):
+        insert(session, error_rows(1, timezone.now(), n + 1, "codex", f"ERROR problem{'x' * n}"))
+    first = browser.get(PROBLEMS, {"agent": "codex"})
+    assert len(first.context["rows"]) == 50
+    assert 'href="?agent=codex&amp;page=2"' in first.content.decode()
+    assert len(browser.get(PROBLEMS, {"agent": "codex", "page": 2}).context["rows"]) == 1
