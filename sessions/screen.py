@@ -34,7 +34,7 @@ from extraction.engine.prompts import (
     build_yes_no,
 )
 from extraction.engine.redact import redact
-from extraction.engine.risk import DEFAULT_POLICY, CommandPolicy, prompt_risk
+from extraction.engine.risk import DEFAULT_POLICY, UNKNOWN_RISK, CommandPolicy, prompt_risk
 
 # Past this much unrendered output, keep only the tail and start from a blank screen: a
 # full-screen TUI redraws itself within a few KB, so the tail renders the same screen, and
@@ -573,6 +573,9 @@ class ScreenAnalyzer:
             return self.policy.risk_for_command(command)
         if file:
             return "high" if self._outside_cwd(file) else "medium"
+        if found["program"] in ("claude", "codex"):
+            # An agent's permission box whose command and file could not be read: fail safe.
+            return UNKNOWN_RISK
         risk, command = prompt_risk(found["question"], found.get("block", ""), self.policy)
         if command:
             found["command"] = command

@@ -135,3 +135,13 @@ def test_the_same_question_asked_again_after_an_answer_is_a_new_event():
     pipeline.idle()
     prompts = [(e["rule"], e["line_start"]) for e in events if e["event_type"] == "prompt"]
     assert len(prompts) == 2, prompts
+
+
+def test_agent_permission_box_whose_command_cannot_be_read_is_high_and_never_automatic():
+    # A layout this parser does not know: no header, the command nowhere it looks.
+    event = screen_prompt(
+        " ╭──────────╮\n │ ░░░░░░░░ │\n ╰──────────╯\n\n"
+        " Do you want to proceed?\n ❯ 1. Yes\n   2. No\n\n Esc to cancel\n"
+    )
+    assert event.rule == "claude_permission" and event.metadata["command"] is None
+    assert event.risk_level == "high" and not event.auto_confirmable
