@@ -256,6 +256,8 @@ class GroupWriter:
         if not batch:
             return []
         prep = self._prep_datetime
+        # In fingerprint order: two writers upserting the same groups lock them in the same
+        # order, so neither waits for the other in a cycle (a deadlock on PostgreSQL).
         cursor.executemany(
             self.upsert_sql,
             [
@@ -263,13 +265,16 @@ class GroupWriter:
                     fp,
                     g["row"]["event_type"],
                     g["row"]["rule"][:100],
-                    preview(g["row"]["content"], g["row"].get("metadata"), limit=200),
+                    # PostgreSQL text cannot hold NUL (the event rows are cleaned the same way).
+                    preview(g["row"]["content"], g["row"].get("metadata"), limit=200).replace(
+                        "\x00", "\ufffd"
+                    ),
                     g["row"]["risk_level"],
                     prep(g["first"]),
                     prep(g["last"]),
                     g["count"],
                 )
-                for fp, g in batch.items()
+                for fp, g in sorted(batch.items())
             ],
         )
         cursor.execute(self.lookup_sql.format(", ".join(["%s"] * len(batch))), [session_pk, *batch])

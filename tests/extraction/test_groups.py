@@ -159,3 +159,9 @@ def test_an_imported_recording_joins_the_groups_of_the_tapped_run(tap_env, tmp_p
     (group,) = ErrorGroup.objects.all()
     assert (group.count, group.session_count) == (88, 2)
     assert high_risk_pending() == 1
+
+
+def test_a_nul_in_the_output_does_not_stop_the_group_from_being_written():
+    session = ProcessSession.start("a", command_line="x")
+    insert(session, error_rows(2, datetime.now(tz=UTC), message="ERROR bad byte \x00 in {i}"))
+    assert ErrorGroup.objects.get().count == 2
