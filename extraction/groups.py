@@ -14,8 +14,11 @@ twice).
 
 from __future__ import annotations
 
+from itertools import groupby
+from operator import itemgetter
+
 from django.conf import settings
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from .engine.fingerprint import GROUPED_TYPES, fingerprint, preview
@@ -314,3 +317,37 @@ class GroupWriter:
 
     def _prep_datetime(self, value):
         return self.ts_field.get_db_prep_save(value, connection)
+
+
+def group_ungrouped_events(chunk: int = 2_000) -> int:
+    """Fingerprint and group the errors and warnings stored without a group; returns how many.
+
+    For events written before groups existed, or by a path that bypasses the writer (the demo
+    data generator). Each event is counted once: only events without a fingerprint are read.
+    """
+    from .models import ExtractionEvent
+
+    writer = GroupWriter()
+    columns = ("id", "session_id", "seq", "agent_name", "event_type", "rule", "risk_level")
+    update = f"UPDATE {writer.event_table} SET fingerprint = %s WHERE id = %s"
+    done, last_id = 0, 0
+    while True:
+        rows = list(
+            ExtractionEvent.objects.filter(
+                id__gt=last_id, group__isnull=True, event_type__in=GROUPED_TYPES
+            )
+            .order_by("id")
+            .values(*columns, "content", "metadata", "timestamp")[:chunk]
+        )
+        if not rows:
+            return done
+        last_id = rows[-1]["id"]
+        rows.sort(key=itemgetter("session_id", "seq"))
+        with transaction.atomic(), connection.cursor() as cursor:
+            for session_pk, session_rows in groupby(rows, key=itemgetter("session_id")):
+                session_rows = list(session_rows)
+                # Stored events keep their own review: only the group and its counts change.
+                representatives = writer.prepare(cursor, session_pk, session_rows)
+                cursor.executemany(update, [(r["group_id"], r["id"]) for r in session_rows])
+                writer.link_representatives(cursor, representatives)
+        done += len(rows)

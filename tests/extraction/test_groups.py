@@ -11,7 +11,7 @@ from django.core.management import call_command
 from extraction.models import ErrorGroup, ExtractionEvent, GroupStatus
 from sessions.models import ProcessSession
 from tests.extraction.group_factories import error_rows, insert
-from tests.factories import make_user
+from tests.factories import make_event, make_user
 from tests.sessions import conftest as tap_conftest
 from tests.sessions.conftest import py, run_tap
 
@@ -165,3 +165,19 @@ def test_a_nul_in_the_output_does_not_stop_the_group_from_being_written():
     session = ProcessSession.start("a", command_line="x")
     insert(session, error_rows(2, datetime.now(tz=UTC), message="ERROR bad byte \x00 in {i}"))
     assert ErrorGroup.objects.get().count == 2
+
+
+def test_events_stored_before_groups_existed_are_grouped_once_by_group_events():
+    session = ProcessSession.start("a", command_line="x")
+    for seq in range(1, 6):
+        make_event(session, seq=seq, content=f"ERROR job {seq} failed", review_status="confirmed")
+    make_event(session, seq=6, event_type="prompt", content="Allow? [y/n]")
+    out = StringIO()
+    call_command("group_events", stdout=out)
+    call_command("group_events", stdout=out)
+    assert out.getvalue() == "5 event(s) grouped\n0 event(s) grouped\n"
+    (group,) = ErrorGroup.objects.all()
+    assert (group.count, group.session_count) == (5, 1)
+    assert group.representative.seq == 1
+    # Their reviews were made one by one and stay as they were.
+    assert set(group.events.values_list("review_status", flat=True)) == {"confirmed"}
