@@ -86,7 +86,9 @@ def project(tmp_path: Path) -> Path:
     return proj
 
 
-def codex_env(tap_env: dict, tmp_path: Path, server: MockModelServer, proj: Path) -> dict:
+def codex_env(
+    tap_env: dict, tmp_path: Path, server: MockModelServer, proj: Path, *, trusted: bool = True
+) -> dict:
     """A throwaway CODEX_HOME whose model provider is the mock server."""
     home = tmp_path / "home"
     codex_home = home / ".codex"
@@ -106,9 +108,8 @@ env_key = "MOCK_API_KEY"
 request_max_retries = 0
 stream_max_retries = 0
 
-[projects."{proj}"]
-trust_level = "trusted"
 """
+        + (f'[projects."{proj}"]\ntrust_level = "trusted"\n' if trusted else "")
     )
     # Codex warns on stderr when CODEX_HOME is under the temporary directory ("Refusing to
     # create helper binaries under temporary dir"); a private TMPDIR keeps the run quiet.
@@ -124,7 +125,13 @@ trust_level = "trusted"
 
 
 def claude_env(
-    tap_env: dict, tmp_path: Path, server: MockModelServer, proj: Path, version: str = "2.1.197"
+    tap_env: dict,
+    tmp_path: Path,
+    server: MockModelServer,
+    proj: Path,
+    version: str = "2.1.197",
+    *,
+    trusted: bool = True,
 ) -> dict:
     """A throwaway HOME in which onboarding, the API key and the project's trust are done."""
     home = tmp_path / "home"
@@ -138,7 +145,7 @@ def claude_env(
                 "customApiKeyResponses": {"approved": [API_KEY[-20:]], "rejected": []},
                 "projects": {
                     str(proj): {
-                        "hasTrustDialogAccepted": True,
+                        "hasTrustDialogAccepted": trusted,
                         "hasCompletedProjectOnboarding": True,
                         "allowedTools": [],
                     }

@@ -167,3 +167,50 @@ def test_codex_rm_rf_is_held_by_the_hook_until_the_dashboard_decides(
     assert session.events.filter(event_type="prompt").count() == 1
     outcome = "approve" if decision == "approve" else "deny"
     assert [(a["outcome"], a["by"]) for a in answered(session)] == [(outcome, "dashboard:rita")]
+
+
+def run_codex(tap_env, tmp_path, mock_model, *tap_args, ask="Delete build"):
+    proj = project(tmp_path)
+    env = codex_env(tap_env, tmp_path, mock_model, proj)
+    argv = [cli("codex"), "--no-daemon", "-C", str(proj), ask]
+    return proj, Tap(env, proj, "--pty", *tap_args, "--", *argv)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_codex_auto_confirm_medium_never_runs_rm_rf(tap_env, tmp_path, mock_model):
+    proj, tap = run_codex(
+        tap_env, tmp_path, mock_model, "--auto-confirm", "medium", "--prompt-timeout", "2"
+    )
+    try:
+        results = wait_for(mock_model.tool_results, 30, "Codex to get the denial")
+    finally:
+        tap.finish()
+    assert (proj / "build").exists()
+    assert "blocked by PreToolUse hook" in results[0]
+    prompt = ExtractionEvent.objects.get(event_type="prompt")
+    assert (prompt.rule, prompt.risk_level) == ("hook_permission", "high")
+    assert (prompt.prompt_decision, prompt.prompt_decision_by) == ("deny", "timeout")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_codex_auto_confirm_low_answers_its_own_prompt_once(tap_env, tmp_path, mock_model):
+    mock_model.command, mock_model.reason = "ls", "List the files"
+    proj, tap = run_codex(tap_env, tmp_path, mock_model, "--auto-confirm", "low", ask="List")
+    try:
+        results = wait_for(mock_model.tool_results, 30, "Codex to run `ls`")
+    finally:
+        tap.finish()
+    assert "README" in results[0]
+    # The policy approved it through the hook; Codex still asked on its screen (it refuses a
+    # hook's "allow"), and the tap gave its prompt the same answer: one prompt event.
+    prompt = ExtractionEvent.objects.get(event_type="prompt")
+    assert (prompt.rule, prompt.risk_level, prompt.prompt_decision) == (
+        "hook_permission",
+        "low",
+        "approve",
+    )
+    session = ProcessSession.objects.get()
+    again = session.state_changes.filter(state="prompt_answered_again")
+    assert [s.metadata["by"] for s in again] in ([], ["policy"])
