@@ -284,6 +284,7 @@ class BatchWriter(threading.Thread):
         self.written_events = 0
         self.spill_path: Path | None = None
         self._spill_lock = threading.Lock()
+        self._spill_failed = False
         self._reported_down = False
         self._last_write = time.monotonic()
         self._tuned_connection = None
@@ -332,7 +333,8 @@ class BatchWriter(threading.Thread):
         ended_at: float,
         timeout: float = 10.0,
     ) -> bool:
-        """Final flush; returns True when everything reached the database (else it was spilled)."""
+        """Final flush; returns True when everything reached the database (else it was spilled,
+        or could not even be spilled)."""
         with self._cond:
             self._finish = {
                 "status": status,
@@ -348,7 +350,7 @@ class BatchWriter(threading.Thread):
             # the program has exited and we will not wait forever, so everything still in
             # memory goes to the spill file now. `recover` loads it (and re-reads the recording).
             self._spill()
-        return self.spill_path is None
+        return self.spill_path is None and not self._spill_failed
 
     # ---- the writer thread ----
 
@@ -516,8 +518,23 @@ class BatchWriter(threading.Thread):
     def _spill(self) -> None:
         """Write what the database did not take to a JSONL file for ``manage.py recover``."""
         with self._spill_lock:
-            if self.spill_path is None:
-                self._write_spill()
+            if self.spill_path is None and not self._spill_failed:
+                try:
+                    self._write_spill()
+                except OSError as exc:
+                    # A full disk: a half-written spill would only mislead `recover`, which
+                    # rebuilds the session from its recording instead.
+                    self._spill_failed = True
+                    self.spill_path = None
+                    Path(exc.filename or self._spill_file()).unlink(missing_ok=True)
+                    log.warning(
+                        "streamtap: could not write the spill file (%s); `manage.py recover` "
+                        "rebuilds the session from its recording",
+                        exc.strerror or exc,
+                    )
+
+    def _spill_file(self) -> Path:
+        return self.spill_dir / (Path(self.spec.recording_path).stem + ".spill.jsonl")
 
     def _write_spill(self) -> None:
         with self._cond:
@@ -525,7 +542,7 @@ class BatchWriter(threading.Thread):
             states = list(self._in_flight_states) + list(self._states)
             stats = dict(self._stats)
         self.spill_dir.mkdir(parents=True, exist_ok=True)
-        path = self.spill_dir / (Path(self.spec.recording_path).stem + ".spill.jsonl")
+        path = self._spill_file()
         with open(path, "w", encoding="utf-8") as f:
             spec = dict(self.spec.__dict__)
             f.write(

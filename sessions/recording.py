@@ -11,7 +11,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,15 +42,24 @@ class AsciicastWriter:
         command: str = "",
         env: dict | None = None,
         autoflush: bool = True,
+        on_failure: Callable[[OSError], None] | None = None,
     ):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # A full disk (or any write error) stops the recording, not the program: what was
+        # written stays, later events are dropped, and on_failure hears of it once.
+        self.failed: OSError | None = None
+        self.on_failure = on_failure
         self.started = started
-        # Unbuffered binary append: one write() per event is the flush; no fsync, the page
-        # cache survives a killed tap.
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self.autoflush = autoflush
         self._pending: list[str] = []
+        # Unbuffered binary append: one write() per event is the flush; no fsync, the page
+        # cache survives a killed tap.
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as exc:
+            self._fd = -1
+            self._stop(exc)
         header = {"version": 2, "width": width, "height": height, "timestamp": int(started)}
         if title:
             header["title"] = title
@@ -71,9 +80,19 @@ class AsciicastWriter:
             return
         data = ("\n".join(self._pending) + "\n").encode("ascii")
         self._pending = []
+        if self.failed is not None:
+            return
         view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:
+            self._stop(exc)
+
+    def _stop(self, exc: OSError) -> None:
+        self.failed = exc
+        if self.on_failure is not None:
+            self.on_failure(exc)
 
     def output(self, offset: float, text: str) -> None:
         self.output_events += 1
@@ -91,7 +110,10 @@ class AsciicastWriter:
     def close(self) -> None:
         if self._fd >= 0:
             self.flush()
-            os.close(self._fd)
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass  # a close that reports a failed write-back: flush() has said so already
             self._fd = -1
 
 

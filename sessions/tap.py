@@ -152,6 +152,7 @@ class Tap:
             command=redact(shlex.join(opts.argv)),
             env={k: os.environ[k] for k in ("TERM", "SHELL") if k in os.environ},
             autoflush=False,  # the pipeline flushes once per chunk
+            on_failure=lambda exc: self._recording_stopped(writer, exc),
         )
         screen = ScreenAnalyzer(cols, rows, cwd=os.getcwd()) if self.use_pty else None
         pipeline = Pipeline(
@@ -276,6 +277,19 @@ class Tap:
             send_input=lambda data: self.runner.send_input(data),
             on_transcript=self.transcript.use if self.transcript is not None else None,
         )
+
+    def _recording_stopped(self, writer: WriterProcess, exc: OSError) -> None:
+        """The disk is full (or the recording cannot be written): say so once, keep going.
+
+        The program is not touched; its output still reaches the terminal and its events the
+        database. `recover` rebuilds from what the recording holds."""
+        reason = exc.strerror or str(exc)
+        message = f"streamtap: recording stopped ({reason}): {self.recording_path}"
+        try:
+            os.write(self.stderr_fd, f"\r\n{message}; the program keeps running\r\n".encode())
+        except OSError:
+            pass
+        writer.add_state("recording_stopped", {"reason": reason, "path": str(self.recording_path)})
 
     def _resized(self, offset: float, size) -> None:
         self.recorder.resize(offset, size.cols, size.rows)
