@@ -424,7 +424,7 @@ SECRET_PATTERNS = {
     "private_key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----\s*[A-Za-z0-9+/=\s]{200,}"),
 }
 # Obvious fixtures: AWS's documented example key, alphabet runs, long repeats.
-FIXTURE_LOOKS = re.compile(r"EXAMPLE|abcdefgh|ABCDEFGH|0123456|(.)\1{7,}")
+FIXTURE_LOOKS = re.compile(r"EXAMPLE|abcdefgh|ABCDEFGH|0123456|1234567|(.)\1{7,}")
 
 
 def tracked_files() -> list[str]:

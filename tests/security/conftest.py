@@ -8,29 +8,18 @@ Redis), the server uses them too.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission
 
+from tests.e2e.conftest import LiveServer, free_port
 from tests.factories import make_token, make_user
 from tests.sessions.conftest import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(condition, timeout: float = 20.0, what: str = "condition"):
@@ -51,29 +40,6 @@ def rss_kib(pid: int) -> int:
     raise AssertionError(f"no VmRSS for {pid}")
 
 
-@dataclass
-class Daphne:
-    process: subprocess.Popen
-    port: int
-    data_dir: Path
-    env: dict
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    @property
-    def origin(self) -> str:
-        return self.base_url
-
-    def log(self) -> str:
-        return (self.data_dir / "daphne.log").read_text(errors="replace")
-
-
 def server_env(data_dir: Path, **extra: str) -> dict:
     env = dict(os.environ)
     env.update(
@@ -87,48 +53,18 @@ def server_env(data_dir: Path, **extra: str) -> dict:
     return env
 
 
-def start_daphne(data_dir: Path, **extra_env: str) -> Daphne:
+def start_daphne(data_dir: Path, **extra_env: str) -> LiveServer:
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    env = server_env(data_dir, **extra_env)
-    log = open(data_dir / "daphne.log", "wb")  # noqa: SIM115 - lives as long as the server
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-        + ["streamtap_site.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    server = Daphne(process, port, data_dir, env)
-
-    def answers() -> bool:
-        assert process.poll() is None, server.log()
-        try:
-            with urllib.request.urlopen(f"{server.base_url}/login/", timeout=1) as response:
-                return response.status == 200
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return False
-
-    wait_for(answers, 30, "daphne to answer")
+    server = LiveServer(data_dir=data_dir, port=free_port(), env=server_env(data_dir, **extra_env))
+    server.start()
     return server
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
 
 
 @pytest.fixture(scope="module")
 def daphne(django_db_setup, tmp_path_factory):
     server = start_daphne(tmp_path_factory.mktemp("daphne"))
     yield server
-    stop(server.process)
+    server.stop()
 
 
 @pytest.fixture

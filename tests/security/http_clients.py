@@ -51,7 +51,10 @@ def post_big(server, head: str, total: int, chunked: bool = False) -> tuple[byte
     except OSError:
         pass
     seconds = time.monotonic() - started
-    sock.shutdown(socket.SHUT_RDWR)
+    try:
+        sock.shutdown(socket.SHUT_RDWR)  # stops the pusher if it is still sending
+    except OSError:  # already reset by the server
+        pass
     pusher.join(30)
     sock.close()
     return response, seconds, sent

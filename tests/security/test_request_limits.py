@@ -13,7 +13,7 @@ from asgiref.sync import async_to_sync
 
 from streamtap_site.asgi import application
 
-from .conftest import rss_kib, start_daphne, stop
+from .conftest import rss_kib, start_daphne
 from .http_clients import body_of, post_big, post_json, status_of
 from .ingest_batches import batch, event_row
 
@@ -68,7 +68,7 @@ def test_the_limit_is_configurable(tmp_path, tap_token):
         status, body = post_json(server, "/api/ingest/batch", batch(event_row(1)), token=tap_token)
         assert status == 200, body
     finally:
-        stop(server.process)
+        server.stop()
 
 
 def test_a_body_that_streams_past_the_limit_is_refused_by_the_asgi_middleware(settings):

@@ -16,7 +16,7 @@ from django.conf import global_settings
 
 from tests.factories import make_token, make_user
 
-from .conftest import start_daphne, stop, wait_for
+from .conftest import start_daphne, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -116,4 +116,4 @@ def test_a_throttled_client_may_log_in_again_once_the_window_has_passed(tmp_path
         assert [user.log_in("typo") for _ in range(4)] == [200, 200, 200, 429]
         wait_for(lambda: user.log_in(PASSWORD) == 302, timeout=30, what="the window to pass")
     finally:
-        stop(server.process)
+        server.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.test import Client
@@ -11,6 +10,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from sessions.live import ingest_auth_headers
+
+from .ingest_batches import event_row
 
 
 def session_cookie(user) -> str:
@@ -22,7 +23,7 @@ def session_cookie(user) -> str:
 def open_socket(server, path: str, *, origin: str | None = None, headers: dict | None = None):
     return connect(
         f"{server.ws_url}{path}",
-        origin=origin if origin is not None else server.origin,
+        origin=origin if origin is not None else server.base_url,
         additional_headers=headers or {},
         open_timeout=10,
         close_timeout=2,
@@ -49,24 +50,8 @@ def token_headers(token: str) -> dict:
 
 
 def event_wire(session_id: str, seq: int, content: str = "ERROR: boom") -> dict:
-    return {
-        "session": session_id,
-        "seq": seq,
-        "agent_name": "codex",
-        "event_type": "error",
-        "rule": "generic_error",
-        "severity": "error",
-        "risk_level": "medium",
-        "auto_confirmable": False,
-        "line_start": seq,
-        "line_end": seq,
-        "content": content,
-        "context": "",
-        "metadata": {},
-        "timestamp": datetime.now(tz=UTC).isoformat(),
-        "offset_seconds": 1.5,
-        "review_status": "pending",
-    }
+    """An event row as a tap publishes it live (sessions.live.event_row_to_wire)."""
+    return {**event_row(seq, content=content), "session": session_id, "review_status": "pending"}
 
 
 def events_frame(session_id: str, *events: dict) -> str:
