@@ -32,28 +32,23 @@ _NORMALISERS = [
     (
         ":",
         re.compile(
+            # ISO 8601 and its kin; syslog's "Mar 10 09:12:01"; a bare time of day.
             r"\b\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
             r"(?:Z|[+-]\d{2}:?\d{2})?"
+            r"|\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?"
+            r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+            r"\s+\d{1,2}\s+\d{1,2}:\d{2}:\d{2}(?:\.\d+)?(?:\s+\d{4})?"
+            r"|\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b"
         ),
         "<ts>",
     ),
-    (
-        ":",
-        re.compile(
-            r"\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-            r"\s+\d{1,2}\s+\d{1,2}:\d{2}:\d{2}(?:\.\d+)?(?:\s+\d{4})?",
-        ),
-        "<ts>",
-    ),
-    (":", re.compile(r"\b\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?\b"), "<ts>"),
     (
         "-",
         re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I),
         "<uuid>",
     ),
     ("://", re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I), "<url>"),
-    (".", re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"), "<ip>"),
-    ("0", re.compile(r"\b0x[0-9a-f]+\b", re.I), "<hex>"),
+    ("0x", re.compile(r"\b0x[0-9a-f]+\b", re.I), "<hex>"),
     # A run of hex with a digit and a letter and at least 7 long: a commit, a request id.
     ("", re.compile(r"\b[0-9a-f]{7,}\b", re.I), lambda m: _hex_id(m.group())),
     # Quoted values: a key, a file name, a user's input.
@@ -64,8 +59,8 @@ _NORMALISERS = [
     # Home directories and temporary directories: who ran it and where, not what failed.
     ("/", re.compile(r"(/(?:home|Users))/[^/\s]+"), r"\1/<user>"),
     ("/", re.compile(r"(/(?:tmp|var/folders|private/var))/[^\s:]+"), r"\1/<tmp>"),
+    # Numbers, versions and addresses (10.0.0.5:5432 becomes <n>:<n>).
     ("", re.compile(r"\d+(?:[.,]\d+)*"), "<n>"),
-    ("", re.compile(r"\s+"), " "),
 ]
 
 # Frames of the language and its libraries, not the program's own code.
@@ -126,7 +121,7 @@ def normalise(message: str) -> str:
     for marker, pattern, replacement in _NORMALISERS:
         if marker in text:
             text = pattern.sub(replacement, text)
-    return text.strip()
+    return " ".join(text.split())
 
 
 def fingerprint(event_type: str, rule: str, content: str, metadata: dict | None = None) -> str:
