@@ -28,17 +28,23 @@ FIRST_RUN = FIXTURES / "claude-2.1.332-first-run.cast"
 AIDER = FIXTURES / "aider-0.86.2-shell-command.cast"
 
 
-def prompts_in(cast: Path) -> list[dict]:
-    header = read_header(cast)
-    events: list[dict] = []
-    pipeline = Pipeline(
+def terminal_pipeline(cols: int, rows: int, events: list[dict]) -> Pipeline:
+    """A PTY tap's pipeline (line view and screen), without a database."""
+    return Pipeline(
         agent_name="replay",
         started_at=0.0,
         extractor=Extractor(),
         on_events=events.extend,
-        screen=ScreenAnalyzer(header["width"], header["height"]),
+        screen=ScreenAnalyzer(cols, rows),
     )
-    replay_recording(pipeline, iter_events(cast))
+
+
+def prompts_in(cast: Path) -> list[dict]:
+    header = read_header(cast)
+    events: list[dict] = []
+    replay_recording(
+        terminal_pipeline(header["width"], header["height"], events), iter_events(cast)
+    )
     return [e for e in events if e["event_type"] == "prompt"]
 
 
@@ -121,13 +127,7 @@ def test_a_list_with_a_marker_but_no_question_is_not_a_prompt():
 
 def test_the_same_question_asked_again_after_an_answer_is_a_new_event():
     events: list[dict] = []
-    pipeline = Pipeline(
-        agent_name="t",
-        started_at=0.0,
-        extractor=Extractor(),
-        on_events=events.extend,
-        screen=ScreenAnalyzer(80, 24),
-    )
+    pipeline = terminal_pipeline(80, 24, events)
     pipeline.feed(0.0, "Run `rm -rf build/`? [y/N] ")
     pipeline.idle()
     pipeline.idle()  # seen again, by either detector: still one question
