@@ -68,6 +68,22 @@ def agent_kind(argv: list[str], override: str | None = None) -> str:
     return "generic"
 
 
+HOOK_INSTALLS = {
+    "claude": "--settings <json> (this run only; settings files untouched)",
+    "codex": "-c hooks.PreToolUse/PostToolUse + --dangerously-bypass-hook-trust (this run only)",
+}
+
+
+def agent_channels(kind: str, hooks: AgentHooks | None, transcript) -> dict:
+    """What the session's state change says about where its prompts and content come from."""
+    return {
+        "agent": kind,
+        "hooks": HOOK_INSTALLS.get(kind) if hooks is not None else None,
+        "transcript": kind if transcript is not None else None,
+        "prompts": "hook, then the screen" if hooks is not None else "screen and lines only",
+    }
+
+
 def hook_command(agent: str, event: str) -> str:
     # -S: no site-packages, ~20 ms to start; the client needs the stdlib only.
     return shlex.join([sys.executable, "-S", str(HOOK_CLIENT), agent, event])

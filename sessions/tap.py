@@ -14,7 +14,7 @@ from django.conf import settings
 
 from extraction.engine import Extractor, StreamRedactor, load_rules, redact
 
-from .agent_hooks import HOOKED_KINDS, AgentHooks, agent_kind
+from .agent_hooks import HOOKED_KINDS, AgentHooks, agent_channels, agent_kind
 from .approvals import PromptController
 from .capture import ChildRunner, exit_status, terminal_size
 from .live import (
@@ -170,6 +170,9 @@ class Tap:
         self.transcript = TranscriptTail(kind, argv=opts.argv, cwd=os.getcwd(),
                                          started_at=self.started_at) if kind in PARSERS else None  # fmt: skip
         self.hooks = hooks = self._agent_hooks(kind)
+        writer.add_state(
+            "agent_channels", agent_channels(kind, hooks, self.transcript), time.time()
+        )
         runner = ChildRunner(
             hooks.argv(opts.argv) if hooks else opts.argv,
             pipeline,

@@ -50,7 +50,9 @@ _EXIT_CODE_RE = re.compile(r"^Exit code (?P<code>-?\d+)")
 _DENIED_RE = re.compile(
     r"(?i)requested permissions? to|haven't granted|permission (?:was )?denied|"
     r"user (?:doesn't|does not) want to (?:proceed|take this action)|was blocked|rejected|"
-    r"permission\b[^.\n]{0,40}\bdenied"
+    r"permission\b[^.\n]{0,40}\bdenied|"
+    # a PreToolUse hook's deny, as Claude Code 2.1.332 words it in the tool result
+    r"^PreToolUse:\w+ hook error:"
 )
 _FENCE_RE = re.compile(r"^```(?P<lang>[\w+#.-]*)[ \t]*\n(?P<code>.*?)^```[ \t]*$", re.M | re.S)
 

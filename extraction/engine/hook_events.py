@@ -10,6 +10,7 @@ whose command or target cannot be read is high risk.
 from __future__ import annotations
 
 import os
+import shlex
 
 from .agent_streams import unwrap_shell
 from .events import Event
@@ -32,7 +33,9 @@ def tool_command(tool_input: dict) -> str | None:
     for key in COMMAND_KEYS:
         value = tool_input.get(key)
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            value = " ".join(value)
+            # ["bash", "-lc", "ls"]: the script is the command; other argv lists as typed
+            is_shell = len(value) == 3 and value[1] in ("-c", "-lc")
+            value = value[2] if is_shell else shlex.join(value)
         if isinstance(value, str) and value.strip():
             return unwrap_shell(value)
     return None

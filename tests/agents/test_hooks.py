@@ -69,6 +69,8 @@ def test_rm_rf_is_held_by_the_hook_until_the_dashboard_decides(
     outcome = "approve" if decision == "approve" else "deny"
     assert [(a["outcome"], a["by"]) for a in answered(session)] == [(outcome, "dashboard:rita")]
     assert not (proj / ".claude").exists()  # no settings file was written
+    channels = session.state_changes.get(state="agent_channels").metadata
+    assert channels["hooks"].startswith("--settings") and channels["transcript"] == "claude"
 
 
 @each_claude
