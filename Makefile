@@ -41,7 +41,8 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-# The real Claude Code and Codex CLIs (npm, pinned) that tests/agents drives against a mock model.
+# The real agent CLIs that tests/agents drives against a mock model, pinned and side by side:
+# Claude Code (two versions) and Codex from npm, aider from PyPI in a venv of its own.
 agents:
 	tests/agents/install_clis.sh
 
