@@ -289,6 +289,12 @@ class GroupWriter:
                 for row in group["rows"]:
                     row["review_status"] = settled
                     row["review_note"] = f"group {status.replace('_', ' ')}"
+            else:
+                # A batch written again after a failure (or from a spill file) may carry the
+                # outcome its group had then; rows from taps carry no review of their own.
+                for row in group["rows"]:
+                    row.pop("review_status", None)
+                    row.pop("review_note", None)
             if link_id is None:
                 unlinked.append((group_id, session_pk, group["row"]["agent_name"]))
             if representative_id is None:

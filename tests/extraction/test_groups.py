@@ -7,9 +7,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 
 from extraction.models import ErrorGroup, ExtractionEvent, GroupStatus
 from sessions.models import ProcessSession
+from sessions.persistence import EventInserter
 from tests.extraction.group_factories import error_rows, insert
 from tests.factories import make_event, make_user
 from tests.sessions import conftest as tap_conftest
@@ -181,3 +183,20 @@ def test_events_stored_before_groups_existed_are_grouped_once_by_group_events():
     assert group.representative.seq == 1
     # Their reviews were made one by one and stay as they were.
     assert set(group.events.values_list("review_status", flat=True)) == {"confirmed"}
+
+
+def test_a_batch_written_again_takes_its_groups_outcome_as_it_is_now():
+    session = ProcessSession.start("a", command_line="x")
+    start = datetime.now(tz=UTC)
+    insert(session, error_rows(1, start))
+    (group,) = ErrorGroup.objects.all()
+    group.review(make_user("rey", staff=True), GroupStatus.FALSE_POSITIVE)
+    rows = error_rows(2, start, first_seq=2)
+    with pytest.raises(RuntimeError), transaction.atomic():  # the write fails after grouping
+        EventInserter().insert(session.pk, rows)
+        raise RuntimeError("database went away")
+    ErrorGroup.objects.filter(pk=group.pk).update(review_status=GroupStatus.PENDING)
+    insert(session, rows)  # the retry, with the same row dicts
+    assert set(group.events.filter(seq__gte=2).values_list("review_status", flat=True)) == {
+        "pending"
+    }
