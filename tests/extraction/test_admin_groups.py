@@ -67,3 +67,14 @@ def test_precision_per_rule_counts_the_settled_events(reviewer_browser, retry_lo
     reviewer_browser.post(QUEUE, {"action": "mark_false_positive", "_selected_action": [group.pk]})
     (row,) = [r for r in ExtractionEvent.objects.rule_precision() if r["rule"] == "log_error"]
     assert (row["false_positive"], row["precision"]) == (44, 0.0)
+
+
+def test_a_decision_made_in_the_groups_form_settles_its_events_too(reviewer_browser, retry_loop):
+    group = ErrorGroup.objects.get()
+    url = reverse("admin:extraction_errorgroup_change", args=[group.pk])
+    assert reviewer_browser.get(url).status_code == 200
+    response = reviewer_browser.post(
+        url, {"review_status": "false_positive", "review_note": "noise"}
+    )
+    assert response.status_code == 302
+    assert set(group.events.values_list("review_status", flat=True)) == {"false_positive"}
