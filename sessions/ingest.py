@@ -141,6 +141,7 @@ def _session_pk(session_id: str) -> int | None:
 class IngestConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.session_pks: dict[str, int] = {}
+        self.refused = False
         if not await self._authenticated():
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -165,10 +166,13 @@ class IngestConsumer(AsyncWebsocketConsumer):
         return False
 
     async def refuse(self, code: int, errors) -> None:
+        self.refused = True
         await self.send(text_data=_error_frame(errors))
         await self.close(code=code)
 
     async def receive(self, text_data=None, bytes_data=None):
+        if self.refused:
+            return  # frames already on their way when this socket was closed
         if text_data is None or len(text_data) > MAX_FRAME_BYTES:
             return await self.refuse(CLOSE_BAD_FRAME, {"frame": ["expected a JSON text frame"]})
         try:
