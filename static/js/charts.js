@@ -6,12 +6,43 @@ function sizeOf(container, height) {
   return { width: Math.max(container.clientWidth, 200), height };
 }
 
+// y labels: 1.2M, 35k, 0.412 (a fixed 42 px showed only the ",000" of "12,000").
+const compact = new Intl.NumberFormat(undefined, { notation: "compact", maximumFractionDigits: 3 });
+
+function yLabels(u, splits) {
+  return splits.map((v) => (v === null || v === undefined ? "" : compact.format(v)));
+}
+
+// The y axis as wide as its longest label (uPlot's recipe: measure with the axis's font).
+function yAxisSize(u, values, axisIdx, cycleNum) {
+  const axis = u.axes[axisIdx];
+  if (cycleNum > 1) return axis._size; // uPlot asks again until sizes settle: stop here
+  let size = axis.ticks.size + axis.gap;
+  const longest = (values || []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), "");
+  if (longest) {
+    u.ctx.font = axis.font[0];
+    size += u.ctx.measureText(longest).width / devicePixelRatio;
+  }
+  return Math.ceil(size) + 6;
+}
+
+// x labels on one line, as precise as the tick spacing needs: uPlot's two-line default put a
+// full date under the first tick, which ran off the chart's left edge in a narrow card.
+const clockFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const secondsFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+
+function xLabels(u, splits, axisIdx, space, incr) {
+  const format = incr >= 86400 ? dayFormat : incr < 60 ? secondsFormat : clockFormat;
+  return splits.map((t) => format.format(new Date(t * 1000)));
+}
+
 function axes() {
   const stroke = cssVar("--muted", "#667085");
   const grid = { stroke: cssVar("--border", "#e3e6eb"), width: 1 };
   return [
-    { stroke, grid, ticks: grid },
-    { stroke, grid, ticks: grid, size: 42 },
+    { stroke, grid, ticks: grid, values: xLabels, space: 70 },
+    { stroke, grid, ticks: grid, size: yAxisSize, values: yLabels },
   ];
 }
 
@@ -46,6 +77,8 @@ export function timeChart(container, x, series, { height = 200, kind = "line", l
   const opts = {
     ...sizeOf(container, height),
     legend: { show: legend },
+    // Room right of the plot for half of the last time label, which is centred on its tick.
+    padding: [12, 40, 0, 0],
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true, range: timeRange(kind === "bars") } },
     axes: axes(),
