@@ -15,11 +15,14 @@ cannot inject events or seqs into it, e.g. a high seq that would hide the real o
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core import signing
 from rest_framework import serializers
+
+from streamtap_site.throttling import BadTokenThrottle
 
 from .ingest_api import LiveEventSerializer, load_json, may_ingest
 from .live import ALL_GROUP, INGEST_SALT, group_for_session, split_frame
@@ -161,8 +164,15 @@ class IngestConsumer(AsyncWebsocketConsumer):
             except signing.BadSignature:
                 return False
         auth = _header(self.scope, b"authorization")
-        if auth.startswith("Token "):
-            return await _token_may_ingest(auth[6:].strip())
+        if not auth:
+            return False
+        # Wrong tokens count against the client's address as on the HTTP API.
+        throttle = BadTokenThrottle(_as_request(self.scope))
+        if throttle.exhausted():
+            return False
+        if auth.startswith("Token ") and await _token_may_ingest(auth[6:].strip()):
+            return True
+        throttle.record()
         return False
 
     async def refuse(self, code: int, errors) -> None:
@@ -211,6 +221,16 @@ class IngestConsumer(AsyncWebsocketConsumer):
             self.session_pks[session_id] = pk
             PUBLISHERS.setdefault(pk, self.channel_name)
         return pk
+
+
+def _as_request(scope) -> SimpleNamespace:
+    """What DRF's throttles read of a request: its META (client address, forwarded-for)."""
+    client = scope.get("client") or ("", 0)
+    meta = {"REMOTE_ADDR": client[0]}
+    forwarded = _header(scope, b"x-forwarded-for")
+    if forwarded:
+        meta["HTTP_X_FORWARDED_FOR"] = forwarded
+    return SimpleNamespace(META=meta)
 
 
 def _error_frame(errors) -> str:

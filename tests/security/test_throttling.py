@@ -17,6 +17,7 @@ from django.conf import global_settings
 from tests.factories import make_token, make_user
 
 from .conftest import start_daphne, wait_for
+from .websocket_clients import handshake_refused, token_headers
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -107,6 +108,16 @@ def test_thirty_wrong_api_tokens_in_a_row_are_throttled(daphne, admin_user):
     )
     assert status == 429 and "try again in" in json.loads(body)["detail"]
     assert get("127.0.0.2", token) == 200
+
+
+def test_thirty_wrong_tokens_on_the_ingest_websocket_are_throttled(daphne, tap_token):
+    def refused(source: str, key: str) -> bool:
+        return handshake_refused(daphne, "/ws/ingest/", headers=token_headers(key), source=source)
+
+    assert all(refused("127.0.0.7", f"{n:040d}") for n in range(30))
+    # Past 20 failures even the right token is refused from that address, not from another.
+    assert refused("127.0.0.7", tap_token)
+    assert not refused("127.0.0.8", tap_token)
 
 
 def test_a_throttled_client_may_log_in_again_once_the_window_has_passed(tmp_path, admin_user):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 
 from django.conf import settings
 from django.test import Client
@@ -20,9 +21,21 @@ def session_cookie(user) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
 
-def open_socket(server, path: str, *, origin: str | None = None, headers: dict | None = None):
+def open_socket(
+    server,
+    path: str,
+    *,
+    origin: str | None = None,
+    headers: dict | None = None,
+    source: str = "127.0.0.1",
+):
+    """A websocket from the client address ``source`` (any 127.x address is this machine)."""
+    sock = socket.create_connection(
+        ("127.0.0.1", server.port), timeout=10, source_address=(source, 0)
+    )
     return connect(
         f"{server.ws_url}{path}",
+        sock=sock,
         origin=origin if origin is not None else server.base_url,
         additional_headers=headers or {},
         open_timeout=10,
@@ -33,10 +46,10 @@ def open_socket(server, path: str, *, origin: str | None = None, headers: dict |
 def handshake_refused(server, path: str, **kwargs) -> bool:
     """True when the server refuses the socket at the handshake (HTTP 403)."""
     try:
-        socket = open_socket(server, path, **kwargs)
+        websocket = open_socket(server, path, **kwargs)
     except InvalidStatus as exc:
         return exc.response.status_code == 403
-    socket.close()
+    websocket.close()
     return False
 
 
