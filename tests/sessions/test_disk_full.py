@@ -70,7 +70,7 @@ def test_a_full_disk_stops_the_recording_not_the_program(tap_env, small_disk):
     session = ProcessSession.objects.get()
     assert session.status == "failed" and session.exit_code == 3
     states = [c.state for c in session.state_changes.all()]
-    assert states == ["running", "recording_stopped", "failed"]
+    assert states.count("recording_stopped") == 1 and states[-1] == "failed"
     # The database is elsewhere: every event is there although the recording stopped.
     assert session.events.count() == LINES // 10
     # What was written before the disk filled is a readable recording.
