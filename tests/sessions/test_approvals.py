@@ -39,7 +39,9 @@ def wait_for(predicate, timeout: float = 45.0):
 
 
 def states(session: ProcessSession) -> list[str]:
-    return list(session.state_changes.values_list("state", flat=True))
+    """The session's states, less the tap's note of which agent channels it watches."""
+    changes = session.state_changes.exclude(state="agent_channels")
+    return list(changes.values_list("state", flat=True))
 
 
 def start_tap(env, *args) -> subprocess.Popen:
