@@ -84,11 +84,15 @@ class ErrorGroup(models.Model):
     last_seen = models.DateTimeField()
     count = models.PositiveBigIntegerField(default=0)
     session_count = models.PositiveIntegerField(default=0)
+    # No constraint and nothing done on delete: anything else would make every delete of
+    # events (prune's batches) collect and update groups row by row instead of one DELETE.
+    # A pruned representative leaves a dangling id, which `representative_event` reads as none.
     representative = models.ForeignKey(
         "extraction.ExtractionEvent",
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="+",
         db_index=False,
     )
@@ -129,6 +133,20 @@ class ErrorGroup(models.Model):
         from django.urls import reverse
 
         return reverse("st-group-detail", args=[self.pk])
+
+    @property
+    def representative_event(self):
+        """The representative, or the latest occurrence when it was pruned (None if none)."""
+        from .models import ExtractionEvent
+
+        event = (
+            ExtractionEvent.objects.select_related("session")
+            .filter(pk=self.representative_id)
+            .first()
+            if self.representative_id
+            else None
+        )
+        return event or self.events.select_related("session").order_by("-timestamp").first()
 
     def review(self, user, decision: str, note: str = "") -> int:
         """Review the problem; its pending occurrences take the outcome. Returns how many."""

@@ -110,7 +110,7 @@ def problems_list(request):
 
 @content_security_policy
 def group_detail(request, pk: int):
-    group = get_object_or_404(ErrorGroup.objects.select_related("representative__session"), pk=pk)
+    group = get_object_or_404(ErrorGroup, pk=pk)
     occurrences = Paginator(
         group.events.select_related("session").order_by("-timestamp", "-id"), 50
     ).get_page(request.GET.get("page"))
@@ -118,7 +118,7 @@ def group_detail(request, pk: int):
         "group": group,
         "occurrences": occurrences,
         "sessions": group.sessions.select_related("session").order_by("-session__started_at"),
-        "representative": group.representative,
+        "representative": group.representative_event,
     }
     return render(request, "extraction/group_detail.html", context)
 

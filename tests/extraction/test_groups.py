@@ -7,7 +7,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from extraction.models import ErrorGroup, ExtractionEvent, GroupStatus
 from sessions.models import ProcessSession
@@ -200,3 +201,17 @@ def test_a_batch_written_again_takes_its_groups_outcome_as_it_is_now():
     assert set(group.events.filter(seq__gte=2).values_list("review_status", flat=True)) == {
         "pending"
     }
+
+
+def test_pruning_events_deletes_them_in_one_statement_and_keeps_a_representative(db):
+    session = ProcessSession.start("a", command_line="x")
+    insert(session, error_rows(5, datetime.now(tz=UTC)))
+    (group,) = ErrorGroup.objects.all()
+    first = group.representative_event
+    with CaptureQueriesContext(connection) as ctx:
+        ExtractionEvent.objects.filter(seq__lte=2).delete()
+    statements = [q["sql"].split()[0] for q in ctx.captured_queries]
+    assert [s for s in statements if s not in ("BEGIN", "COMMIT")] == ["DELETE"]
+    group.refresh_from_db()
+    assert first.seq == 1
+    assert group.representative_event.seq == 5  # the latest occurrence stands in
