@@ -394,3 +394,23 @@ def test_a_secret_start_held_past_the_bound_is_replaced_whole_and_its_rest_dropp
 def test_a_secret_start_at_the_very_end_is_replaced_whole():
     r = StreamRedactor()
     assert r.feed("key ghp_abc") + r.flush() == "key [REDACTED:unfinished]"
+
+
+def test_the_chunk_prefilter_misses_none_of_the_new_kinds():
+    parts = [
+        *(s for s, _ in NEW_KIND_SECRETS),
+        "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+        '"private_key_id": "1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b",',
+        *LOOK_ALIKES,
+    ]
+    rng = random.Random(15)
+    for _ in range(40):
+        pieces = []
+        while sum(map(len, pieces)) < CHUNK_MIN * 2:
+            pieces.append(rng.choice(parts) if rng.random() < 0.2 else "plain words here")
+            pieces.append(rng.choice([" ", "\n", "\t"]))
+        text = "".join(pieces)
+        assert redact_chunk(text) == redact(text)
+    for secret, _ in NEW_KIND_SECRETS:
+        text = "x" * CHUNK_MIN + f"\nusing {secret}\n"
+        assert secret not in redact_chunk(text)
