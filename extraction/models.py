@@ -193,10 +193,11 @@ class ExtractionEvent(models.Model):
     review_note = models.TextField(blank=True)
     # The answer to a prompt (approve/deny this action), never set by triage. NULL while the
     # prompt waits and on every other event type; nullable so the tap's writer inserts none.
-    prompt_decision = models.CharField(
+    # NULL (not "") means "not decided": the tap's writer leaves out columns its rows lack.
+    prompt_decision = models.CharField(  # noqa: DJ001
         max_length=16, choices=PromptDecision.choices, null=True, blank=True
     )
-    prompt_decision_by = models.CharField(
+    prompt_decision_by = models.CharField(  # noqa: DJ001
         max_length=160, null=True, blank=True, help_text="dashboard:<user>, terminal, policy…"
     )
     prompt_decided_by = models.ForeignKey(

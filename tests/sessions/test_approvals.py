@@ -11,7 +11,6 @@ import pty
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
