@@ -438,7 +438,13 @@ class Extractor:
             meta["command"] = command
         meta.setdefault("command", None)
         if rule.auto_confirmable is not None and not meta.get("secret_input"):
-            auto = rule.auto_confirmable and not (command and policy.find_destructive(command))
+            # A rule may allow it, never for what cannot be read or destroys something.
+            readable = command is not None or risk == "low"
+            auto = (
+                rule.auto_confirmable
+                and readable
+                and not (command and policy.find_destructive(command))
+            )
         else:
             auto = risk == "low" and not meta.get("secret_input")
         if self._redact_metadata:
