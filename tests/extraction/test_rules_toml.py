@@ -191,3 +191,11 @@ def test_bad_rule_error_names_the_rule(tmp_path):
 def test_missing_rules_file(tmp_path):
     with pytest.raises(RulesError, match="file not found"):
         load_rules(tmp_path / "nope.toml")
+
+
+def test_a_rule_cannot_make_a_prompt_it_cannot_read_auto_confirmable(tmp_path):
+    rules = load_rules(write(tmp_path, "[override.prompt_yes_no]\nauto_confirmable = true\n"))
+    (unread,) = [e for e in run(rules, "Continue? [y/N]\n") if e.event_type == "prompt"]
+    assert (unread.risk_level, unread.auto_confirmable) == ("high", False)
+    (named,) = [e for e in run(rules, "Run `pip install x`? [y/N]\n") if e.event_type == "prompt"]
+    assert (named.risk_level, named.auto_confirmable) == ("medium", True)
