@@ -24,8 +24,10 @@ ERASE_KEYS = frozenset("\x7f\x08")
 # One key per match: an escape sequence (CSI or SS3), Esc with a following key (Alt+key), a
 # lone Esc, or one character.
 _KEY_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1bO.|\x1b.|\x1b|.", re.S)
-_UP = frozenset({"\x1b[A", "\x1bOA", "\x1b[Z"})  # up, and Shift-Tab
-_DOWN = frozenset({"\x1b[B", "\x1bOB", "\t"})
+_UP = frozenset({"\x1b[A", "\x1bOA"})
+_DOWN = frozenset({"\x1b[B", "\x1bOB"})
+# Keys that change nothing on a menu: focus reports and bracketed-paste markers.
+_INERT = frozenset({"\x1b[I", "\x1b[O"})
 _LINE_WORDS = {**dict.fromkeys(YES_WORDS, APPROVE), **dict.fromkeys(NO_WORDS, DENY)}
 
 
@@ -50,6 +52,7 @@ class TerminalAnswer:
         self.highlight = selected[0] if selected else 0
         self.approve_key = metadata.get("approve_key")
         self.typed = ""
+        self.other_keys = False
         self.keys = ""
 
     def feed(self, text: str) -> str | None:
@@ -76,6 +79,9 @@ class TerminalAnswer:
                 return None
             option = self._option_for(key)
             if option is None:
+                # Something else was typed (Claude's Tab to amend, a message): Enter after it
+                # does not simply take the highlighted option.
+                self.other_keys = self.other_keys or key not in _INERT
                 return None
             if self.numbers_move and key == str(option.get("key")):
                 self.highlight = self.options.index(option)
@@ -101,7 +107,7 @@ class TerminalAnswer:
             # A password was typed (or not): it answers nothing we can judge.
             return UNKNOWN
         if self.menu:
-            if not self.options:
+            if not self.options or self.other_keys:
                 return UNKNOWN
             return option_outcome(self.options[self.highlight])
         answer = self.typed.strip().lower()

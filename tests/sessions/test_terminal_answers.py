@@ -60,6 +60,8 @@ AIDER = drawn(aider_prompt("rm -rf build/"))
         (["\x04"], "deny"),
         (["x", "9"], None),  # keys the menu ignores answer nothing yet
         (["\x1b[I"], None),  # a focus report is not Esc
+        (["\x1b[I", ENTER], "approve"),
+        (["\t", "do it differently", ENTER], "unknown"),  # Tab to amend, then a message
     ],
 )
 def test_claude_menu(keys, outcome):
