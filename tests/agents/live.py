@@ -70,11 +70,21 @@ def decide(client: APIClient, event: ExtractionEvent, decision: str):
     return client.post(url, {"decision": decision}, format="json")
 
 
-def prompt_event(rule: str, timeout: float = 30.0) -> ExtractionEvent:
+def prompt_event(rule: str | None, timeout: float = 30.0) -> ExtractionEvent:
+    """The first prompt event of this rule (None: any), once its session is waiting at it.
+
+    The row is stored before the session's waiting_for_input state: a decision in between is
+    refused (409, "not waiting at this prompt"), as it would be from the dashboard.
+    """
+
+    def waiting_prompt():
+        prompts = ExtractionEvent.objects.filter(event_type="prompt").order_by("seq")
+        event = (prompts.filter(rule=rule) if rule else prompts).first()
+        pending = event.session.pending_prompt() if event else None
+        return event if pending and pending.get("seq") == event.seq else None
+
     return wait_for(
-        lambda: ExtractionEvent.objects.filter(event_type="prompt", rule=rule).first(),
-        timeout,
-        f"a {rule} prompt event",
+        waiting_prompt, timeout, f"a {rule or 'first'} prompt event the session waits at"
     )
 
 

@@ -18,18 +18,15 @@ from tests.agents.live import (
     cli,
     decide,
     project,
+    prompt_event,
     staff_client,
     wait_for,
 )
 
 
 def any_prompt(timeout: float = 40.0) -> ExtractionEvent:
-    """The question's prompt event: the first one, which must also be the only one."""
-    return wait_for(
-        lambda: ExtractionEvent.objects.filter(event_type="prompt").order_by("seq").first(),
-        timeout,
-        "aider's prompt event",
-    )
+    """The question's prompt event (the first; it must be the only one), once waited at."""
+    return prompt_event(None, timeout)
 
 
 def start(tap_env, tmp_path, mock_model, *tap_args, message="Delete the build directory"):

@@ -8,8 +8,6 @@ never written.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from extraction.models import ExtractionEvent
@@ -35,6 +33,13 @@ def run_claude(version, tap_env, tmp_path, mock_model, *tap_args, ask="Delete th
     proj = project(tmp_path)
     env = claude_env(tap_env, tmp_path, mock_model, proj, version)
     return proj, Tap(env, proj, "--pty", *tap_args, "--", claude, ask)
+
+
+def the_prompt(rule: str, risk: str, decision: str) -> ExtractionEvent:
+    """The session's one prompt event, with the rule, risk and decision expected."""
+    prompt = ExtractionEvent.objects.get(event_type="prompt")
+    assert (prompt.rule, prompt.risk_level, prompt.prompt_decision) == (rule, risk, decision)
+    return prompt
 
 
 def answered(session: ProcessSession) -> list[dict]:
@@ -86,10 +91,9 @@ def test_auto_confirm_medium_never_runs_rm_rf(version, tap_env, tmp_path, mock_m
         tap.finish()
     assert (proj / "build").exists()
     assert "denied by timeout" in results[0]
-    prompt = ExtractionEvent.objects.get(event_type="prompt")
-    assert (prompt.rule, prompt.risk_level) == ("hook_permission", "high")
+    prompt = the_prompt("hook_permission", "high", "deny")
     assert prompt.metadata["command"] == "rm -rf build/"
-    assert (prompt.prompt_decision, prompt.prompt_decision_by) == ("deny", "timeout")
+    assert prompt.prompt_decision_by == "timeout"
 
 
 @each_claude
@@ -105,38 +109,9 @@ def test_auto_confirm_low_allows_the_tests_through_the_hook(version, tap_env, tm
     finally:
         tap.finish()
     assert "pytest" in results[0]
-    prompt = ExtractionEvent.objects.get(event_type="prompt")
-    assert (prompt.rule, prompt.risk_level, prompt.prompt_decision) == (
-        "hook_permission",
-        "low",
-        "approve",
-    )
+    prompt = the_prompt("hook_permission", "low", "approve")
     assert prompt.metadata["command"] == "python3 -m pytest --version"
     assert prompt.metadata["answer"]["by"] == "policy"
-
-
-@each_claude
-@pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
-def test_a_dead_tap_fails_closed(version, tap_env, tmp_path, mock_model):
-    """The hook alone, as Claude runs it, when nothing listens on the socket: denied at once."""
-    import subprocess
-    import sys
-
-    from sessions.agent_hooks import HOOK_CLIENT
-
-    payload = {"tool_name": "Bash", "tool_input": {"command": "rm -rf build/"}, "cwd": "/"}
-    env = {"STREAMTAP_HOOK_SOCKET": str(tmp_path / "gone.sock"), "STREAMTAP_HOOK_WAIT": "5"}
-    result = subprocess.run(
-        [sys.executable, "-S", str(HOOK_CLIENT), "claude", "PreToolUse"],
-        input=json.dumps(payload).encode(),
-        env=env,
-        capture_output=True,
-        timeout=10,
-    )
-    output = json.loads(result.stdout)["hookSpecificOutput"]
-    assert output["permissionDecision"] == "deny"
-    assert "high risk" in output["permissionDecisionReason"]
 
 
 # ---- Codex -----------------------------------------------------------------------------------
@@ -190,9 +165,8 @@ def test_codex_auto_confirm_medium_never_runs_rm_rf(tap_env, tmp_path, mock_mode
         tap.finish()
     assert (proj / "build").exists()
     assert "blocked by PreToolUse hook" in results[0]
-    prompt = ExtractionEvent.objects.get(event_type="prompt")
-    assert (prompt.rule, prompt.risk_level) == ("hook_permission", "high")
-    assert (prompt.prompt_decision, prompt.prompt_decision_by) == ("deny", "timeout")
+    prompt = the_prompt("hook_permission", "high", "deny")
+    assert prompt.prompt_decision_by == "timeout"
 
 
 @pytest.mark.slow
@@ -207,12 +181,7 @@ def test_codex_auto_confirm_low_answers_its_own_prompt_once(tap_env, tmp_path, m
     assert "README" in results[0]
     # The policy approved it through the hook; Codex still asked on its screen (it refuses a
     # hook's "allow"), and the tap gave its prompt the same answer: one prompt event.
-    prompt = ExtractionEvent.objects.get(event_type="prompt")
-    assert (prompt.rule, prompt.risk_level, prompt.prompt_decision) == (
-        "hook_permission",
-        "low",
-        "approve",
-    )
+    assert the_prompt("hook_permission", "low", "approve").metadata["command"] == "ls"
     session = ProcessSession.objects.get()
     again = session.state_changes.filter(state="prompt_answered_again")
     assert [s.metadata["by"] for s in again] in ([], ["policy"])

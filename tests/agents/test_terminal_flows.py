@@ -51,6 +51,16 @@ def type_keys(tap: Tap, data: bytes) -> None:
     tap.proc.stdin.flush()
 
 
+def deny_with_esc(tap: Tap) -> ExtractionEvent:
+    """Esc typed at the agent's own prompt, as a person would; the prompt once decided."""
+    try:
+        prompt = screen_prompt()
+        type_keys(tap, b"\x1b")
+        return decided(prompt)
+    finally:
+        tap.finish()
+
+
 def assert_one_denied_prompt(prompt: ExtractionEvent, proj, hooked: bool) -> None:
     assert (prompt.prompt_decision, prompt.prompt_decision_by) == ("deny", "terminal")
     assert ExtractionEvent.objects.filter(event_type="prompt").count() == 1
@@ -70,13 +80,7 @@ def test_claude_esc_at_its_prompt_is_a_denial(version, tap_env, tmp_path, mock_m
     # manual: Claude's own prompt for a medium call (2.1.332's "auto" may allow it unasked).
     tap = Tap(env, proj, "--pty", "--", cli("claude", version), "--permission-mode", "default",
               "Make dist")  # fmt: skip
-    try:
-        prompt = screen_prompt()
-        type_keys(tap, b"\x1b")
-        prompt = decided(prompt)
-    finally:
-        tap.finish()
-    assert_one_denied_prompt(prompt, proj, hooked=True)
+    assert_one_denied_prompt(deny_with_esc(tap), proj, hooked=True)
 
 
 @pytest.mark.slow
@@ -86,13 +90,7 @@ def test_codex_esc_at_its_prompt_is_a_denial(tap_env, tmp_path, mock_model):
     proj = project(tmp_path)
     env = codex_env(tap_env, tmp_path, mock_model, proj)
     tap = Tap(env, proj, "--pty", "--", cli("codex"), "--no-daemon", "-C", str(proj), "Make dist")
-    try:
-        prompt = screen_prompt()
-        type_keys(tap, b"\x1b")
-        prompt = decided(prompt)
-    finally:
-        tap.finish()
-    assert_one_denied_prompt(prompt, proj, hooked=True)
+    assert_one_denied_prompt(deny_with_esc(tap), proj, hooked=True)
 
 
 @pytest.mark.slow
