@@ -324,7 +324,6 @@ _HOLD_RE = re.compile(
 )
 _LAST_TOKEN_RE = re.compile(r"\S*\Z")
 _TOKEN_START_RE = re.compile(r"\S*")
-_BASE64_RUN_RE = re.compile(r"[A-Za-z0-9/+]*")
 
 
 def _may_name_a_coming_aws_secret(tail: str) -> bool:
@@ -337,12 +336,13 @@ def _may_name_a_coming_aws_secret(tail: str) -> bool:
 _BEGIN_KEY_RE = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _END_KEY_RE = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 
-# Continuations a secret's start could get: random token characters, a URL's ":password@host"
-# or "password@host", a JWT's next parts. If one of them would change how the text held so far
-# is redacted, that text may be the start of a secret and cannot be shown yet.
+# Continuations a secret's start could get: random token characters (of every length, for
+# the kinds of an exact length: an AWS secret key, a Google API key, an npm token), a URL's
+# ":password@host" or "password@host", a JWT's next parts. If one of them would change how the
+# text held so far is redacted, that text may be the start of a secret and cannot be shown yet.
 _FILL = "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v2W3x4"
 _CONTINUATIONS = (
-    _FILL,
+    *(_FILL[:n] for n in range(1, len(_FILL) + 1)),
     _FILL[:8] + "@h",
     ":" + _FILL[:8] + "@h",
     ".eyJ" + _FILL[:12] + "." + _FILL[:12],
@@ -394,7 +394,11 @@ class StreamRedactor:
 
     def _feed(self, text: str) -> str:
         if self._dropping:
-            text = text[_TOKEN_START_RE.match(text).end() :]
+            # The rest of a token let out as UNFINISHED is dropped, but stays context: what
+            # follows it on the line is redacted as if the whole token had been seen.
+            rest = _TOKEN_START_RE.match(text).end()
+            self._line = (self._line + text[:rest])[-self.CONTEXT_MAX :]
+            text = text[rest:]
             if not text:
                 return ""
             self._dropping = False
@@ -457,11 +461,7 @@ class StreamRedactor:
         if _BEGIN_KEY_RE.search(text):
             return True  # a private key's first line: its body comes on the next
         shown = redact(text)
-        continuations = list(_CONTINUATIONS)
-        token = _LAST_TOKEN_RE.search(held).group(0)
-        if len(token) < AWS_SECRET_LENGTH and _BASE64_RUN_RE.fullmatch(token):
-            continuations.append(_FILL[: AWS_SECRET_LENGTH - len(token)])
-        return any(not redact(text + more).startswith(shown) for more in continuations)
+        return any(not redact(text + more).startswith(shown) for more in _CONTINUATIONS)
 
     def flush(self, final: bool = True, now: float = 0.0) -> str:
         """Let out held text: at a pause only what cannot start a secret, at the end all of it
@@ -498,6 +498,6 @@ class StreamRedactor:
         held, self._held, self._held_since = self._held, "", None
         token = _LAST_TOKEN_RE.search(held).group(0)
         out = self._let_out(held[: len(held) - len(token)])
-        self._line = (self._line + UNFINISHED)[-self.CONTEXT_MAX :]
+        self._line = (self._line + token)[-self.CONTEXT_MAX :]
         self._dropping = True
         return out + UNFINISHED

@@ -1,7 +1,9 @@
 import random
 import sys
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from extraction.engine import Extractor, StreamRedactor, redact
 from extraction.engine import rules as rules_module
@@ -414,3 +416,47 @@ def test_the_chunk_prefilter_misses_none_of_the_new_kinds():
     for secret, _ in NEW_KIND_SECRETS:
         text = "x" * CHUNK_MIN + f"\nusing {secret}\n"
         assert secret not in redact_chunk(text)
+
+
+# --- any cut, any pause: no six characters of a secret's value get out -----------------------
+
+PAUSE_SECRETS = {
+    "sk-proj-A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6": "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6",
+    "ghp_abcdefghijklmnopqrstuvwxyz0123456789": "abcdefghijklmnopqrstuvwxyz0123456789",
+    "postgres://bob:Hunter2Secret@db.local/app": "Hunter2Secret",
+    "API_KEY=Zq9Xv7Lm3Np8Rt2Yw6": "Zq9Xv7Lm3Np8Rt2Yw6",
+    "password: Hunter2Secret": "Hunter2Secret",
+    f"Bearer {NEW_KIND_SECRETS[4][0]}": NEW_KIND_SECRETS[4][0],
+    f"aws secret {AWS_SECRET}": AWS_SECRET,
+    **{secret: secret.split("_", 2)[-1] for secret, _ in NEW_KIND_SECRETS[:3]},
+    **{secret: secret[4:] for secret, kind in NEW_KIND_SECRETS if kind == "google_api_key"},
+    **{secret: secret[4:] for secret, kind in NEW_KIND_SECRETS if kind == "npm_token"},
+}
+
+
+@hypothesis.settings(max_examples=400, deadline=None)
+@hypothesis.given(
+    secret=st.sampled_from(sorted(PAUSE_SECRETS)),
+    before=st.sampled_from(["", "ERROR: ", "log: x "]),
+    twice=st.booleans(),
+    cuts=st.lists(st.integers(1, 180), max_size=6),
+    pauses=st.lists(st.sampled_from(["none", "pause", "overdue"]), min_size=7, max_size=7),
+)
+def test_no_part_of_a_secret_gets_out_whatever_the_cuts_and_pauses(
+    secret, before, twice, cuts, pauses
+):
+    text = before + secret + (f" and {secret}" if twice else "") + " done\nnext\n"
+    points = sorted({c for c in cuts if c < len(text)})
+    chunks = [text[a:b] for a, b in zip([0, *points], [*points, len(text)], strict=True)]
+    r, out, now = StreamRedactor(), "", 0.0
+    for chunk, pause in zip(chunks, pauses, strict=False):
+        out += r.feed(chunk)
+        if pause != "none":
+            out += r.flush(final=False, now=now)
+        if pause == "overdue":
+            now += StreamRedactor.HOLD_SECONDS
+            out += r.release_overdue(now)
+    out += r.flush()
+    value = PAUSE_SECRETS[secret]
+    assert not any(value[k : k + 6] in out for k in range(len(value) - 5)), (chunks, out)
+    assert out.endswith(" done\nnext\n") or out.endswith("\nnext\n"), (chunks, out)
