@@ -41,6 +41,14 @@ def terminal_text(page) -> str:
     return page.locator("#replay-terminal .xterm-rows").inner_text()
 
 
+def wait_current(page, text: str) -> None:
+    """Wait until the event highlighted as current in the list is the one with this text."""
+    page.wait_for_function(
+        "(text) => document.querySelector('#replay-events li.current .what')?.textContent === text",
+        arg=text,
+    )
+
+
 def current_event(page) -> str:
     return page.locator("#replay-events li.current .what").inner_text()
 
@@ -61,11 +69,7 @@ def test_next_error_visits_each_error_sharing_a_timestamp(
     seen = []
     for expected in ["first at 20", "second at 20", "third at 20", "alone at 40"]:
         next_error.click()
-        page.wait_for_function(
-            "(text) => document.querySelector('#replay-events li.current .what')?.textContent"
-            " === text",
-            arg=expected,
-        )
+        wait_current(page, expected)
         seen.append((current_event(page), round(position(page), 2)))
     assert seen == [
         ("first at 20", 20.0),
@@ -77,15 +81,9 @@ def test_next_error_visits_each_error_sharing_a_timestamp(
     page.wait_for_selector("#replay-status:has-text('no next error')")
     # And back, one by one.
     previous_error.click()
-    page.wait_for_function(
-        "() => document.querySelector('#replay-events li.current .what')?.textContent"
-        " === 'third at 20'"
-    )
+    wait_current(page, "third at 20")
     previous_error.click()
-    page.wait_for_function(
-        "() => document.querySelector('#replay-events li.current .what')?.textContent"
-        " === 'second at 20'"
-    )
+    wait_current(page, "second at 20")
     assert page.errors == []
 
 
@@ -116,20 +114,11 @@ def test_asciinema_player_keys(logged_in_page, live_server_proc, stepped_session
 
     # [ and ]: the previous and next marker, whatever its type.
     page.keyboard.press("[")
-    page.wait_for_function(
-        "() => document.querySelector('#replay-events li.current .what')?.textContent"
-        " === 'alone at 40'"
-    )
+    wait_current(page, "alone at 40")
     page.keyboard.press("[")
-    page.wait_for_function(
-        "() => document.querySelector('#replay-events li.current .what')?.textContent"
-        " === 'Proceed? [y/N]'"
-    )
+    wait_current(page, "Proceed? [y/N]")
     page.keyboard.press("]")
-    page.wait_for_function(
-        "() => document.querySelector('#replay-events li.current .what')?.textContent"
-        " === 'alone at 40'"
-    )
+    wait_current(page, "alone at 40")
 
     # `.` steps one frame of output while paused: the line printed at 0:40.0, then the next.
     wait_position(page, 40.0)
