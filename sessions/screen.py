@@ -72,6 +72,7 @@ _RULE_RE = re.compile(r"^\s*[─━═╌┄╭╮╰╯┌┐└┘\-]{8,}\s*$"
 # Claude Code 2.1.3xx sets the command between two dashed rules, right above the question.
 _DASHED_RULE_RE = re.compile(r"^\s*╌{8,}\s*$")
 _TIP_RE = re.compile(r"^Tip:\s")
+_QUESTION_ASIDE_RE = re.compile(r"\?\s+\(")
 _FENCE_RE = re.compile(r"^\s*(?:```|~~~)")
 _MENU_ITEM_RE = re.compile(
     r"^(?P<indent>\s*)(?P<cursor>[❯›>▶→➤]\s*)?(?P<key>\d{1,2})[.)]\s+(?P<label>\S.*?)\s*$"
@@ -464,14 +465,7 @@ class ScreenAnalyzer:
         below = [ln for ln in lines[last_row + 1 : last + 1] if ln.strip()]
         if len(below) > _MAX_LINES_AFTER_MENU or _inside_fence(lines, first_row):
             return None
-        q_row = next(
-            (
-                i
-                for i in range(first_row - 1, max(-1, first_row - 1 - _QUESTION_SEARCH_LINES), -1)
-                if lines[i].strip().endswith("?")
-            ),
-            None,
-        )
+        q_row = _question_row(lines, first_row)
         if q_row is None:
             return None
         has_cursor = any(m.group("cursor") for _, m in items)
@@ -488,7 +482,7 @@ class ScreenAnalyzer:
             if m.group("cursor"):
                 option["selected"] = True
             options.append(option)
-        question = lines[q_row].strip()
+        question = _question_of(lines[q_row])
         block_start = _block_start(lines, q_row)
         context = lines[block_start:q_row]
         between = lines[q_row + 1 : first_row]
@@ -513,6 +507,7 @@ class ScreenAnalyzer:
         _answer_keys(found)
         if found["approve_key"] is None and not any(o["kind"] != "other" for o in options):
             return None
+        _first_run_dialog(found)
         return found
 
     def _find_line_prompt(self, lines: list[str], last: int, cursor_row: int) -> dict | None:
@@ -861,12 +856,8 @@ def _find_arrow_menu(lines: list[str], last: int) -> dict | None:
     labels = [lines[r][column:].strip() for r in rows]
     if any(r not in cursors and lines[r][:column].strip() for r in rows) or not all(labels):
         return None
-    q_row = next(
-        (i for i in range(first - 1, max(-1, first - 1 - _QUESTION_SEARCH_LINES), -1)
-         if "?" in lines[i] or _RULE_RE.match(lines[i])),
-        None,
-    )  # fmt: skip
-    if q_row is None or "?" not in lines[q_row]:
+    q_row = _question_row(lines, first)
+    if q_row is None:
         return None
     selected = cursors[0] - first
     options = [{"label": label, "kind": option_kind(label)} for label in labels]
@@ -879,8 +870,7 @@ def _find_arrow_menu(lines: list[str], last: int) -> dict | None:
     found = {
         "program": "generic",
         "rule": "screen_arrow_menu",
-        # The question's sentence, not the aside after it ("…trust? (Like your own code…").
-        "question": lines[q_row].strip()[: lines[q_row].strip().rindex("?") + 1],
+        "question": _question_of(lines[q_row]),
         "options": options,
         "hints": [lines[hint].strip()],
         "block": block,
@@ -895,11 +885,31 @@ def _find_arrow_menu(lines: list[str], last: int) -> dict | None:
         ),
         "deny_writes": [ESC],
     }
-    for rule, pattern in _CLAUDE_DIALOGS:
-        if pattern.search(block):
-            found.update(program="claude", rule=rule, risk="low")
-            break
+    _first_run_dialog(found)
     return found
+
+
+def _first_run_dialog(found: dict) -> None:
+    """Claude Code's trust-folder and API-key dialogs: named, and low risk."""
+    for rule, pattern in _CLAUDE_DIALOGS:
+        if pattern.search(found["block"]):
+            found.update(program="claude", rule=rule, risk="low")
+            return
+
+
+def _question_row(lines: list[str], first_option: int) -> int | None:
+    """The row of the question above a menu: a line ending with "?", or else one whose
+    question is followed by an aside ("…one you trust? (Like your own code…")."""
+    rows = range(first_option - 1, max(-1, first_option - 1 - _QUESTION_SEARCH_LINES), -1)
+    ends = next((i for i in rows if lines[i].strip().endswith("?")), None)
+    if ends is not None:
+        return ends
+    return next((i for i in rows if _QUESTION_ASIDE_RE.search(lines[i])), None)
+
+
+def _question_of(line: str) -> str:
+    line = line.strip()
+    return line[: line.rindex("?") + 1] if "?" in line else line
 
 
 def _codex_details(found: dict, between: list[str]) -> None:

@@ -7,6 +7,7 @@ use-this-API-key dialog (both answered by `--auto-confirm low`), then the permis
 `rm -rf build/` (a "Bash command" header, a tip, the command between two ╌ rules), denied with
 Esc at the terminal.
 
+`claude-2.1.197-trust.cast` is Claude Code 2.1.197's trust dialog, the same way (numbered).
 `aider-0.86.2-shell-command.cast` is aider 0.86.2 the same way, asking
 "Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]:" for the mock's `rm -rf build/`.
 """
@@ -93,6 +94,15 @@ def test_aider_question_is_one_prompt_event_though_two_detectors_see_it():
     assert (prompt["risk_level"], prompt["metadata"]["command"]) == ("high", "rm -rf build/")
     assert prompt["metadata"]["question"] == "Run shell command?"
     assert TerminalAnswer(prompt["metadata"]).feed("n\r") == "deny"
+
+
+def test_trust_dialog_of_2_1_197_is_a_numbered_menu_under_a_question_with_an_aside():
+    (trust,) = prompts_in(FIXTURES / "claude-2.1.197-trust.cast")
+    assert (trust["rule"], trust["risk_level"]) == ("claude_trust_folder", "low")
+    meta = trust["metadata"]
+    assert meta["question"].endswith("Is this a project you created or one you trust?")
+    assert [o["label"] for o in meta["options"]] == ["Yes, I trust this folder", "No, exit"]
+    assert meta["approve_writes"] == ["1"]
 
 
 # ---- a generic arrow menu and a generic numbered menu ----
