@@ -40,6 +40,8 @@ const terminalEmpty = $("#terminal-empty");
 function showEmptyTerminal(empty) {
   terminalEmpty.hidden = !empty;
   $("#terminal").hidden = empty;
+  // A light panel that explains, not a black box.
+  $(".terminal-panel").classList.toggle("is-empty", empty);
 }
 
 let lastOseq = 0; // output chunks shown: the recording's "o" events 1..lastOseq
@@ -152,6 +154,8 @@ function scrollToSourceLine(lineStart) {
     target = row;
   }
   term.scrollToLine(Math.max(0, target));
+  // Mark the event's line, as a search result is marked.
+  term.selectLines(target, target);
 }
 
 // ---------------------------------------------------------------- timeline
@@ -219,8 +223,10 @@ function selectEvent(item, { scrollTimeline = false } = {}) {
   // The address bar is the permalink too, so the page's own "Copy link" copies it.
   window.history.replaceState(null, "", eventUrl(item.dataset.seq));
   if (scrollTimeline) {
+    // Within the timeline only: the page itself stays where it is (its header in view).
     stickToBottom = false;
-    item.scrollIntoView({ block: "center" });
+    const box = timeline.parentElement;
+    box.scrollTop += item.getBoundingClientRect().top - box.getBoundingClientRect().top - box.clientHeight / 2;
   }
   scrollToSourceLine(Number(item.dataset.line) || 1);
 }
