@@ -170,9 +170,9 @@ class Tap:
         self.transcript = TranscriptTail(kind, argv=opts.argv, cwd=os.getcwd(),
                                          started_at=self.started_at) if kind in PARSERS else None  # fmt: skip
         self.hooks = hooks = self._agent_hooks(kind)
-        writer.add_state(
-            "agent_channels", agent_channels(kind, hooks, self.transcript), time.time()
-        )
+        if kind != "generic":
+            channels = agent_channels(kind, hooks, self.transcript)
+            writer.add_state("agent_channels", channels, time.time())
         runner = ChildRunner(
             hooks.argv(opts.argv) if hooks else opts.argv,
             pipeline,
