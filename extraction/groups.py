@@ -21,6 +21,8 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from sessions.db_values import as_is, converter
+
 from .engine.fingerprint import GROUPED_TYPES, fingerprint, preview
 
 
@@ -211,7 +213,10 @@ class GroupWriter:
 
         self.event_table = ExtractionEvent._meta.db_table
         self._recent: dict[tuple, str] = {}
-        self.ts_field = ErrorGroup._meta.get_field("last_seen")
+        # The writer's own datetime conversion (Django's get_db_prep_save costs ~50 µs a value).
+        self._prep_datetime = converter(ErrorGroup._meta.get_field("last_seen"), connection.vendor)
+        if self._prep_datetime is None:
+            self._prep_datetime = as_is
         t = ErrorGroup._meta.db_table
         later = "CASE WHEN excluded.last_seen > {t}.last_seen THEN excluded.last_seen ELSE {t}.last_seen END"
         risk = (
@@ -338,9 +343,6 @@ class GroupWriter:
     def link_representatives(self, cursor, representatives: list[tuple]) -> None:
         if representatives:
             cursor.executemany(self.representative_sql, representatives)
-
-    def _prep_datetime(self, value):
-        return self.ts_field.get_db_prep_save(value, connection)
 
 
 def group_ungrouped_events(chunk: int = 2_000) -> int:

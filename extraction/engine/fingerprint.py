@@ -23,7 +23,7 @@ GROUPED_TYPES = frozenset({"error", "warning"})
 # raised and its caller or two; deeper frames are the entry point, shared by unrelated bugs.
 OWN_FRAMES = 3
 # Long events (a pytest failure section) are told apart by their beginning.
-MAX_MESSAGE_CHARS = 1_000
+MAX_MESSAGE_CHARS = 600
 
 # Order matters: the wider forms (timestamps, UUIDs, paths) go before the numbers inside them.
 # Each pattern runs only when the text holds its marker (a cheap `in`): most messages have no
@@ -128,11 +128,8 @@ def fingerprint(event_type: str, rule: str, content: str, metadata: dict | None 
     """A 32-character hex id of the problem; empty for event types that are not grouped."""
     if event_type not in GROUPED_TYPES:
         return ""
-    digest = hashlib.blake2b(digest_size=16)
-    for part in (rule, *signature(content, metadata or {})):
-        digest.update(part.encode("utf-8", "replace"))
-        digest.update(b"\x00")
-    return digest.hexdigest()
+    identity = "\x00".join((rule, *signature(content, metadata or {})))
+    return hashlib.blake2b(identity.encode("utf-8", "replace"), digest_size=16).hexdigest()
 
 
 def signature(content: str, metadata: dict) -> list[str]:
@@ -171,17 +168,20 @@ def own_frames(content: str, limit: int = OWN_FRAMES) -> list[str]:
 
 def _frame(line: str, go: bool) -> tuple[str, bool] | None:
     """(a frame's name without line numbers, whether it is library code), or None."""
-    if m := _PY_FRAME.match(line):
+    # Each kind of frame starts its own way: look at the start before running a pattern.
+    start = line.lstrip()[:6]
+    if start == 'File "' and (m := _PY_FRAME.match(line)):
         path, function = m.group(1), m.group(2) or ""
         return f"{_short_path(path)}:{function}", _is_library(path)
-    if m := _JVM_FRAME.match(line):
-        owner, method, where = m.group(1), m.group(2), m.group(3)
-        name = f"{owner}.{method}"
-        return name, name.startswith(_LIBRARY_PACKAGES) or _is_library(where)
-    if m := _JS_FRAME.match(line):
-        function, path = m.group(1) or "", m.group(2)
-        return f"{_short_path(path)}:{function}", _is_library(path)
-    if m := _RUST_FRAME.match(line):
+    if start[:3] == "at ":
+        if m := _JVM_FRAME.match(line):
+            owner, method, where = m.group(1), m.group(2), m.group(3)
+            name = f"{owner}.{method}"
+            return name, name.startswith(_LIBRARY_PACKAGES) or _is_library(where)
+        if m := _JS_FRAME.match(line):
+            function, path = m.group(1) or "", m.group(2)
+            return f"{_short_path(path)}:{function}", _is_library(path)
+    if start[:1].isdigit() and (m := _RUST_FRAME.match(line)):
         name = m.group(1)
         return re.sub(r"::h[0-9a-f]{16}$", "", name), name.startswith(_LIBRARY_PACKAGES)
     if go and (m := _GO_FRAME.match(line)):
