@@ -26,6 +26,7 @@ from tests.agents.live import (
 from tests.agents.versions import CLAUDE_CODE_VERSIONS
 
 each_claude = pytest.mark.parametrize("version", CLAUDE_CODE_VERSIONS)
+PERMISSION_MODE = {"2.1.197": "default", "2.1.332": "auto"}  # with no --permission-mode
 
 
 def run_claude(version, tap_env, tmp_path, mock_model, *tap_args, ask="Delete the build directory"):
@@ -61,6 +62,8 @@ def test_rm_rf_is_held_by_the_hook_until_the_dashboard_decides(
         assert (prompt.risk_level, prompt.metadata["command"]) == ("high", "rm -rf build/")
         assert prompt.metadata["source"] == "hook" and prompt.metadata["tool"] == "Bash"
         assert prompt.metadata["tool_use_id"].startswith("toolu_")
+        # 2.1.332 runs in its new default, "auto", where it would have run rm -rf unasked.
+        assert prompt.metadata["permission_mode"] == PERMISSION_MODE[version]
         assert (proj / "build").exists()  # held: nothing ran before the decision
         assert decide(client, prompt, decision).status_code == 200
         results = wait_for(mock_model.tool_results, 20, "Claude to send the tool's result")
