@@ -131,6 +131,13 @@ class ExtractionEventAdmin(admin.ModelAdmin):
             else:
                 obj.reviewed_by, obj.reviewed_at = request.user, timezone.now()
         super().save_model(request, obj, form, change)
+        if change and "review_status" in form.changed_data:
+            audit_reviews(
+                [(obj.pk, obj.session_id, obj.seq)],
+                obj.review_status,
+                request.user.get_username(),
+                obj.reviewed_at or timezone.now(),
+            )
 
     def _review(self, request, queryset, decision: str) -> None:
         now = timezone.now()

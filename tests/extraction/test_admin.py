@@ -95,6 +95,10 @@ def test_event_content_is_read_only_and_review_fields_editable(reviewer_browser,
     assert event.review_status == "confirmed"
     assert event.reviewed_at is not None
     assert event.content != "tampered"
+    # Triage is audited on its own, and is no prompt decision.
+    (audit,) = event.session.state_changes.filter(state="event_review")
+    assert audit.metadata == {"seq": event.seq, "review_status": "confirmed", "by": "rey"}
+    assert event.prompt_decision is None
 
 
 def test_rule_precision_column_and_page_flag_bad_rules(reviewer_browser, reviewer, db, settings):
