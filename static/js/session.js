@@ -42,6 +42,11 @@ function showEmptyTerminal(empty) {
   $("#terminal").hidden = empty;
   // A light panel that explains, not a black box.
   $(".terminal-panel").classList.toggle("is-empty", empty);
+  if (!empty) {
+    // Output arrived after the page said "nothing yet": draw the terminal it had hidden.
+    fit.fit();
+    term.refresh(0, term.rows - 1);
+  }
 }
 
 let lastOseq = 0; // output chunks shown: the recording's "o" events 1..lastOseq

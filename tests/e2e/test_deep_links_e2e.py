@@ -58,6 +58,9 @@ def test_an_event_permalink_opens_the_session_at_that_event(
     # The terminal shows the event's line, not the end of the output.
     page.wait_for_selector("#terminal .xterm-rows:has-text('output line 120')")
     assert f"output line {LINES:03d}" not in visible_terminal(page)
+    # Its line is marked, and the page did not scroll away from the session's header.
+    assert page.locator("#terminal .xterm-selection div").count() > 0
+    assert page.evaluate("window.scrollY") == 0
     # From the event: the replay at its moment.
     selected.locator("[data-action=replay]").click()
     page.wait_for_url("**/replay/?t=60.0")
