@@ -234,20 +234,16 @@ class Extractor:
         events: list[Event] = []
         diag_done = prompt_done = False
         metric = None
-        for rule in rules.line_rules:
-            if diag_done and rule.category == "diag":
+        for rule, category, gates in rules.line_table:
+            if diag_done and category == "diag":
                 continue
-            gates = rule.gates
             if gates:
                 for gate in gates:
                     if gate in low:
                         break
                 else:
                     continue
-            category = rule.category
             if category == "diag":
-                if diag_done:
-                    continue
                 m = rule.pattern.search(line) if rule.search else rule.pattern.match(line)
                 if m is None:
                     continue

@@ -375,9 +375,10 @@ def builtin_rules() -> list[Rule]:
           ("warning: ",), "diag", build_plain, blocks.step_indented),
         R("pytest_failed", "error", "error", c(r"FAILED (?P<test>\S+::\S+)(?: - (?P<message>.*))?"),
           ("failed ",), "diag", log_formats.build_pytest_failed),
-        *tool_rules(),
+        *tool_rules()[:2],  # before log_error: "ERROR: test (…)" opens unittest's report
         R("log_error", "error", "error", log_formats.LEVEL_COLUMN, (), "diag",
           log_formats.build_level, blocks.step_log_record),
+        *tool_rules()[2:],
         R("log_error_structured", "error", "error", _LOG_KV_RE, ("level", "lvl", "severity"), "diag",
           build_log_kv, search=True),
         R("python_exception", "error", "error", c(
@@ -465,7 +466,7 @@ BUILTIN_SWEEPS = (
     _metric_sweep(": ", "|" + _lookbehinds([p + ": " for p in _TOOL_PREFIXES])),
     r"/(?:n[\])]|no[\])/]|\(n\))",  # [y/N] (y/n) (yes/no) (yes/no/[fingerprint]) (Y)es/(N)o
     # key=number anywhere, but not id=, pid=, … (the most common fields that measure nothing)
-    r"=(?<=[a-z0-9_]=)(?<!id=)(?=[-+]?\.?\d)",
+    r"=(?:(?<=[a-ce-z0-9_]=)|(?<=[a-hj-z0-9_]d=))(?=[-+]?\.?\d)",
     r" [efwa][ /](?<=\d [efwa][ /])", r"(?<![^\n])[efwa]/",  # logcat
     r" # (?<=\d # )",  # redis
     r"<(?=\d{1,3}>)", "priority",  # syslog, journald
@@ -491,8 +492,9 @@ def _hyperscan_sweeps() -> list[bytes]:
         f"(?:{names}) ?=[-+$.\\d]".encode(),
         f"(?:{names}) ?: [-+$.\\d]".encode(), f"(?:{'|'.join(_TOOL_PREFIXES)}): ".encode(),
         rb"/(?:n[\])]|no[\])/]|\(n\))",
-        rb"(?:[a-ce-z0-9_]|(?:^|[^i])d)=[-+]?\.?\d",
-        rb"\d [efwa][ /]", rb"(?:^|\n)[efwa]/",
+        # (hyperscan scans these far faster than a class of the two separators or a "^|" branch)
+        rb"(?:[a-ce-z0-9_]|[a-hj-z0-9_]d)=[-+]?\.?\d",
+        rb"\d [efwa] ", rb"\d [efwa]/", rb"(?:^|\n)[efwa]/",
         rb"\d # ",
         rb"<\d{1,3}>", b"priority",
         rb"\*\*\* ", b"conflict", b"permission denied", b"node:", rb"\(node\)", rb"\.[cm]?js:\d",
@@ -610,6 +612,8 @@ class RuleSet:
     def compile(self) -> None:
         self.fence_rules = [r for r in self.rules if r.category == "fence"]
         self.line_rules = [r for r in self.rules if r.category != "fence"]
+        # What the per-line loop reads of each rule, unpacked once.
+        self.line_table = [(r, r.category, r.gates) for r in self.line_rules]
         self.prompt_rules = [r for r in self.rules if r.category == "prompt"]
         builtin = any(r.builtin for r in self.rules)
         sweeps = list(BUILTIN_SWEEPS) if builtin else ["```", "~~~"]
