@@ -250,3 +250,22 @@ def test_filters_that_match_nothing_say_so_rather_than_teach(client_in):
     html = client_in.get(reverse("st-sessions"), {"agent": "nobody"}).content.decode()
     assert "No sessions match these filters." in html
     assert "manage.py tap" not in html
+
+
+def test_the_overview_puts_programs_waiting_for_an_answer_first(client_in):
+    waiting = make_session("claude-1", status="waiting_for_input")
+    waiting.state_changes.create(
+        state="waiting_for_input", metadata={"seq": 1, "question": f"Run it? {HOSTILE}"}
+    )
+    make_session("codex-2", status="running")
+    html = client_in.get(reverse("st-overview")).content.decode()
+    section = html[html.index('id="waiting-prompts"') : html.index('id="stat-high-risk"')]
+    assert "claude-1" in section and "codex-2" not in section
+    assert "Run it? &lt;script&gt;" in section and "<script>alert" not in section
+    assert html.index('id="waiting-prompts"') < html.index('id="stat-high-risk"')
+
+
+def test_the_overview_hides_the_waiting_list_when_nothing_waits(client_in):
+    make_session("codex-2", status="running")
+    html = client_in.get(reverse("st-overview")).content.decode()
+    assert re.search(r'id="waiting-prompts"[^>]*\bhidden\b', html, re.S)
