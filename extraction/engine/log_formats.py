@@ -22,7 +22,7 @@ LEVELS = {
 # syslog severities (RFC 5424): 0 emerg … 3 err, 4 warning.
 SYSLOG_SEVERITIES = {0: "emerg", 1: "alert", 2: "crit", 3: "err", 4: "warning"}
 
-_ISO = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
+_ISO = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z| ?[+-]\d{2}:?\d{2})?"
 _STAMP = (
     r"(?:\[?" + _ISO + r"\]?"
     r"|\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?"  # Go's log, nginx
@@ -60,12 +60,21 @@ FORMATS: list[tuple[str, re.Pattern]] = [
     ("redis", re.compile(r"\d+:[MSCX] \d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2}\.\d{3} (?P<level>#) ")),
     # dmesg -x: kern  :err   : [   12.3] …
     ("dmesg", re.compile(r"[a-z]+ *:(?P<level>emerg|alert|crit|err|warn) *: ")),
+    # syslog with a program's own lowercase level: "… sshd[24200]: error: Received disconnect …"
+    ("syslog_program", re.compile(
+        r"[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2} \S+ [\w./()-]+(?:\[\d+\])?: "
+        r"(?P<level>error|fatal|warning|crit|critical):")),
+    # GitHub Actions: "##[error]…", "::warning file=…::…", with or without the runner's timestamp
+    ("github_actions", re.compile(r"(?:\S+ )?(?:##\[(?P<level>error|warning)\]|::(?P<level2>error|warning)[ :])")),
+    # Celery: [2026-03-10 09:12:01,338: ERROR/MainProcess] …
+    ("celery", re.compile(r"\[" + _ISO + r": (?P<level>ERROR|WARNING|CRITICAL|FATAL)/")),
     # ASP.NET Core's console logger: fail: Category[0] (the message on the indented lines below)
     ("aspnet", re.compile(r"(?P<level>fail|crit|warn): [\w.]+\[\d+\]$")),
     # A timestamp, up to three tokens, then the level: log4j, logback, HDFS, Spark, OpenStack,
-    # ZooKeeper, PostgreSQL, MySQL ([Warning]), nginx ([error]), Go's log and slog, zap, Python.
+    # ZooKeeper, PostgreSQL, MySQL ([Warning]), nginx ([error]), Go's log and slog, zap, Python,
+    # gunicorn; after a log file's name (OpenStack) or a compose service's "web-1  | ".
     ("timestamped", re.compile(
-        r"(?:\S+\.log(?:\.\S+)? )?" + _STAMP + r",?\s+(?:[-|]\s+)?(?:" + _TOKEN + r"\s+(?:[-|]\s+)?){0,3}?"
+        r"(?:\S+\.log(?:\.\S+)? |[\w.-]+ +\| )?" + _STAMP + r",?\s+(?:[-|]\s+)?(?:" + _TOKEN + r"\s+(?:[-|]\s+)?){0,3}?"
         r"(?:(?P<level>" + _UPPER + r")|[\[<](?P<level2>(?i:error|err|fatal|critical|crit|panic|severe"
         r"|emerg|alert|warning|warn)) *[\]>])(?=[\s:|\]]|$)")),
     # No timestamp: a level first (ERROR:root:…, WARNING: …, SEVERE: …, [ERROR] …), at most two

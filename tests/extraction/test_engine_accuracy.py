@@ -78,6 +78,12 @@ def test_scorer_matches_spans_strictly(tmp_path):
         ),
         ("<11>1 2026-03-10T09:12:01.003Z host app 1234 - - disk failed", "error"),
         ("Mar 10 09:12:01 web-1 systemd[1]: Failed to start nginx.service - web server.", "error"),
+        ("Dec 10 06:55:46 LabSZ sshd[24200]: error: Received disconnect from 10.0.0.1", "error"),
+        ("2026-03-10T09:12:01.1234567Z ##[error]Process completed with exit code 1.", "error"),
+        ("::warning file=app.js,line=1::Missing semicolon", "warning"),
+        ("[2026-03-10 09:12:01,338: ERROR/MainProcess] Task app.send failed", "error"),
+        ("[2026-03-10 09:12:01 +0000] [123] [ERROR] Worker (pid:124) was sent SIGKILL!", "error"),
+        ("web-1  | 2026-03-10 09:12:01,338 WARNING app.db: pool nearly exhausted", "warning"),
     ],
 )
 def test_a_level_in_its_column_is_an_event(line, kind):
