@@ -45,17 +45,21 @@ def stored(session) -> list[ExtractionEvent]:
 def test_a_batch_mixing_code_blocks_and_other_events_keeps_seq_order(session):
     rows = pipeline_rows(OUTPUT)
     assert [r["event_type"] for r in rows] == [
-        "error", "code_block", "metric", "metric", "warning", "code_block", "error"
+        "error", "code_block", "metric", "warning", "code_block", "error"
     ]  # fmt: skip
     EventInserter().insert(session.pk, rows)
     events = stored(session)
     # Ids follow seq: lists ordered by (timestamp, id) show a chunk's events as printed.
-    assert [e.seq for e in events] == [1, 2, 3, 4, 5, 6, 7]
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5, 6]
     assert [e.event_type for e in events] == [r["event_type"] for r in rows]
     blocks = [e for e in events if e.event_type == "code_block"]
     assert [b.code_block.content for b in blocks] == ["print(1)", "make test"]
     assert all(e.code_block_id is None for e in events if e.event_type != "code_block")
-    assert events[2].metadata == {"name": "loss", "value": 0.5, "unit": ""}
+    # One metric event per line, holding each of its metrics (issue 16).
+    assert events[2].metadata["metrics"] == [
+        {"name": "loss", "value": 0.5, "unit": ""},
+        {"name": "acc", "value": 0.9, "unit": ""},
+    ]
     assert CodeBlock.objects.count() == 2
 
 
@@ -75,9 +79,9 @@ def test_rows_with_missing_optional_keys_get_the_defaults(session):
 def test_inserting_the_same_rows_again_stores_nothing_twice(session):
     rows = pipeline_rows(OUTPUT)
     inserter = EventInserter()
-    assert len(inserter.insert(session.pk, rows)) == 7
+    assert len(inserter.insert(session.pk, rows)) == 6
     assert inserter.insert(session.pk, rows) == []
-    assert ExtractionEvent.objects.filter(session=session).count() == 7
+    assert ExtractionEvent.objects.filter(session=session).count() == 6
     assert sorted(CodeBlock.objects.values_list("occurrences", flat=True)) == [1, 1]
 
 
