@@ -20,6 +20,7 @@ which numbers them with the output's events.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import queue
@@ -177,7 +178,7 @@ class AgentHooks:
         self.on_transcript = on_transcript
         self._queue: queue.SimpleQueue[tuple[Event, HeldCall | None]] = queue.SimpleQueue()
         self._held: dict[int, HeldCall] = {}
-        self._ids = iter(range(1, 1 << 62))
+        self._ids = itertools.count(1)
         self._outstanding: dict[str, OutstandingCall] = {}
         self._lock = threading.Lock()
         self._closed = False
