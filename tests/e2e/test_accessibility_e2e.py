@@ -18,6 +18,7 @@ PAGES = [
     ("/sessions/{main}/replay/", "#replay-events li", None),
     ("/events/", "#events-body tr[data-seq]", None),
     ("/code-blocks/", "code.hljs", None),
+    ("/problems/", "main h1", None),
     ("/admin/extraction/highriskevent/", "#result_list, .paginator", ["color-contrast"]),
     ("/sessions/no-such-session/", "#error-page", None),
 ]
