@@ -110,6 +110,17 @@ def test_aider_no_at_its_prompt_is_a_denial(tap_env, tmp_path, mock_model):
     assert_one_denied_prompt(prompt, proj, hooked=False)
 
 
+def assert_trust_dialog_answered_by_policy(tap: Tap, model_asked) -> None:
+    """The dialog is a low-risk prompt; --auto-confirm low answers it; the agent goes on."""
+    try:
+        prompt = screen_prompt()
+        wait_for(model_asked, 20, "the agent past its trust dialog")
+    finally:
+        tap.finish()
+    assert "trust" in prompt.content.lower() and prompt.risk_level == "low"
+    assert prompt.prompt_decision == "approve"
+
+
 @pytest.mark.parametrize("version", CLAUDE_CODE_VERSIONS)
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
@@ -118,13 +129,7 @@ def test_claude_first_run_trust_dialog_is_a_low_risk_prompt(version, tap_env, tm
     proj = project(tmp_path)
     env = claude_env(tap_env, tmp_path, mock_model, proj, version, trusted=False)
     tap = Tap(env, proj, "--pty", "--auto-confirm", "low", "--", cli("claude", version), "Hi")
-    try:
-        prompt = screen_prompt()
-        wait_for(lambda: mock_model.requests_to("/messages"), 20, "Claude past the dialog")
-    finally:
-        tap.finish()
-    assert "trust" in prompt.content.lower() and prompt.risk_level == "low"
-    assert prompt.prompt_decision == "approve"
+    assert_trust_dialog_answered_by_policy(tap, lambda: mock_model.requests_to("/messages"))
 
 
 @pytest.mark.slow
@@ -135,10 +140,4 @@ def test_codex_first_run_trust_dialog_is_a_low_risk_prompt(tap_env, tmp_path, mo
     env = codex_env(tap_env, tmp_path, mock_model, proj, trusted=False)
     tap = Tap(env, proj, "--pty", "--auto-confirm", "low", "--", cli("codex"), "--no-daemon",
               "-C", str(proj), "Hi")  # fmt: skip
-    try:
-        prompt = screen_prompt()
-        wait_for(lambda: mock_model.requests_to("/responses"), 20, "Codex past the dialog")
-    finally:
-        tap.finish()
-    assert "trust" in prompt.content.lower() and prompt.risk_level == "low"
-    assert prompt.prompt_decision == "approve"
+    assert_trust_dialog_answered_by_policy(tap, lambda: mock_model.requests_to("/responses"))
