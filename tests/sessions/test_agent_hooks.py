@@ -165,3 +165,15 @@ def test_hooks_are_installed_for_the_run_only():
     assert codex[1] == "-c" and codex[2].startswith("hooks.PreToolUse=[{matcher")
     assert "--dangerously-bypass-hook-trust" in codex and codex[-2:] == ["-C", "p"]
     assert hooked_argv("aider", ["aider"], 60) == ["aider"]
+
+
+def test_an_unreadable_message_is_denied(hooks):
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(5)
+        sock.connect(hooks.path)
+        sock.sendall(b"not json\n")
+        reply = json.loads(sock.makefile().readline())
+    assert reply["decision"] == "deny" and "unreadable" in reply["reason"]
+    assert hooks.drain(line=1) == []
