@@ -335,7 +335,7 @@ class AgentHooks:
         if call is None:
             return False
         call.seq = row["seq"]
-        prompts.on_resolvable_prompt(row, call.resolve)
+        prompts.on_resolvable_prompt(row, call.resolve, self.hold_seconds)
         return True
 
     def join(self, row: dict) -> OutstandingCall | None:

@@ -158,12 +158,16 @@ class PromptController:
         self._notify("streamtap: waiting for an answer (here or in the dashboard)")
         self._wake.set()
 
-    def on_resolvable_prompt(self, row: dict, resolve: Callable[[str, str], None]) -> None:
+    def on_resolvable_prompt(
+        self, row: dict, resolve: Callable[[str, str], None], hold_seconds: float = 0.0
+    ) -> None:
         """A prompt answered by calling ``resolve(verb, by)`` instead of typing into the program.
 
         An agent's hook holds a tool call until the policy, the dashboard or the timeout decides;
         the program shows no prompt of its own, so keys typed at the terminal do not answer it.
         Whatever ends the prompt without a decision (superseded, the program ended) denies.
+        ``hold_seconds``: how long the hook can wait at most; without a prompt timeout, the
+        prompt is denied then, so what is recorded is what the agent was told.
         """
         if self._may_auto_confirm(row, resolvable=True):
             self._holding_thread = threading.get_ident()
@@ -172,6 +176,11 @@ class PromptController:
             resolve("approve", "policy")
             return
         self.on_prompt(row, resolve=resolve)
+        with self._lock:
+            pending = self.pending
+            if hold_seconds > 0 and pending is not None and pending.resolve is resolve:
+                limit = pending.asked_at + hold_seconds
+                pending.deadline = min(pending.deadline or limit, limit)
 
     def hand_over_states(self) -> None:
         """The prompt rows are with the writer: their state changes may follow."""

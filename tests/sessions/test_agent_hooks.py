@@ -39,7 +39,7 @@ class Controller:
     def __init__(self, verb: str, by: str):
         self.verb, self.by, self.rows = verb, by, []
 
-    def on_resolvable_prompt(self, row, resolve):
+    def on_resolvable_prompt(self, row, resolve, hold_seconds):
         self.rows.append(row)
         resolve(self.verb, self.by)
 
@@ -177,3 +177,42 @@ def test_an_unreadable_message_is_denied(hooks):
         reply = json.loads(sock.makefile().readline())
     assert reply["decision"] == "deny" and "unreadable" in reply["reason"]
     assert hooks.drain(line=1) == []
+
+
+class Sink:
+    """The writer's and publisher's side of PromptController, kept in lists."""
+
+    session = None
+
+    def __init__(self):
+        self.states = []
+
+    def add_state(self, state, metadata, at=None):
+        self.states.append((state, metadata))
+
+    def update_stats(self, **stats):
+        pass
+
+    def state(self, message, info=None):
+        pass
+
+
+def test_a_held_call_without_a_prompt_timeout_is_denied_when_the_hook_stops_waiting():
+    from sessions.agent_hooks import HeldCall
+    from sessions.approvals import PromptController
+
+    sink = Sink()
+    controller = PromptController(send_input=lambda data: None, writer=sink, publisher=sink,
+                                  use_database=False)  # fmt: skip
+    call = HeldCall()
+    row = {"seq": 1, "rule": "hook_permission", "risk_level": "high",
+           "metadata": {"command": "rm -rf build/"}}  # fmt: skip
+    try:
+        controller.on_resolvable_prompt(row, call.resolve, hold_seconds=0.5)
+        controller.hand_over_states()
+        assert call.done.wait(5)
+    finally:
+        controller.close()
+    assert (call.decision, call.by) == ("deny", "timeout")
+    answered = [m for state, m in sink.states if state == "prompt_answered"]
+    assert [(a["outcome"], a["by"]) for a in answered] == [("deny", "timeout")]
