@@ -7,6 +7,7 @@ import hashlib
 from . import blocks
 from .blocks import END, SPLIT, STOP, TAKE, Block
 from .events import Event
+from .log_formats import pytest_key
 from .prompts import parse_menu
 from .redact import redact
 from .risk import base_risk, prompt_risk
@@ -368,7 +369,7 @@ class Extractor:
         if state.get("truncated"):
             meta["truncated"] = True
         if "test" in meta and rule.step is blocks.step_pytest_section:
-            self._seen.add("pytest:" + meta["test"])
+            self._seen.add(pytest_key(meta["test"]))
         return [self._make(rule, meta, block.severity, block.start, end, content, block.context)]
 
     # --- events ------------------------------------------------------------------------

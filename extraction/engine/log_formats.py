@@ -162,9 +162,20 @@ def build_pytest_section(m: re.Match, line: str) -> dict:
 
 def build_pytest_failed(m: re.Match, line: str) -> dict:
     meta = {k: v for k, v in m.groupdict().items() if v is not None}
-    # `FAILED file.py::Class::test` repeats the FAILURES entry headed `Class.test`.
-    meta["_seen"] = "pytest:" + meta["test"].split("::", 1)[1].replace("::", ".")
+    # `FAILED file.py::Class::test` repeats the FAILURES entry headed `Class.test`, and
+    # `ERROR file.py::test` the ERRORS entry `ERROR at setup of test`.
+    test = meta.pop("test2", None) or meta["test"]
+    meta["test"] = test
+    meta["_seen"] = pytest_key(test.split("::", 1)[1].replace("::", ".") if "::" in test else test)
     return meta
+
+
+_PYTEST_HEADER_PREFIX_RE = re.compile(r"ERROR (?:at (?:setup|teardown) of|collecting) ")
+
+
+def pytest_key(test: str) -> str:
+    """What a FAILURES/ERRORS header and a short-summary line say alike about one test."""
+    return "pytest:" + _PYTEST_HEADER_PREFIX_RE.sub("", test, count=1)
 
 
 def build_unittest_failure(m: re.Match, line: str) -> dict:

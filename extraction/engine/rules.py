@@ -373,8 +373,9 @@ def builtin_rules() -> list[Rule]:
         R("python_warning", "warning", "warning", c(
             r"(?:(?P<file>\S[^:\n]*?):(?P<line>\d+): )?(?P<category>[A-Z]\w*Warning): (?P<message>.*)"),
           ("warning: ",), "diag", build_plain, blocks.step_indented),
-        R("pytest_failed", "error", "error", c(r"FAILED (?P<test>\S+::\S+)(?: - (?P<message>.*))?"),
-          ("failed ",), "diag", log_formats.build_pytest_failed),
+        R("pytest_failed", "error", "error", c(
+            r"(?:FAILED (?P<test>\S+::\S+)|ERROR (?P<test2>\S+\.py(?:::\S+)?))(?: - (?P<message>.*))?$"),
+          ("failed ", "error "), "diag", log_formats.build_pytest_failed),
         *tool_rules()[:2],  # before log_error: "ERROR: test (…)" opens unittest's report
         R("log_error", "error", "error", log_formats.LEVEL_COLUMN, (), "diag",
           log_formats.build_level, blocks.step_log_record),

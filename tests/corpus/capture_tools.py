@@ -113,6 +113,15 @@ def test_logs_but_passes(caplog):
     assert True
 
 
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture could not open the database")
+
+
+def test_uses_broken(broken):
+    assert broken
+
+
 class TestNested:
     def test_dict(self):
         assert {"a": 1, "b": 2} == {"a": 1, "b": 3}
@@ -173,9 +182,9 @@ def capture_pytest(tmp: Path) -> None:
         (tmp / name).write_text(body)
     text = run(f"{sys.executable} -m pytest -p no:cacheprovider", tmp)
     # The short summary repeats each failure: one event per failed test is the FAILURES entry.
-    write("pytest", text, label_pytest(text), negatives=r"^FAILED \S+::")
+    write("pytest", text, label_pytest(text), negatives=r"^(FAILED|ERROR) \S+::")
     text = run(f"{sys.executable} -m pytest -p no:cacheprovider -q --tb=short test_more.py", tmp)
-    write("pytest_short", text, label_pytest(text), negatives=r"^FAILED \S+::")
+    write("pytest_short", text, label_pytest(text), negatives=r"^(FAILED|ERROR) \S+::")
 
 
 # --- unittest -------------------------------------------------------------------------------
