@@ -219,11 +219,12 @@ def build_duration(m: re.Match, line: str) -> dict:
 
 
 # `name=number` anywhere in a line: a measurement (retries=3, elapsed=1.2s, errors=0). Not a
-# flag (--jobs=4), a query parameter (?page=2), an environment variable (CUDA_VISIBLE_DEVICES=0)
-# nor a number that is part of an address, version, time or path.
+# flag (--jobs=4), a query parameter (?page=2), an environment variable (CUDA_VISIBLE_DEVICES=0),
+# a call's keyword argument (f(a=1, b=2)) nor a number that is part of an address, version,
+# time or path.
 FIELD_RE = re.compile(
-    r"(?<![\w.?&/$-])(?P<name>[A-Za-z_][\w.]{0,40})=(?P<value>[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?)"
-    r"(?P<unit>%|ms|us|µs|ns|s|m|h|[KMGT]i?B|B|/s)?(?![\w.:/-]|,\d)"
+    r"(?<![\w.?&/$(-])(?P<name>[A-Za-z_][\w.]{0,40})=(?P<value>[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?)"
+    r"(?P<unit>%|ms|us|µs|ns|s|m|h|[KMGT]i?B|B|/s)?(?![\w.:/)-]|,\d)"
 )
 # Names whose numbers identify or locate rather than measure.
 _NOT_MEASURES = re.compile(

@@ -206,5 +206,6 @@ def test_identifiers_flags_and_variables_are_not_measurements():
         "request id=42 user=7 port=8080",
         "run --jobs=4 ?page=2",
         "CUDA_VISIBLE_DEVICES=0 python x.py",
+        "    total = compute(start=0, stop=10)",
     ):
         assert events(line + "\n") == []
