@@ -197,6 +197,14 @@ def build_node_report(m: re.Match, line: str) -> dict:
     return {"file": m.group("file"), "line": int(m.group("line")), "_rule": "js_error"}
 
 
+def build_unittest_result(m: re.Match, line: str) -> dict:
+    """unittest's closing `FAILED (failures=1, errors=1)` or `OK (skipped=2)`."""
+    counts = {k: int(v) for k, v in (p.split("=") for p in m.group("counts").split(", "))}
+    failed = counts.get("failures", 0) + counts.get("errors", 0)
+    return {"name": "failed_tests", "value": failed, "unit": "tests", "status": m.group("status"),
+            **counts}  # fmt: skip
+
+
 def build_cargo_result(m: re.Match, line: str) -> dict:
     passed, failed = int(m.group("passed")), int(m.group("failed"))
     return {"name": "tests", "value": passed, "unit": "tests", "passed": passed, "failed": failed,

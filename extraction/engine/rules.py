@@ -390,6 +390,8 @@ def builtin_rules() -> list[Rule]:
         R("warning_generic", "warning", "warning", c(r"(?:warning|Warning)(?:\[[\w-]+\])?: (?P<message>\S.*)"),
           ("warning",), "diag", build_plain, blocks.step_indented),
         R("metric_kv", "metric", "info", _MetricPattern(), (), "metric", build_kv),
+        R("unittest_result", "metric", "info", c(r"(?P<status>FAILED|OK) \((?P<counts>\w+=\d+(?:, \w+=\d+)*)\)$"),
+          ("failed (", "ok ("), "metric", log_formats.build_unittest_result),
         R("cargo_test_result", "metric", "info", c(
             r"test result: (?P<status>ok|FAILED)\. (?P<passed>\d+) passed; (?P<failed>\d+) failed; "
             r"(?P<ignored>\d+) ignored;.* finished in (?P<dur>\d+(?:\.\d+)?)s"), ("test result: ",), "metric",
@@ -472,7 +474,7 @@ BUILTIN_SWEEPS = (
     r" # (?<=\d # )",  # redis
     r"<(?=\d{1,3}>)", "priority",  # syslog, journald
     r"\*\*\* ", "conflict", "permission denied", "node:", r"\(node\)", r"\.[cm]?js:(?=\d)",
-    r"\.go:(?=\d)", "test result: ", "undefined reference",
+    r"\.go:(?=\d)", "test result: ", "undefined reference", r"ok \(",
 )  # fmt: skip
 
 
@@ -499,7 +501,7 @@ def _hyperscan_sweeps() -> list[bytes]:
         rb"\d # ",
         rb"<\d{1,3}>", b"priority",
         rb"\*\*\* ", b"conflict", b"permission denied", b"node:", rb"\(node\)", rb"\.[cm]?js:\d",
-        rb"\.go:\d", b"test result: ", b"undefined reference",
+        rb"\.go:\d", b"test result: ", b"undefined reference", rb"ok \(",
     ]  # fmt: skip
 
 

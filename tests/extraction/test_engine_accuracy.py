@@ -186,6 +186,7 @@ def test_node_assert_report_through_its_stack():
     [
         ("   Finished `release` profile [optimized] target(s) in 1.2s", ["duration"]),
         ("added 112 packages in 9s", ["duration"]),
+        ("FAILED (failures=1, errors=1)", ["failed_tests"]),
         ("2026-03-10 09:12:01 INFO upload done, retries=3 elapsed=1.5s", ["retries", "elapsed"]),
         (
             "epoch 2: 100%|██████████| 40/40 [00:01<00:00, 35.2it/s, acc=0.89, loss=0.025]",
