@@ -247,7 +247,8 @@ def _take(block: Block, line: str) -> int:
     return TAKE
 
 
-_PG_DETAIL_RE = re.compile(r".*\] (?:STATEMENT|DETAIL|HINT|CONTEXT|QUERY|LOCATION):  ")
+# Searched, not matched after ".*": its literal start lets the search skip along the line.
+_PG_DETAIL_RE = re.compile(r"\] (?:STATEMENT|DETAIL|HINT|CONTEXT|QUERY|LOCATION):  ")
 _JVM_HEAD_RE = re.compile(r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error|Throwable)(?::|$)")
 
 
@@ -269,7 +270,7 @@ def step_log_record(block: Block, line: str) -> int:
         state["mode"] = "traceback"
         block.lines.append(line)
         return TAKE
-    if mode in (None, "pg") and _PG_DETAIL_RE.match(line):
+    if mode in (None, "pg") and _PG_DETAIL_RE.search(line):
         state["mode"] = "pg"
         return _take(block, line)
     if (
