@@ -117,6 +117,10 @@ class PromptController:
         self._thread = threading.Thread(target=self._run, name="streamtap-prompts", daemon=True)
         self._thread.start()
 
+    def is_waiting(self) -> bool:
+        """The program waits at a prompt that nobody (person, policy, timeout) has answered."""
+        return self.pending is not None
+
     # ---- called from the reader thread ----
 
     def on_prompt(self, row: dict, resolve: Callable[[str, str], None] | None = None) -> None:

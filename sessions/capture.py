@@ -121,6 +121,13 @@ class ChildRunner:
         self.on_tick = on_tick
         # Called (reader thread) with what the person at the terminal typed.
         self.on_input: Callable[[bytes], None] | None = None
+        # Whether the program waits at a prompt nobody has answered (set by the tap).
+        self.prompt_waiting: Callable[[], bool] = lambda: False
+        # Piped input ended while the program may still ask something: the Ctrl-D that ends it
+        # waits for a quiet moment with no prompt open (see _forward_stdin). An agent asks at
+        # any time (after a model call that prints nothing), so it gets none: False.
+        self.types_eof = True
+        self._eof_held = False
         self.size = terminal_size(stdout_fd) or terminal_size(stdin_fd) or _env_size()
         self.detached = not os.isatty(stdout_fd)
         self.proc: subprocess.Popen | None = None
@@ -291,6 +298,15 @@ class ChildRunner:
                     idle_fired = True
                 elif idle_fired and pipeline.holding_secret:
                     pipeline.release_overdue(self.offset())
+                if (
+                    self._eof_held
+                    and self.types_eof
+                    and have_output
+                    and idle_fired
+                    and not self.prompt_waiting()
+                ):
+                    self._eof_held = False
+                    self._write_child(b"\x04")
                 # Once per tick, not per chunk: under a flood of output these two were a tenth
                 # of the reader's time.
                 if now - last_tick >= TICK_SECONDS or not ready:
@@ -345,8 +361,11 @@ class ChildRunner:
             data = b""
         if not data:
             if self.use_pty:
-                # Piped input into a terminal program: end it the way a terminal user would.
-                self._write_child(b"\x04")
+                # Piped input into a terminal program: end it the way a terminal user would, but
+                # not yet. A Ctrl-D is read by whatever reads next, and aider takes it at its
+                # `Run shell command? [Yes]` as Enter, i.e. yes: it is typed only once the
+                # program has gone quiet with no prompt waiting (run() checks at each tick).
+                self._eof_held = True
             elif self.proc.stdin is not None:
                 try:
                     self.proc.stdin.close()

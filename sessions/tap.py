@@ -166,7 +166,7 @@ class Tap:
             screen=screen,
         )
         # The agent's hooks for this run only: its command line and environment carry them.
-        kind = agent_kind(opts.argv, opts.agent_kind)
+        self.kind = kind = agent_kind(opts.argv, opts.agent_kind)
         self.transcript = TranscriptTail(kind, argv=opts.argv, cwd=os.getcwd(),
                                          started_at=self.started_at) if kind in PARSERS else None  # fmt: skip
         self.hooks = hooks = self._agent_hooks(kind)
@@ -196,6 +196,8 @@ class Tap:
             use_database=not self.remote,
         )
         runner.on_input = self.prompts.on_terminal_input
+        runner.prompt_waiting = self.prompts.is_waiting
+        runner.types_eof = self.kind == "generic"
         try:
             pid = runner.start()
         except OSError as exc:

@@ -418,3 +418,48 @@ def test_time_blocked_on_prompts_is_reported_per_rule(tap_env):
     assert codex["rule"] == "codex_permission" and codex["prompts"] == 1
     assert codex["wait_seconds"] >= 1.0
     assert stats["prompt_wait"]["total_seconds"] == codex["wait_seconds"]
+
+
+# Like aider's `Run shell command?`: Ctrl-D (end of input) at the question counts as yes.
+EOF_MEANS_YES = """
+import os, sys, time
+print("banner", flush=True)
+time.sleep(float(sys.argv[1]))  # a model call: nothing printed
+try:
+    answer = input("Run shell command? (Y)es/(N)o [Yes]: ")
+except EOFError:
+    answer = "yes"
+if answer.strip().lower() in ("", "y", "yes"):
+    open(sys.argv[2], "w").close()
+    print("RAN")
+else:
+    print("SKIPPED")
+"""
+
+
+@pytest.mark.parametrize(
+    "pause, kind",
+    [
+        pytest.param("0", "generic", id="question-at-once"),
+        pytest.param("0.8", "aider", id="agent-asks-after-a-silent-pause"),
+    ],
+)
+def test_the_end_of_piped_input_never_answers_a_question(tap_env, tmp_path, pause, kind):
+    ran = tmp_path / "ran"
+    result = run_tap(
+        tap_env,
+        "--pty",
+        "--agent-kind",
+        kind,
+        "--prompt-timeout",
+        "1",
+        "--",
+        *py(EOF_MEANS_YES),
+        pause,
+        str(ran),
+        input=b"",  # the tap's stdin is a pipe that ends at once
+    )
+    assert not ran.exists(), result.stdout.decode(errors="replace")
+    assert b"SKIPPED" in result.stdout
+    prompt = ProcessSession.objects.get().events.get(event_type="prompt")
+    assert prompt.prompt_decision == "deny" and prompt.prompt_decision_by == "timeout"
