@@ -453,6 +453,7 @@ class ScreenAnalyzer:
             return None
         return (
             self._find_menu(lines, last)
+            or _find_codex_trust(lines, last)
             or _find_arrow_menu(lines, last)
             or self._find_line_prompt(lines, last, cursor_row)
         )
@@ -887,6 +888,49 @@ def _find_arrow_menu(lines: list[str], last: int) -> dict | None:
     }
     _first_run_dialog(found)
     return found
+
+
+# Codex's first-run dialog in a git repository: "Trust this folder? Codex can read, edit…" (one
+# paragraph, no line ending in "?") over "› 1. Trust and continue" / "2. Back to …".
+_CODEX_TRUST_RE = re.compile(r"(?i)\btrust this folder\?")
+_CODEX_TRUST_OPTION_RE = re.compile(r"(?i)^trust\b")
+
+
+def _find_codex_trust(lines: list[str], last: int) -> dict | None:
+    items = _last_menu(lines, last)
+    if items is None:
+        return None
+    first_row, last_row = items[0][0], items[-1][0]
+    search = range(first_row - 1, max(-1, first_row - 1 - _QUESTION_SEARCH_LINES), -1)
+    q_row = next((i for i in search if _CODEX_TRUST_RE.search(lines[i])), None)
+    if q_row is None or not any(m.group("cursor") for _, m in items):
+        return None
+    options = []
+    for _, m in items:
+        label = m.group("label")
+        kind = "approve_once" if _CODEX_TRUST_OPTION_RE.match(label) else "deny"
+        option = {"key": m.group("key"), "label": label, "kind": kind}
+        if m.group("cursor"):
+            option["selected"] = True
+        options.append(option)
+    approve = next((o for o in options if o["kind"] == "approve_once"), None)
+    if approve is None:
+        return None
+    return {
+        "program": "codex",
+        "rule": "codex_trust_folder",
+        # Trusting a folder runs nothing by itself: what runs later is asked for again.
+        "risk": "low",
+        "question": "Trust this folder?",
+        "options": options,
+        "hints": [ln.strip() for ln in lines[last_row + 1 : last + 1] if ln.strip()],
+        "block": _dedent(lines[_block_start(lines, q_row) : last + 1]),
+        # Codex's numbers move the highlight; Enter chooses. Esc goes back.
+        "approve_key": approve["key"],
+        "deny_key": ESC,
+        "approve_writes": [approve["key"], ENTER],
+        "deny_writes": [ESC],
+    }
 
 
 def _first_run_dialog(found: dict) -> None:

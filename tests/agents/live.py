@@ -103,13 +103,14 @@ def codex_env(
     home = tmp_path / "home"
     codex_home = home / ".codex"
     codex_home.mkdir(parents=True, exist_ok=True)
+    # Codex asks whether to trust the folder only when neither an approval policy nor a
+    # sandbox is configured: an untrusted home is what a fresh install has.
+    policy = 'approval_policy = "on-request"\nsandbox_mode = "workspace-write"\n'
     (codex_home / "config.toml").write_text(
         f"""model = "mock-model"
 model_provider = "mock"
-approval_policy = "on-request"
-sandbox_mode = "workspace-write"
 check_for_update_on_startup = false
-
+{policy if trusted else ""}
 [model_providers.mock]
 name = "Mock"
 base_url = "{server.url}/v1"

@@ -9,6 +9,8 @@ The first run in an untrusted folder stops at the agent's trust dialog: a low-ri
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from extraction.models import ExtractionEvent
@@ -137,6 +139,8 @@ def test_claude_first_run_trust_dialog_is_a_low_risk_prompt(version, tap_env, tm
 def test_codex_first_run_trust_dialog_is_a_low_risk_prompt(tap_env, tmp_path, mock_model):
     mock_model.command, mock_model.reply = None, "Hello."
     proj = project(tmp_path)
+    # Codex 0.171 asks to trust a folder that is a git repository (its trust is per repo).
+    subprocess.run(["git", "init", "-q", str(proj)], check=True)
     env = codex_env(tap_env, tmp_path, mock_model, proj, trusted=False)
     tap = Tap(env, proj, "--pty", "--auto-confirm", "low", "--", cli("codex"), "--no-daemon",
               "-C", str(proj), "Hi")  # fmt: skip
