@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 
 def run_async(factory):
@@ -26,3 +27,16 @@ def run_async(factory):
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+def wait_for(predicate, timeout: float = 45.0, what: str = "condition", interval: float = 0.1):
+    """``predicate()``'s first true value, polled until ``timeout`` seconds have passed: tests
+    wait on what they expect, never on a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout} s")
+        time.sleep(interval)

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from extraction.models import ExtractionEvent
 from tests.agents.versions import AIDER_VERSION, CLAUDE_CODE_VERSIONS, CODEX_VERSION
+from tests.helpers import wait_for
 from tests.programs.mock_model_server import MockModelServer
 from tests.sessions.conftest import ROOT, tap_argv
 
@@ -46,16 +47,6 @@ def cli(name: str, version: str | None = None) -> str:
     except (OSError, subprocess.SubprocessError) as exc:
         pytest.fail(f"{path} --version failed ({exc}): {INSTALL_HINT}", pytrace=False)
     return str(path)
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not met within {timeout} s")
 
 
 def staff_client() -> APIClient:

@@ -8,7 +8,6 @@ Redis), the server uses them too.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -20,17 +19,6 @@ from tests.factories import make_token, make_user
 from tests.sessions.conftest import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def wait_for(condition, timeout: float = 20.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def rss_kib(pid: int) -> int:

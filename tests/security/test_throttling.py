@@ -15,8 +15,9 @@ import pytest
 from django.conf import global_settings
 
 from tests.factories import make_token, make_user
+from tests.helpers import wait_for
 
-from .conftest import start_daphne, wait_for
+from .conftest import start_daphne
 from .websocket_clients import handshake_refused, token_headers
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -10,7 +10,6 @@ import os
 import pty
 import subprocess
 import sys
-import time
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -19,22 +18,13 @@ from rest_framework.test import APIClient
 from extraction.models import ExtractionEvent
 from sessions.approvals import TITLE_POP, TITLE_PUSH
 from sessions.models import ProcessSession
+from tests.helpers import wait_for
 
 from .conftest import ROOT, py, run_tap, tap_argv
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FAKE_TUI = [sys.executable, str(ROOT / "tests" / "programs" / "fake_agent_tui.py")]
-
-
-def wait_for(predicate, timeout: float = 45.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def states(session: ProcessSession) -> list[str]:

@@ -19,6 +19,7 @@ import pytest
 
 from extraction.models import ExtractionEvent
 from sessions.models import ProcessSession
+from tests.helpers import wait_for
 
 from .conftest import py, tap_argv
 
@@ -34,15 +35,6 @@ def read_until(fd: int, needle: bytes, timeout: float = 30.0) -> bytes:
             raise AssertionError(f"{needle!r} not shown within {timeout} s; shown: {seen!r}")
         seen += os.read(fd, 4096)
     return seen
-
-
-def wait_for(predicate, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def wait_exit(pid: int, timeout: float = 30.0) -> int:

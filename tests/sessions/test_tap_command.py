@@ -17,6 +17,7 @@ from django.db import connection
 from extraction.models import CodeBlock, ExtractionEvent
 from sessions.models import ProcessSession
 from sessions.recording import iter_events, read_header
+from tests.helpers import wait_for
 
 from .conftest import ROOT, py, run_tap, tap_argv
 
@@ -31,16 +32,6 @@ def only_session() -> ProcessSession:
 
 def recorded_output(session: ProcessSession) -> str:
     return "".join(e.data for e in iter_events(session.recording_path) if e.code == "o")
-
-
-def wait_for(predicate, timeout: float = 45.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 def test_exit_code_is_the_childs(tap_env):
