@@ -209,7 +209,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
-STATIC_ROOT.mkdir(mode=0o700, exist_ok=True)  # whitenoise warns about a missing one; we serve via finders
+# whitenoise warns about a missing one; we serve via finders
+STATIC_ROOT.mkdir(mode=0o700, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
