@@ -74,8 +74,33 @@ def _scoped(regex: str) -> str:
     return f"(?:{regex})"
 
 
-def _compile(patterns: list[tuple[str, str]]) -> re.Pattern:
-    return re.compile("|".join(_scoped(regex) for _, regex in patterns) or r"(?!x)x")
+def _compile(patterns: list[tuple[str, str]]):
+    """One matcher for a list of patterns. The built-in ones are Python regexes (they use
+    lookarounds); a user's (``[commands]`` in a rules file, names ``user_…``) run under RE2, in
+    time linear in the text, so that no pattern of theirs can stall a prompt's command."""
+    own = [regex for name, regex in patterns if not name.startswith("user_")]
+    users = [regex for name, regex in patterns if name.startswith("user_")]
+    builtin = re.compile("|".join(_scoped(regex) for regex in own) or r"(?!x)x")
+    if not users:
+        return builtin
+    import re2  # a requirement; only a rules file with [commands] needs it here
+
+    options = re2.Options()
+    options.log_errors = False
+    return _EitherPattern(builtin, re2.compile("|".join(_scoped(r) for r in users), options))
+
+
+class _EitherPattern:
+    """``search``/``match`` of the built-in pattern, else of the user's."""
+
+    def __init__(self, builtin, user):
+        self.builtin, self.user = builtin, user
+
+    def search(self, text: str):
+        return self.builtin.search(text) or self.user.search(text)
+
+    def match(self, text: str):
+        return self.builtin.match(text) or self.user.match(text)
 
 
 @dataclass

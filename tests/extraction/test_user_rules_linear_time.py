@@ -108,3 +108,14 @@ def test_ignore_case_still_works_with_re2(tmp_path):
 
     events = Extractor(rules).feed("DEPLOY prod\n")
     assert [(e.rule, e.metadata.get("env")) for e in events] == [("deploy", "prod")]
+
+
+def test_a_backtracking_commands_pattern_rates_a_prompt_in_linear_time(tmp_path):
+    # [commands] patterns rate what a prompt would run: a user's must not stall that either.
+    path = tmp_path / "rules.toml"
+    path.write_text("[commands]\ndestructive = ['''^(a+)+$''']\n")
+    policy = load_rules(path).policy
+    assert policy.risk_for_command(EVIL_LINE) != "high"  # ends in "b": no match
+    assert policy.risk_for_command("a" * 40) == "high"
+    assert policy.risk_for_command("rm -rf build/") == "high"  # the built-in patterns stay
+    assert policy.find_destructive("please run aaaa") is None
