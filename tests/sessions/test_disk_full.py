@@ -111,8 +111,15 @@ def test_with_the_database_on_the_full_disk_too_recover_restores_what_was_record
         assert result.stdout == EXPECTED_OUTPUT
         stderr = result.stderr.decode()
         assert "Traceback" not in stderr, stderr
-        assert stderr.count("could not write the spill file (No space left on device)") == 1
-        assert not list((disk / "spill").glob("*.spill.jsonl"))  # no half-written spill left
+        # Whether the spill file still fits depends on how far the database got before the
+        # disk filled: either it is written whole, or it is refused once and nothing is left.
+        spills = list((disk / "spill").glob("*.spill.jsonl"))
+        spill_refused = "could not write the spill file (No space left on device)"
+        if spill_refused in stderr:
+            assert stderr.count(spill_refused) == 1
+            assert not spills  # no half-written spill left
+        else:
+            assert len(spills) == 1 and "load with `manage.py recover`" in stderr
 
         # Space is freed; recover rebuilds the session from its recording.
         subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
@@ -125,7 +132,10 @@ def test_with_the_database_on_the_full_disk_too_recover_restores_what_was_record
             timeout=300,
         )
         assert recover.returncode == 0, recover.stderr
-        assert "restored from the recording" in recover.stdout
+        if spills:
+            assert "loaded spill" in recover.stdout
+        else:
+            assert "restored from the recording" in recover.stdout
         count = subprocess.run(
             [sys.executable, str(ROOT / "manage.py"), "shell", "--no-imports", "-c",
              "from extraction.models import ExtractionEvent as E; print(E.objects.count())"],
