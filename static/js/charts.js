@@ -16,14 +16,16 @@ function yLabels(u, splits) {
 // The y axis as wide as its longest label (uPlot's recipe: measure with the axis's font).
 function yAxisSize(u, values, axisIdx, cycleNum) {
   const axis = u.axes[axisIdx];
-  if (cycleNum > 1) return axis._size; // uPlot asks again until sizes settle: stop here
   let size = axis.ticks.size + axis.gap;
   const longest = (values || []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), "");
   if (longest) {
     u.ctx.font = axis.font[0];
     size += u.ctx.measureText(longest).width / devicePixelRatio;
   }
-  return Math.ceil(size) + 6;
+  // uPlot asks again while sizes settle, and the labels can grow between rounds (a shorter plot
+  // gets other ticks): never shrink, so the rounds end and no label is cut at the left edge.
+  const wanted = Math.ceil(size) + 6;
+  return cycleNum > 1 ? Math.max(axis._size || 0, wanted) : wanted;
 }
 
 // x labels on one line, as precise as the tick spacing needs: uPlot's two-line default put a
