@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count
 
@@ -30,7 +31,8 @@ from sessions.models import ProcessSession
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_SECONDS = 30.0
+# The server reads the same setting to tell a live tap from a dead one (sessions/models.py).
+HEARTBEAT_SECONDS = settings.STREAMTAP["HEARTBEAT_SECONDS"]
 # A full batch, or a state change, waits until this long after the previous write: under a
 # flood of events the batches grow instead of the commits multiplying (a commit rewrites every
 # index's dirty pages; 1,000 rows per commit insert about twice as fast as 100). A program

@@ -269,6 +269,9 @@ SPECTACULAR_SETTINGS = {
 STREAMTAP = {
     "BATCH_SIZE": envint("STREAMTAP_BATCH_SIZE", 100),
     "BATCH_SECONDS": envfloat("STREAMTAP_BATCH_SECONDS", 5.0),
+    # A tap's writer stamps last_heartbeat at least this often; the server calls a session whose
+    # stamp is three intervals old "lost" (ProcessSession.objects.mark_lost).
+    "HEARTBEAT_SECONDS": envfloat("STREAMTAP_HEARTBEAT_SECONDS", 30.0),
     "RECORDINGS_DIR": str(DATA_DIR / "recordings"),
     "SPILL_DIR": str(DATA_DIR / "spill"),
     "RULES_FILE": os.environ.get("STREAMTAP_RULES", ""),
