@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from extraction.engine import Extractor
+from extraction.engine.screen import ScreenAnalyzer
 from sessions.pipeline import Pipeline, replay_recording
 from sessions.recording import iter_events, read_header
-from sessions.screen import ScreenAnalyzer
 from sessions.terminal_answers import TerminalAnswer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "real_agents"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from extraction.engine.risk import CommandPolicy
-from sessions.screen import KEEP_TAIL_CHARS, MAX_PENDING_CHARS, ScreenAnalyzer, option_kind
+from extraction.engine.screen import KEEP_TAIL_CHARS, MAX_PENDING_CHARS, ScreenAnalyzer, option_kind
 from tests.programs import fake_agent_tui as tui
 
 FAKE_TUI = Path(tui.__file__)
