@@ -18,6 +18,7 @@ from rest_framework import serializers
 
 from sessions.models import ProcessSession
 
+from .event_shape import EVENT_FIELDS, event_json
 from .models import (
     REVIEW_DECISIONS,
     CodeBlock,
@@ -224,6 +225,20 @@ class ReviewSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
 
 
+# What the API adds to the EVENT shape: its row id, the code block, triage details, the error
+# group and a prompt's answer (issue 15 row 2: apart from its triage).
+API_ONLY_FIELDS = (
+    "code_block",
+    "reviewed_by",
+    "reviewed_at",
+    "review_note",
+    "group",
+    "prompt_decision",
+    "prompt_decision_by",
+    "prompt_decided_at",
+)
+
+
 class ExtractionEventSerializer(serializers.ModelSerializer):
     """The EVENT shape of docs/architecture.md, plus id, code block and review details."""
 
@@ -239,34 +254,8 @@ class ExtractionEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ExtractionEvent
-        fields = [
-            "id",
-            "session",
-            "seq",
-            "agent_name",
-            "event_type",
-            "rule",
-            "severity",
-            "risk_level",
-            "auto_confirmable",
-            "line_start",
-            "line_end",
-            "content",
-            "context",
-            "metadata",
-            "timestamp",
-            "offset_seconds",
-            "review_status",
-            "code_block",
-            "reviewed_by",
-            "reviewed_at",
-            "review_note",
-            "group",
-            # A prompt's answer, apart from its triage above (issue 15 row 2).
-            "prompt_decision",
-            "prompt_decision_by",
-            "prompt_decided_at",
-        ]
+        # The EVENT shape (extraction/event_shape.py), then what only the API shows.
+        fields = ["id", *EVENT_FIELDS, *API_ONLY_FIELDS]
         read_only_fields = fields
 
 
@@ -297,22 +286,10 @@ def event_data(rows) -> list[dict]:
     return [
         {
             "id": row["id"],
-            "session": row["session__session_id"],
-            "seq": row["seq"],
-            "agent_name": row["agent_name"],
-            "event_type": row["event_type"],
-            "rule": row["rule"],
-            "severity": row["severity"],
-            "risk_level": row["risk_level"],
-            "auto_confirmable": bool(row["auto_confirmable"]),
-            "line_start": row["line_start"],
-            "line_end": row["line_end"],
-            "content": row["content"],
-            "context": row["context"],
-            "metadata": row["metadata"],
-            "timestamp": datetime(row["timestamp"]),
-            "offset_seconds": float(row["offset_seconds"]),
-            "review_status": row["review_status"],
+            # The API's times are in the server's zone (STREAMTAP_TIME_ZONE), as DRF writes them.
+            **event_json(
+                row, session=row["session__session_id"], timestamp=datetime(row["timestamp"])
+            ),
             "code_block": row["code_block__sha256"],
             "reviewed_by": row["reviewed_by__username"],
             "reviewed_at": datetime(row["reviewed_at"]) if row["reviewed_at"] else None,
