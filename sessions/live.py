@@ -15,6 +15,8 @@ import time
 from collections import deque
 from pathlib import Path
 
+from extraction.event_shape import event_json
+
 log = logging.getLogger(__name__)
 
 ALL_GROUP = "st.all"
@@ -26,33 +28,12 @@ def group_for_session(session_pk: int) -> str:
 
 def event_to_dict(event) -> dict:
     """An ExtractionEvent row in the live/API wire shape (identity: session + seq)."""
-    return {
-        "session": event.session.session_id,
-        "seq": event.seq,
-        "agent_name": event.agent_name,
-        "event_type": event.event_type,
-        "rule": event.rule,
-        "severity": event.severity,
-        "risk_level": event.risk_level,
-        "auto_confirmable": event.auto_confirmable,
-        "line_start": event.line_start,
-        "line_end": event.line_end,
-        "content": event.content,
-        "context": event.context,
-        "metadata": event.metadata,
-        "timestamp": event.timestamp.isoformat(),
-        "offset_seconds": event.offset_seconds,
-        "review_status": event.review_status,
-    }
+    return event_json(event, session=event.session.session_id)
 
 
 def event_row_to_wire(row: dict, session_id: str | None) -> dict:
     """A tap's event row (as handed to the writer) in the live wire shape."""
-    wire = {k: v for k, v in row.items() if k not in ("reviewed_at", "code_block_id")}
-    wire["timestamp"] = row["timestamp"].isoformat()
-    wire["session"] = session_id
-    wire["review_status"] = row.get("review_status", "pending")
-    return wire
+    return event_json(row, session=session_id)
 
 
 def session_info(session) -> dict:
