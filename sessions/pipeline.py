@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from extraction.engine import Event, Extractor, StreamRedactor
 from extraction.engine.agent_streams import AgentStreamParser
+from extraction.event_shape import event_row
 
 IDLE_SECONDS = 0.15
 MARKER_LABEL_CHARS = 80
@@ -258,22 +259,13 @@ class Pipeline:
             if self.recorder is not None:
                 self.recorder.marker(offset, marker_label(event))
             rows.append(
-                {
-                    "seq": self.seq,
-                    "agent_name": self.agent_name,
-                    "event_type": event.event_type,
-                    "rule": event.rule,
-                    "severity": event.severity,
-                    "risk_level": event.risk_level,
-                    "auto_confirmable": event.auto_confirmable,
-                    "line_start": event.line_start,
-                    "line_end": event.line_end,
-                    "content": event.content,
-                    "context": event.context,
-                    "metadata": event.metadata,
-                    "timestamp": timestamp,
-                    "offset_seconds": offset,
-                }
+                event_row(
+                    event,
+                    seq=self.seq,
+                    agent_name=self.agent_name,
+                    timestamp=timestamp,
+                    offset_seconds=offset,
+                )
             )
         if self.recorder is not None:
             self.recorder.flush()
