@@ -10,6 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from extraction.event_shape import EVENT_FIELDS
+
 ROOT = Path(__file__).resolve().parents[2]
 LOG = "start\nError: first\nloss=0.5\n```py\nError: not real\n```\nTraceback (most recent call last):\n  File \"x.py\", line 1, in <module>\nKeyError: 'k'\n"
 
@@ -26,8 +28,14 @@ def test_json_output_one_object_per_event(tmp_path):
     rows = [json.loads(line) for line in extract(str(path), "--json").splitlines()]
     assert [r["type"] for r in rows] == ["error", "metric", "code_block", "error"]
     first = rows[0]
-    assert set(first) == {"file", "type", "start_line", "end_line", "severity", "risk_level",
-                          "auto_confirmable", "rule", "content", "metadata"}  # fmt: skip
+    # The API's EVENT keys, and the old names kept for one release.
+    assert set(first) == {"file", *EVENT_FIELDS, "type", "start_line", "end_line"}
+    assert (first["event_type"], first["line_start"], first["line_end"], first["seq"]) == (
+        "error",
+        2,
+        2,
+        1,
+    )
     assert (first["file"], first["start_line"], first["end_line"], first["rule"]) == (
         str(path),
         2,

@@ -13,6 +13,7 @@ from typing import BinaryIO
 from django.core.management.base import BaseCommand, CommandError
 
 from extraction.engine import Event, Extractor, RulesError, load_rules
+from extraction.event_shape import event_json
 
 CHUNK_SIZE = 64 * 1024
 
@@ -151,9 +152,9 @@ class Command(BaseCommand):
             raise CommandError(f"bad rules file: {exc}", returncode=2) from None
         counts: Counter[str] = Counter()
         for name in options["files"]:
-            for event in self.extract_file(name, rules):
+            for seq, event in enumerate(self.extract_file(name, rules), start=1):
                 counts[event.event_type] += 1
-                self.stdout.write(self.format_event(name, event, options["json"]))
+                self.stdout.write(self.format_event(name, event, options["json"], seq))
         if not options["json"]:
             summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) or "no events"
             self.stdout.write(f"-- {sum(counts.values())} events: {summary}")
@@ -175,23 +176,14 @@ class Command(BaseCommand):
             if stream is not sys.stdin.buffer:
                 stream.close()
 
-    def format_event(self, name: str, event: Event, as_json: bool) -> str:
+    def format_event(self, name: str, event: Event, as_json: bool, seq: int = 0) -> str:
         if as_json:
-            return json.dumps(
-                {
-                    "file": name,
-                    "type": event.event_type,
-                    "start_line": event.line_start,
-                    "end_line": event.line_end,
-                    "severity": event.severity,
-                    "risk_level": event.risk_level,
-                    "auto_confirmable": event.auto_confirmable,
-                    "rule": event.rule,
-                    "content": event.content,
-                    "metadata": event.metadata,
-                },
-                ensure_ascii=False,
-            ).translate(_JSON_C1)
+            # The EVENT shape of the API and the live feed (no session, time or agent here:
+            # seq numbers the file's events as a tap numbers a session's). "type",
+            # "start_line" and "end_line" are the old names, kept for one release (deprecated).
+            data = {"file": name, **event_json(event, seq=seq)}
+            data.update(type=event.event_type, start_line=event.line_start, end_line=event.line_end)
+            return json.dumps(data, ensure_ascii=False).translate(_JSON_C1)
         first = printable(event.content.split("\n", 1)[0][:120])
         where = printable(f"{name}:{event.line_start}")
         return f"{where:<28} {event.event_type:<10} {event.rule:<20} {first}"
