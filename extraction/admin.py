@@ -17,7 +17,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
-from . import queries
+from . import event_shape, queries
 from .engine.fingerprint import preview
 from .models import CodeBlock, ErrorGroup, ExtractionEvent, GroupStatus, ReviewStatus, RiskLevel
 from .proxies import HighRiskEvent
@@ -34,25 +34,9 @@ def _rule_outcomes() -> dict[str, dict]:
     return outcomes
 
 
-EVENT_FIELDS = [
-    "session",
-    "seq",
-    "agent_name",
-    "event_type",
-    "rule",
-    "severity",
-    "risk_level",
-    "auto_confirmable",
-    "line_start",
-    "line_end",
-    "content",
-    "context",
-    "metadata",
-    "timestamp",
-    "offset_seconds",
-    "code_block",
-]
 REVIEW_FIELDS = ["review_status", "review_note", "reviewed_by", "reviewed_at"]
+# What was found, where and when (the EVENT shape, extraction/event_shape.py), and its code block.
+EVENT_FIELDS = [*(f for f in event_shape.EVENT_FIELDS if f not in REVIEW_FIELDS), "code_block"]
 # A prompt's answer (approve/deny the action) is shown, never edited here: only the session
 # page's Approve/Deny and the decision API answer a program; triage above answers nothing.
 PROMPT_DECISION_FIELDS = [

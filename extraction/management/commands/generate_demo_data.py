@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from extraction import search
+from extraction.event_shape import ROW_FIELDS
 from extraction.models import CodeBlock, ExtractionEvent
 from sessions.models import ProcessSession, ProcessStateChange
 
@@ -186,6 +187,7 @@ REVIEW_ODDS = {
     "prompt_password": (0.55, 0.15, 0.30),
 }
 REVIEWED_SHARE = 0.6
+REVIEW_COLUMNS = ("review_status", "reviewed_by_id", "reviewed_at", "review_note")
 
 CODE_SNIPPETS = [
     ("python", "def handler(event, context):\n    return {{'status': {n}}}\n"),
@@ -361,28 +363,9 @@ class Command(BaseCommand):
         if not n or not sessions:
             return
         table = ExtractionEvent._meta.db_table
-        columns = [
-            "session_id",
-            "seq",
-            "agent_name",
-            "event_type",
-            "rule",
-            "severity",
-            "risk_level",
-            "auto_confirmable",
-            "line_start",
-            "line_end",
-            "content",
-            "context",
-            "metadata",
-            "timestamp",
-            "offset_seconds",
-            "code_block_id",
-            "review_status",
-            "reviewed_by_id",
-            "reviewed_at",
-            "review_note",
-        ]
+        # The tap's row (extraction/event_shape.py), then the columns a tap never writes.
+        columns = ["session_id", *ROW_FIELDS, "code_block_id", *REVIEW_COLUMNS]
+        self.columns = columns
         qn = connection.ops.quote_name
         sql = (
             f"INSERT INTO {qn(table)} ({', '.join(qn(c) for c in columns)}) "
@@ -441,25 +424,26 @@ class Command(BaseCommand):
                 )[0]
                 reviewed_at = timestamp + timedelta(hours=self.rng.uniform(1, 40))
                 review = (decision, self.reviewer.pk, self.adapt_dt(reviewed_at), "")
-        return (
-            pk,
-            seq,
-            agent,
-            event_type,
-            rule,
-            severity,
-            risk,
-            event_type == "prompt",
-            line,
-            line + (4 if event_type in ("error", "code_block") else 0),
-            content,
-            "",
-            metadata,
-            self.adapt_dt(timestamp),
-            round(offset, 3),
-            code_block_id,
-            *review,
-        )
+        row = {
+            "session_id": pk,
+            "seq": seq,
+            "agent_name": agent,
+            "event_type": event_type,
+            "rule": rule,
+            "severity": severity,
+            "risk_level": risk,
+            "auto_confirmable": event_type == "prompt",
+            "line_start": line,
+            "line_end": line + (4 if event_type in ("error", "code_block") else 0),
+            "content": content,
+            "context": "",
+            "metadata": metadata,
+            "timestamp": self.adapt_dt(timestamp),
+            "offset_seconds": round(offset, 3),
+            "code_block_id": code_block_id,
+            **dict(zip(REVIEW_COLUMNS, review, strict=True)),
+        }
+        return tuple(row[column] for column in self.columns)
 
     def flush(self, sql: str, rows: list[tuple]) -> None:
         if rows:
