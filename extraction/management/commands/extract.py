@@ -1,4 +1,9 @@
-"""Run the extractor engine over files (or stdin) and print the events. Needs no database."""
+"""Run the tap's pipeline over files (or stdin) and print the events. Needs no database.
+
+The same ``Pipeline`` as ``tap``, ``import_cast`` and ``recover`` (redaction with its hold-back,
+agent JSON streams, the rules), so a file gives here the events a tap of ``cat FILE`` stores; a
+recording is read with its timing, so its idle points (prompts) are the live run's.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,9 @@ from typing import BinaryIO
 
 from django.core.management.base import BaseCommand, CommandError
 
-from extraction.engine import Event, Extractor, RulesError, load_rules
-from extraction.event_shape import event_json
+from extraction.engine import RulesError, load_rules
+from extraction.engine.pipeline import Chunk, Pipeline, replay
+from extraction.event_shape import FOUND_FIELDS, event_json
 
 CHUNK_SIZE = 64 * 1024
 
@@ -34,8 +40,9 @@ ASCIICAST_VERSIONS = (2, 3)
 MAX_CAST_LINE = 320 << 20
 
 
-def cast_output(first_line: str, chunks: Iterator[str]) -> Iterator[str] | None:
-    """The "o" event data of an asciicast v2 or v3 recording, or None if this is not one."""
+def cast_output(first_line: str, chunks: Iterator[str]) -> Iterator[Chunk] | None:
+    """The events of an asciicast v2 or v3 recording, times as seconds from its start (v3 gives
+    intervals), or None if this is not one."""
     try:
         header = json.loads(first_line)
     except ValueError:
@@ -70,21 +77,28 @@ def cast_output(first_line: str, chunks: Iterator[str]) -> Iterator[str] | None:
         if tail:
             yield tail
 
-    def output() -> Iterator[str]:
+    intervals = header.get("version") == 3
+
+    def output() -> Iterator[Chunk]:
+        offset = 0.0
         for line in lines():
             if line.startswith("#"):
                 continue
             try:
-                _, kind, data = json.loads(line)
+                at, kind, data = json.loads(line)
+                at = float(at)
             except (ValueError, TypeError):
                 continue  # A torn last line of a crashed recording; skip it.
-            if kind == "o" and isinstance(data, str):
-                yield data
+            if not isinstance(kind, str) or not isinstance(data, str):
+                continue
+            offset = offset + at if intervals else at
+            yield Chunk(offset, kind, data)
 
     return output()
 
 
-def text_of(stream: BinaryIO) -> Iterator[str]:
+def text_of(stream: BinaryIO) -> Iterator[Chunk]:
+    """A recording's events, or a plain file's text as output at time 0 (it has no timing)."""
     chunks = read_chunks(stream)
     head = ""
     for chunk in chunks:
@@ -103,9 +117,10 @@ def text_of(stream: BinaryIO) -> Iterator[str]:
         if output is not None:
             return output
 
-    def plain() -> Iterator[str]:
-        yield head
-        yield from chunks
+    def plain() -> Iterator[Chunk]:
+        yield Chunk(0.0, "o", head)
+        for chunk in chunks:
+            yield Chunk(0.0, "o", chunk)
 
     return plain()
 
@@ -152,15 +167,17 @@ class Command(BaseCommand):
             raise CommandError(f"bad rules file: {exc}", returncode=2) from None
         counts: Counter[str] = Counter()
         for name in options["files"]:
-            for seq, event in enumerate(self.extract_file(name, rules), start=1):
-                counts[event.event_type] += 1
-                self.stdout.write(self.format_event(name, event, options["json"], seq))
+            for row in self.extract_file(name, rules):
+                counts[row["event_type"]] += 1
+                self.stdout.write(self.format_event(name, row, options["json"]))
         if not options["json"]:
             summary = ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) or "no events"
             self.stdout.write(f"-- {sum(counts.values())} events: {summary}")
 
-    def extract_file(self, name: str, rules) -> Iterator[Event]:
-        extractor = Extractor(rules)
+    def extract_file(self, name: str, rules) -> Iterator[dict]:
+        """The pipeline's rows for one file (``extraction.event_shape.ROW_FIELDS``), numbered
+        from 1 by ``seq`` as a tap numbers a session's."""
+        pipeline = Pipeline(rules=rules, redact=True)
         if name == "-":
             stream = sys.stdin.buffer
         else:
@@ -169,21 +186,23 @@ class Command(BaseCommand):
             except OSError as exc:
                 raise CommandError(f"cannot read {name}: {exc.strerror}", returncode=2) from None
         try:
-            for text in text_of(stream):
-                yield from extractor.feed(text)
-            yield from extractor.close()
+            for rows in replay(pipeline, text_of(stream)):
+                yield from rows
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
 
-    def format_event(self, name: str, event: Event, as_json: bool, seq: int = 0) -> str:
+    def format_event(self, name: str, row: dict, as_json: bool) -> str:
         if as_json:
             # The EVENT shape of the API and the live feed (no session, time or agent here:
             # seq numbers the file's events as a tap numbers a session's). "type",
             # "start_line" and "end_line" are the old names, kept for one release (deprecated).
-            data = {"file": name, **event_json(event, seq=seq)}
-            data.update(type=event.event_type, start_line=event.line_start, end_line=event.line_end)
+            found = {key: row[key] for key in FOUND_FIELDS}
+            data = {"file": name, **event_json(found, seq=row["seq"])}
+            data.update(
+                type=row["event_type"], start_line=row["line_start"], end_line=row["line_end"]
+            )
             return json.dumps(data, ensure_ascii=False).translate(_JSON_C1)
-        first = printable(event.content.split("\n", 1)[0][:120])
-        where = printable(f"{name}:{event.line_start}")
-        return f"{where:<28} {event.event_type:<10} {event.rule:<20} {first}"
+        first = printable(row["content"].split("\n", 1)[0][:120])
+        where = printable(f"{name}:{row['line_start']}")
+        return f"{where:<28} {row['event_type']:<10} {row['rule']:<20} {first}"

@@ -1,0 +1,388 @@
+"""Output chunks → recording + numbered events: the one pipeline of tap, extract, recover and
+import_cast.
+
+Determinism is what makes recovery exact: the extractor sees exactly the chunks the recording
+holds, and the only time-dependent step, ``idle()`` (a prompt waiting for input), happens at
+points derived from the recorded timestamps — a gap of at least ``IDLE_SECONDS`` between two
+output chunks, and once at the end. Re-running a recording therefore yields the same
+``(session, seq)`` for every event, and writing them again is a no-op.
+
+Plain Python like the rest of the engine: the recorder is anything with ``output(offset, text)``,
+``marker(offset, label)`` and ``flush()`` (the tap's asciicast writer), and the rows go to
+whoever calls (the tap's writer, the database on recover, stdout for ``extract``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from ..event_shape import event_row
+from .agent_streams import AgentStreamParser
+from .events import Event
+from .extractor import Extractor
+from .redact import StreamRedactor
+from .rules import RuleSet
+from .screen import ScreenAnalyzer
+
+IDLE_SECONDS = 0.15
+MARKER_LABEL_CHARS = 80
+AGENT_DETECT_LINES = 10
+
+
+def _without_menus(events: list[Event]) -> list[Event]:
+    return [e for e in events if e.rule != "prompt_menu"]
+
+
+def marker_label(event: Event) -> str:
+    first = event.content.strip().splitlines()[0] if event.content.strip() else event.rule
+    return f"{event.event_type}: {first[:MARKER_LABEL_CHARS]}"
+
+
+class Pipeline:
+    """Output chunks → numbered event rows: redaction with its hold-back, agent JSON streams, the
+    rules, and (in a terminal) the rendered screen's prompts.
+
+    Built from explicit arguments: ``rules``, ``redact`` (the stream is redacted once, before the
+    recording and the extractor), ``agent_streams`` (``codex exec --json`` / ``claude -p
+    --output-format stream-json`` read as such when the output starts with them),
+    ``screen_size`` (columns, rows: a terminal emulator looks for prompts a full-screen program
+    draws; None in pipe mode) and the clock: ``started_at`` (epoch seconds) plus the offsets
+    given to ``feed``, so a replay of a recording numbers and dates every event as the live run
+    did. ``feed``, ``idle``, ``release_overdue``, ``add_events`` and ``close`` return the rows
+    they made, and hand them to ``on_events`` as well.
+    """
+
+    def __init__(
+        self,
+        *,
+        rules: RuleSet | None = None,
+        redact: bool = True,
+        agent_streams: bool = True,
+        screen_size: tuple[int, int] | None = None,
+        cwd: str | None = None,
+        agent_name: str = "",
+        started_at: float = 0.0,
+        recorder=None,
+        on_events: Callable[[list[dict]], None] | None = None,
+        on_output: Callable[[int, float, str], None] | None = None,
+        on_idle: Callable[[float], list[Event]] | None = None,
+    ):
+        screen = None
+        if screen_size is not None:
+            screen = ScreenAnalyzer(screen_size[0], screen_size[1], cwd=cwd)
+        self._setup(
+            extractor=Extractor(rules, input_redacted=redact),
+            redactor=StreamRedactor() if redact else None,
+            screen=screen,
+            agent_streams=agent_streams,
+            agent_name=agent_name,
+            started_at=started_at,
+            recorder=recorder,
+            on_events=on_events,
+            on_output=on_output,
+            on_idle=on_idle,
+        )
+
+    def _setup(
+        self,
+        *,
+        extractor: Extractor,
+        redactor: StreamRedactor | None,
+        screen: ScreenAnalyzer | None,
+        agent_streams: bool,
+        agent_name: str,
+        started_at: float,
+        recorder,
+        on_events,
+        on_output,
+        on_idle,
+    ) -> None:
+        self.agent_name = agent_name
+        self.started_at = started_at
+        self.extractor = extractor
+        self.redactor = redactor
+        self.recorder = recorder
+        self.on_events = on_events
+        self.on_output = on_output
+        self.on_idle = on_idle
+        self.seq = 0
+        self.oseq = 0
+        self.last_offset = 0.0
+        self.counts: Counter[str] = Counter()
+        self.chars = 0
+        # The rows made since the last public call returned: what that call returns.
+        self._made: list[dict] = []
+        # A terminal emulator over the output (PTY mode): prompts drawn by full-screen TUIs.
+        self.screen = screen
+        # The last prompt reported, and the line count then: one event per question.
+        self._last_prompt: tuple | None = None
+        # Machine-readable agent output (codex exec --json, claude stream-json) is decided by
+        # the first complete line: None = not yet known.
+        self._agent_parser = AgentStreamParser() if agent_streams else None
+        self._agent_mode: bool | None = None if agent_streams else False
+        self._agent_partial = ""
+        self._plain_lines = 0
+
+    def _taken(self) -> list[dict]:
+        made = self._made
+        if made:
+            self._made = []
+        return made
+
+    @property
+    def lines(self) -> int:
+        return self.extractor.lines
+
+    def feed(self, offset: float, text: str) -> list[dict]:
+        """A chunk of decoded output at ``offset`` seconds since the start."""
+        if self.redactor is not None:
+            text = self.redactor.feed(text)
+        if text:
+            self._output(offset, text)
+        return self._taken()
+
+    @property
+    def holding_secret(self) -> bool:
+        return self.redactor is not None and self.redactor.holding_secret
+
+    def release_overdue(self, offset: float) -> list[dict]:
+        """At ``offset`` seconds: a possible secret start held since the last output for
+        StreamRedactor.HOLD_SECONDS is let out, replaced whole; the tap calls this when
+        nothing else happens, and a replay before each chunk, so both decide alike."""
+        if not self.holding_secret:
+            return []
+        tail = self.redactor.release_overdue(offset)
+        if tail:
+            self._output(self.last_offset, tail)
+            self._look_for_prompts()
+        return self._taken()
+
+    def idle(self, final: bool = False) -> list[dict]:
+        """The program has gone quiet: let out held-back text, then look for a prompt.
+
+        Held text that may be the start of a secret stays held (a program printing a key in
+        two writes with a pause between must not get its first half shown in clear).
+        """
+        if self.redactor is not None:
+            tail = self.redactor.flush(final=final, now=self.last_offset)
+            if tail:
+                # Recorded at the time of the chunk it belongs to, so a replay of the recording
+                # reaches this idle point after it, as the live run did.
+                self._output(self.last_offset, tail)
+        self._look_for_prompts()
+        return self._taken()
+
+    def _look_for_prompts(self) -> None:
+        events = self.extractor.idle()
+        if self.screen is not None:
+            drawn = self.screen.idle(self.extractor.lines)
+            # In a terminal the rendered screen decides about menus: the line view sees redraws
+            # and control bytes (a TUI's "\x1b(B\x0f") as new lines and would report the same
+            # menu again after it was answered. Plain questions (`rm -i`) stay the line view's.
+            if any(e.event_type == "prompt" for e in drawn):
+                events = [e for e in events if e.event_type != "prompt"]
+            events = self._one_per_question([*_without_menus(events), *drawn])
+        if self.on_idle is not None:
+            events = [*events, *self.on_idle(self.last_offset)]
+        if events:
+            self._events(self.last_offset, events)
+
+    def _one_per_question(self, events: list[Event]) -> list[Event]:
+        """Drop a prompt another detector already reported: the same question and command, and
+        no line completed since. In a terminal aider's question is seen by the line view as its
+        line ends, and by the screen an idle later, once prompt_toolkit has moved the cursor
+        back onto it."""
+        if not any(e.event_type == "prompt" for e in events):
+            return events
+        kept = []
+        for event in events:
+            if event.event_type == "prompt":
+                meta = event.metadata
+                key = (" ".join(str(meta.get("question", "")).split()), meta.get("command"))
+                if (key, self.extractor.lines) == self._last_prompt:
+                    continue
+                self._last_prompt = (key, self.extractor.lines)
+            kept.append(event)
+        return kept
+
+    def add_events(self, events: list[Event]) -> list[dict]:
+        """Events from another channel than the output (an agent's hooks or transcript), numbered
+        with the output's at the last output's offset. Call from the thread that feeds."""
+        if events:
+            self._events(self.last_offset, events)
+        return self._taken()
+
+    def close(self) -> list[dict]:
+        """The output has ended: the rest held back, the last line, the open blocks."""
+        made = self.idle(final=True)
+        events: list[Event] = []
+        if self._agent_partial:
+            # The last line had no newline: still a line.
+            if self._agent_mode:
+                events += self._agent_lines(self._agent_partial + "\n")
+            else:
+                events += self.extractor.feed(self._agent_partial)
+            self._agent_partial = ""
+        events += self.extractor.close()
+        if self._agent_mode:
+            events = [*events, *self._agent_parser.close()]
+        if events:
+            self._events(self.last_offset, events)
+        return [*made, *self._taken()]
+
+    def _output(self, offset: float, text: str) -> None:
+        self.last_offset = offset
+        self.oseq += 1
+        self.chars += len(text)
+        if self.recorder is not None:
+            # Output reaches the disk before anything is derived from it (write-ahead).
+            self.recorder.output(offset, text)
+            self.recorder.flush()
+        if self.screen is not None:
+            self.screen.feed(text)
+        if self._agent_mode is not False:
+            events = self._agent_feed(text)
+        else:
+            events = self.extractor.feed(text)
+        if events and self.screen is not None:
+            events = self._one_per_question(_without_menus(events))
+        if events:
+            self._events(offset, events)
+        # After the events: the publisher then sends this chunk's events and output together,
+        # instead of an output frame at once and the events one coalescing window later.
+        if self.on_output is not None:
+            self.on_output(self.oseq, offset, text)
+
+    def _agent_feed(self, text: str) -> list[Event]:
+        if self._agent_mode is None:
+            return self._detect_agent_stream(text)
+        text, self._agent_partial = self._agent_partial + text, ""
+        nl = text.rfind("\n")
+        if nl < 0:
+            self._agent_partial = text
+            return []
+        self._agent_partial = text[nl + 1 :]
+        return self._agent_lines(text[: nl + 1])
+
+    def _detect_agent_stream(self, text: str) -> list[Event]:
+        """Agent JSON mode starts at the first agent JSON line among the first few lines.
+
+        Tools print a line or two of text first (`codex exec` says "Reading additional input
+        from stdin..." on stderr); those go through the rules as usual.
+        """
+        text, self._agent_partial = self._agent_partial + text, ""
+        lines = text.split("\n")
+        rest = lines.pop()
+        plain: list[str] = []
+        for i, line in enumerate(lines):
+            stripped = line.strip()
+            if stripped.startswith("{") and AgentStreamParser().parse_line(stripped, 1) is not None:
+                self._agent_mode = True
+                events = self.extractor.feed("".join(plain)) if plain else []
+                remaining = "\n".join(lines[i:]) + "\n"
+                return events + self._agent_feed(remaining + rest)
+            plain.append(line + "\n")
+            self._plain_lines += 1
+        if self._plain_lines >= AGENT_DETECT_LINES:
+            self._agent_mode = False
+        if rest.lstrip().startswith("{") and self._agent_mode is None:
+            self._agent_partial = rest  # may be the first agent line, still arriving
+        else:
+            plain.append(rest)
+        return self.extractor.feed("".join(plain)) if plain else []
+
+    def _agent_lines(self, text: str) -> list[Event]:
+        """Agent JSON lines become the parser's events; other lines go through the rules.
+
+        The extractor still sees every line (JSON ones as blank lines), so line numbers stay
+        those of the output.
+        """
+        events: list[Event] = []
+        plain: list[str] = []
+        for line in text.split("\n")[:-1]:
+            parsed = self._agent_parser.parse_line(
+                line.strip().rstrip("\r"), self.extractor.lines + len(plain) + 1
+            )
+            if parsed is None:
+                plain.append(line + "\n")
+                continue
+            plain.append("\n")
+            if plain:
+                events += self.extractor.feed("".join(plain))
+                plain = []
+            events += parsed
+        if plain:
+            events += self.extractor.feed("".join(plain))
+        return events
+
+    def _events(self, offset: float, events: Iterable[Event]) -> None:
+        timestamp = datetime.fromtimestamp(self.started_at + offset, tz=UTC)
+        rows = []
+        for event in events:
+            self.seq += 1
+            self.counts[event.event_type] += 1
+            if self.recorder is not None:
+                self.recorder.marker(offset, marker_label(event))
+            rows.append(
+                event_row(
+                    event,
+                    seq=self.seq,
+                    agent_name=self.agent_name,
+                    timestamp=timestamp,
+                    offset_seconds=offset,
+                )
+            )
+        if self.recorder is not None:
+            self.recorder.flush()
+        self._made += rows
+        # One hand-over per chunk: the writer's and publisher's locks are taken once, not per event.
+        if rows and self.on_events is not None:
+            self.on_events(rows)
+
+
+class Chunk(NamedTuple):
+    """One event of a recording as ``replay`` reads it: "o" output, or "r"/"i"/"m" others."""
+
+    offset: float
+    code: str
+    data: str
+
+
+def replay(pipeline: Pipeline, events: Iterable, on_other=None) -> Iterator[list[dict]]:
+    """Feed a recording's output through a pipeline with the live run's idle points, yielding
+    the rows each step made.
+
+    The one place the idle rule for recordings lives (extract, recover, import_cast, tests).
+    ``events`` have ``offset``, ``code`` and ``data`` (``Chunk``, or the recording reader's);
+    those other than output ("r", "i", "m") go to ``on_other``.
+    """
+    previous: float | None = None
+    for ev in events:
+        if ev.code != "o":
+            if on_other is not None:
+                on_other(ev)
+            continue
+        if previous is not None and ev.offset - previous >= IDLE_SECONDS:
+            yield pipeline.idle()
+            yield pipeline.release_overdue(ev.offset)
+        yield pipeline.feed(ev.offset, ev.data)
+        previous = ev.offset
+    yield pipeline.close()
+
+
+def replay_recording(pipeline: Pipeline, events: Iterable, on_other=None) -> float:
+    """``replay`` to the end, the rows left to ``on_events``. Returns the last event's offset."""
+    end = 0.0
+
+    def tracked() -> Iterator:
+        nonlocal end
+        for ev in events:
+            end = ev.offset
+            yield ev
+
+    for _ in replay(pipeline, tracked(), on_other):
+        pass
+    return end
