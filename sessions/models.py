@@ -9,6 +9,7 @@ import socket
 from datetime import timedelta
 from pathlib import PurePath
 
+from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -88,6 +89,22 @@ def agent_name_for(argv: list[str]) -> str:
     return agent_name_from(program)
 
 
+# ---- liveness: a tap's writer stamps last_heartbeat; a live session whose tap stopped is lost ----
+
+# Missed beats before a session is lost: one late beat (a slow commit, a busy machine) is no death.
+LOST_AFTER_BEATS = 3
+
+
+def heartbeat_seconds() -> float:
+    """How often a tap's writer stamps last_heartbeat (the tap and the server read one setting)."""
+    return float(settings.STREAMTAP["HEARTBEAT_SECONDS"])
+
+
+def lost_cutoff(now=None):
+    """A live session with no sign of life since this moment has lost its tap."""
+    return (now or timezone.now()) - timedelta(seconds=LOST_AFTER_BEATS * heartbeat_seconds())
+
+
 class ProcessSessionQuerySet(models.QuerySet):
     def live(self):
         return self.filter(status__in=LIVE_STATUSES)
@@ -100,6 +117,84 @@ class ProcessSessionQuerySet(models.QuerySet):
 
     def search(self, text: str):
         return self.filter(Q(session_id__icontains=text) | Q(command_line__icontains=text))
+
+    # Liveness. A session without a heartbeat yet is judged by its start.
+
+    def silent_since(self, cutoff):
+        return self.filter(
+            Q(last_heartbeat__lt=cutoff) | Q(last_heartbeat__isnull=True, started_at__lt=cutoff)
+        )
+
+    def alive(self, now=None):
+        """Live sessions whose tap beat recently: what "live sessions now" counts."""
+        cutoff = lost_cutoff(now)
+        return self.live().filter(
+            Q(last_heartbeat__gte=cutoff) | Q(last_heartbeat__isnull=True, started_at__gte=cutoff)
+        )
+
+    def mark_lost(self, now=None) -> list[ProcessSession]:
+        """Mark live sessions whose tap stopped beating as lost; return those this call marked.
+
+        Several server processes sweep at once: the status changes in one conditional UPDATE
+        per session, and only the process whose UPDATE changed the row records the "lost"
+        state change (and announces it). ``ended_at`` stays empty: nobody knows when the
+        program ended, and a tap that beats again takes its session back (``revive``).
+        """
+        now = now or timezone.now()
+        cutoff = lost_cutoff(now)
+        lost = []
+        for session in self.live().silent_since(cutoff).order_by():
+            with transaction.atomic():
+                flipped = (
+                    ProcessSession.objects.filter(pk=session.pk, status=session.status)
+                    .silent_since(cutoff)
+                    .update(status=SessionStatus.LOST)
+                )
+                if not flipped:
+                    continue
+                ProcessStateChange.objects.create(
+                    session=session,
+                    state=SessionStatus.LOST,
+                    timestamp=now,
+                    metadata={
+                        "reason": "no heartbeat",
+                        "last_heartbeat": (
+                            session.last_heartbeat.isoformat() if session.last_heartbeat else None
+                        ),
+                        "was": session.status,
+                    },
+                )
+            session.status = SessionStatus.LOST
+            lost.append(session)
+        return lost
+
+    def revive(self, now=None) -> list[ProcessSession]:
+        """Sessions marked lost by the server whose tap beats again: running once more."""
+        now = now or timezone.now()
+        cutoff = lost_cutoff(now)
+        back = []
+        candidates = self.filter(
+            status=SessionStatus.LOST, ended_at__isnull=True, last_heartbeat__gte=cutoff
+        )
+        for session in candidates.order_by():
+            with transaction.atomic():
+                flipped = ProcessSession.objects.filter(
+                    pk=session.pk,
+                    status=SessionStatus.LOST,
+                    ended_at__isnull=True,
+                    last_heartbeat__gte=cutoff,
+                ).update(status=SessionStatus.RUNNING)
+                if not flipped:
+                    continue
+                ProcessStateChange.objects.create(
+                    session=session,
+                    state=SessionStatus.RUNNING,
+                    timestamp=now,
+                    metadata={"reason": "heartbeat again"},
+                )
+            session.status = SessionStatus.RUNNING
+            back.append(session)
+        return back
 
 
 class ProcessSession(models.Model):

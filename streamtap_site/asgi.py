@@ -11,6 +11,7 @@ from channels.auth import AuthMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
 
+from sessions.liveness import LivenessSweeper  # noqa: E402
 from streamtap_site.guard import RequestGuardMiddleware, install_in_daphne  # noqa: E402
 from streamtap_site.origin import SameOriginValidator  # noqa: E402
 from streamtap_site.routing import websocket_urlpatterns  # noqa: E402
@@ -26,3 +27,6 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Served by daphne: sessions whose tap stopped beating become lost, live (sessions/liveness.py).
+application = LivenessSweeper(application)

@@ -136,6 +136,9 @@ def live_server_proc(tmp_path_factory):
         DJANGO_SETTINGS_MODULE="streamtap_site.settings",
         STREAMTAP_DATA_DIR=str(data_dir),
         PYTHONUNBUFFERED="1",
+        # The demo world's "running" sessions have no tap: with the default 30 s beat, the
+        # server would call them lost (sessions/liveness.py) 90 s into the suite.
+        STREAMTAP_HEARTBEAT_SECONDS="3600",
     )
     server = LiveServer(data_dir=data_dir, port=free_port(), env=env)
     env["STREAMTAP_SERVER_URL"] = server.base_url
