@@ -56,6 +56,9 @@ def setup_django(data_dir: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "streamtap_site.settings")
     os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,localhost"
     sys.path.insert(0, str(ROOT))
+    from streamtap_site.data_dir import ensure_data_dir
+
+    ensure_data_dir()  # settings only read: the data dir and its secret key are made here
     import django
 
     django.setup()

@@ -4,6 +4,11 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from streamtap_site.data_dir import ensure_data_dir
+
+# A daphne started on its own gets what manage.py gives a command: private file modes, the
+# data directory and the secret key, before settings (which only read) are loaded.
+ensure_data_dir()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "streamtap_site.settings")
 django_asgi_app = get_asgi_application()
 

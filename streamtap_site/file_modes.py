@@ -1,8 +1,8 @@
 """streamtap's files are the user's alone: 0600 files under a 0700 data directory.
 
 The data holds password hashes, session keys, API tokens and everything programs printed.
-``make_private`` sets the umask at process start (manage.py, and settings for a daphne started
-on its own); it remembers the user's umask for the programs a tap runs, which must create
+``make_private`` sets the umask at process start (``ensure_data_dir``, which manage.py, the
+``streamtap`` command, the ASGI entry point and the tests call first); it remembers the user's umask for the programs a tap runs, which must create
 their files as they would without streamtap.
 """
 

@@ -6,16 +6,11 @@ live bus that needs nothing installed. Environment variables switch to the scale
 """
 
 import os
-import secrets
-import sys
-from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from streamtap_site.file_modes import make_private
-
-BASE_DIR = Path(__file__).resolve().parent.parent
+from streamtap_site.data_dir import BASE_DIR, STATIC_ROOT_NAME, data_dir, read_secret_key
 
 
 def envbool(name: str, default: bool) -> bool:
@@ -49,33 +44,12 @@ def envfloat(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name}={value!r}: expected a number") from None
 
 
-# Files in the data directory are the user's alone (0600 under 0700), whoever starts the
-# process: manage.py does this first thing, and so does a daphne or a test importing settings.
-make_private()
-DATA_DIR = Path(os.environ.get("STREAMTAP_DATA_DIR") or BASE_DIR / "data").resolve()
-DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
-if DATA_DIR.stat().st_uid == os.geteuid() and DATA_DIR.stat().st_mode & 0o077:
-    DATA_DIR.chmod(0o700)  # made before streamtap set modes: closed now, for other users
-
-
-def _local_secret_key() -> str:
-    # Generated once per installation and kept beside the data (git-ignored), so a fresh
-    # clone works without configuration and no key is ever committed. The tap reads the same
-    # file, which is how it signs its live-ingest handshake with the local server.
-    path = DATA_DIR / ".secret_key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        key = secrets.token_urlsafe(50)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(key)
-        return key
-    except OSError as exc:
-        raise ImproperlyConfigured(f"cannot read {path}: {exc}") from exc
-
-
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _local_secret_key()
+# Settings only compute paths and read: the data directory, its static root and the generated
+# secret key are made by `ensure_data_dir()` (streamtap_site/data_dir.py), which manage.py, the
+# `streamtap` command, the ASGI entry point and the test suite call before they load settings.
+DATA_DIR = data_dir()
+# Empty only when no entry point made the key: Django then refuses to sign anything.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or read_secret_key(DATA_DIR)
 DEBUG = envbool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = [
     h.strip()
@@ -102,10 +76,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "sessions.apps.TapSessionsConfig",
     "extraction.apps.ExtractionConfig",
+    "output_search.apps.OutputSearchConfig",
 ]
-if sys.argv[0].endswith("manage.py") and sys.argv[1:2] == ["tap"]:
-    # The tap serves nothing: without daphne's app (it imports Twisted) it starts 0.25 s sooner.
-    INSTALLED_APPS.remove("daphne")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -208,9 +180,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = DATA_DIR / "staticfiles"
-# whitenoise warns about a missing one; we serve via finders
-STATIC_ROOT.mkdir(mode=0o700, exist_ok=True)
+STATIC_ROOT = DATA_DIR / STATIC_ROOT_NAME  # made by ensure_data_dir(); pages use the finders
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

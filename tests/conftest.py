@@ -5,11 +5,22 @@
 - outsider: no credentials at all.
 """
 
-import pytest
-from django.contrib.auth.models import Permission
-from rest_framework.test import APIClient
+from streamtap_site.cli import prepare
 
-from tests.factories import make_token, make_user
+# As manage.py does, before Django loads settings (which only read): the data directory, its
+# 0700/0600 modes and the secret key the test servers and taps share. This is why pyproject
+# does not name the settings module: pytest-django would load it before this file.
+prepare("pytest")
+
+import django  # noqa: E402
+
+django.setup()
+
+import pytest  # noqa: E402
+from django.contrib.auth.models import Permission  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+
+from tests.factories import make_token, make_user  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
