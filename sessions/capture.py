@@ -73,6 +73,26 @@ class TermSize:
     rows: int = 24
 
 
+def query_answers(data: bytes, cursor: tuple[int, int]) -> list[bytes]:
+    """What a terminal would answer to the queries in ``data``; ``cursor``: (row, col), 1-based."""
+    answers = []
+    for m in _QUERY.finditer(data):
+        q = m.group(0)
+        if q.endswith(b"6n"):
+            answers.append(f"\x1b[{cursor[0]};{cursor[1]}R".encode())
+        elif q.endswith(b"5n"):
+            answers.append(b"\x1b[0n")
+        elif q.startswith(b"\x1b[>"):
+            answers.append(b"\x1b[>0;10;1c")
+        elif q.endswith(b"c"):
+            answers.append(b"\x1b[?62;22c")
+        elif q.startswith(b"\x1b]10"):
+            answers.append(b"\x1b]10;rgb:ffff/ffff/ffff\x1b\\")
+        else:
+            answers.append(b"\x1b]11;rgb:0000/0000/0000\x1b\\")
+    return answers
+
+
 def terminal_size(fd: int) -> TermSize | None:
     try:
         rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
@@ -90,6 +110,57 @@ def exit_status(returncode: int) -> tuple[int, int | None]:
     if returncode < 0:
         return 128 - returncode, -returncode
     return returncode, None
+
+
+@dataclass
+class ReaderState:
+    """Where the reader loop stands between two ``select()`` calls.
+
+    Idle points (a prompt may be waiting) come from the output's own timing: a quiet spell of
+    ``IDLE_SECONDS`` after output, seen by the timer or, when a chunk arrives after a pause the
+    timer missed, by the chunk's offset. After the program exits, output is drained until
+    ``DRAIN_SECONDS`` of quiet.
+    """
+
+    read_stdin: bool = False
+    have_output: bool = False
+    idle_fired: bool = True  # nothing new since the last idle point
+    last_data: float = 0.0  # monotonic time of the last output
+    exited_at: float | None = None  # monotonic time the program was seen to have exited
+    last_tick: float = 0.0
+
+    def timeout(self, now: float) -> float:
+        """How long select() may wait: until the next idle point or the end of the drain."""
+        if not self.idle_fired:
+            return max(0.0, self.last_data + IDLE_SECONDS - now)
+        if self.exited_at is not None:
+            return max(0.0, self.exited_at + DRAIN_SECONDS - now)
+        return 0.5
+
+    def pause_before(self, offset: float, last_offset: float) -> bool:
+        """A chunk at ``offset`` follows a pause the timer did not see (the reader was busy)."""
+        return self.have_output and not self.idle_fired and offset - last_offset >= IDLE_SECONDS
+
+    def output(self, now: float) -> None:
+        self.have_output = True
+        self.idle_fired = False
+        self.last_data = now
+
+    def idle_due(self, now: float) -> bool:
+        return self.have_output and not self.idle_fired and now - self.last_data >= IDLE_SECONDS
+
+    def quiet(self) -> bool:
+        """The program printed something and has been quiet since the last idle point."""
+        return self.have_output and self.idle_fired
+
+    def tick_due(self, now: float, busy: bool) -> bool:
+        if now - self.last_tick >= TICK_SECONDS or not busy:
+            self.last_tick = now
+            return True
+        return False
+
+    def drained(self, now: float, busy: bool) -> bool:
+        return self.exited_at is not None and not busy and now - self.exited_at >= DRAIN_SECONDS
 
 
 class ChildRunner:
@@ -121,6 +192,9 @@ class ChildRunner:
         self.on_tick = on_tick
         # Called (reader thread) with what the person at the terminal typed.
         self.on_input: Callable[[bytes], None] | None = None
+        # Answers the terminal queries of a program run without a terminal (detached): by
+        # default at once, from the pipeline's screen; the tap has the extraction answer them.
+        self.answer_queries: Callable[[bytes], None] | None = None
         # Whether the program waits at a prompt nobody has answered (set by the tap).
         self.prompt_waiting: Callable[[], bool] = lambda: False
         # Piped input ended while the program may still ask something: the Ctrl-D that ends it
@@ -221,101 +295,49 @@ class ChildRunner:
         """Pump until the program has exited and its output is drained. Returns its returncode."""
         decoders = {fd: codecs.getincrementaldecoder("utf-8")("replace") for fd in self.out_fds}
         old_handlers = self._install_signal_handlers()
-        read_stdin = self.stdin_fd is not None and _is_readable_source(self.stdin_fd)
-        pipeline = self.pipeline
-        last_data = time.monotonic()
-        have_output = False
-        idle_fired = True
-        exited_at: float | None = None
-        last_tick = 0.0
+        state = ReaderState(
+            read_stdin=self.stdin_fd is not None and _is_readable_source(self.stdin_fd)
+        )
         try:
             while self.out_fds:
-                now = time.monotonic()
-                if not idle_fired:
-                    timeout = max(0.0, last_data + IDLE_SECONDS - now)
-                elif exited_at is not None:
-                    timeout = max(0.0, exited_at + DRAIN_SECONDS - now)
-                else:
-                    timeout = 0.5
-                watch = list(self.out_fds) + [self._wake_r]
-                if read_stdin:
+                watch = [*self.out_fds, self._wake_r]
+                if state.read_stdin:
                     watch.append(self.stdin_fd)
                 try:
-                    ready, _, _ = select.select(watch, [], [], timeout)
+                    ready, _, _ = select.select(watch, [], [], state.timeout(time.monotonic()))
                 except InterruptedError:
                     ready = []
                 for fd in ready:
                     if fd in self.out_fds:
-                        try:
-                            data = os.read(fd, READ_SIZE)
-                        except OSError as exc:  # EIO: the pty's last writer is gone
-                            if exc.errno not in (errno.EIO, errno.EBADF):
-                                raise
-                            data = b""
-                        if data and len(data) < READ_SIZE:
-                            data = _read_available(fd, data)
-                        if not data and self._pump_failed(fd):
-                            # The PTY reader was killed: read the terminal ourselves.
-                            self.out_fds[self.master] = self.out_fds.pop(fd)
-                            decoders[self.master] = decoders.pop(fd)
-                            continue
-                        if not data:
-                            tail = decoders[fd].decode(b"", final=True)
-                            if tail:
-                                pipeline.feed(self.offset(), tail)
-                            del self.out_fds[fd]
-                            continue
-                        self._passthrough(self.out_fds[fd], data)
-                        self.bytes_out += len(data)
-                        offset = self.offset()
-                        if (
-                            have_output
-                            and not idle_fired
-                            and offset - pipeline.last_offset >= IDLE_SECONDS
-                        ):
-                            pipeline.idle()
-                        text = decoders[fd].decode(data)
-                        if text:
-                            pipeline.feed(offset, text)
-                        have_output = True
-                        idle_fired = False
-                        last_data = time.monotonic()
-                        if (
-                            self.use_pty
-                            and self.detached
-                            and (b"\x1b[" in data or b"\x1b]" in data)
-                        ):
-                            self._answer_queries(data)
+                        self._read_output(fd, decoders, state)
                     elif fd == self._wake_r:
                         self._drain_wake()
                     elif fd == self.stdin_fd:
-                        read_stdin = self._forward_stdin()
+                        state.read_stdin = self._forward_stdin()
                 self._forward_signals()
                 self._write_injected()
                 now = time.monotonic()
-                if have_output and not idle_fired and now - last_data >= IDLE_SECONDS:
-                    pipeline.idle()
-                    idle_fired = True
-                elif idle_fired and pipeline.holding_secret:
-                    pipeline.release_overdue(self.offset())
+                if state.idle_due(now):
+                    self.pipeline.idle()
+                    state.idle_fired = True
+                elif state.idle_fired and self.pipeline.holding_secret:
+                    self.pipeline.release_overdue(self.offset())
                 if (
                     self._eof_held
                     and self.types_eof
-                    and have_output
-                    and idle_fired
+                    and state.quiet()
                     and not self.prompt_waiting()
                 ):
                     self._eof_held = False
                     self._write_child(b"\x04")
                 # Once per tick, not per chunk: under a flood of output these two were a tenth
                 # of the reader's time.
-                if now - last_tick >= TICK_SECONDS or not ready:
-                    last_tick = now
+                if state.tick_due(now, bool(ready)):
                     if self.on_tick is not None:
                         self.on_tick(self.offset())
-                    if exited_at is None and self.proc.poll() is not None:
-                        exited_at = now
-                if exited_at is not None and not ready and now - exited_at >= DRAIN_SECONDS:
+                    if state.exited_at is None and self.proc.poll() is not None:
+                        state.exited_at = now
+                if state.drained(now, bool(ready)):
                     # The child is gone; a descendant holding the pipe or pty open must not keep
                     # us (and the exit status) waiting forever.
                     break
@@ -325,6 +347,39 @@ class ChildRunner:
             return returncode
         finally:
             self._restore(old_handlers)
+
+    def _read_output(self, fd: int, decoders: dict, state: ReaderState) -> None:
+        """One read of the program's output: to the terminal, then to the pipeline."""
+        try:
+            data = os.read(fd, READ_SIZE)
+        except OSError as exc:  # EIO: the pty's last writer is gone
+            if exc.errno not in (errno.EIO, errno.EBADF):
+                raise
+            data = b""
+        if data and len(data) < READ_SIZE:
+            data = _read_available(fd, data)
+        if not data and self._pump_failed(fd):
+            # The PTY reader was killed: read the terminal ourselves.
+            self.out_fds[self.master] = self.out_fds.pop(fd)
+            decoders[self.master] = decoders.pop(fd)
+            return
+        if not data:
+            tail = decoders[fd].decode(b"", final=True)
+            if tail:
+                self.pipeline.feed(self.offset(), tail)
+            del self.out_fds[fd]
+            return
+        self._passthrough(self.out_fds[fd], data)
+        self.bytes_out += len(data)
+        offset = self.offset()
+        if state.pause_before(offset, self.pipeline.last_offset):
+            self.pipeline.idle()
+        text = decoders[fd].decode(data)
+        if text:
+            self.pipeline.feed(offset, text)
+        state.output(time.monotonic())
+        if self.use_pty and self.detached and (b"\x1b[" in data or b"\x1b]" in data):
+            self._answer_queries(data)
 
     # ---- helpers ----
 
@@ -393,21 +448,11 @@ class ChildRunner:
             self._write_child(data)
 
     def _answer_queries(self, data: bytes) -> None:
-        for m in _QUERY.finditer(data):
-            q = m.group(0)
-            if q.endswith(b"6n"):
-                row, col = self.cursor_position()
-                self._write_child(f"\x1b[{row};{col}R".encode())
-            elif q.endswith(b"5n"):
-                self._write_child(b"\x1b[0n")
-            elif q.startswith(b"\x1b[>"):
-                self._write_child(b"\x1b[>0;10;1c")
-            elif q.endswith(b"c"):
-                self._write_child(b"\x1b[?62;22c")
-            elif q.startswith(b"\x1b]10"):
-                self._write_child(b"\x1b]10;rgb:ffff/ffff/ffff\x1b\\")
-            else:
-                self._write_child(b"\x1b]11;rgb:0000/0000/0000\x1b\\")
+        if self.answer_queries is not None:
+            self.answer_queries(data)
+            return
+        for answer in query_answers(data, self.cursor_position()):
+            self._write_child(answer)
 
     def cursor_position(self) -> tuple[int, int]:
         """Where the screen emulator's cursor is, 1-based; the home position without one."""

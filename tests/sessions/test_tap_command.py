@@ -123,7 +123,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_the_writer_process_dies_with_a_killed_tap(tap_env):
+def test_the_writer_and_extraction_processes_die_with_a_killed_tap(tap_env):
     code = "import time; print('ERROR: one', flush=True); time.sleep(60)"
     proc = subprocess.Popen(
         tap_argv("--", *py(code)),
@@ -135,15 +135,14 @@ def test_the_writer_process_dies_with_a_killed_tap(tap_env):
     )
     assert proc.stdout.readline() == b"ERROR: one\n"
     session = wait_for(lambda: ProcessSession.objects.first())
-    # The tap's children: the program and the writer process.
-    kids = wait_for(lambda: [p for p in children_of(proc.pid) if p != session.pid] or None)
-    assert len(kids) == 1
-    writer = kids[0]
-    assert Path(f"/proc/{writer}/comm").read_text().strip() == "streamtap-db"
+    # The tap's children: the program, the writer process and the extraction process.
+    wait_for(lambda: set(helpers_of(proc.pid, session.pid)) == {"streamtap-db", "streamtap-ext"})
+    helpers = helpers_of(proc.pid, session.pid)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     os.killpg(session.pid, signal.SIGKILL)  # the program leads its own group
-    wait_for(lambda: not alive(writer), timeout=10)
+    for pid in helpers.values():
+        wait_for(lambda pid=pid: not alive(pid), timeout=10)
 
 
 def comm(pid: int) -> str:
@@ -176,9 +175,9 @@ def test_pty_mode_reads_the_terminal_in_a_process_that_dies_with_a_killed_tap(ta
     proc = start_pty_tap(tap_env, code, start_new_session=True)
     assert proc.stdout.readline() == b"ERROR: one\r\n"
     session = wait_for(lambda: ProcessSession.objects.first())
-    wait_for(lambda: len(helpers_of(proc.pid, session.pid)) == 2)
+    wait_for(lambda: len(helpers_of(proc.pid, session.pid)) == 3)
     kids = {**helpers_of(proc.pid, session.pid), "program": session.pid}
-    assert set(kids) == {"program", "streamtap-db", "streamtap-pty"}
+    assert set(kids) == {"program", "streamtap-db", "streamtap-ext", "streamtap-pty"}
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     # The PTY reader goes with the tap; then nobody holds the terminal and the program, whose
@@ -186,6 +185,7 @@ def test_pty_mode_reads_the_terminal_in_a_process_that_dies_with_a_killed_tap(ta
     wait_for(lambda: not alive(kids["streamtap-pty"]), timeout=10)
     wait_for(lambda: not alive(kids["program"]), timeout=10)
     wait_for(lambda: not alive(kids["streamtap-db"]), timeout=10)
+    wait_for(lambda: not alive(kids["streamtap-ext"]), timeout=10)
 
 
 def test_pty_mode_reads_the_terminal_itself_when_its_reader_process_is_killed(tap_env, tmp_path):

@@ -1,4 +1,24 @@
-"""A tap: one wrapped program, its recording, its extractor, its writer and its live publisher."""
+"""A tap: one wrapped program, its recording, its extraction, its writer and its live publisher.
+
+The parts and who calls whom (each built from explicit arguments, each testable alone):
+
+    ChildRunner (reader thread) ──▶ RecordingFront: redact, record, publish output
+                                         │ chunks + idle points (an outbox, never waits)
+                                         ▼
+                                   ExtractionProcess (forked, niced): Pipeline → rows
+                                         │ rows (its receiving thread)
+                                         ▼
+                                   EventRouter ──▶ PromptController / AgentHooks
+                                         ├──────▶ WriterProcess (forked; the only one that
+                                         │        writes the session's rows, see below)
+                                         └──────▶ LivePublisher (thread)
+
+Row ownership: the writer process inserts the session, its events and state changes. The prompt
+controller's thread touches one column group only, the prompt event's ``prompt_decision*``
+fields, through a conditional UPDATE (``WHERE prompt_decision IS NULL``) that the dashboard uses
+too: first answer wins, whoever writes it, so there is no lost update between the two. It reads
+a dashboard decision with one query per poll while a prompt waits, and nothing otherwise.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +34,10 @@ from django.conf import settings
 
 from extraction.engine import Extractor, StreamRedactor, load_rules, redact
 
-from .agent_hooks import HOOKED_KINDS, AgentHooks, agent_channels, agent_kind
-from .approvals import PromptController
-from .capture import ChildRunner, exit_status, terminal_size
-from .live import (
+from ..agent_hooks import HOOKED_KINDS, AgentHooks, agent_channels, agent_kind
+from ..approvals import PromptController
+from ..capture import ChildRunner, exit_status, terminal_size
+from ..live import (
     LivePublisher,
     NullTransport,
     WebsocketTransport,
@@ -25,14 +45,17 @@ from .live import (
     ingest_auth_headers,
     server_url,
 )
-from .models import SessionStatus, agent_name_for, agent_name_from
-from .persistence import BatchWriter, SessionSpec
-from .pipeline import Pipeline
-from .recording import AsciicastWriter, recording_path_for
-from .remote import RemoteWriter
-from .screen import ScreenAnalyzer
-from .transcripts import PARSERS, TranscriptTail
-from .writer_process import WriterProcess
+from ..models import SessionStatus, agent_name_for, agent_name_from
+from ..persistence import BatchWriter, SessionSpec
+from ..pipeline import Pipeline
+from ..recording import AsciicastWriter, recording_path_for
+from ..remote import RemoteWriter
+from ..screen import ScreenAnalyzer
+from ..transcripts import PARSERS, TranscriptTail
+from ..writer_process import WriterProcess
+from .events import EventRouter
+from .extraction_process import ExtractionProcess
+from .front import RecordingFront
 
 # Environment variables worth keeping with a session (the rest may hold secrets or noise).
 ENV_ALLOWLIST = (
@@ -119,51 +142,25 @@ class Tap:
         conf = settings.STREAMTAP
         publisher = self._publisher()
         spec = self._spec()
-        writer_options = {
-            "batch_size": opts.batch_size,
-            "batch_seconds": opts.batch_seconds,
-            "spill_dir": conf["SPILL_DIR"],
-        }
-
-        def make_writer(on_session) -> BatchWriter:
-            if self.remote:
-                # No database credentials on this host: batches go through the server's API.
-                return RemoteWriter(
-                    spec,
-                    server_url=opts.server_url,
-                    token=opts.api_token,
-                    on_session=on_session,
-                    **writer_options,
-                )
-            return BatchWriter(spec, on_session=on_session, **writer_options)
-
-        # Forked now, while this process has no thread yet.
-        writer = WriterProcess(make_writer, on_session=self._on_session(publisher, spec))
-        writer.start()
-        self.writer, self.publisher = writer, publisher
         size = terminal_size(self.stdout_fd) or terminal_size(self.stdin_fd)
         cols, rows = (size.cols, size.rows) if size else (80, 24)
-        recorder = AsciicastWriter(
-            self.recording_path,
-            width=cols,
-            height=rows,
-            started=self.started_at,
-            title=redact(opts.title or f"{self.agent_name}: {shlex.join(opts.argv)}")[:200],
-            command=redact(shlex.join(opts.argv)),
-            env={k: os.environ[k] for k in ("TERM", "SHELL") if k in os.environ},
-            autoflush=False,  # the pipeline flushes once per chunk
-            on_failure=lambda exc: self._recording_stopped(writer, exc),
+        # Both helper processes are forked now, while this process has no thread yet.
+        extraction = ExtractionProcess(
+            self._pipeline(cols, rows),
+            answer_queries=self.use_pty and not os.isatty(self.stdout_fd),
         )
-        screen = ScreenAnalyzer(cols, rows, cwd=os.getcwd()) if self.use_pty else None
-        pipeline = Pipeline(
-            agent_name=self.agent_name,
-            started_at=self.started_at,
-            extractor=Extractor(self.rules, input_redacted=opts.redact_recording),
+        extraction.start()
+        writer = WriterProcess(
+            self._writer_factory(spec), on_session=self._on_session(publisher, spec)
+        )
+        writer.start()
+        self.writer, self.publisher, self.extraction = writer, publisher, extraction
+        recorder = self._recorder(cols, rows, writer)
+        front = RecordingFront(
+            extraction=extraction,
             redactor=StreamRedactor() if opts.redact_recording else None,
             recorder=recorder,
-            on_events=self._on_events(writer, publisher, lambda: self.prompts, lambda: self.hooks),
             on_output=publisher.output,
-            screen=screen,
         )
         # The agent's hooks for this run only: its command line and environment carry them.
         self.kind = kind = agent_kind(opts.argv, opts.agent_kind)
@@ -175,17 +172,17 @@ class Tap:
             writer.add_state("agent_channels", channels, time.time())
         runner = ChildRunner(
             hooks.argv(opts.argv) if hooks else opts.argv,
-            pipeline,
+            front,
             use_pty=self.use_pty,
             stdin_fd=self.stdin_fd,
             stdout_fd=self.stdout_fd,
             stderr_fd=self.stderr_fd,
-            on_resize=lambda offset, size: self._resized(offset, size),
+            on_resize=lambda offset, size: front.resize(offset, size.cols, size.rows),
             env={**os.environ, **hooks.env()} if hooks else None,
             on_tick=lambda offset: self._tick(),
         )
-        self.runner, self.pipeline, self.recorder = runner, pipeline, recorder
-        self.prompts = PromptController(
+        self.runner, self.front, self.recorder = runner, front, recorder
+        self.prompts = prompts = PromptController(
             send_input=runner.send_input,
             writer=writer,
             publisher=publisher,
@@ -195,14 +192,22 @@ class Tap:
             notify_fd=self.stdout_fd,
             use_database=not self.remote,
         )
-        runner.on_input = self.prompts.on_terminal_input
-        runner.prompt_waiting = self.prompts.is_waiting
+        router = EventRouter(
+            writer=writer, publisher=publisher, prompts=prompts, hooks=hooks, marker=front.marker
+        )
+        extraction.listen(on_rows=router.route, on_input=runner.send_input)
+        runner.answer_queries = extraction.query
+        runner.on_input = prompts.on_terminal_input
+        # The end of piped input waits for a quiet moment with no prompt open: one the
+        # extraction may still be about to find counts as open.
+        runner.prompt_waiting = lambda: prompts.is_waiting() or not extraction.caught_up()
         runner.types_eof = self.kind == "generic"
         try:
             pid = runner.start()
         except OSError as exc:
             recorder.close()
             writer.abandon()
+            extraction.abandon()
             if hooks is not None:
                 hooks.close()
             # The shell's codes: 127 when there is no such program, 126 when it cannot run.
@@ -218,10 +223,12 @@ class Tap:
         finally:
             if self.transcript is not None:
                 self._tick()  # the hooks' last events first, then the transcript's rest
-                pipeline.add_events(self.transcript.close(pipeline.lines))
-            pipeline.close()
-            recorder.close()
-            self.prompts.close()
+                extraction.add_events(self.transcript.close(extraction.sync()))
+            front.end_output()
+            # The program has ended; the extraction catches up now, then finds the last prompt.
+            seq, lines = extraction.close()
+            front.close_recording()
+            prompts.close()
             if hooks is not None:
                 hooks.close()
         code, sig = exit_status(returncode)
@@ -230,14 +237,14 @@ class Tap:
             status = SessionStatus.KILLED
         else:
             status = SessionStatus.COMPLETED if code == 0 else SessionStatus.FAILED
-        writer.update_stats(total_lines_processed=pipeline.lines, bytes_out=runner.bytes_out)
+        writer.update_stats(total_lines_processed=lines, bytes_out=runner.bytes_out)
         publisher.state(
             {"state": status, "metadata": {"exit_code": code, "signal": sig}},
             info={
                 "status": status,
                 "exit_code": code,
-                "last_seq": pipeline.seq,
-                "total_lines_processed": pipeline.lines,
+                "last_seq": seq,
+                "total_lines_processed": lines,
             },
         )
         # The program has exited; the tap waits this long for a slow or locked database before
@@ -255,20 +262,64 @@ class Tap:
             signal=sig,
             session_id=writer.session.session_id if writer.session else None,
             recording_path=str(self.recording_path),
-            events=pipeline.seq,
-            lines=pipeline.lines,
-            stored=stored,
+            events=seq,
+            lines=lines,
+            stored=stored and not extraction.dead,
             spill_path=str(writer.spill_path) if writer.spill_path else None,
         )
 
-    def _tick(self) -> None:
-        if self.hooks is not None:
-            self.pipeline.add_events(self.hooks.drain(self.pipeline.lines))
-        if self.transcript is not None:
-            self.pipeline.add_events(self.transcript.drain(self.pipeline.lines))
-        self.writer.update_stats(
-            total_lines_processed=self.pipeline.lines, bytes_out=self.runner.bytes_out
+    def _pipeline(self, cols: int, rows: int) -> Pipeline:
+        """The extraction's pipeline: the recorded (already redacted) text in, rows out."""
+        return Pipeline(
+            agent_name=self.agent_name,
+            started_at=self.started_at,
+            extractor=Extractor(self.rules, input_redacted=self.options.redact_recording),
+            screen=ScreenAnalyzer(cols, rows, cwd=os.getcwd()) if self.use_pty else None,
         )
+
+    def _writer_factory(self, spec: SessionSpec):
+        opts = self.options
+        writer_options = {
+            "batch_size": opts.batch_size,
+            "batch_seconds": opts.batch_seconds,
+            "spill_dir": settings.STREAMTAP["SPILL_DIR"],
+        }
+
+        def make_writer(on_session) -> BatchWriter:
+            if self.remote:
+                # No database credentials on this host: batches go through the server's API.
+                return RemoteWriter(
+                    spec,
+                    server_url=opts.server_url,
+                    token=opts.api_token,
+                    on_session=on_session,
+                    **writer_options,
+                )
+            return BatchWriter(spec, on_session=on_session, **writer_options)
+
+        return make_writer
+
+    def _recorder(self, cols: int, rows: int, writer: WriterProcess) -> AsciicastWriter:
+        opts = self.options
+        return AsciicastWriter(
+            self.recording_path,
+            width=cols,
+            height=rows,
+            started=self.started_at,
+            title=redact(opts.title or f"{self.agent_name}: {shlex.join(opts.argv)}")[:200],
+            command=redact(shlex.join(opts.argv)),
+            env={k: os.environ[k] for k in ("TERM", "SHELL") if k in os.environ},
+            autoflush=False,  # the front flushes once per chunk
+            on_failure=lambda exc: self._recording_stopped(writer, exc),
+        )
+
+    def _tick(self) -> None:
+        lines = self.extraction.lines
+        if self.hooks is not None:
+            self.extraction.add_events(self.hooks.drain(lines))
+        if self.transcript is not None:
+            self.extraction.add_events(self.transcript.drain(lines))
+        self.writer.update_stats(total_lines_processed=lines, bytes_out=self.runner.bytes_out)
 
     def _agent_hooks(self, kind: str) -> AgentHooks | None:
         opts = self.options
@@ -295,11 +346,6 @@ class Tap:
         except OSError:
             pass
         writer.add_state("recording_stopped", {"reason": reason, "path": str(self.recording_path)})
-
-    def _resized(self, offset: float, size) -> None:
-        self.recorder.resize(offset, size.cols, size.rows)
-        if self.pipeline.screen is not None:
-            self.pipeline.screen.resize(size.cols, size.rows)
 
     def _spec(self) -> SessionSpec:
         size = terminal_size(self.stdout_fd) or terminal_size(self.stdin_fd)
@@ -344,33 +390,6 @@ class Tap:
             publisher.set_session(session.session_id, session.pk, info)
 
         return on_session
-
-    @staticmethod
-    def _on_events(writer: WriterProcess, publisher: LivePublisher, prompts, hooks):
-        def on_events(rows: list[dict]) -> None:
-            prompt_seen = False
-            for row in list(rows):
-                if row["event_type"] == "prompt":
-                    prompt_seen = True
-                    # Before the writer takes it: an automatic answer is recorded on the row.
-                    if hooks() is None:
-                        prompts().on_prompt(row)
-                    elif not hooks().on_prompt_row(row, prompts()):
-                        # The agent's own prompt, maybe for a call its hook already showed.
-                        approved = hooks().join(row)
-                        if approved is None:
-                            prompts().on_prompt(row)
-                        else:
-                            rows.remove(row)  # asked and answered once, as the hook's prompt
-                            answer = hooks().answer_again(row, approved)
-                            writer.add_state("prompt_answered_again", answer, time.time())
-            writer.add_events(rows)
-            if prompt_seen:
-                prompts().hand_over_states()
-            # The session id is filled in by the publisher once the session row exists.
-            publisher.events(rows)
-
-        return on_events
 
 
 class TapError(Exception):
