@@ -127,9 +127,10 @@ class Pipeline:
         self._plain_lines = 0
 
     def _taken(self) -> list[dict]:
-        made = self._made
-        if made:
-            self._made = []
+        """The rows made since the last call, handed over: the caller may keep or extend them."""
+        if not self._made:
+            return []
+        made, self._made = self._made, []
         return made
 
     @property
