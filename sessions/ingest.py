@@ -23,6 +23,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core import signing
 from rest_framework import serializers
 
+from extraction.event_shape import event_json
 from streamtap_site.throttling import BadTokenThrottle
 
 from .ingest_api import LiveEventSerializer, load_json, may_ingest
@@ -100,15 +101,7 @@ def frame_for_viewers(data: dict, session_pk: int) -> dict:
     """The validated frame in the wire shape (validated values only; nothing else passes)."""
     frame = {"type": "live.batch", "session": data["session"], "session_pk": session_pk}
     if data.get("events"):
-        frame["events"] = [
-            {
-                **event,
-                "session": data["session"],
-                "timestamp": event["timestamp"].isoformat(),
-                "review_status": event.get("review_status", "pending"),
-            }
-            for event in data["events"]
-        ]
+        frame["events"] = [event_json(event, session=data["session"]) for event in data["events"]]
     if data.get("states"):
         frame["states"] = [dict(state) for state in data["states"]]
     for key in ("output", "output_gap"):
