@@ -103,6 +103,9 @@ class SpecSerializer(serializers.Serializer):
 
 
 class EventRowSerializer(serializers.Serializer):
+    """A tap's event row: extraction.event_shape.ROW_FIELDS, each with what it may hold
+    (tests/api/test_event_shape.py keeps the two lists the same)."""
+
     seq = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     agent_name = serializers.CharField(max_length=100)
     event_type = serializers.ChoiceField(choices=EventType.values)
@@ -122,7 +125,7 @@ class EventRowSerializer(serializers.Serializer):
 
 
 class LiveEventSerializer(EventRowSerializer):
-    """An event in a live frame: a stored row's wire shape (sessions.live.event_row_to_wire).
+    """An event in a live frame: EVENT_FIELDS, as event_shape.event_json() writes it.
 
     Its review status is what the tap's own database row says (a display hint; the page
     re-reads rows from the database)."""
