@@ -18,17 +18,22 @@ from dataclasses import dataclass, field
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db.models import Count, Max
 
 from extraction.models import ExtractionEvent
 
 from .ingest import LATEST_SEQ
 from .live import ALL_GROUP, event_to_dict, group_for_session, session_info
-from .models import ProcessSession
+from .models import ProcessSession, SessionStatus
 
 # Close codes the page understands (4000-4999 are for applications).
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_BIG = 4413
 CLOSE_TOO_MANY = 4429
+
+# Sessions whose stored counts (written when a session ends) are not final yet. A session the
+# server marked lost may still get its events from `recover`.
+COUNTED_LIVE = (SessionStatus.RUNNING, SessionStatus.WAITING_FOR_INPUT, SessionStatus.LOST)
 
 
 def _tunable(name: str, default):
@@ -44,6 +49,35 @@ class SessionCursor:
     last_seq: int = 0
     last_oseq: int = 0
     recent_states: deque = field(default_factory=lambda: deque(maxlen=32))
+    # A subscribed live session's events by type: the stored ones counted at subscribe (every
+    # seq ≤ counted_upto), then each event sent since, once (a resync may send one again).
+    counts: dict | None = None
+    counted_upto: int = 0
+    counted_ahead: set = field(default_factory=set)
+
+    def count(self, events) -> bool:
+        """Add events not counted yet; whether the counts changed."""
+        if self.counts is None:
+            return False
+        changed = False
+        for event in events:
+            seq = int(event["seq"])
+            if seq <= self.counted_upto or seq in self.counted_ahead:
+                continue
+            self.counted_ahead.add(seq)
+            kind = event.get("event_type", "")
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            changed = True
+        while self.counted_upto + 1 in self.counted_ahead:
+            self.counted_upto += 1
+            self.counted_ahead.discard(self.counted_upto)
+        return changed
+
+    def counts_info(self) -> dict:
+        return {
+            "event_counts": dict(self.counts),
+            "total_extraction_events": sum(self.counts.values()),
+        }
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
@@ -73,6 +107,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.last_flush = 0.0
         self.flush_task: asyncio.Task | None = None
         self.closed = False
+        self.all_events = True
         await self.accept()
 
     async def disconnect(self, code):
@@ -113,6 +148,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs):
         action = content.get("action")
         if action == "subscribe" and content.get("scope") == "all":
+            # `"events": false`: state changes only (the header's waiting badge on every page
+            # needs no event of any session).
+            if content.get("events") is False:
+                self.all_events = False
             await self.join(ALL_GROUP)
         elif action == "subscribe" and content.get("scope") == "session":
             await self.subscribe_session(content)
@@ -155,6 +194,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         info = session_info(session)
         # Events already announced live but not yet in the database: the page resyncs for them.
         info["last_seq"] = LATEST_SEQ.get(session.pk, 0)
+        if session.status in COUNTED_LIVE:
+            # A running session's counts are only written when it ends: count the stored
+            # events now, and each event sent from here on (the page header stays current).
+            if cursor.counts is None:
+                cursor.counts, cursor.counted_upto = await _stored_counts(session)
+                cursor.counted_ahead.clear()
+            info.update(cursor.counts_info())
         await self.send_json(
             {"type": "state", "session": session_id, "states": [], "session_info": info}
         )
@@ -175,6 +221,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def send_backlog(self, session, cursor: SessionCursor, after_seq: int):
         # Anything buffered for this session goes out first so frames stay in seq order.
         await self.flush()
+        counted = False
         while True:
             page = await _events_after(session, after_seq, self.BACKLOG_PAGE)
             if not page:
@@ -182,10 +229,20 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(
                 {"type": "events", "session": cursor.session_id, "events": page, "replay": True}
             )
+            counted = cursor.count(page) or counted
             after_seq = page[-1]["seq"]
             cursor.last_seq = max(cursor.last_seq, after_seq)
             if len(page) < self.BACKLOG_PAGE:
                 break
+        if counted:
+            await self.send_json(
+                {
+                    "type": "state",
+                    "session": cursor.session_id,
+                    "states": [],
+                    "session_info": cursor.counts_info(),
+                }
+            )
 
     async def join(self, group: str):
         if group not in self.groups_joined:
@@ -214,22 +271,28 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(session_id, str):
             return
         cursor = self.cursor_for(session_id)
+        subscribed = message.get("session_pk") in self.session_pks
         events = [e for e in message.get("events") or () if int(e.get("seq", 0)) > cursor.last_seq]
+        if events and not (self.all_events or subscribed):
+            events = []
         if events:
             cursor.last_seq = max(int(e["seq"]) for e in events)
             self.queue(session_id, "events", {"events": events, "replay": False})
+        counted = subscribed and cursor.count(events)
         states = []
         for state in message.get("states") or ():
             key = (state.get("state"), state.get("timestamp"))
             if key not in cursor.recent_states:
                 cursor.recent_states.append(key)
                 states.append(state)
-        if states or "session_info" in message:
+        if states or "session_info" in message or counted:
             frame = {"states": states}
             if "session_info" in message:
                 frame["session_info"] = message["session_info"]
+            if subscribed and cursor.counts is not None:
+                frame["session_info"] = {**frame.get("session_info", {}), **cursor.counts_info()}
             self.queue(session_id, "state", frame)
-        if message.get("session_pk") in self.session_pks:
+        if subscribed:
             chunks = [c for c in message.get("output") or () if int(c[0]) > cursor.last_oseq]
             gap = message.get("output_gap")
             if chunks or gap:
@@ -317,6 +380,14 @@ def _merge_gap(old, new):
 @database_sync_to_async
 def _get_session(session_id: str) -> ProcessSession | None:
     return ProcessSession.objects.filter(session_id=session_id).first()
+
+
+@database_sync_to_async
+def _stored_counts(session: ProcessSession) -> tuple[dict, int]:
+    """The session's stored events by type, and the highest seq among them."""
+    rows = session.events.values("event_type").annotate(n=Count("id"), top=Max("seq")).order_by()
+    counts = {row["event_type"]: row["n"] for row in rows}
+    return counts, max((row["top"] for row in rows), default=0)
 
 
 @database_sync_to_async

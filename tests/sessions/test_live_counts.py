@@ -1,0 +1,98 @@
+"""Live counts and the state-only stream of `ws/live/`, through the real ASGI application."""
+
+from __future__ import annotations
+
+import pytest
+from channels.layers import get_channel_layer
+
+from sessions.live import ALL_GROUP, group_for_session
+from tests.sessions.test_live_consumer import (
+    add_events,
+    connect,
+    frames_until,
+    login_cookie,
+    make_session,
+    run,
+    wire_event,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def batch(session, events=(), **more) -> dict:
+    return {
+        "type": "live.batch",
+        "session": session.session_id,
+        "session_pk": session.pk,
+        "events": [wire_event(session, seq) for seq in events],
+        **more,
+    }
+
+
+def test_a_running_sessions_counts_come_with_subscribe_and_follow_each_live_event():
+    cookie = login_cookie()
+    session = make_session()  # running: its stored event_counts are written only at the end
+    add_events(session, range(1, 4))  # three errors
+
+    async def body():
+        communicator = await connect(cookie)
+        await communicator.send_json_to(
+            {
+                "action": "subscribe",
+                "scope": "session",
+                "session": session.session_id,
+                "after_seq": 0,
+                "after_oseq": 0,
+            }
+        )
+        first = await communicator.receive_json_from()
+        assert first["session_info"]["event_counts"] == {"error": 3}
+        assert first["session_info"]["total_extraction_events"] == 3
+        await frames_until(communicator, lambda f: f["type"] == "events")  # the backlog
+
+        layer = get_channel_layer()
+        await layer.group_send(group_for_session(session.pk), batch(session, [4, 5]))
+        state = await frames_until(communicator, lambda f: f["type"] == "state")
+        assert state[-1]["session_info"]["event_counts"] == {"error": 3, "warning": 2}
+        assert state[-1]["session_info"]["total_extraction_events"] == 5
+
+        # The same events again (both groups, a retry): counted once.
+        await layer.group_send(
+            group_for_session(session.pk),
+            batch(session, [5], session_info={"status": "waiting_for_input"}),
+        )
+        state = await frames_until(communicator, lambda f: f["type"] == "state")
+        assert state[-1]["session_info"]["status"] == "waiting_for_input"
+        assert state[-1]["session_info"]["total_extraction_events"] == 5
+        await communicator.disconnect()
+
+    run(body)
+
+
+def test_subscribe_all_without_events_gets_state_changes_only():
+    cookie = login_cookie()
+    session = make_session()
+
+    async def body():
+        communicator = await connect(cookie)
+        await communicator.send_json_to({"action": "subscribe", "scope": "all", "events": False})
+        await communicator.receive_nothing(timeout=0.1)  # the subscription is in
+        layer = get_channel_layer()
+        await layer.group_send(ALL_GROUP, batch(session, [1, 2]))
+        await layer.group_send(
+            ALL_GROUP,
+            batch(
+                session,
+                [3],
+                states=[{"state": "waiting_for_input", "timestamp": "2026-11-26T10:15:00Z"}],
+                session_info={"status": "waiting_for_input"},
+            ),
+        )
+        frame = await communicator.receive_json_from()
+        assert frame["type"] == "state"
+        assert frame["states"][0]["state"] == "waiting_for_input"
+        assert frame["session_info"] == {"status": "waiting_for_input"}
+        assert await communicator.receive_nothing(timeout=0.2)
+        await communicator.disconnect()
+
+    run(body)
