@@ -20,11 +20,10 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from extraction.engine import Extractor, RuleSet, StreamRedactor, load_rules
+from extraction.engine import Pipeline, RuleSet, load_rules, replay_recording
 
 from .models import LIVE_STATUSES, ProcessSession, SessionStatus
 from .persistence import EventInserter, SessionSpec
-from .pipeline import Pipeline, replay_recording
 from .recording import (
     AsciicastWriter,
     RecordingError,
@@ -32,7 +31,6 @@ from .recording import (
     iter_events,
     read_header,
 )
-from .screen import ScreenAnalyzer
 
 INSERT_CHUNK = 2000
 
@@ -65,6 +63,13 @@ def refresh_counts(session: ProcessSession) -> dict:
     return counts
 
 
+def recording_pipeline(*, rules: RuleSet | None = None, redact: bool = False, **clock) -> Pipeline:
+    """The pipeline a recording is replayed through (recover, import_cast): the tap's, with the
+    stream redacted here when the recording was not (an imported file); ``clock`` and the rest
+    are ``Pipeline``'s (screen_size, cwd, agent_name, started_at, recorder, on_events)."""
+    return Pipeline(rules=rules, redact=redact, **clock)
+
+
 def extract_recording(
     session: ProcessSession,
     path: str | os.PathLike,
@@ -79,19 +84,18 @@ def extract_recording(
     holds the output redacted as a tap's does.
     """
     rows: list[dict] = []
-    # A PTY session's prompts came from the rendered screen: replay needs the same emulator.
-    screen = None
-    if session.mode == "pty":
-        screen = ScreenAnalyzer(session.term_cols, session.term_rows, cwd=session.cwd or None)
-    pipeline = Pipeline(
+    pipeline = recording_pipeline(
+        rules=rules,
+        redact=redact,
+        # A PTY session's prompts came from the rendered screen: replay needs the same emulator.
+        screen_size=(session.term_cols, session.term_rows) if session.mode == "pty" else None,
+        cwd=session.cwd or None,
         agent_name=session.agent_name,
         started_at=session.started_at.timestamp(),
-        extractor=Extractor(rules),
-        redactor=StreamRedactor() if redact else None,
         recorder=recorder,
         on_events=rows.extend,
-        screen=screen,
     )
+    screen = pipeline.screen
 
     def other(ev) -> None:
         if ev.code == "r":

@@ -46,7 +46,8 @@ class Pipeline:
     rules, and (in a terminal) the rendered screen's prompts.
 
     Built from explicit arguments: ``rules``, ``redact`` (the stream is redacted once, before the
-    recording and the extractor), ``agent_streams`` (``codex exec --json`` / ``claude -p
+    recording and the extractor; ``input_redacted`` when that was done before the pipeline, as
+    the tap's reader does), ``agent_streams`` (``codex exec --json`` / ``claude -p
     --output-format stream-json`` read as such when the output starts with them),
     ``screen_size`` (columns, rows: a terminal emulator looks for prompts a full-screen program
     draws; None in pipe mode) and the clock: ``started_at`` (epoch seconds) plus the offsets
@@ -60,6 +61,7 @@ class Pipeline:
         *,
         rules: RuleSet | None = None,
         redact: bool = True,
+        input_redacted: bool = False,
         agent_streams: bool = True,
         screen_size: tuple[int, int] | None = None,
         cwd: str | None = None,
@@ -74,7 +76,7 @@ class Pipeline:
         if screen_size is not None:
             screen = ScreenAnalyzer(screen_size[0], screen_size[1], cwd=cwd)
         self._setup(
-            extractor=Extractor(rules, input_redacted=redact),
+            extractor=Extractor(rules, input_redacted=redact or input_redacted),
             redactor=StreamRedactor() if redact else None,
             screen=screen,
             agent_streams=agent_streams,
