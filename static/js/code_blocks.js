@@ -1,4 +1,5 @@
-// Code blocks: highlighting (highlight.js builds its markup from escaped text) and copy.
+// Code blocks (the list and a block's own page): highlighting (highlight.js builds its markup
+// from escaped text), copying the code, and copying a block's permalink.
 import hljs from "../vendor/highlightjs/highlight.min.js";
 import { $all, copyOnClick } from "./util.js";
 
@@ -14,4 +15,8 @@ for (const code of $all("code[data-language]")) {
 
 for (const button of $all("button.copy")) {
   copyOnClick(button, () => document.getElementById(button.dataset.copyTarget).textContent);
+}
+
+for (const button of $all("button.copy-link")) {
+  copyOnClick(button, () => new URL(button.dataset.link, window.location.href).href);
 }
