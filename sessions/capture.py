@@ -206,7 +206,6 @@ class ChildRunner:
         self.detached = not os.isatty(stdout_fd)
         self.proc: subprocess.Popen | None = None
         self.pump: subprocess.Popen | None = None
-        self.t0 = time.time()
         self._mono0 = time.monotonic()
         self.bytes_out = 0
         self._inject: list[bytes] = []

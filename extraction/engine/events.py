@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 EVENT_TYPES = ("error", "warning", "metric", "code_block", "prompt")
 SEVERITIES = ("info", "warning", "error", "critical")
@@ -21,6 +21,3 @@ class Event:
     content: str
     context: str = ""
     metadata: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        return asdict(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def test_every_event_is_well_formed(name):
         assert event.auto_confirmable is False
         assert event.line_start == event.line_end >= 1
         assert event.content
-        json.dumps(event.to_dict())
+        json.dumps(asdict(event))
 
 
 # ---- codex exec --json ----
