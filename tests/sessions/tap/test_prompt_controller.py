@@ -1,0 +1,107 @@
+"""PromptController with fakes of the writer, publisher and program input (no database)."""
+
+import threading
+
+import pytest
+
+from sessions.approvals import PromptController
+
+from .fakes import Calls, FakeWriter
+
+
+class Program:
+    """The program's input: what was typed, and an event once ``expected`` bytes arrived."""
+
+    def __init__(self, expected: bytes):
+        self.typed = b""
+        self.expected = expected
+        self.done = threading.Event()
+
+    def send_input(self, data: bytes) -> None:
+        self.typed += data
+        if self.typed == self.expected:
+            self.done.set()
+
+
+def prompt_row(seq=1, risk="low", **meta):
+    metadata = {"question": "Continue? [y/N]", "approve_key": "y", **meta}
+    return {"seq": seq, "rule": "prompt_yes_no", "risk_level": risk, "metadata": metadata}
+
+
+@pytest.fixture
+def controller():
+    made = []
+
+    def make(program, **kwargs):
+        c = PromptController(
+            send_input=program.send_input,
+            writer=FakeWriter(),
+            publisher=Calls(),
+            use_database=False,
+            **kwargs,
+        )
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.close()
+
+
+def test_a_low_risk_prompt_within_the_policy_is_approved_on_its_row_and_typed(controller):
+    program = Program(b"y\r")
+    c = controller(program, auto_confirm="low")
+    row = prompt_row()
+    c.on_prompt(row)
+    assert row["prompt_decision"] == "approve"
+    assert row["metadata"]["answer"]["by"] == "policy"
+    assert not c.is_waiting()
+    # Its state change waits until the row is with the writer.
+    assert c.writer.named("add_state") == []
+    c.hand_over_states()
+    assert [s[0] for s in c.writer.named("add_state")] == ["auto_confirmed"]
+    assert program.done.wait(10)
+
+
+def test_a_high_risk_prompt_waits_and_the_terminals_no_denies_it(controller):
+    program = Program(b"")
+    c = controller(program, auto_confirm="low")
+    c.on_prompt(prompt_row(risk="high", command="rm -rf build"))
+    c.hand_over_states()
+    assert c.is_waiting()
+    assert [s[0] for s in c.writer.named("add_state")] == ["waiting_for_input"]
+    c.on_terminal_input(b"n\r")
+    c._wake.set()
+    deadline = threading.Event()
+    for _ in range(200):
+        if not c.is_waiting():
+            break
+        deadline.wait(0.05)
+    assert not c.is_waiting()
+    assert c.answers[-1]["outcome"] == "deny" and c.answers[-1]["by"] == "terminal"
+    assert program.typed == b""  # the person typed the answer; nothing more is typed
+
+
+def test_a_new_prompt_supersedes_the_waiting_one(controller):
+    c = controller(Program(b""))
+    c.on_prompt(prompt_row(seq=1, risk="high"))
+    c.on_prompt(prompt_row(seq=2, risk="high"))
+    c.hand_over_states()
+    assert c.pending.seq == 2
+    assert c.answers[0]["outcome"] == "superseded" and c.answers[0]["seq"] == 1
+
+
+def test_the_timeout_denies_an_unanswered_prompt(controller):
+    program = Program(b"n\r")
+    c = controller(program, timeout=0.2)
+    c.on_prompt(prompt_row(risk="high"))
+    c.hand_over_states()
+    assert program.done.wait(10)
+    assert c.answers[-1]["by"] == "timeout"
+
+
+def test_a_prompt_still_waiting_at_the_end_is_unanswered(controller):
+    c = controller(Program(b""))
+    c.on_prompt(prompt_row(risk="high"))
+    c.close()
+    assert c.answers[-1]["outcome"] == "unanswered"
