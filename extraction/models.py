@@ -78,6 +78,19 @@ class CodeBlock(models.Model):
         return f"{self.language or 'text'} {self.sha256[:12]}"
 
 
+# The filters that select one column's exact value, parameter → lookup (`filtered()` below).
+FILTER_COLUMNS = {
+    "agent": "agent_name",
+    "session": "session",
+    "type": "event_type",
+    "severity": "severity",
+    "risk": "risk_level",
+    "review_status": "review_status",
+    "rule": "rule",
+    "group": "group_id",
+}
+
+
 class ExtractionEventQuerySet(models.QuerySet):
     def search(self, q: str, *, limit: int = 50):
         """Events whose content or rule contains `q`, case-insensitively (extraction/search.py).
@@ -87,6 +100,28 @@ class ExtractionEventQuerySet(models.QuerySet):
         from .search import search
 
         return search(self, q, limit=limit)
+
+    def filtered(self, params: dict):
+        """The events that validated filters select (extraction/filters.py's EventQuery).
+
+        The one filter path of the Events page, its exports and the API: `since` inclusive,
+        `until` exclusive. The text search comes last: it may rewrite the query's table.
+        """
+        queryset = self
+        for name, column in FILTER_COLUMNS.items():
+            if params.get(name):
+                queryset = queryset.filter(**{column: params[name]})
+        if params.get("since"):
+            queryset = queryset.filter(timestamp__gte=params["since"])
+        if params.get("until"):
+            queryset = queryset.filter(timestamp__lt=params["until"])
+        if params.get("q"):
+            queryset = queryset.search(params["q"], limit=params.get("limit", 50))
+        return queryset
+
+    def count_up_to(self, cap: int) -> int:
+        """How many, counting at most `cap` + 1 rows: a count never walks a million rows."""
+        return self.order_by()[: cap + 1].count()
 
     def high_risk_pending(self):
         return self.filter(risk_level=RiskLevel.HIGH, review_status=ReviewStatus.PENDING)

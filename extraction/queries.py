@@ -1,4 +1,5 @@
-"""Read-side queries for the API and the admin: filtering events and an agent's statistics.
+"""Read-side queries for the Events page, the API and the admin: pages of events, counts and an
+agent's statistics. Which events a filter selects is ExtractionEventQuerySet.filtered().
 
 Each function is one or two SQL statements shaped to use the indexes in extraction/models.py and
 sessions/models.py; bench/bench_api.py prints their query plans at 1M events.
@@ -6,10 +7,15 @@ sessions/models.py; bench/bench_api.py prints their query plans at 1M events.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Q
+from django.utils.dateparse import parse_datetime
 
 from sessions.models import ProcessSession, ProcessStateChange, SessionStatus
 
@@ -29,31 +35,78 @@ FINISHED_STATUSES = (
 
 
 def filter_events(queryset, params: dict):
-    """Apply validated ExtractionQuerySerializer data to an event queryset."""
-    if "agent" in params:
-        queryset = queryset.filter(agent_name=params["agent"])
-    if "type" in params:
-        queryset = queryset.filter(event_type=params["type"])
-    if "risk" in params:
-        queryset = queryset.filter(risk_level=params["risk"])
-    if "severity" in params:
-        queryset = queryset.filter(severity=params["severity"])
-    if "session" in params:
-        queryset = queryset.filter(session=params["session"])
-    if "review_status" in params:
-        queryset = queryset.filter(review_status=params["review_status"])
-    if "since" in params:
-        queryset = queryset.filter(timestamp__gte=params["since"])
-    if "until" in params:
-        queryset = queryset.filter(timestamp__lt=params["until"])
-    if "q" in params:
-        queryset = queryset.search(params["q"], limit=params.get("limit", 50))
-    return queryset
+    """Deprecated: use `queryset.filtered(params)` (ExtractionEventQuerySet.filtered)."""
+    return queryset.filtered(params)
 
 
 def events_for_api():
     # One query per page: the joined rows give the session id, reviewer and code block hash.
     return ExtractionEvent.objects.select_related("session", "reviewed_by", "code_block")
+
+
+# --- The Events page: a keyset page and a bounded count ------------------------------------
+
+EVENTS_PAGE_SIZE = 50
+# The page counts the matching events up to this many and then says "100,000+": the count of
+# a window ("the last hour") is exact, and no count walks the whole table.
+COUNT_CAP = 100_000
+
+
+@dataclass
+class EventPage:
+    events: list
+    next_cursor: str | None
+    is_first: bool
+
+
+def encode_cursor(event: ExtractionEvent) -> str:
+    raw = f"{event.timestamp.isoformat()}|{event.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(value: str) -> tuple[datetime, int] | None:
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+        stamp, pk = raw.rsplit("|", 1)
+        moment = parse_datetime(stamp)
+        return (moment, int(pk)) if moment else None
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def older_than(queryset, moment: datetime, pk: int):
+    """Events after (timestamp, id) in newest-first order: a keyset step, never an OFFSET."""
+    return queryset.filter(Q(timestamp__lt=moment) | Q(timestamp=moment, id__lt=pk))
+
+
+def events_page(params: dict, cursor: str = "", size: int = EVENTS_PAGE_SIZE) -> EventPage:
+    """One page of events, newest first, strictly older than `cursor` (keyset pagination).
+
+    Ordering by (timestamp, id) matches the `ee_time` index, so page 2,000 costs what page 1
+    does; there is no OFFSET.
+    """
+    queryset = ExtractionEvent.objects.select_related("session").filtered(params)
+    queryset = queryset.order_by("-timestamp", "-id")
+    after = decode_cursor(cursor) if cursor else None
+    if after:
+        queryset = older_than(queryset, *after)
+    rows = list(queryset[: size + 1])
+    next_cursor = encode_cursor(rows[size - 1]) if len(rows) > size else None
+    return EventPage(events=rows[:size], next_cursor=next_cursor, is_first=after is None)
+
+
+def events_count(params: dict) -> tuple[int, bool]:
+    """(number of matching events up to COUNT_CAP, whether there are more)."""
+    n = ExtractionEvent.objects.filtered(params).count_up_to(COUNT_CAP)
+    return min(n, COUNT_CAP), n > COUNT_CAP
+
+
+def agent_names() -> list[str]:
+    return list(
+        ProcessSession.objects.order_by("agent_name")
+        .values_list("agent_name", flat=True)
+        .distinct()
+    )
 
 
 def precision_threshold() -> float:

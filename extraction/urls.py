@@ -4,6 +4,7 @@ from . import code_block_views, views
 
 urlpatterns = [
     path("events/", views.events_list, name="st-events"),
+    path("events/export", views.events_export, name="st-events-export"),
     path("code-blocks/", views.code_blocks_list, name="st-code-blocks"),
     path(
         "code-blocks/<str:sha256>/",

@@ -2,53 +2,137 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.paginator import Paginator
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from extraction import problems
-from extraction.models import ErrorGroup, EventType, GroupStatus, ReviewStatus, RiskLevel, Severity
+from extraction import problems, queries
+from extraction.export import export_response
+from extraction.filters import EventExportQuery, EventQuery, page_filters
+from extraction.models import (
+    FILTER_COLUMNS,
+    ErrorGroup,
+    EventType,
+    ExtractionEvent,
+    GroupStatus,
+    ReviewStatus,
+    RiskLevel,
+    Severity,
+)
 from extraction.serializers import GroupQuerySerializer
 from sessions import dashboard_queries as dq
 from streamtap_site.csp import content_security_policy
 
+# The Events page's time presets: (label, `range`).
+PRESETS = [("15 min", "15m"), ("1 hour", "1h"), ("24 hours", "24h"), ("7 days", "7d")]
+# The page's own parameter besides the filters: the keyset cursor of an older page.
+CURSOR = "before"
+# Shown in the form: the parameter, its label and its choices (the page's names).
+SELECTS = [
+    ("type", "Type", EventType.values, "type"),
+    ("severity", "Severity", Severity.values, "severity"),
+    ("risk", "Risk", RiskLevel.values, "risk"),
+    ("review", "Review", ReviewStatus.values, "review_status"),
+]
+
 
 @content_security_policy
 def events_list(request):
-    f = dq.EventFilter.from_query(request.GET)
-    page = dq.events_page(f, cursor=request.GET.get("before", ""))
-    params = request.GET.copy()
-    params.pop("before", None)
+    """The filtered events, newest first, with their count, presets and export links.
+
+    The filters are extraction/filters.py's, read as the API reads them; a bad one is a 400
+    page that says which and why.
+    """
+    query = EventQuery.from_query(request.GET, passthrough=(CURSOR,))
+    valid = query.is_valid()
+    params = query.validated_data if valid else {}
+    if valid:
+        page = queries.events_page(
+            params, cursor=request.GET.get(CURSOR, ""), size=params.get("limit", 50)
+        )
+        count, capped = queries.events_count(params)
+    else:
+        page, count, capped = queries.EventPage([], None, True), 0, False
     context = {
         "page": page,
-        "filters": f,
+        "count": f"{count:,}",
+        "count_capped": capped,
+        "errors": _errors(query) if not valid else [],
+        "filters": params,
+        "active": any(k in params for k in (*FILTER_COLUMNS, "since", "until", "q")),
         "raw": {
-            "session": f.session,
-            # datetime-local inputs need "YYYY-MM-DDTHH:MM" in the server's time zone.
-            "since": _local_input(f.since),
-            "until": _local_input(f.until),
+            name: request.GET.get(name, "") for name in ("agent", "session", "rule", "group", "q")
         },
-        "live_filters": f.as_dict(),
-        "agents": dq.agent_names(),
+        "range": params.get("range", ""),
+        "moments": {
+            name: {
+                "iso": params[name].isoformat() if params.get(name) else "",
+                "input": _utc_input(params.get(name)),
+            }
+            for name in ("since", "until")
+        },
+        "live_filters": page_filters(params),
+        "agents": queries.agent_names(),
         "selects": [
-            {"name": "type", "label": "Type", "options": EventType.values, "selected": f.type},
-            {
-                "name": "severity",
-                "label": "Severity",
-                "options": Severity.values,
-                "selected": f.severity,
-            },
-            {"name": "risk", "label": "Risk", "options": RiskLevel.values, "selected": f.risk},
-            {
-                "name": "review",
-                "label": "Review",
-                "options": ReviewStatus.values,
-                "selected": f.review,
-            },
+            {"name": name, "label": label, "options": options, "selected": params.get(key, "")}
+            for name, label, options, key in SELECTS
         ],
-        "query_without_cursor": params.urlencode(),
+        "presets": [
+            {"label": label, "range": value, "query": _with(request.GET, range=value)}
+            for label, value in PRESETS
+        ],
+        "exports": _export_query(request.GET, params) if valid else "",
+        "query_without_cursor": _with(request.GET),
+        "row_query": _with(request.GET, rule=None, group=None),
     }
-    return render(request, "extraction/events.html", context)
+    return render(request, "extraction/events.html", context, status=200 if valid else 400)
+
+
+def events_export(request):
+    """The Events page's list as a CSV or NDJSON file (the same filters, `format=csv|ndjson`)."""
+    query = EventExportQuery.from_query(request.GET)
+    if not query.is_valid():
+        return JsonResponse({"errors": query.errors}, status=400)
+    params = query.validated_data
+    return export_response(
+        request, ExtractionEvent.objects.filtered(params), params.get("format") or "csv"
+    )
+
+
+def _errors(query) -> list[str]:
+    return [f"{name}: {' '.join(map(str, messages))}" for name, messages in query.errors.items()]
+
+
+def _with(query, **changes) -> str:
+    """The page's query without its cursor, with `changes` (None: left out).
+
+    A preset replaces any since/until: it is a window that ends now.
+    """
+    params = query.copy()
+    params.pop(CURSOR, None)
+    if changes.get("range"):
+        for name in ("since", "until"):
+            params.pop(name, None)
+    for name, value in changes.items():
+        params.pop(name, None)
+        if value:
+            params[name] = value
+    return params.urlencode()
+
+
+def _export_query(query, params: dict) -> str:
+    """The filters for the export links, with a preset's window fixed at its start now: the
+    file then holds what the page counted (and what came since)."""
+    export = query.copy()
+    export.pop(CURSOR, None)
+    export.pop("limit", None)
+    if params.get("range"):
+        export.pop("range")
+        export["since"] = params["since"].isoformat()
+    return export.urlencode()
 
 
 @content_security_policy
@@ -99,7 +183,7 @@ def problems_list(request):
             "since": _local_input(params.get("since")),
             "until": _local_input(params.get("until")),
         },
-        "agents": dq.agent_names(),
+        "agents": queries.agent_names(),
         "statuses": GroupStatus.values,
         "window": (start, end),
         "spark": {"width": problems.SPARK_WIDTH, "height": problems.SPARK_HEIGHT},
@@ -131,3 +215,9 @@ def _query_without_page(request) -> str:
 
 def _local_input(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def _utc_input(moment) -> str:
+    # What a datetime-local picker shows before the page's script puts it in the browser's
+    # zone (the script sends it back with the browser's offset).
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M") if moment else ""

@@ -6,16 +6,16 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 
-from extraction.api import (
+from extraction.api import EventListAPIView
+from extraction.queries import events_for_api
+from extraction.serializers import ExtractionEventSerializer
+from streamtap_site.api_common import (
     CursorListAPIView,
-    EventListAPIView,
     StreamtapAPIMixin,
     detail_responses,
     list_responses,
     paginator_for,
 )
-from extraction.queries import events_for_api
-from extraction.serializers import ExtractionEventSerializer
 
 from .models import ProcessSession
 from .serializers import (

@@ -2,32 +2,27 @@
 
 Kept out of the views so each view stays "parse the request, call one function, render". Every
 list that can grow large pages by a keyset cursor, not OFFSET, and never counts the whole table.
+The Events page's queries are extraction/queries.py's (one filter path with the API).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import TruncDay, TruncHour, TruncMinute
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 
 from extraction.models import (
     CodeBlock,
     EventType,
     ExtractionEvent,
-    ReviewStatus,
-    RiskLevel,
-    Severity,
 )
 
 from .models import ProcessSession, SessionStatus
 
-EVENTS_PAGE_SIZE = 50
 SESSIONS_PAGE_SIZE = 25
 CODE_BLOCKS_PAGE_SIZE = 20
 
@@ -161,132 +156,9 @@ def agent_names() -> list[str]:
     )
 
 
-# Events
-
-
-@dataclass
-class EventFilter:
-    agent: str = ""
-    session: str = ""
-    type: str = ""
-    severity: str = ""
-    risk: str = ""
-    review: str = ""
-    since: datetime | None = None
-    until: datetime | None = None
-    q: str = ""
-    errors: list[str] = field(default_factory=list)
-
-    CHOICES = {
-        "type": EventType.values,
-        "severity": Severity.values,
-        "risk": RiskLevel.values,
-        "review": ReviewStatus.values,
-    }
-
-    @classmethod
-    def from_query(cls, params) -> EventFilter:
-        f = cls(
-            agent=params.get("agent", "").strip()[:100],
-            session=params.get("session", "").strip()[:160],
-            q=params.get("q", "").strip()[:200],
-        )
-        for name, allowed in cls.CHOICES.items():
-            value = params.get(name, "")
-            if value in allowed:
-                setattr(f, name, value)
-            elif value:
-                f.errors.append(f"unknown {name} {value!r}")
-        for name in ("since", "until"):
-            raw = params.get(name, "").strip()
-            if raw:
-                moment = _parse_moment(raw, end_of_day=name == "until")
-                if moment is None:
-                    f.errors.append(f"{name} must be a date or date-time (YYYY-MM-DD[THH:MM])")
-                setattr(f, name, moment)
-        return f
-
-    def apply(self, qs):
-        if self.agent:
-            qs = qs.filter(agent_name=self.agent)
-        if self.session:
-            qs = qs.filter(session__session_id=self.session)
-        if self.type:
-            qs = qs.filter(event_type=self.type)
-        if self.severity:
-            qs = qs.filter(severity=self.severity)
-        if self.risk:
-            qs = qs.filter(risk_level=self.risk)
-        if self.review:
-            qs = qs.filter(review_status=self.review)
-        if self.since:
-            qs = qs.filter(timestamp__gte=self.since)
-        if self.until:
-            qs = qs.filter(timestamp__lte=self.until)
-        if self.q:
-            qs = qs.search(self.q, limit=EVENTS_PAGE_SIZE)
-        return qs
-
-    def as_dict(self) -> dict:
-        """The filters as the page's JS applies them to live events (same names as the URL)."""
-        return {
-            "agent": self.agent,
-            "session": self.session,
-            "type": self.type,
-            "severity": self.severity,
-            "risk": self.risk,
-            "review": self.review,
-            "since": self.since.isoformat() if self.since else "",
-            "until": self.until.isoformat() if self.until else "",
-            "q": self.q,
-        }
-
-    @property
-    def active(self) -> bool:
-        return any(v for k, v in self.as_dict().items())
-
-
-@dataclass
-class EventPage:
-    events: list
-    next_cursor: str | None
-    is_first: bool
-
-
-def encode_cursor(event: ExtractionEvent) -> str:
-    raw = f"{event.timestamp.isoformat()}|{event.pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(value: str) -> tuple[datetime, int] | None:
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
-        stamp, pk = raw.rsplit("|", 1)
-        moment = parse_datetime(stamp)
-        return (moment, int(pk)) if moment else None
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        return None
-
-
-def events_page(f: EventFilter, cursor: str = "", size: int = EVENTS_PAGE_SIZE) -> EventPage:
-    """One page of events, newest first, strictly older than `cursor` (keyset pagination).
-
-    Ordering by (timestamp, id) matches the `ee_time` index, so page 2,000 costs what page 1
-    does; there is no OFFSET and no COUNT over the filtered set.
-    """
-    qs = f.apply(ExtractionEvent.objects.select_related("session")).order_by("-timestamp", "-id")
-    after = decode_cursor(cursor) if cursor else None
-    if after:
-        moment, pk = after
-        qs = qs.filter(Q(timestamp__lt=moment) | Q(timestamp=moment, id__lt=pk))
-    rows = list(qs[: size + 1])
-    next_cursor = encode_cursor(rows[size - 1]) if len(rows) > size else None
-    return EventPage(events=rows[:size], next_cursor=next_cursor, is_first=after is None)
-
-
-def event_agent_names() -> list[str]:
-    return agent_names()
-
+# Events: the Events page reads extraction/filters.py and extraction/queries.py, as the API
+# does. These names stay one release for callers of the old module (deprecated).
+from extraction.queries import EVENTS_PAGE_SIZE, EventPage, events_page  # noqa: E402, F401
 
 # Code blocks
 
@@ -318,20 +190,3 @@ def _parse_day(value: str) -> date | None:
         return parse_date(value) if _looks_like_date(value) else None
     except ValueError:
         return None
-
-
-def _parse_moment(value: str, *, end_of_day: bool) -> datetime | None:
-    try:
-        moment = parse_datetime(value)
-        if moment is None and _looks_like_date(value):
-            day = _parse_day(value)
-            if day:
-                moment = datetime.combine(day, time.max if end_of_day else time.min)
-    except ValueError:
-        return None
-    if moment is not None and end_of_day and len(value) == 16:
-        # "until 10:15" from a datetime-local input means the whole of that minute.
-        moment = moment.replace(second=59, microsecond=999999)
-    if moment is not None and timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment

@@ -36,6 +36,11 @@ urlpatterns = [
         extraction_api.ExtractionListView.as_view(),
         name="st-api-query-extractions",
     ),
+    path(
+        "query/extractions/export",
+        extraction_api.ExtractionExportView.as_view(),
+        name="st-api-export-extractions",
+    ),
     path("query/sessions", sessions_api.SessionListView.as_view(), name="st-api-query-sessions"),
     path(
         "query/stats/agent/<anytext:name>",

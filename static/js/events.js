@@ -1,18 +1,33 @@
-// Events history: the server renders the filtered first page; new events that match the same
-// filters (applied here exactly as the server applies them) are added on top as they happen.
+// Events history: the server renders the filtered first page and its count; new events that
+// match the same filters (applied here exactly as the server applies them: extraction/filters.py)
+// are added on top as they happen. Times are shown and picked in the browser's zone and sent
+// to the server with its offset, so the page and the API read them the same way.
 import { LiveSocket } from "./live.js";
-import { $, exceptionLine, formatTime, jsonData, sessionUrl, setAnsiText } from "./util.js";
+import {
+  $,
+  $all,
+  exceptionLine,
+  formatTime,
+  formatUtc,
+  isoWithOffset,
+  jsonData,
+  localInputValue,
+  sessionUrl,
+  setAnsiText,
+} from "./util.js";
 
 const MAX_LIVE_ROWS = 500;
 const filters = jsonData("event-filters-data");
 const body = $("#events-body");
 const template = $("#event-row-template");
-const detailUrl = $("#events-page").dataset.detailUrlTemplate;
+const pageData = $("#events-page").dataset;
+const detailUrl = pageData.detailUrlTemplate;
 const since = filters.since ? Date.parse(filters.since) : null;
 const until = filters.until ? Date.parse(filters.until) : null;
 const q = filters.q.toLowerCase();
 let added = 0;
 
+// `since` inclusive, `until` exclusive, as on the server.
 export function matches(e) {
   if (filters.agent && e.agent_name !== filters.agent) return false;
   if (filters.session && e.session !== filters.session) return false;
@@ -20,11 +35,20 @@ export function matches(e) {
   if (filters.severity && e.severity !== filters.severity) return false;
   if (filters.risk && e.risk_level !== filters.risk) return false;
   if (filters.review && e.review_status !== filters.review) return false;
+  if (filters.rule && e.rule !== filters.rule) return false;
+  if (filters.group && e.group !== filters.group) return false;
   const at = Date.parse(e.timestamp);
   if (since !== null && at < since) return false;
-  if (until !== null && at > until) return false;
+  if (until !== null && at >= until) return false;
   if (q && !String(e.content).toLowerCase().includes(q) && !String(e.rule).toLowerCase().includes(q)) return false;
   return true;
+}
+
+// A link to this page with the current filters and one more (a rule or a problem).
+function filterLink(name, value) {
+  const params = new URLSearchParams(pageData.rowQuery);
+  params.set(name, value);
+  return `?${params}`;
 }
 
 function row(e) {
@@ -34,6 +58,7 @@ function row(e) {
   tr.dataset.seq = e.seq;
   field("time").setAttribute("datetime", e.timestamp);
   field("time").textContent = formatTime(e.timestamp);
+  field("time").title = formatUtc(e.timestamp);
   field("session").textContent = e.session;
   field("session").setAttribute("href", sessionUrl(detailUrl, e.session));
   field("agent").textContent = e.agent_name;
@@ -42,6 +67,12 @@ function row(e) {
   field("type").textContent = e.event_type;
   field("type").classList.add(`type-${e.event_type}`);
   field("rule").textContent = e.rule;
+  field("rule").setAttribute("href", filterLink("rule", e.rule));
+  if (e.group) {
+    field("group").setAttribute("href", filterLink("group", e.group));
+    field("group").title = `Only this problem (${e.group})`;
+    field("group").hidden = false;
+  }
   field("severity").textContent = e.severity;
   field("severity").className = `sev-${e.severity}`;
   field("risk").textContent = e.risk_level;
@@ -59,6 +90,46 @@ function row(e) {
   return tr;
 }
 
+// The count above the list follows the rows added live (unless it was cut at its cap).
+function countAdded(n) {
+  const count = $("#events-count");
+  if (!count || count.dataset.capped === "true") return;
+  const figure = count.querySelector('[data-field="count"]');
+  const total = Number(figure.textContent.replace(/[^0-9]/g, "")) + n;
+  figure.textContent = total.toLocaleString("en-US");
+  count.querySelector('[data-field="plural"]').textContent = total === 1 ? "" : "s";
+}
+
+// Pickers: shown in the browser's zone, sent with its offset. Picking a time ends a preset.
+function setUpPickers() {
+  const form = $("#event-filters");
+  const pickers = $all("input.moment", form);
+  for (const picker of pickers) {
+    if (picker.dataset.iso) picker.value = localInputValue(picker.dataset.iso);
+    picker.addEventListener("input", () => {
+      $("#range-input")?.remove();
+      for (const link of $all(".presets [aria-current]")) link.removeAttribute("aria-current");
+    });
+  }
+  form.addEventListener("submit", () => {
+    for (const picker of pickers) {
+      const hidden = document.createElement("input");
+      hidden.type = "hidden";
+      hidden.name = picker.name;
+      // A datetime-local value without an offset is read in the browser's zone by Date.
+      hidden.value = picker.value ? isoWithOffset(new Date(picker.value)) : "";
+      picker.removeAttribute("name");
+      form.append(hidden);
+    }
+    // Blank fields mean "any": leave them out of the URL.
+    for (const input of $all("input[name], select[name]", form)) {
+      if (!input.value) input.removeAttribute("name");
+    }
+  });
+}
+
+setUpPickers();
+
 if (body.dataset.live === "on") {
   const note = $("#events-live-note");
   new LiveSocket({
@@ -72,12 +143,15 @@ if (body.dataset.live === "on") {
       }
       body.querySelector(".empty-row")?.remove();
       const fragment = document.createDocumentFragment();
+      let n = 0;
       for (const e of fresh.reverse()) {
         if (body.querySelector(`tr[data-session="${CSS.escape(e.session)}"][data-seq="${e.seq}"]`)) continue;
         fragment.append(row(e));
         added += 1;
+        n += 1;
       }
       body.prepend(fragment);
+      countAdded(n);
     },
   }).connect().subscribeAll();
 }

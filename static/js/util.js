@@ -49,12 +49,52 @@ export function durationBetween(startIso, endIso) {
   return Number.isNaN(start) ? null : (end - start) / 1000;
 }
 
+// One time-zone rule on every page: times are shown in the browser's zone, which is named on
+// the page ([data-zone-label]), with the UTC time on hover.
+export function formatUtc(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return `${d.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+// "UTC+01:00" for a date in the browser's zone.
+export function utcOffset(date = new Date()) {
+  const minutes = -date.getTimezoneOffset();
+  const sign = minutes < 0 ? "-" : "+";
+  const abs = Math.abs(minutes);
+  return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+// "Europe/Berlin (UTC+01:00)": the browser's zone as the pages name it.
+export function zoneLabel(date = new Date()) {
+  const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return name ? `${name} (UTC${utcOffset(date)})` : `UTC${utcOffset(date)}`;
+}
+
+// A date as ISO 8601 with the browser's offset ("2026-11-26T10:15:00+01:00"): what the pages
+// send for a time picked in the browser's zone, so the server reads the same instant.
+export function isoWithOffset(date) {
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}${utcOffset(date)}`;
+}
+
+// The value a datetime-local input shows for an instant, in the browser's zone.
+export function localInputValue(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
 // Server-rendered times are in the server's zone; show every time in the browser's zone.
 export function localizeTimes(root = document) {
   for (const node of $all("time[datetime]", root)) {
-    const text = formatTime(node.getAttribute("datetime"));
-    if (text) node.textContent = text;
+    const iso = node.getAttribute("datetime");
+    const text = formatTime(iso);
+    if (!text) continue;
+    node.textContent = text;
+    if (!node.title) node.title = formatUtc(iso);
   }
+  for (const node of $all("[data-zone-label]", root)) node.textContent = zoneLabel();
 }
 
 export function cssVar(name, fallback = "#888") {

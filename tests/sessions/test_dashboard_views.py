@@ -7,13 +7,10 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from extraction.models import CodeBlock, ExtractionEvent
-from sessions import dashboard_queries as dq
 from sessions.models import ProcessSession
 
 HOSTILE = (
@@ -130,70 +127,7 @@ def test_sessions_filters_narrow_the_list(client_in):
     assert response.context["filters"].errors
 
 
-def test_events_filters_narrow_the_list(client_in):
-    one = make_session("codex-1", agent="codex")
-    two = make_session("claude-2", agent="claude")
-    make_event(one, 1, event_type="error", content="Traceback boom")
-    make_event(one, 2, event_type="warning", severity="warning", risk_level="low")
-    make_event(two, 1, event_type="prompt", risk_level="high", content="Delete all? [y/N]")
-    old = make_event(two, 2, event_type="metric", risk_level="low", severity="info")
-    ExtractionEvent.objects.filter(pk=old.pk).update(timestamp=timezone.now() - timedelta(days=3))
-    url = reverse("st-events")
-
-    def found(params):
-        page = client_in.get(url, params).context["page"]
-        return {(e.session.session_id, e.seq) for e in page.events}
-
-    assert len(found({})) == 4
-    assert found({"agent": "claude"}) == {("claude-2", 1), ("claude-2", 2)}
-    assert found({"session": "codex-1"}) == {("codex-1", 1), ("codex-1", 2)}
-    assert found({"type": "warning"}) == {("codex-1", 2)}
-    assert found({"risk": "high"}) == {("claude-2", 1)}
-    assert found({"severity": "info"}) == {("claude-2", 2)}
-    assert found({"review": "confirmed"}) == set()
-    assert found({"q": "BOOM"}) == {("codex-1", 1)}
-    assert len(found({"q": "traceback"})) == 4  # the rule name matches too
-    since = (timezone.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-    assert ("claude-2", 2) not in found({"since": since})
-    until = (timezone.now() - timedelta(days=2)).date().isoformat()
-    assert found({"until": until}) == {("claude-2", 2)}
-
-
-def test_events_keyset_pagination_walks_everything_once(client_in):
-    session = make_session("busy")
-    moment = timezone.now()
-    for seq in range(1, 131):
-        # Many events share a timestamp: the cursor must break ties by id.
-        make_event(session, seq, timestamp=moment - timedelta(seconds=seq // 10))
-    seen, cursor, pages = [], "", 0
-    while True:
-        page = dq.events_page(dq.EventFilter(), cursor=cursor)
-        seen += [e.seq for e in page.events]
-        pages += 1
-        if not page.next_cursor:
-            break
-        cursor = page.next_cursor
-    assert sorted(seen) == list(range(1, 131))
-    assert len(seen) == len(set(seen))
-    assert pages == 3
-    response = client_in.get(reverse("st-events"), {"before": "garbage!!"})
-    assert response.status_code == 200
-
-
-def test_events_page_does_not_count_or_offset(client_in):
-    session = make_session("busy")
-    for seq in range(1, 60):
-        make_event(session, seq)
-    with CaptureQueriesContext(connection) as queries:
-        response = client_in.get(reverse("st-events"))
-    assert response.status_code == 200
-    sql = " ".join(
-        q["sql"].upper()
-        for q in queries.captured_queries
-        if "EXTRACTION_EVENTS" in q["sql"].upper()
-    )
-    assert not re.search(r"\bOFFSET\s+\d", sql)
-    assert "COUNT(" not in sql
+# The Events page's filters, pages and count: tests/extraction/test_events_views.py.
 
 
 def test_hostile_output_is_escaped_everywhere(client_in):
