@@ -2,28 +2,54 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.paginator import Paginator
+from django.db.models import Count, Max
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
+from extraction.groups import ErrorGroup
 from extraction.models import EventType
 from streamtap_site.csp import content_security_policy
 
 from . import dashboard_queries as dq
 from .live import session_info
-from .models import ProcessSession, SessionStatus
+from .models import LIVE_STATUSES, ProcessSession, SessionStatus
+
+LIVE_SESSIONS_SHOWN = 20
+PROBLEMS_SHOWN = 5
 
 
 @content_security_policy
 def overview(request):
+    now = timezone.now()
+    # "Live" is a tap that still beats: a session killed with -9 is not counted (it is lost).
+    alive = ProcessSession.objects.alive(now)
+    live_sessions = list(
+        alive.order_by("-started_at", "-id").annotate(
+            # A running session's own counts are written when it ends: count its stored events,
+            # and the page adds live ones above stored_upto.
+            stored_events=Count("events"),
+            stored_upto=Max("events__seq"),
+        )[:LIVE_SESSIONS_SHOWN]
+    )
     context = {
         "per_minute": dq.events_per_minute(),
         "sessions_over_time": dq.sessions_over_time(),
         "top_rules": dq.top_rules(),
         "high_risk_pending": dq.high_risk_pending_count(),
-        "live_sessions": dq.live_sessions(),
+        "live_sessions": live_sessions,
+        "live_count": len(live_sessions)
+        if len(live_sessions) < LIVE_SESSIONS_SHOWN
+        else alive.count(),
+        # "What went wrong in the last hour", one click from the overview.
+        "problems": list(ErrorGroup.objects.order_by("-last_seen", "-id")[:PROBLEMS_SHOWN]),
+        "problems_last_hour": ErrorGroup.objects.filter(
+            last_seen__gte=now - timedelta(hours=1)
+        ).count(),
         # First on the page: a program blocked on a question is what needs a person now.
         "waiting": [
             (session, session.pending_prompt())
@@ -39,6 +65,14 @@ def overview(request):
 def sessions_list(request):
     f = dq.SessionFilter.from_query(request.GET)
     page = Paginator(dq.sessions_list(f), dq.SESSIONS_PAGE_SIZE).get_page(request.GET.get("page"))
+    if request.user.is_staff:
+        # Approve / Deny in the row of a session that waits (a few per page at most).
+        for session in page:
+            session.pending = (
+                session.pending_prompt()
+                if session.status == SessionStatus.WAITING_FOR_INPUT
+                else None
+            )
     context = {
         "page": page,
         "filters": f,
@@ -54,6 +88,11 @@ def sessions_list(request):
 @content_security_policy
 def session_detail(request, session_id: str):
     session = get_object_or_404(ProcessSession, session_id=session_id)
+    if session.ended_at is None and session.status in (*LIVE_STATUSES, SessionStatus.LOST):
+        # Written only when a session ends: until then the header shows the stored events'.
+        session.event_counts = dict(
+            session.events.values_list("event_type").annotate(n=Count("id")).order_by()
+        )
     context = {
         "session": session,
         "info": session_info(session),

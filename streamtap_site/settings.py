@@ -110,6 +110,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The header's "N waiting" badge on every page.
+                "streamtap_site.context_processors.waiting_prompts",
             ],
         },
     },

@@ -1,6 +1,7 @@
 // Overview: charts from the server's numbers, then kept current by the all-sessions stream.
 import { timeChart } from "./charts.js";
 import { LiveSocket } from "./live.js";
+import { decisionControls } from "./prompt_actions.js";
 import { $, cssVar, el, formatTime, jsonData, sessionUrl } from "./util.js";
 
 const TYPES = ["error", "warning", "metric", "code_block", "prompt"];
@@ -12,7 +13,11 @@ const overTime = jsonData("sessions-over-time-data");
 
 const sum = (values) => values.reduce((a, b) => a + b, 0);
 const totalEvents = () => sum(TYPES.map((t) => sum(perMinute.series[t])));
-$("#events-last-hour").textContent = totalEvents();
+const showHourTotals = () => {
+  $("#events-last-hour").textContent = totalEvents();
+  $("#errors-last-hour").textContent = sum(perMinute.series.error);
+};
+showHourTotals();
 $("#sessions-last-day").textContent = sum(overTime.hourly.y);
 
 const minuteChart = timeChart(
@@ -41,17 +46,22 @@ function countEvents(events) {
     redraw = requestAnimationFrame(() => {
       redraw = null;
       minuteChart.setData([perMinute.x, ...TYPES.map((t) => perMinute.series[t])]);
-      $("#events-last-hour").textContent = totalEvents();
+      showHourTotals();
     });
   }
 }
 
 const liveTable = $("#live-sessions");
 const liveBody = liveTable.querySelector("tbody");
+const liveCount = $("#live-count");
+const liveRow = (sid) => liveBody.querySelector(`tr[data-session="${CSS.escape(sid)}"]`);
 function updateLiveSession(sid, info) {
-  let row = liveBody.querySelector(`tr[data-session="${CSS.escape(sid)}"]`);
+  let row = liveRow(sid);
   if (info.status && !LIVE.has(info.status)) {
-    row?.remove();
+    if (row) {
+      row.remove();
+      liveCount.textContent = Math.max(0, Number(liveCount.textContent) - 1);
+    }
   } else if (!row && info.status) {
     liveBody.querySelector(".empty-row")?.remove();
     const link = el("a", { className: "mono", text: sid, attrs: { href: sessionUrl(liveTable.dataset.detailUrlTemplate, sid) } });
@@ -61,15 +71,24 @@ function updateLiveSession(sid, info) {
       el("td", {}, [el("span", { className: `status status-${info.status}`, text: info.status, attrs: { "data-field": "status" } })]),
       el("td", {}, [el("span", { className: "cmd", text: info.command_line || "" })]),
       el("td", { className: "nowrap", text: info.started_at ? formatTime(info.started_at) : "" }),
-      el("td", { className: "num", text: info.total_extraction_events ?? "", attrs: { "data-field": "total" } }),
+      el("td", { className: "num", text: info.total_extraction_events ?? 0, attrs: { "data-field": "total", "data-upto": "0" } }),
     ]);
     liveBody.prepend(row);
+    liveCount.textContent = Number(liveCount.textContent) + 1;
   } else if (row) {
     const status = row.querySelector('[data-field="status"]');
     if (info.status) { status.className = `status status-${info.status}`; status.textContent = info.status; }
-    if (info.total_extraction_events !== undefined) row.querySelector('[data-field="total"]').textContent = info.total_extraction_events;
   }
-  $("#live-count").textContent = liveBody.querySelectorAll("tr[data-session]").length;
+}
+
+// The Events cell of a live session: the events stored when the page was made (up to seq
+// data-upto), plus each one that arrives since.
+function countLiveEvents(sid, events) {
+  const cell = liveRow(sid)?.querySelector('[data-field="total"]');
+  if (!cell) return;
+  const upto = Number(cell.dataset.upto || 0);
+  const fresh = events.filter((e) => Number(e.seq) > upto).length;
+  if (fresh) cell.textContent = Number(cell.textContent || 0) + fresh;
 }
 
 // The two counters the server rendered, kept current: a session seen live for the first time
@@ -96,18 +115,23 @@ function countHighRisk(events) {
 // waiting (the question itself is on the session page, which is one click away).
 const waiting = $("#waiting-prompts");
 const waitingList = $("#waiting-list");
-function updateWaiting(sid, status) {
+function updateWaiting(sid, status, prompt) {
   const item = waitingList.querySelector(`li[data-session="${CSS.escape(sid)}"]`);
   if (status !== "waiting_for_input") {
     item?.remove();
-  } else if (!item) {
+  } else if (!item || (prompt && item.dataset.seq !== String(prompt.seq))) {
+    // A new question (or the session's next one): its own item, with its own buttons.
+    item?.remove();
     const url = sessionUrl(waiting.dataset.detailUrlTemplate, sid);
-    waitingList.prepend(el("li", { attrs: { "data-session": sid } }, [
+    const parts = [
       el("span", { className: "status status-waiting_for_input", text: "waiting" }),
       el("a", { className: "mono clip", text: sid, attrs: { href: url, title: sid } }),
-      el("span", { className: "question", text: "The program is waiting for input." }),
+      el("span", { className: "question", text: prompt?.question || "The program is waiting for input." }),
       el("a", { className: "button", text: "Answer →", attrs: { href: `${url}#prompt-panel` } }),
-    ]));
+    ];
+    const controls = decisionControls(sid, prompt);
+    if (controls) parts.push(controls);
+    waitingList.prepend(el("li", { attrs: { "data-session": sid, "data-seq": prompt ? String(prompt.seq) : "" } }, parts));
   }
   waiting.hidden = !waitingList.childElementCount;
 }
@@ -115,6 +139,7 @@ function updateWaiting(sid, status) {
 new LiveSocket({
   onEvents: (sid, events, replay) => {
     countEvents(events);
+    countLiveEvents(sid, events);
     if (!replay) countHighRisk(events);
   },
   onState: (sid, states, info) => {
@@ -123,7 +148,8 @@ new LiveSocket({
     if (status) {
       countSession(sid, status);
       updateLiveSession(sid, { ...(info || {}), status });
-      updateWaiting(sid, status);
+      const asked = [...lifecycle].reverse().find((s) => s.state === "waiting_for_input");
+      updateWaiting(sid, status, asked?.metadata);
     }
   },
 }).connect().subscribeAll();

@@ -1,6 +1,7 @@
 // Sessions list: status, counts and durations kept current by the all-sessions stream; a
 // session that starts while the page is open is added on top when it matches the filters.
 import { LiveSocket } from "./live.js";
+import { decisionControls } from "./prompt_actions.js";
 import { $, durationBetween, el, formatDuration, formatTime, jsonData, sessionUrl } from "./util.js";
 
 const STATUSES = new Set(["running", "waiting_for_input", "completed", "failed", "killed", "lost"]);
@@ -73,7 +74,21 @@ function addRow(sid, info) {
   return row;
 }
 
-function update(sid, info) {
+// Approve / Deny beside "waiting_for_input" (staff), for the prompt the program waits at now.
+function showDecision(row, status, prompt) {
+  const cell = field(row, "status").parentElement;
+  const current = cell.querySelector(".row-decide");
+  if (status !== "waiting_for_input") {
+    current?.remove();
+    return;
+  }
+  if (!prompt || (current && current.dataset.seq === String(prompt.seq))) return;
+  current?.remove();
+  const controls = decisionControls(row.dataset.session, prompt);
+  if (controls) cell.append(controls);
+}
+
+function update(sid, info, prompt) {
   let row = rowFor(sid);
   if (!row) {
     if (!info.status || !matchesFilters(sid, info)) return;
@@ -88,6 +103,7 @@ function update(sid, info) {
   else if (info.status && !LIVE.has(info.status) && !row.dataset.ended) row.dataset.ended = new Date().toISOString();
   if (info.exit_code !== undefined && info.exit_code !== null) field(row, "exit").textContent = info.exit_code;
   if (info.event_counts) renderCounts(row, info.event_counts);
+  if (info.status) showDecision(row, info.status, prompt);
   refreshDuration(row);
 }
 
@@ -113,6 +129,7 @@ new LiveSocket({
     if (last && last.metadata && "exit_code" in last.metadata && merged.exit_code === undefined) {
       merged.exit_code = last.metadata.exit_code;
     }
-    update(sid, merged);
+    const asked = [...lifecycle].reverse().find((s) => s.state === "waiting_for_input");
+    update(sid, merged, asked?.metadata);
   },
 }).connect().subscribeAll();
