@@ -21,7 +21,9 @@ urlpatterns = [
     path("api/", include("sessions.replay_api_urls")),
     path("api/", include("sessions.tap_api_urls")),
     path("api/", include("streamtap_site.api_urls")),
+    path("api/", include("output_search.api_urls")),
     path("", include("extraction.urls")),
     path("", include("sessions.replay_urls")),
     path("", include("sessions.urls")),
+    path("", include("output_search.urls")),
 ]
