@@ -82,8 +82,9 @@ def read_labels(path: Path) -> list[dict]:
 
 
 def extract(path: Path, rules) -> list[tuple[str, int, int, str]]:
+    # The rows of `extract` (the tap's pipeline), as in tests/extraction/test_pipeline_equality.py.
     return [
-        (e.event_type, e.line_start, e.line_end, e.rule)
+        (e["event_type"], e["line_start"], e["line_end"], e["rule"])
         for e in Command().extract_file(str(path), rules)
     ]
 

@@ -7,12 +7,12 @@ import hashlib
 from . import blocks
 from .blocks import END, SPLIT, STOP, TAKE, Block
 from .events import Event
+from .hyperscan_db import hyperscan as _hyperscan
 from .log_formats import pytest_key
 from .prompts import parse_menu
 from .redact import redact
 from .risk import base_risk, prompt_risk
 from .rules import Rule, RuleSet
-from .rules import _hyperscan as _hyperscan
 from .text import PartialLine, clean_region
 
 CONTEXT_LINES = 3

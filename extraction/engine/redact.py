@@ -10,7 +10,8 @@ import os
 import re
 import threading
 
-from .rules import _hyperscan, _hyperscan_database
+from .hyperscan_db import database as _hyperscan_database
+from .hyperscan_db import hyperscan as _hyperscan
 
 _KEY_WORD = (
     r"(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key"

@@ -1,28 +1,17 @@
-"""Built-in rules, user rules from TOML, and the RuleSet that holds them with the risk policy."""
+"""The built-in rules and the RuleSet that holds them with the risk policy.
+
+User rules come from a TOML file (``rules_toml.py``); the sweeps that pick candidate lines run
+on hyperscan when it is there (``hyperscan_db.py``).
+"""
 
 from __future__ import annotations
 
-import hashlib
-import os
-import platform
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from . import blocks, log_formats, prompts
-from .events import EVENT_TYPES, RISK_LEVELS, SEVERITIES
+from . import blocks, hyperscan_db, log_formats, prompts
 from .risk import CommandPolicy
-
-try:  # Optional accelerator: one pass of a compiled multi-pattern matcher per chunk.
-    import hyperscan as _hyperscan
-except Exception:  # noqa: BLE001 - any import failure means the pure-Python sweeps
-    _hyperscan = None
-
-# Whether RuleSets built from now on use hyperscan when it is installed (the events are the
-# same either way). STREAMTAP_HYPERSCAN=0 turns it off.
-USE_HYPERSCAN = os.environ.get("STREAMTAP_HYPERSCAN", "1") != "0"
 
 Builder = Callable[[re.Match, str], "dict | None"]
 
@@ -59,11 +48,11 @@ class Rule:
 # --- builders ---------------------------------------------------------------------------
 
 
-def _groups(m: re.Match) -> dict:
+def group_fields(m: re.Match) -> dict:
     return {k: v for k, v in m.groupdict().items() if v is not None}
 
 
-def _int_fields(meta: dict, *names: str) -> dict:
+def int_fields(meta: dict, *names: str) -> dict:
     for name in names:
         if name in meta and meta[name].isdigit():
             meta[name] = int(meta[name])
@@ -71,7 +60,7 @@ def _int_fields(meta: dict, *names: str) -> dict:
 
 
 def build_plain(m: re.Match, line: str) -> dict:
-    return _int_fields(_groups(m), "line", "col")
+    return int_fields(group_fields(m), "line", "col")
 
 
 _LEVELS = {
@@ -88,10 +77,10 @@ _LEVELS = {
 
 
 def build_compiler(m: re.Match, line: str) -> dict:
-    meta = _groups(m)
+    meta = group_fields(m)
     if "line2" in meta:
         meta["line"], meta["col"] = meta.pop("line2"), meta.pop("col2")
-    _int_fields(meta, "line", "col")
+    int_fields(meta, "line", "col")
     kind = meta.pop("kind")
     meta.pop("fatal", None)
     if kind.endswith("warning"):
@@ -117,12 +106,12 @@ def build_rust_panic(m: re.Match, line: str) -> dict:
     rest = m.group("rest")
     new = _RUST_PANIC_NEW_RE.fullmatch(rest)
     if new:
-        meta.update(_int_fields(_groups(new), "line", "col"))
+        meta.update(int_fields(group_fields(new), "line", "col"))
         meta["_state"] = {"message_next": True}
         return meta
     old = _RUST_PANIC_OLD_RE.fullmatch(rest)
     if old:
-        meta.update(_int_fields(_groups(old), "line", "col"))
+        meta.update(int_fields(group_fields(old), "line", "col"))
     else:  # An old-style message that goes on over the next lines.
         meta["message"] = rest.removeprefix("'")
     return meta
@@ -502,92 +491,7 @@ def _hyperscan_sweeps() -> list[bytes]:
     ]  # fmt: skip
 
 
-def _hyperscan_database(expressions: list[bytes]):
-    """A compiled hyperscan database for these expressions (caseless), or None (not installed,
-    or it fails). The rule sweeps and the redaction prefilter both come from here.
-
-    Compiling the built-in sweeps takes about 0.15 s, a quarter of a tap's start-up; the
-    compiled database is kept in the user's cache directory and loaded in well under 1 ms.
-    """
-    if _hyperscan is None or not USE_HYPERSCAN:
-        return None
-    cache = _hyperscan_cache_path(expressions)
-    if cache is not None:
-        try:
-            stored = cache.read_bytes()
-            # A digest first: a damaged file must be recompiled, never handed to the matcher.
-            if hashlib.sha256(stored[32:]).digest() == stored[:32]:
-                return _hyperscan.loadb(stored[32:], _hyperscan.HS_MODE_BLOCK)
-        except Exception:  # noqa: BLE001 - absent, unreadable or from another build: compile
-            pass
-    try:
-        db = _hyperscan.Database(mode=_hyperscan.HS_MODE_BLOCK)
-        db.compile(
-            expressions=expressions,
-            ids=list(range(len(expressions))),
-            flags=[_hyperscan.HS_FLAG_CASELESS] * len(expressions),
-        )
-    except Exception:  # noqa: BLE001 - e.g. a CPU it does not support: use the sweeps
-        return None
-    if cache is not None:
-        data = _hyperscan.dumpb(db)
-        _store_quietly(cache, hashlib.sha256(data).digest() + data)
-    return db
-
-
-def _hyperscan_cache_path(expressions: list[bytes]):
-    """Where the compiled database for these expressions is cached (None: no cache).
-
-    The key covers everything the compiled form depends on: the expressions and flags, the
-    hyperscan build and the CPU's features (a database is compiled for the host it runs on).
-    """
-    root = os.environ.get("STREAMTAP_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "streamtap"
-    )
-    if root == "off":
-        return None
-    key = hashlib.sha256()
-    for part in (_hyperscan.__file__ or "", getattr(_hyperscan, "__version__", ""), _cpu_flags()):
-        key.update(part.encode() + b"\0")
-    for expression in expressions:
-        key.update(b"%d:" % len(expression) + expression)
-    key.update(b"caseless,block")
-    return Path(root) / f"hyperscan-{key.hexdigest()[:32]}.db"
-
-
-def _cpu_flags() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return line
-    except OSError:
-        pass
-    return platform.machine()
-
-
-def _store_quietly(path, data: bytes) -> None:
-    """Write atomically into a private directory; a cache that cannot be written is no error."""
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError:
-        pass
-
-
-# --- the rule set -----------------------------------------------------------------------------
-
-_RULE_KEYS = {"name", "type", "pattern", "severity", "risk", "auto_confirmable", "triggers", "until", "while",
-              "max_lines", "ignore_case", "metric_name", "approve_key"}  # fmt: skip
-_OVERRIDE_KEYS = {"severity", "risk", "auto_confirmable"}
-_TOP_KEYS = {"rule", "override", "disable", "commands"}
-_COMMAND_KEYS = {"destructive", "medium", "low", "replace"}
-
-
+# --- the rule set ---
 class RuleSet:
     """Compiled built-in and user rules plus the risk policy; build once, share freely."""
 
@@ -630,266 +534,18 @@ class RuleSet:
         # A trigger holding a newline would make a match span lines: keep the plain sweeps then.
         self.hyperscan = None
         if not self.every_line and not any(b"\n" in s for s in hs_sweeps):
-            self.hyperscan = _hyperscan_database(hs_sweeps)
+            self.hyperscan = hyperscan_db.database(hs_sweeps)
 
 
-def _fail(path: str, where: str, what: str) -> RulesError:
-    return RulesError(f"{path}: {where}: {what}")
+# Deprecated here, kept for one release: the loader's own module is rules_toml.
+from .rules_toml import load_rules, rules_from_dict  # noqa: E402
 
-
-def _compile_regex(path: str, where: str, key: str, pattern, ignore_case: bool):
-    """A user's regex, compiled with RE2: it runs in time linear in the line, so no rule can
-    hang the tap on a line it backtracks on (``^(a+)+$`` against "aaaa…b"). RE2 refuses what it
-    cannot run that way (backreferences, lookarounds); the rule is refused, saying why."""
-    if not isinstance(pattern, str) or not pattern:
-        raise _fail(path, where, f"'{key}' must be a non-empty string")
-    try:
-        re.compile(pattern)  # Python's message for a plain syntax error is the clearer one
-    except re.error as exc:
-        raise _fail(path, where, f"bad regex in '{key}': {exc}") from None
-    try:
-        import re2
-    except ImportError:
-        raise _fail(path, where, "user rules need google-re2 (see requirements.txt)") from None
-    options = re2.Options()
-    options.log_errors = False
-    options.case_sensitive = not ignore_case
-    try:
-        return re2.compile(pattern, options)
-    except re2.error as exc:
-        reason = exc.args[0] if exc.args else "unsupported"
-        if isinstance(reason, bytes):
-            reason = reason.decode(errors="replace")
-        raise _fail(
-            path,
-            where,
-            f"regex in '{key}' cannot be run in linear time ({reason}): backreferences and "
-            "lookarounds are not supported in user rules",
-        ) from None
-
-
-def _check_choice(path: str, where: str, key: str, value, choices) -> None:
-    if value not in choices:
-        raise _fail(path, where, f"'{key}' must be one of {', '.join(choices)}, not {value!r}")
-
-
-def _user_builder(event_type: str, metric_name: str | None, approve_key: str | None) -> Builder:
-    def build(m: re.Match, line: str) -> dict | None:
-        meta = _int_fields(_groups(m), "line", "col")
-        if event_type == "metric":
-            try:
-                meta["value"] = parse_number(meta.get("value", ""))
-            except ValueError:
-                return None
-            meta.setdefault("name", metric_name or "value")
-            meta.setdefault("unit", "")
-        elif event_type == "prompt":
-            meta.setdefault("question", line.strip())
-            meta.setdefault("options", [])
-            meta["approve_key"] = approve_key
-        return meta
-
-    return build
-
-
-def _user_rule(path: str, index: int, spec) -> Rule:
-    if not isinstance(spec, dict):
-        raise _fail(path, f"rule #{index + 1}", "each [[rule]] must be a table")
-    name = spec.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][\w.-]*", name):
-        raise _fail(path, f"rule #{index + 1}", "'name' is required (letters, digits, _ . -)")
-    where = f"rule {name!r}"
-    unknown = set(spec) - _RULE_KEYS
-    if unknown:
-        raise _fail(
-            path,
-            where,
-            f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_RULE_KEYS))}",
-        )
-    event_type = spec.get("type", "error")
-    _check_choice(path, where, "type", event_type, [t for t in EVENT_TYPES if t != "code_block"])
-    severity = spec.get(
-        "severity", {"error": "error", "warning": "warning"}.get(event_type, "info")
-    )
-    _check_choice(path, where, "severity", severity, SEVERITIES)
-    risk = spec.get("risk")
-    if risk is not None:
-        _check_choice(path, where, "risk", risk, RISK_LEVELS)
-    auto = spec.get("auto_confirmable")
-    if auto is not None and not isinstance(auto, bool):
-        raise _fail(path, where, "'auto_confirmable' must be true or false")
-    ignore_case = spec.get("ignore_case", False)
-    if not isinstance(ignore_case, bool):
-        raise _fail(path, where, "'ignore_case' must be true or false")
-    pattern = _compile_regex(path, where, "pattern", spec.get("pattern"), ignore_case)
-    if event_type == "metric" and "value" not in pattern.groupindex:
-        raise _fail(path, where, "a metric rule's pattern needs a named group (?P<value>...)")
-    triggers = spec.get("triggers")
-    if triggers is not None:
-        if (
-            not isinstance(triggers, list)
-            or not triggers
-            or not all(isinstance(t, str) and t for t in triggers)
-        ):
-            raise _fail(path, where, "'triggers' must be a non-empty list of non-empty strings")
-        triggers = tuple(t.lower() for t in triggers)
-    until = spec.get("until")
-    while_ = spec.get("while")
-    max_lines = spec.get("max_lines")
-    step = None
-    if until is not None or while_ is not None or max_lines is not None:
-        if max_lines is not None and (
-            not isinstance(max_lines, int) or isinstance(max_lines, bool) or max_lines < 1
-        ):
-            raise _fail(path, where, "'max_lines' must be a positive integer")
-        until_re = (
-            _compile_regex(path, where, "until", until, ignore_case) if until is not None else None
-        )
-        while_re = (
-            _compile_regex(path, where, "while", while_, ignore_case)
-            if while_ is not None
-            else None
-        )
-        step = blocks.make_user_step(until_re, while_re, max_lines or 200)
-    return Rule(
-        name=name,
-        event_type=event_type,
-        severity=severity,
-        pattern=pattern,
-        gates=triggers or (),
-        category={"metric": "metric", "prompt": "prompt"}.get(event_type, "diag"),
-        build=_user_builder(event_type, spec.get("metric_name"), spec.get("approve_key", "y")),
-        step=step,
-        risk=risk,
-        auto_confirmable=auto,
-        builtin=False,
-        search=True,
-        triggers=triggers,
-    )
-
-
-def _pattern_list(path: str, key: str, value) -> list[tuple[str, str]]:
-    if not isinstance(value, list):
-        raise _fail(path, "[commands]", f"'{key}' must be a list of regex strings")
-    out = []
-    for i, regex in enumerate(value):
-        _compile_regex(path, "[commands]", f"{key}[{i}]", regex, False)
-        out.append((f"user_{key}_{i}", regex))
-    return out
-
-
-def rules_from_dict(data: dict, path: str = "<rules>") -> RuleSet:
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        raise _fail(
-            path,
-            "top level",
-            f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_TOP_KEYS))}",
-        )
-    rules = builtin_rules()
-    by_name = {r.name: r for r in rules}
-
-    disable = data.get("disable", [])
-    if not isinstance(disable, list) or not all(isinstance(n, str) for n in disable):
-        raise _fail(path, "disable", "must be a list of built-in rule names")
-    for name in disable:
-        if name not in by_name:
-            raise _fail(
-                path, "disable", f"unknown rule {name!r}; built-in rules: {', '.join(by_name)}"
-            )
-
-    overrides = data.get("override", {})
-    if not isinstance(overrides, dict):
-        raise _fail(path, "override", "must be a table of [override.RULE_NAME] tables")
-    for name, spec in overrides.items():
-        where = f"override {name!r}"
-        if name not in by_name:
-            raise _fail(path, where, f"unknown rule {name!r}; built-in rules: {', '.join(by_name)}")
-        if not isinstance(spec, dict):
-            raise _fail(path, where, "must be a table")
-        bad = set(spec) - _OVERRIDE_KEYS
-        if bad:
-            raise _fail(
-                path,
-                where,
-                f"unknown key(s) {', '.join(sorted(bad))}; allowed: {', '.join(sorted(_OVERRIDE_KEYS))}",
-            )
-        rule = by_name[name]
-        if "severity" in spec:
-            _check_choice(path, where, "severity", spec["severity"], SEVERITIES)
-            rule.severity = spec["severity"]
-            rule.build = _forced_severity(rule.build, spec["severity"])
-        if "risk" in spec:
-            _check_choice(path, where, "risk", spec["risk"], RISK_LEVELS)
-            rule.risk = spec["risk"]
-        if "auto_confirmable" in spec:
-            if not isinstance(spec["auto_confirmable"], bool):
-                raise _fail(path, where, "'auto_confirmable' must be true or false")
-            rule.auto_confirmable = spec["auto_confirmable"]
-
-    user_specs = data.get("rule", [])
-    if not isinstance(user_specs, list):
-        raise _fail(path, "rule", "use [[rule]] tables (an array of tables)")
-    user_rules = [_user_rule(path, i, spec) for i, spec in enumerate(user_specs)]
-    seen = set(by_name)
-    for rule in user_rules:
-        if rule.name in seen:
-            raise _fail(
-                path,
-                f"rule {rule.name!r}",
-                "name already used (disable or override the built-in instead)",
-            )
-        seen.add(rule.name)
-
-    policy = CommandPolicy()
-    commands = data.get("commands", {})
-    if not isinstance(commands, dict):
-        raise _fail(path, "commands", "must be a table")
-    bad = set(commands) - _COMMAND_KEYS
-    if bad:
-        raise _fail(
-            path,
-            "[commands]",
-            f"unknown key(s) {', '.join(sorted(bad))}; allowed: {', '.join(sorted(_COMMAND_KEYS))}",
-        )
-    replace = commands.get("replace", False)
-    if not isinstance(replace, bool):
-        raise _fail(path, "[commands]", "'replace' must be true or false")
-    for key in ("destructive", "medium", "low"):
-        if key in commands:
-            extra = _pattern_list(path, key, commands[key])
-            setattr(policy, key, extra if replace else getattr(policy, key) + extra)
-    policy.compile()
-
-    kept = [r for r in rules if r.name not in disable]
-    # User rules come first among the line rules: they win over a built-in on the same line.
-    fences = [r for r in kept if r.category == "fence"]
-    others = [r for r in kept if r.category != "fence"]
-    return RuleSet(fences + user_rules + others, policy)
-
-
-def _forced_severity(build: Builder | None, severity: str) -> Builder:
-    def build_with_severity(m: re.Match, line: str) -> dict | None:
-        meta = build(m, line) if build else {}
-        if meta is not None:
-            meta["_severity"] = severity
-        return meta
-
-    return build_with_severity
-
-
-def load_rules(path: str | os.PathLike | None) -> RuleSet:
-    """The built-in rules, adjusted by the TOML file at `path` (None: built-ins only)."""
-    if path is None:
-        return RuleSet()
-    path = os.fspath(path)
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise RulesError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise RulesError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RulesError(f"{path}: invalid TOML: {exc}") from None
-    return rules_from_dict(data, path)
+__all__ = [
+    "Builder",
+    "Rule",
+    "RuleSet",
+    "RulesError",
+    "builtin_rules",
+    "load_rules",
+    "rules_from_dict",
+]

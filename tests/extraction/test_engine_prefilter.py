@@ -5,7 +5,7 @@ from dataclasses import asdict
 
 import pytest
 
-from extraction.engine import Extractor
+from extraction.engine import Extractor, hyperscan_db
 from extraction.engine import rules as rules_module
 from extraction.engine.rules import RuleSet, rules_from_dict
 
@@ -76,9 +76,9 @@ def _text(seed, n=3000):
 
 
 def _both(monkeypatch, build):
-    monkeypatch.setattr(rules_module, "USE_HYPERSCAN", False)
+    monkeypatch.setattr(hyperscan_db, "USE_HYPERSCAN", False)
     plain = build()
-    monkeypatch.setattr(rules_module, "USE_HYPERSCAN", True)
+    monkeypatch.setattr(hyperscan_db, "USE_HYPERSCAN", True)
     fast = build()
     return plain, fast
 
@@ -103,7 +103,7 @@ USER_RULES = {
 
 
 def test_plain_sweeps_work_without_hyperscan(monkeypatch):
-    monkeypatch.setattr(rules_module, "USE_HYPERSCAN", False)
+    monkeypatch.setattr(hyperscan_db, "USE_HYPERSCAN", False)
     ruleset = RuleSet()
     assert ruleset.hyperscan is None
     events = _events(ruleset, _text(1, 400), 4096)
@@ -114,7 +114,7 @@ def test_plain_sweeps_work_without_hyperscan(monkeypatch):
 def test_hyperscan_is_installed():
     # requirements.txt pins it; without it the engine falls back (tested above), but the suite
     # must exercise the fast path it ships with.
-    assert rules_module._hyperscan is not None, "pip install -r requirements.txt (hyperscan)"
+    assert hyperscan_db.hyperscan is not None, "pip install -r requirements.txt (hyperscan)"
 
 
 @pytest.mark.parametrize("size", [65536, 1000, 7])
@@ -156,7 +156,7 @@ def test_every_line_a_builtin_rule_matches_is_a_sweep_candidate(monkeypatch):
     # Matching every line, with no prefilter at all, finds nothing more than the sweeps do.
     text = _text(7)
     for use_hyperscan in (False, True):
-        monkeypatch.setattr(rules_module, "USE_HYPERSCAN", use_hyperscan)
+        monkeypatch.setattr(hyperscan_db, "USE_HYPERSCAN", use_hyperscan)
         swept = RuleSet()
         every_line = RuleSet()
         every_line.every_line = True

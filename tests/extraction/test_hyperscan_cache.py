@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from extraction.engine import Extractor
-from extraction.engine.rules import RuleSet, _hyperscan_database
+from extraction.engine.hyperscan_db import database as hyperscan_database
+from extraction.engine.rules import RuleSet
 
 SAMPLE = "ok\nerror: it broke\nloss=0.5\nfine\nProceed? [y/N]\n"
 
@@ -35,8 +36,8 @@ def test_the_second_rule_set_loads_the_compiled_database_and_finds_the_same(cach
 
 
 def test_other_expressions_get_their_own_entry(cache_dir):
-    _hyperscan_database([b"alpha"])
-    _hyperscan_database([b"beta"])
+    hyperscan_database([b"alpha"])
+    hyperscan_database([b"beta"])
     assert len(list(cache_dir.glob("hyperscan-*.db"))) == 2
 
 

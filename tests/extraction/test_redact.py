@@ -6,8 +6,7 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
-from extraction.engine import Extractor, StreamRedactor, redact
-from extraction.engine import rules as rules_module
+from extraction.engine import Extractor, StreamRedactor, hyperscan_db, redact
 from extraction.engine.redact import AWS_SECRET_REACH, CHUNK_MIN, redact_chunk
 
 SECRETS = [
@@ -226,7 +225,7 @@ def test_redact_chunk_equals_redact_over_large_random_chunks():
 def test_redaction_prefilter_compiles_where_hyperscan_runs():
     # A pattern hyperscan rejects would quietly send every chunk through the slow path.
     redact_module = sys.modules["extraction.engine.redact"]
-    if rules_module._hyperscan is not None and rules_module.USE_HYPERSCAN:
+    if hyperscan_db.hyperscan is not None and hyperscan_db.USE_HYPERSCAN:
         assert redact_module._chunk_db is not None
 
 
