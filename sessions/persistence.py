@@ -26,6 +26,7 @@ from django.db.models import Count
 
 from extraction.groups import GroupWriter
 from extraction.models import CodeBlock, ExtractionEvent
+from output_search.indexer import after_batch as index_output_after_batch
 from sessions.db_values import converter
 from sessions.models import ProcessSession
 
@@ -420,6 +421,8 @@ class BatchWriter(threading.Thread):
                     self.on_session(self.session)
             self._write_pending()
             self._last_write = time.monotonic()
+            # The recording's new lines into the output search index (output_search/indexer.py).
+            index_output_after_batch(self)
             if self._reported_down:
                 log.warning("streamtap: database back; pending events written")
                 self._reported_down = False
