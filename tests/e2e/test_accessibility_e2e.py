@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from tests.e2e.axe import axe_violations
 from tests.e2e.conftest import open_logged_in
+from tests.e2e.demo_data import CODE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -18,6 +21,7 @@ PAGES = [
     ("/sessions/{main}/replay/", "#replay-events li", None),
     ("/events/", "#events-body tr[data-seq]", None),
     ("/code-blocks/", "code.hljs", None),
+    ("/code-blocks/{block}/", "#code-block code.hljs", None),
     ("/problems/", "main h1", None),
     ("/admin/extraction/highriskevent/", "#result_list, .paginator", ["color-contrast"]),
     ("/sessions/no-such-session/", "#error-page", None),
@@ -34,8 +38,9 @@ def scheme_page(request, browser, live_server_proc):
 def test_every_page_passes_axe_in_light_and_dark(scheme_page, live_server_proc, demo):
     page = scheme_page
     failures = {}
+    block = hashlib.sha256(CODE["python"].encode()).hexdigest()  # a demo code block's page
     for path, ready, rules in PAGES:
-        page.goto(live_server_proc.base_url + path.format(main=demo["main_session"]))
+        page.goto(live_server_proc.base_url + path.format(main=demo["main_session"], block=block))
         page.wait_for_selector(ready)
         # Let live updates, charts and the replay's first frames settle.
         page.wait_for_timeout(600)
