@@ -15,7 +15,8 @@ from .risk import (
     CommandPolicy,
     risk_for_command,
 )
-from .rules import Rule, RulesError, RuleSet, load_rules
+from .rules import Rule, RulesError, RuleSet
+from .rules_toml import load_rules
 
 __all__ = [
     "DESTRUCTIVE_PATTERNS",
