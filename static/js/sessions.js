@@ -79,7 +79,8 @@ function showDecision(row, status, prompt) {
   const cell = field(row, "status").parentElement;
   const current = cell.querySelector(".row-decide");
   if (status !== "waiting_for_input") {
-    current?.remove();
+    // Buttons go when the program stops waiting; an answer given here stays said.
+    if (current?.querySelector("button")) current.remove();
     return;
   }
   if (!prompt || (current && current.dataset.seq === String(prompt.seq))) return;

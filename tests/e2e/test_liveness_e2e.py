@@ -1,0 +1,258 @@
+"""Liveness as a user sees it: real taps, a real daphne and headless Chromium.
+
+A tap killed with -9 turns "lost" on an open page; a program waiting for an answer shows in
+every page's header and title, and staff answer it from the sessions list; counts move live;
+"errors in the last hour" is one click from the overview.
+
+The server here beats fast (STREAMTAP_HEARTBEAT_SECONDS=1): a session is lost after 3 s.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import LiveServer, _create_superuser, free_port, open_logged_in
+from tests.helpers import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("streamtap-liveness")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "STREAMTAP_REDIS_URL", "DJANGO_SECRET_KEY")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="streamtap_site.settings",
+        STREAMTAP_DATA_DIR=str(data_dir),
+        PYTHONUNBUFFERED="1",
+        STREAMTAP_HEARTBEAT_SECONDS="1",
+    )
+    live = LiveServer(data_dir=data_dir, port=free_port(), env=env)
+    env["STREAMTAP_SERVER_URL"] = live.base_url
+    live.manage("migrate", "--noinput")
+    _create_superuser(live)
+    live.start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def staff_page(browser, server):
+    page = open_logged_in(browser, server)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def viewer_page(browser, server):
+    """A logged-in user who is not staff."""
+    password = secrets.token_urlsafe(12)
+    server.shell(
+        "from django.contrib.auth.models import User\n"
+        "u, _ = User.objects.get_or_create(username='viewer')\n"
+        f"u.set_password({password!r}); u.is_staff = False; u.save()"
+    )
+    viewer = LiveServer(server.data_dir, server.port, server.env, "viewer", password)
+    page = open_logged_in(browser, viewer)
+    yield page
+    page.context.close()
+
+
+def start_tap(server, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "tap", *args],
+        cwd=ROOT,
+        env=server.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # Its own process group: kill -9 takes the tap, its writer and the program at once.
+        start_new_session=True,
+    )
+
+
+def stop(tap: subprocess.Popen) -> None:
+    if tap.poll() is None:
+        os.killpg(tap.pid, signal.SIGKILL)
+    tap.communicate(timeout=20)
+
+
+def newest_session(server, *, after: int = 0, status: str = "") -> str:
+    code = (
+        "from sessions.models import ProcessSession as S\n"
+        f"q = S.objects.filter(pk__gt={after})\n"
+        f"q = q.filter(status={status!r}) if {status!r} else q\n"
+        "s = q.order_by('-pk').first()\n"
+        "print(s.session_id if s else '')"
+    )
+    return wait_for(lambda: server.shell(code).strip(), what=f"a {status or 'new'} session")
+
+
+def last_pk(server) -> int:
+    code = (
+        "from sessions.models import ProcessSession as S\n"
+        "print(S.objects.order_by('-pk').values_list('pk', flat=True).first() or 0)"
+    )
+    return int(server.shell(code).strip())
+
+
+def live_socket_open(page) -> None:
+    page.wait_for_function("document.getElementById('live-indicator').dataset.state === 'open'")
+
+
+def row(page, session_id: str):
+    return page.locator(f'#sessions-table tr[data-session="{session_id}"]')
+
+
+def test_a_tap_killed_with_sigkill_turns_lost_on_an_open_page(staff_page, server):
+    page = staff_page
+    since = last_pk(server)
+    tap = start_tap(server, "--pipe", "--", sys.executable, "-c", "import time; time.sleep(120)")
+    try:
+        session_id = newest_session(server, after=since)
+        page.goto(f"{server.base_url}/sessions/")
+        live_socket_open(page)
+        status = row(page, session_id).locator('[data-field="status"]')
+        expect(status).to_have_text("running")
+
+        os.killpg(tap.pid, signal.SIGKILL)
+
+        # No reload: the server's sweep announces it on the live bus.
+        expect(status).to_have_text("lost", timeout=20_000)
+        page.goto(f"{server.base_url}/")
+        assert not page.locator(f'#live-sessions tr[data-session="{session_id}"]').count()
+    finally:
+        stop(tap)
+
+
+def test_a_waiting_program_shows_everywhere_and_staff_answer_it_from_the_list(
+    staff_page, viewer_page, server
+):
+    page = staff_page
+    page.goto(f"{server.base_url}/events/")
+    live_socket_open(page)
+    badge = page.locator("#waiting-badge")
+    expect(badge).to_be_hidden()
+    since = last_pk(server)
+    tap = start_tap(
+        server,
+        "--pty",
+        "--agent",
+        "demo-agent",
+        "--",
+        sys.executable,
+        "-m",
+        "sessions.demo_agent",
+        "--fast",
+    )
+    try:
+        session_id = newest_session(server, after=since, status="waiting_for_input")
+        # Another page than the session's, open before the program asked: live.
+        expect(badge).to_have_text("1 waiting", timeout=15_000)
+        expect(page).to_have_title("(1) Events · streamtap")
+
+        # Someone who is not staff sees who waits, but gets no buttons.
+        viewer_page.goto(f"{server.base_url}/sessions/")
+        expect(viewer_page.locator("#waiting-badge")).to_have_text("1 waiting")
+        expect(row(viewer_page, session_id).locator('[data-field="status"]')).to_have_text(
+            "waiting_for_input"
+        )
+        assert not viewer_page.locator(".row-decide, button[data-decision]").count()
+
+        badge.click()  # one waiting program: its question
+        page.wait_for_url(f"**/sessions/{session_id}/#prompt-panel")
+        page.goto(f"{server.base_url}/sessions/")
+        live_socket_open(page)
+        row(page, session_id).get_by_role("button", name="Approve once").click()
+        expect(row(page, session_id).locator(".decide-outcome")).to_have_text("Approved")
+
+        out, _ = tap.communicate(timeout=60)
+        assert tap.returncode == 0
+        assert b"Committed." in out  # the program got "yes"
+        expect(row(page, session_id).locator('[data-field="status"]')).to_have_text("completed")
+        expect(badge).to_be_hidden()
+        expect(page).to_have_title("Sessions · streamtap")
+    finally:
+        stop(tap)
+
+
+def test_counts_move_live_on_the_session_header_and_the_overview(
+    browser, staff_page, server, tmp_path
+):
+    page = staff_page
+    flag = tmp_path / "go"
+    child = (
+        "import os, time\n"
+        "print('WARNING: disk almost full', flush=True)\n"
+        f"while not os.path.exists({str(flag)!r}): time.sleep(0.05)\n"
+        "print('ERROR: the build broke', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    since = last_pk(server)
+    tap = start_tap(server, "--pipe", "--", sys.executable, "-c", child)
+    overview = open_logged_in(browser, server)
+    try:
+        session_id = newest_session(server, after=since)
+        page.goto(f"{server.base_url}/sessions/{session_id}/")
+        counts = page.locator("#session-counts")
+        expect(counts).to_contain_text("warning 1", timeout=15_000)
+        # The overview counts what is stored when it is made, then what arrives live.
+        stored = (
+            "from extraction.models import ExtractionEvent as E\n"
+            f"print(E.objects.filter(session__session_id={session_id!r}).count())"
+        )
+        wait_for(lambda: server.shell(stored).strip() == "1", what="the warning stored")
+        overview.goto(f"{server.base_url}/")
+        cell = overview.locator(
+            f'#live-sessions tr[data-session="{session_id}"] [data-field="total"]'
+        )
+        expect(cell).to_have_text("1", timeout=15_000)
+        live_socket_open(page)
+        live_socket_open(overview)
+
+        flag.touch()
+
+        expect(counts).to_contain_text("error 1")
+        expect(counts).to_contain_text("warning 1")
+        expect(cell).to_have_text("2")
+    finally:
+        overview.context.close()
+        stop(tap)
+
+
+def test_errors_of_the_last_hour_are_one_click_from_the_overview(staff_page, server):
+    page = staff_page
+    child = (
+        "print('Traceback (most recent call last):\\n  File \"x.py\", line 1\\nValueError: boom')"
+    )
+    tap = start_tap(server, "--pipe", "--", sys.executable, "-c", child)
+    tap.communicate(timeout=60)
+    assert tap.returncode == 0
+
+    page.goto(f"{server.base_url}/")  # where login lands
+    page.locator("#stat-errors").click()
+
+    page.wait_for_url("**/events/?range=1h&type=error")
+    types = page.locator('#events-table [data-field="type"]')
+    expect(types.first).to_have_text("error")
+    assert set(types.all_inner_texts()) == {"error"}
+
+    page.goto(f"{server.base_url}/")
+    problem = page.locator("#latest-problems a", has_text="ValueError: boom").first
+    problem.click()
+    page.wait_for_url("**/problems/*/")
+    assert not page.errors
