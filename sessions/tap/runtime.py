@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from extraction.engine import Extractor, StreamRedactor, load_rules, redact
+from extraction.engine import Pipeline, StreamRedactor, load_rules, redact
 
 from ..agent_hooks import HOOKED_KINDS, AgentHooks, agent_channels, agent_kind
 from ..approvals import PromptController
@@ -47,10 +47,8 @@ from ..live import (
 )
 from ..models import SessionStatus, agent_name_for, agent_name_from
 from ..persistence import BatchWriter, SessionSpec
-from ..pipeline import Pipeline
 from ..recording import AsciicastWriter, recording_path_for
 from ..remote import RemoteWriter
-from ..screen import ScreenAnalyzer
 from ..transcripts import PARSERS, TranscriptTail
 from ..writer_process import WriterProcess
 from .events import EventRouter
@@ -273,8 +271,11 @@ class Tap:
         return Pipeline(
             agent_name=self.agent_name,
             started_at=self.started_at,
-            extractor=Extractor(self.rules, input_redacted=self.options.redact_recording),
-            screen=ScreenAnalyzer(cols, rows, cwd=os.getcwd()) if self.use_pty else None,
+            rules=self.rules,
+            redact=False,  # the reader's front redacts, before the recording
+            input_redacted=self.options.redact_recording,
+            screen_size=(cols, rows) if self.use_pty else None,
+            cwd=os.getcwd(),
         )
 
     def _writer_factory(self, spec: SessionSpec):

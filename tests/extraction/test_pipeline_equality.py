@@ -7,8 +7,9 @@ Every fixture goes through the three paths at engine level (fast: no process, no
 - import_cast: the recording import_cast stores (a plain file becomes one by
   ``rebuild._log_as_cast``), read back by the recording reader and replayed with its idle points;
 - tap: the output as the tap's reader sees it, bytes in terminal-sized reads decoded as it
-  decodes them, through the tap's reader front (redaction, hold-back) into the tap's pipeline,
-  with an idle point at each quiet gap as the reader makes them.
+  decodes them, through the tap's reader front (redaction, hold-back) into the pipeline the tap
+  builds for its extraction process, with an idle point at each quiet gap as the reader makes
+  them.
 
 A representative subset also runs the real commands: `extract --json`, `import_cast` into the
 database and a real `tap --pipe -- cat FILE` child process.
@@ -29,13 +30,14 @@ import pytest
 from django.core.management import call_command
 
 from extraction.engine import StreamRedactor
-from extraction.engine.pipeline import IDLE_SECONDS, Chunk, Pipeline, replay
+from extraction.engine.pipeline import IDLE_SECONDS, Chunk, replay
 from extraction.event_shape import FOUND_FIELDS
 from extraction.management.commands.extract import Command as ExtractCommand
 from extraction.models import ExtractionEvent
 from sessions import rebuild
 from sessions.recording import RecordingError, iter_events, read_header
 from sessions.tap.front import RecordingFront
+from sessions.tap.runtime import Tap, TapOptions
 
 TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent
@@ -86,7 +88,8 @@ def tap_rows(path: Path) -> list[dict]:
     """What a tap of a program printing this output stores: the reader's front redacts and
     hands the text on; the extraction's pipeline gets it already redacted."""
     rows: list[dict] = []
-    pipeline = Pipeline(redact=False, input_redacted=True, on_events=rows.extend)
+    pipeline = Tap(TapOptions(argv=["cat", str(path)], use_pty=False))._pipeline(80, 24)
+    pipeline.on_events = rows.extend  # as the extraction process takes them
     front = RecordingFront(extraction=pipeline, redactor=StreamRedactor())
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     previous = None
