@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from extraction.models import EventType, ReviewStatus, RiskLevel, Severity
 
-from .models import SessionStatus
+from .models import ProcessSession, SessionStatus
 from .remote import store_batch
 
 # Deeper than any batch a tap builds (metadata nests a few levels); deep enough to fail fast
@@ -173,7 +173,7 @@ class IngestBatchSerializer(serializers.Serializer):
         return checked
 
     def validate_stats(self, value):
-        allowed = {"total_lines_processed", "bytes_out", "prompt_wait_seconds"}
+        allowed = ProcessSession.STAT_FIELDS
         stats = {}
         for key, number in value.items():
             if key in allowed:

@@ -11,7 +11,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -227,6 +227,11 @@ class ProcessSession(models.Model):
     )
     recording_path = models.TextField(blank=True)
     last_heartbeat = models.DateTimeField(null=True, blank=True)
+    dropped_events = models.BigIntegerField(
+        default=0,
+        help_text="events the tap could not hand to the database in time: the recording has "
+        "them, and `recover` stores them",
+    )
 
     objects = ProcessSessionQuerySet.as_manager()
 
@@ -348,20 +353,63 @@ class ProcessSession(models.Model):
             self.status = lifecycle[-1]
             ProcessSession.objects.filter(pk=self.pk).update(status=self.status)
 
+    # ---- bookkeeping: the one place for a session's statistics and its end ----
+    # The tap's writer, remote ingest, `recover` and `import_cast` all go through these.
+
+    # Figures a tap reports while it runs (all ≥ 0); anything else in a stats dict is ignored.
+    STAT_FIELDS = ("total_lines_processed", "bytes_out", "prompt_wait_seconds", "dropped_events")
+
+    @classmethod
+    def stat_values(cls, stats: dict | None) -> dict:
+        """The known statistics out of ``stats``, in the model's field names."""
+        return {k: v for k, v in (stats or {}).items() if k in cls.STAT_FIELDS}
+
+    def record_stats(self, stats: dict | None = None, *, heartbeat: bool = True) -> None:
+        """Store a running tap's statistics in one UPDATE; ``heartbeat`` stamps last_heartbeat.
+
+        The heartbeat tells the server the tap is alive (sessions that stop beating are lost).
+        """
+        fields = self.stat_values(stats)
+        if heartbeat:
+            fields["last_heartbeat"] = timezone.now()
+        if not fields:
+            return
+        for name, value in fields.items():
+            setattr(self, name, value)
+        ProcessSession.objects.filter(pk=self.pk).update(**fields)
+
+    def refresh_counts(self) -> dict:
+        """Count the stored events by type into event_counts and total_extraction_events."""
+        counts = dict(self.events.values_list("event_type").annotate(n=Count("id")).order_by())
+        self.event_counts = counts
+        self.total_extraction_events = sum(counts.values())
+        ProcessSession.objects.filter(pk=self.pk).update(
+            event_counts=counts, total_extraction_events=self.total_extraction_events
+        )
+        return counts
+
     def finish(
         self,
         *,
         status: str,
-        exit_code: int | None,
+        exit_code: int | None = None,
         exit_signal: int | None = None,
         ended_at=None,
-        **stats,
+        stats: dict | None = None,
+        **legacy,
     ) -> None:
-        """Store the outcome and final statistics, and record the final state change."""
+        """Store the outcome, the final statistics and the event counts (counted here, from the
+        stored events), and record the final state change.
+
+        ``legacy``: the old call's keywords (each statistic alone; event_counts and
+        total_extraction_events, now counted here and ignored). Deprecated: pass ``stats``.
+        """
+        stats = {**legacy, **(stats or {})}
+        self.refresh_counts()
         self.ended_at = ended_at or timezone.now()
         self.exit_code = exit_code
         self.exit_signal = exit_signal
-        for name, value in stats.items():
+        for name, value in self.stat_values(stats).items():
             setattr(self, name, value)
         self.status = status
         with transaction.atomic():
@@ -372,6 +420,8 @@ class ProcessSession(models.Model):
                 timestamp=self.ended_at,
                 metadata={"exit_code": exit_code, "signal": exit_signal},
             )
+
+    # ---- end of the bookkeeping block ----
 
 
 class ProcessStateChange(models.Model):

@@ -16,13 +16,13 @@ import operator
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count
 
 from extraction.groups import GroupWriter
 from extraction.models import CodeBlock, ExtractionEvent
@@ -248,12 +248,99 @@ class EventInserter:
             r["code_block_id"] = ids.get(r["metadata"]["sha256"])
 
 
+class StoreUnavailable(Exception):
+    """A store could not take a write now (database down or locked, server away).
+
+    ``contention``: another writer held a lock too long; no outage worth telling the user about.
+    """
+
+    def __init__(self, message: str, *, contention: bool = False):
+        super().__init__(message)
+        self.contention = contention
+
+
+class DatabaseStore:
+    """The tap's rows straight into this host's database (the default store).
+
+    Used from the writer's thread only. The connection stays open between batches (reopening
+    one per batch cost more than the inserts); a failure closes it, and the retry opens a fresh
+    one.
+    """
+
+    def __init__(self):
+        self._inserter: EventInserter | None = None
+        self._tuned_connection = None
+
+    def open_session(self, spec: SessionSpec) -> ProcessSession:
+        with self._database():
+            return ProcessSession.start(spec.agent_name, tap_pid=spec.tap_pid, **spec.as_fields())
+
+    def write_batch(
+        self,
+        session: ProcessSession,
+        events: list[dict],
+        states: list[tuple[str, dict, float]],
+        stats: dict,
+    ) -> int:
+        """Store events (idempotently), state changes and stats in one transaction, and beat
+        the heartbeat. Returns how many events were new."""
+        with self._database():
+            if self._inserter is None:
+                self._inserter = EventInserter()
+            with transaction.atomic():
+                new_rows = self._inserter.insert(session.pk, events)
+                session.change_states(
+                    [(state, metadata, epoch_to_dt(at)) for state, metadata, at in states]
+                )
+                session.record_stats(stats)
+            return len(new_rows)
+
+    def finish(self, session: ProcessSession, outcome: dict, stats: dict) -> None:
+        with self._database():
+            session.finish(
+                status=outcome["status"],
+                exit_code=outcome["exit_code"],
+                exit_signal=outcome["exit_signal"],
+                ended_at=epoch_to_dt(outcome["ended_at"]),
+                stats=stats,
+            )
+
+    def close(self) -> None:
+        try:
+            connection.close()
+        except DatabaseError:
+            pass
+
+    @contextmanager
+    def _database(self):
+        try:
+            self._tune_connection()
+            yield
+        except DatabaseError as exc:
+            self.close()
+            raise StoreUnavailable(str(exc), contention=is_lock_contention(exc)) from exc
+
+    def _tune_connection(self) -> None:
+        if connection.vendor != "sqlite":
+            return
+        connection.ensure_connection()
+        raw = connection.connection
+        if raw is not self._tuned_connection:
+            raw.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+            self._tuned_connection = raw
+
+
 class BatchWriter(threading.Thread):
-    """Owns the database side of one tap. Thread-safe ``add_*`` calls; all I/O on this thread."""
+    """Owns the store side of one tap. Thread-safe ``add_*`` calls; all I/O on this thread.
+
+    One buffer (bounded by MAX_PENDING_EVENTS), one retry policy (backoff from 0.2 s doubling
+    to 5 s), one spill file; ``store`` is where the rows go (DatabaseStore by default).
+    """
 
     def __init__(
         self,
         spec: SessionSpec,
+        store=None,
         *,
         batch_size: int = 100,
         batch_seconds: float = 5.0,
@@ -262,11 +349,12 @@ class BatchWriter(threading.Thread):
     ):
         super().__init__(name="streamtap-writer", daemon=True)
         self.spec = spec
+        self.store = store if store is not None else DatabaseStore()
         self.batch_size = batch_size
         self.batch_seconds = batch_seconds
         self.spill_dir = Path(spill_dir)
         self.on_session = on_session
-        self.session: ProcessSession | None = None
+        self.session = None  # what the store's open_session gave (a .session_id and a .pk)
         self._cond = threading.Condition()
         self._events: list[dict] = []
         self._oldest_pending: float | None = None
@@ -278,19 +366,18 @@ class BatchWriter(threading.Thread):
         self._finish: dict | None = None
         self._stopping = False
         self._done = threading.Event()
-        self._inserter: EventInserter | None = None
         self._backoff = 0.0
         self._retry_at = 0.0
+        # Events beyond the buffer's bound: the recording keeps them, the session's
+        # dropped_events says how many (with any the tap dropped before handing them over).
         self.dropped_events = 0
-        self.failures = 0
+        # Why the store failed last: said when the writer gives up and spills.
         self.last_error: str = ""
-        self.written_events = 0
         self.spill_path: Path | None = None
         self._spill_lock = threading.Lock()
         self._spill_failed = False
         self._reported_down = False
         self._last_write = time.monotonic()
-        self._tuned_connection = None
         # The batch being written right now: a spill must include it if that write never ends.
         self._in_flight: list[dict] = []
         self._in_flight_states: list = []
@@ -323,7 +410,8 @@ class BatchWriter(threading.Thread):
             self._cond.notify()
 
     def update_stats(self, **stats) -> None:
-        # Stats ride along with the next batch: no wake-up of their own.
+        # Stats ride along with the next batch: no wake-up of their own. A "dropped_events"
+        # here counts what the tap dropped before the rows reached this writer.
         with self._cond:
             self._stats.update(stats)
 
@@ -336,7 +424,7 @@ class BatchWriter(threading.Thread):
         ended_at: float,
         timeout: float = 10.0,
     ) -> bool:
-        """Final flush; returns True when everything reached the database (else it was spilled,
+        """Final flush; returns True when everything reached the store (else it was spilled,
         or could not even be spilled)."""
         with self._cond:
             self._finish = {
@@ -349,9 +437,9 @@ class BatchWriter(threading.Thread):
             self._deadline = time.monotonic() + timeout
             self._cond.notify()
         if not self._done.wait(timeout + 5):
-            # The writer is stuck inside one database call (a lock, an unanswering server):
-            # the program has exited and we will not wait forever, so everything still in
-            # memory goes to the spill file now. `recover` loads it (and re-reads the recording).
+            # The writer is stuck inside one store call (a lock, an unanswering server): the
+            # program has exited and we will not wait forever, so everything still in memory
+            # goes to the spill file now. `recover` loads it (and re-reads the recording).
             self._spill()
         return self.spill_path is None and not self._spill_failed
 
@@ -377,7 +465,7 @@ class BatchWriter(threading.Thread):
             log.exception("streamtap writer crashed")
             self._spill()
         finally:
-            connection.close()
+            self.store.close()
             self._done.set()
 
     def _work_ready(self) -> bool:
@@ -409,70 +497,57 @@ class BatchWriter(threading.Thread):
         return max(0.005, min(timeouts))
 
     def _flush_once(self) -> bool:
+        """Open the session if need be and write what is pending; False when the store failed
+        (the rows stay pending and the next attempt waits for the backoff)."""
         try:
-            # The connection stays open between batches (reopening one per batch cost more than
-            # the inserts); a failure below closes it, and the retry opens a fresh one.
-            self._tune_connection()
             if self.session is None:
-                self.session = ProcessSession.start(
-                    self.spec.agent_name, tap_pid=self.spec.tap_pid, **self.spec.as_fields()
-                )
+                self.session = self.store.open_session(self.spec)
                 if self.on_session:
                     self.on_session(self.session)
             self._write_pending()
-            self._last_write = time.monotonic()
-            # The recording's new lines into the output search index (output_search/indexer.py).
-            index_output_after_batch(self)
-            if self._reported_down:
-                log.warning("streamtap: database back; pending events written")
-                self._reported_down = False
-            self._backoff = 0.0
-            self._retry_at = 0.0
-            return True
-        except DatabaseError as exc:
-            self.failures += 1
-            self.last_error = str(exc)
-            if not self._reported_down and not is_lock_contention(exc):
-                # Once per outage, not once per retry: this goes to the user's terminal. Waiting
-                # for another writer's lock is no outage: those retries stay quiet, and if they
-                # never succeed the spill at the end says so.
-                log.warning("streamtap: database unavailable (%s); buffering and retrying", exc)
-                self._reported_down = True
-            self._backoff = min(5.0, self._backoff * 2 or 0.2)
-            self._retry_at = time.monotonic() + self._backoff
-            try:
-                connection.close()
-            except DatabaseError:
-                pass
+        except StoreUnavailable as exc:
+            self._failed(exc)
             return False
+        self._last_write = time.monotonic()
+        # The recording's new lines into the output search index (output_search/indexer.py).
+        index_output_after_batch(self)
+        if self._reported_down:
+            log.warning("streamtap: database back; pending events written")
+            self._reported_down = False
+        self._backoff = 0.0
+        self._retry_at = 0.0
+        return True
 
-    def _tune_connection(self) -> None:
-        if connection.vendor != "sqlite":
-            return
-        connection.ensure_connection()
-        raw = connection.connection
-        if raw is not self._tuned_connection:
-            raw.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
-            self._tuned_connection = raw
+    def _failed(self, exc: StoreUnavailable) -> None:
+        """The one retry policy: back off 0.2 s, doubling up to 5 s."""
+        self.last_error = str(exc)
+        if not self._reported_down and not exc.contention:
+            # Once per outage, not once per retry: this goes to the user's terminal. Waiting
+            # for another writer's lock is no outage: those retries stay quiet, and if they
+            # never succeed the spill at the end says so.
+            log.warning("streamtap: database unavailable (%s); buffering and retrying", exc)
+            self._reported_down = True
+        self._backoff = min(5.0, self._backoff * 2 or 0.2)
+        self._retry_at = time.monotonic() + self._backoff
+
+    def _current_stats(self) -> dict:
+        """The stats to store now (called with the lock held)."""
+        stats = dict(self._stats)
+        dropped = stats.get("dropped_events", 0) + self.dropped_events
+        if dropped:
+            stats["dropped_events"] = dropped
+        return stats
 
     def _write_pending(self) -> None:
         with self._cond:
             events, self._events = self._events, []
             states, self._states = self._states, []
-            stats = dict(self._stats)
+            stats = self._current_stats()
             self._oldest_pending = None
             self._prompt_pending = False
             self._in_flight, self._in_flight_states = events, states
         try:
-            if self._inserter is None:
-                self._inserter = EventInserter()
-            with transaction.atomic():
-                new_rows = self._inserter.insert(self.session.pk, events)
-                self.session.change_states(
-                    [(state, metadata, epoch_to_dt(at)) for state, metadata, at in states]
-                )
-                self._update_session(stats, len(new_rows))
-            self.written_events += len(new_rows)
+            self.store.write_batch(self.session, events, states, stats)
             with self._cond:
                 self._in_flight, self._in_flight_states = [], []
         except BaseException:
@@ -486,44 +561,27 @@ class BatchWriter(threading.Thread):
                     self._oldest_pending = time.monotonic()
             raise
 
-    def _update_session(self, stats: dict, new_events: int) -> None:
-        fields = {k: v for k, v in stats.items() if k in _STAT_FIELDS}
-        fields["last_heartbeat"] = datetime.now(tz=UTC)
-        ProcessSession.objects.filter(pk=self.session.pk).update(**fields)
-
     def _final_flush(self) -> None:
-        finish = self._finish
         while True:
             if self._flush_once():
+                with self._cond:
+                    stats = self._current_stats()
                 try:
-                    self._complete(finish)
+                    self.store.finish(self.session, self._finish, stats)
                     return
-                except DatabaseError as exc:
-                    self.last_error = str(exc)
+                except StoreUnavailable as exc:
+                    self._failed(exc)
             if time.monotonic() >= self._deadline:
                 self._spill()
                 return
             time.sleep(min(self._backoff or 0.2, max(0.0, self._deadline - time.monotonic())))
 
-    def _complete(self, finish: dict) -> None:
-        session = self.session
-        counts = dict(session.events.values_list("event_type").annotate(n=Count("id")).order_by())
-        with self._cond:
-            stats = {k: v for k, v in self._stats.items() if k in _STAT_FIELDS}
-        session.finish(
-            status=finish["status"],
-            exit_code=finish["exit_code"],
-            exit_signal=finish["exit_signal"],
-            ended_at=epoch_to_dt(finish["ended_at"]),
-            total_extraction_events=sum(counts.values()),
-            event_counts=counts,
-            **stats,
-        )
-
     def _spill(self) -> None:
-        """Write what the database did not take to a JSONL file for ``manage.py recover``."""
+        """Write what the store did not take to a JSONL file for ``manage.py recover``."""
         with self._spill_lock:
             if self.spill_path is None and not self._spill_failed:
+                if self.last_error:
+                    log.warning("streamtap: the database's last error: %s", self.last_error)
                 try:
                     self._write_spill()
                 except OSError as exc:
@@ -545,7 +603,7 @@ class BatchWriter(threading.Thread):
         with self._cond:
             events = list(self._in_flight) + list(self._events)
             states = list(self._in_flight_states) + list(self._states)
-            stats = dict(self._stats)
+            stats = self._current_stats()
         self.spill_dir.mkdir(parents=True, exist_ok=True)
         path = self._spill_file()
         with open(path, "w", encoding="utf-8") as f:
@@ -567,18 +625,18 @@ class BatchWriter(threading.Thread):
                     json.dumps({"kind": "state", "state": state, "metadata": metadata, "at": at})
                     + "\n"
                 )
-            f.write(json.dumps({"kind": "finish", "finish": self._finish, "stats": stats}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "kind": "finish",
+                        "finish": self._finish,
+                        "stats": stats,
+                        "last_error": self.last_error,
+                    }
+                )
+                + "\n"
+            )
         self.spill_path = path
-
-
-_STAT_FIELDS = {
-    "total_lines_processed",
-    "bytes_out",
-    "prompt_wait_seconds",
-    "term_cols",
-    "term_rows",
-    "pid",
-}
 
 
 # What SQLite and PostgreSQL say when another writer holds a lock too long.

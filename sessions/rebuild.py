@@ -17,7 +17,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from extraction.engine import Pipeline, RuleSet, load_rules, replay_recording
@@ -54,13 +53,7 @@ def _insert_rows(session: ProcessSession, rows: list[dict]) -> int:
 
 
 def refresh_counts(session: ProcessSession) -> dict:
-    counts = dict(session.events.values_list("event_type").annotate(n=Count("id")).order_by())
-    ProcessSession.objects.filter(pk=session.pk).update(
-        event_counts=counts, total_extraction_events=sum(counts.values())
-    )
-    session.event_counts = counts
-    session.total_extraction_events = sum(counts.values())
-    return counts
+    return session.refresh_counts()
 
 
 def recording_pipeline(*, rules: RuleSet | None = None, redact: bool = False, **clock) -> Pipeline:
@@ -179,20 +172,13 @@ def load_spill(path: Path, rules: RuleSet | None) -> ProcessSession:
     finish = next((r for r in records if r["kind"] == "finish"), None)
     if finish and finish.get("finish"):
         f = finish["finish"]
-        stats = {
-            k: v
-            for k, v in (finish.get("stats") or {}).items()
-            if k in ("total_lines_processed", "bytes_out", "prompt_wait_seconds")
-        }
         session.refresh_from_db()
         session.finish(
             status=f["status"],
             exit_code=f["exit_code"],
             exit_signal=f["exit_signal"],
             ended_at=datetime.fromtimestamp(f["ended_at"], tz=UTC),
-            total_extraction_events=session.total_extraction_events,
-            event_counts=session.event_counts,
-            **stats,
+            stats=finish.get("stats"),
         )
     return session
 
@@ -276,8 +262,6 @@ def import_file(
         status=SessionStatus.COMPLETED,
         exit_code=None,
         ended_at=session.started_at + timedelta(seconds=result.end_offset),
-        total_extraction_events=session.total_extraction_events,
-        event_counts=session.event_counts,
     )
     return result
 
@@ -308,7 +292,10 @@ def rules_from(path: str | None) -> RuleSet:
 
 
 def stale_sessions(stale_seconds: float):
-    for session in ProcessSession.objects.filter(status__in=LIVE_STATUSES):
+    # A session the server marked lost (its tap stopped beating: sessions/liveness.py) keeps
+    # ended_at empty until its events are rebuilt from the recording here.
+    marked = ProcessSession.objects.filter(status=SessionStatus.LOST, ended_at__isnull=True)
+    for session in ProcessSession.objects.filter(status__in=LIVE_STATUSES) | marked:
         if not tap_is_alive(session, stale_seconds):
             yield session
 

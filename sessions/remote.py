@@ -1,19 +1,18 @@
 """Taps on hosts that must not hold database credentials: batches go through the server's API.
 
-The tap side (`RemoteWriter`) has the BatchWriter's interface and behaviour — batches, retries
-with backoff, a spill file when the server stays away — but POSTs each batch to
-``/api/ingest/batch`` with an API token. The server side (`store_batch`) writes it with the same
-idempotent inserter and announces it on the live bus, so a retried batch stores nothing twice.
+The tap side is the same ``BatchWriter`` (batches, retries with backoff, a spill file when the
+server stays away) with an ``HttpStore``: each batch is POSTed to ``/api/ingest/batch`` with an
+API token. The server side (``store_batch``) writes it with the same idempotent inserter and
+announces it on the live bus, so a retried batch stores nothing twice.
 """
 
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
-from types import SimpleNamespace
+from dataclasses import dataclass
+from datetime import datetime
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -21,21 +20,61 @@ from django.db import transaction
 
 from .live import ALL_GROUP, event_row_to_wire, group_for_session, split_frame
 from .models import ProcessSession
-from .persistence import BatchWriter, EventInserter, SessionSpec, clean_json, epoch_to_dt
+from .persistence import (
+    BatchWriter,
+    EventInserter,
+    SessionSpec,
+    StoreUnavailable,
+    clean_json,
+    epoch_to_dt,
+)
 
 INGEST_PATH = "/api/ingest/batch"
 REQUEST_TIMEOUT = 10.0
 
 
-class RemoteError(Exception):
-    pass
+@dataclass
+class RemoteSession:
+    """The session row as the server named it."""
+
+    session_id: str
+    pk: int
 
 
-class RemoteWriter(BatchWriter):
-    def __init__(self, spec: SessionSpec, *, server_url: str, token: str, **kwargs):
-        super().__init__(spec, **kwargs)
+class HttpStore:
+    """A BatchWriter's store on another host: the server's ingest API, with a token.
+
+    The server finds the session by the spec every batch carries (host and recording path),
+    so each request stands alone and a retried one stores nothing twice. Any failure to get an
+    answer (refused, timed out, an HTTP error) is ``StoreUnavailable``: the writer retries.
+    """
+
+    def __init__(self, spec: SessionSpec, *, server_url: str, token: str):
+        self.spec = spec
         self.url = server_url.rstrip("/") + INGEST_PATH
         self.token = token
+
+    def open_session(self, spec: SessionSpec) -> RemoteSession:
+        answer = self._post(self._payload([], [], {}))
+        return RemoteSession(session_id=answer["session_id"], pk=answer["session_pk"])
+
+    def write_batch(self, session, events: list[dict], states: list, stats: dict) -> int:
+        return self._post(self._payload(events, states, stats)).get("stored", 0)
+
+    def finish(self, session, outcome: dict, stats: dict) -> None:
+        self._post(self._payload([], [], stats, outcome))
+
+    def close(self) -> None:
+        pass  # one connection per request
+
+    def _payload(self, events, states, stats, finish=None) -> dict:
+        return {
+            "spec": dict(self.spec.__dict__),
+            "events": events,
+            "states": [[s, m, at] for s, m, at in states],
+            "stats": stats,
+            "finish": finish,
+        }
 
     def _post(self, payload: dict) -> dict:
         body = json.dumps(payload, default=_json_default).encode()
@@ -50,58 +89,14 @@ class RemoteWriter(BatchWriter):
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             detail = exc.read()[:300].decode("utf-8", "replace")
-            raise RemoteError(f"HTTP {exc.code} from {self.url}: {detail}") from exc
+            raise StoreUnavailable(f"HTTP {exc.code} from {self.url}: {detail}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise RemoteError(f"{self.url}: {exc}") from exc
+            raise StoreUnavailable(f"{self.url}: {exc}") from exc
 
-    def _payload(self, events, states, stats, finish=None) -> dict:
-        return {
-            "spec": dict(self.spec.__dict__),
-            "events": events,
-            "states": [[s, m, at] for s, m, at in states],
-            "stats": stats,
-            "finish": finish,
-        }
 
-    def _flush_once(self) -> bool:
-        with self._cond:
-            events, self._events = self._events, []
-            states, self._states = self._states, []
-            stats = dict(self._stats)
-            self._oldest_pending = None
-        try:
-            answer = self._post(self._payload(events, states, stats))
-        except RemoteError as exc:
-            with self._cond:
-                self._events[:0] = events
-                self._states[:0] = states
-                if self._events and self._oldest_pending is None:
-                    self._oldest_pending = time.monotonic()
-            self.failures += 1
-            self.last_error = str(exc)
-            self._backoff = min(5.0, self._backoff * 2 or 0.2)
-            self._retry_at = time.monotonic() + self._backoff
-            return False
-        self.written_events += answer.get("stored", 0)
-        self._last_write = time.monotonic()
-        if self.session is None:
-            self.session = SimpleNamespace(session_id=answer["session_id"], pk=answer["session_pk"])
-            if self.on_session:
-                self.on_session(self.session)
-        self._backoff = 0.0
-        self._retry_at = 0.0
-        return True
-
-    def _complete(self, finish: dict) -> None:
-        with self._cond:
-            stats = dict(self._stats)
-        try:
-            self._post(self._payload([], [], stats, finish))
-        except RemoteError as exc:
-            from django.db import DatabaseError
-
-            # The final flush treats this like a database error: retry until the deadline.
-            raise DatabaseError(str(exc)) from exc
+def RemoteWriter(spec: SessionSpec, *, server_url: str, token: str, **kwargs) -> BatchWriter:  # noqa: N802
+    """Deprecated: ``BatchWriter(spec, HttpStore(spec, server_url=…, token=…), …)``."""
+    return BatchWriter(spec, HttpStore(spec, server_url=server_url, token=token), **kwargs)
 
 
 def _json_default(value):
@@ -138,27 +133,15 @@ def store_batch(batch: dict) -> dict:
         session.change_states(
             [(state, metadata, epoch_to_dt(at)) for state, metadata, at in batch["states"]]
         )
-        stats = {
-            k: v
-            for k, v in batch["stats"].items()
-            if k in ("total_lines_processed", "bytes_out", "prompt_wait_seconds")
-        }
-        ProcessSession.objects.filter(pk=session.pk).update(
-            last_heartbeat=datetime.now(tz=UTC), **stats
-        )
+        session.record_stats(batch["stats"])
         finish = batch.get("finish")
         if finish:
-            from .rebuild import refresh_counts
-
-            session.refresh_from_db()
-            counts = refresh_counts(session)
             session.finish(
                 status=finish["status"],
                 exit_code=finish["exit_code"],
                 exit_signal=finish.get("exit_signal"),
                 ended_at=epoch_to_dt(finish["ended_at"]),
-                total_extraction_events=sum(counts.values()),
-                event_counts=counts,
+                stats=batch["stats"],
             )
         transaction.on_commit(lambda: _announce(session, new_rows))
     return {"session_id": session.session_id, "session_pk": session.pk, "stored": len(new_rows)}
