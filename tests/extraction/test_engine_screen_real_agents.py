@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from extraction.engine import Extractor
+from extraction.engine import Pipeline, replay_recording
 from extraction.engine.screen import ScreenAnalyzer
-from sessions.pipeline import Pipeline, replay_recording
 from sessions.recording import iter_events, read_header
 from sessions.terminal_answers import TerminalAnswer
 
@@ -32,11 +31,7 @@ AIDER = FIXTURES / "aider-0.86.2-shell-command.cast"
 def terminal_pipeline(cols: int, rows: int, events: list[dict]) -> Pipeline:
     """A PTY tap's pipeline (line view and screen), without a database."""
     return Pipeline(
-        agent_name="replay",
-        started_at=0.0,
-        extractor=Extractor(),
-        on_events=events.extend,
-        screen=ScreenAnalyzer(cols, rows),
+        redact=False, screen_size=(cols, rows), agent_name="replay", on_events=events.extend
     )
 
 

@@ -24,8 +24,8 @@ import pyte
 from ..events import Event
 from ..redact import redact
 from ..risk import DEFAULT_POLICY, UNKNOWN_RISK, CommandPolicy, prompt_risk
+from . import registry
 from .layout import ESC, last_nonempty, strip_box
-from .registry import FINDERS
 from .signals import (
     MAX_OSC_CARRY,
     OSC_SIGNAL,
@@ -219,7 +219,7 @@ class ScreenAnalyzer:
         last = last_nonempty(lines)
         if last < 0:
             return None
-        for finder in FINDERS:
+        for finder in registry.FINDERS:
             found = finder(lines, last, cursor_row)
             if found is not None:
                 return found
