@@ -1,9 +1,10 @@
-# streamtap — `make run` serves the dashboard and taps the demo agent; `make test` runs everything.
+# streamtap — `make run` serves the dashboard and taps the demo agent; `make test-all` runs every
+# test, `make test` the fast loop (tests marked slow left out; CI runs them).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run serve test test-pg lint format bench setup setup-dev browser agents clean
+.PHONY: run serve test test-all test-pg lint format bench setup setup-dev browser agents clean
 
 run: setup ## Serve http://127.0.0.1:8000 (SQLite; `make run PORT=8001` for another port) and tap the demo agent
 	$(BIN)/python manage.py serve --demo $(if $(PORT),--port $(PORT))
@@ -11,7 +12,10 @@ run: setup ## Serve http://127.0.0.1:8000 (SQLite; `make run PORT=8001` for anot
 serve: setup ## Serve the dashboard only
 	$(BIN)/python manage.py serve
 
-test: setup-dev browser agents ## The whole test suite on the SQLite default
+test: setup-dev ## The fast loop on SQLite: every test not marked slow (servers, browsers, agents)
+	$(BIN)/pytest -m "not slow"
+
+test-all: setup-dev browser agents ## The whole test suite on the SQLite default (what CI runs)
 	$(BIN)/pytest
 
 test-pg: setup-dev browser agents ## The whole suite on PostgreSQL + Redis (both on 127.0.0.1)
@@ -31,14 +35,20 @@ setup: $(VENV)/.installed
 
 setup-dev: $(VENV)/.installed-dev
 
-$(VENV)/.installed: requirements.txt
+# pip shows what it fetches and installs (about a minute the first time); each step says so.
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@echo "== [1/3] virtualenv $(VENV)"
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install --upgrade pip
+	@echo "== [2/3] requirements.txt"
+	$(BIN)/pip install -r requirements.txt
+	@echo "== [3/3] the streamtap command ($(BIN)/streamtap, editable: it runs this checkout)"
+	$(BIN)/pip install --no-deps -e .
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(BIN)/pip install -q -r requirements-dev.txt
+	@echo "== test and lint tools (requirements-dev.txt)"
+	$(BIN)/pip install -r requirements-dev.txt
 	touch $@
 
 # The real agent CLIs that tests/agents drives against a mock model, pinned and side by side:
@@ -53,4 +63,4 @@ browser:
 	  else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests"; exit 1; fi; }
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache streamtap.egg-info
