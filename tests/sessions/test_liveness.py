@@ -5,6 +5,7 @@ Runs on the configured database: SQLite by default, PostgreSQL with DATABASE_URL
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -167,30 +169,26 @@ def test_concurrent_sweeps_mark_a_session_lost_once():
 
 
 @pytest.mark.slow
-def test_a_real_tap_killed_with_sigkill_is_lost_and_a_beating_one_is_not(tap_env, settings):
+def test_a_real_tap_killed_with_sigkill_is_lost_and_recover_still_ends_it(
+    tap_env, settings, tmp_path
+):
     settings.STREAMTAP = {**settings.STREAMTAP, "HEARTBEAT_SECONDS": 0.5}
     env = {**tap_env, "STREAMTAP_HEARTBEAT_SECONDS": "0.5"}
+    child = "import time; print('ERROR: the build broke', flush=True); time.sleep(60)"
     tap = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "manage.py"),
-            "tap",
-            "--pipe",
-            "--no-live",
-            "--",
-            "sleep",
-            "60",
-        ],
+        [sys.executable, str(ROOT / "manage.py"), "tap", "--pipe", "--no-live", "--"]
+        + [sys.executable, "-c", child],
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
     try:
         session = wait_for(lambda: ProcessSession.objects.first(), what="the tap's session row")
-        # Alive: its writer beats, so sweeps long past three intervals leave it running.
+        wait_for(lambda: b"the build broke" in tap.stdout.readline(), what="the error printed")
+        # Alive: its writer beats, so a sweep long past three intervals leaves it running.
         wait_for(
             lambda: timezone.now() - session.started_at > timedelta(seconds=4 * 0.5),
             what="four intervals",
@@ -202,8 +200,14 @@ def test_a_real_tap_killed_with_sigkill_is_lost_and_a_beating_one_is_not(tap_env
 
         lost = wait_for(lambda: ProcessSession.objects.mark_lost(), what="the session lost")
         assert [s.pk for s in lost] == [session.pk]
+        assert session.ended_at is None
+
+        # `recover` still re-reads its recording (nothing twice) and ends it.
+        call_command("recover", "--no-orphans", stdout=io.StringIO())
         session.refresh_from_db()
         assert session.status == SessionStatus.LOST
+        assert session.ended_at is not None
+        assert list(session.events.values_list("content", flat=True)) == ["ERROR: the build broke"]
     finally:
         if tap.poll() is None:
             os.killpg(tap.pid, signal.SIGKILL)
