@@ -1,7 +1,20 @@
 """The extractor engine: plain Python (no Django), text in, events out.
 
 Used live by `tap`, over files by `extract`, and over recordings by `recover`/`import_cast`,
-all through one ``Pipeline`` (pipeline.py): the same bytes give the same events on every path.
+all through one ``Pipeline`` (pipeline.py): the same bytes give the same events on every path
+(tests/extraction/test_pipeline_equality.py).
+
+One job per module:
+
+    pipeline.py       chunks → numbered rows: redaction, agent streams, rules, screen, idle points
+    redact.py         secrets out of the stream (StreamRedactor holds a possible start back)
+    agent_streams.py  `codex exec --json` / `claude -p --output-format stream-json` lines → events
+    extractor.py      the rules over lines: blocks (tracebacks, fences), metrics, line prompts
+    rules.py          the built-in rules and the RuleSet;  rules_toml.py  user rules from TOML
+    hyperscan_db.py   compiled hyperscan databases, cached on disk (rules and redaction use them)
+    screen/           a pyte screen and the prompts drawn on it, one module per agent (registry.py)
+    prompts.py, risk.py, blocks.py, log_formats.py, text.py, fingerprint.py   what those use
+    transcripts.py, hook_events.py   an agent's transcript lines and hook calls → events
 """
 
 from .events import Event
