@@ -151,8 +151,13 @@ def output_window(
     except (RecordingError, OSError) as exc:
         raise NoRecording("the recording of this session cannot be read") from exc
     total = state.lines + (1 if state.partial else 0)
-    first = max(1, min(line, max(total, 1)) - before)
-    last = max(first, line + after)
+    # As many lines as asked for near either end too: lines 1-400 around line 1, not 1-200.
+    line = min(line, max(total, 1))
+    first, last = line - before, line + after
+    if first < 1:
+        first, last = 1, last + 1 - first
+    elif last > total >= first:
+        first = max(1, first - (last - total))
     anchor = (
         OutputLine.objects.filter(session=session, line__lte=first)
         .order_by("-line")

@@ -52,10 +52,14 @@ class OutputWindowParameters(QueryParameters):
         min_value=1, max_value=2**62, help_text="The line to show (as in an event's line_start)."
     )
     before = serializers.IntegerField(
-        required=False, default=200, min_value=0, max_value=MAX_WINDOW_LINES
+        required=False,
+        default=200,
+        min_value=0,
+        max_value=MAX_WINDOW_LINES,
+        help_text="Lines before `line` (default 200; fewer near the start, more after then).",
     )
     after = serializers.IntegerField(
-        required=False, default=200, min_value=0, max_value=MAX_WINDOW_LINES
+        required=False, default=199, min_value=0, max_value=MAX_WINDOW_LINES
     )
 
 

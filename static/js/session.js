@@ -4,6 +4,7 @@ import { Terminal } from "../vendor/xterm/xterm.mjs";
 import { timeChart } from "./charts.js";
 import { LiveSocket } from "./live.js";
 import { TerminalFit, longestLineIn } from "./terminal_fit.js";
+import { attachTerminalSearch, fetchWindow, WINDOW_AFTER, WINDOW_BEFORE, windowNotice } from "./terminal_view.js";
 import { $, ansiFragment, copyOnClick, cssVar, durationBetween, el, exceptionLine, formatDuration, formatTime } from "./util.js";
 
 const page = $("#session-page");
@@ -29,6 +30,8 @@ const term = new Terminal({
   theme: { background: cssVar("--term-bg", "#0f1117"), foreground: cssVar("--term-text", "#d8dee9") },
   // Program colours (dark blue, dim grey) lightened where needed to stay readable (WCAG AA).
   minimumContrastRatio: 4.5,
+  // The search addon marks its matches with decorations, a proposed API in xterm 6.
+  allowProposedApi: true,
 });
 term.open($("#terminal"));
 const terminalStatus = $("#terminal-status");
@@ -36,6 +39,7 @@ const terminalStatus = $("#terminal-status");
 const fit = new TerminalFit(term, $(".terminal-panel"), { mode: page.dataset.mode, rows: term.rows, minRows: 30 });
 fit.fit();
 const terminalEmpty = $("#terminal-empty");
+attachTerminalSearch(term, { sessionId });
 
 function showEmptyTerminal(empty) {
   terminalEmpty.hidden = !empty;
@@ -51,6 +55,9 @@ function showEmptyTerminal(empty) {
 
 let lastOseq = 0; // output chunks shown: the recording's "o" events 1..lastOseq
 let newlines = 0; // "\n" written, to map an event's line number to a buffer row
+// While the terminal shows a window of a long recording (lines first_line..last_line), not
+// the live tail: {first_line, last_line, total_lines, complete}. Live output waits meanwhile.
+let windowed = null;
 let refetching = false;
 let acceptGap = false;
 let pendingChunks = [];
@@ -101,6 +108,7 @@ async function loadRecording(fromOseq) {
 }
 
 function showOutput(chunks) {
+  if (windowed) return; // "show all · live" reads the recording again, these included
   if (refetching) { pendingChunks.push(...chunks); return; }
   for (let i = 0; i < chunks.length; i++) {
     const [oseq, , text] = chunks[i];
@@ -150,7 +158,12 @@ function scrollToSourceLine(lineStart) {
     if (!buffer.getLine(row)?.isWrapped) logicalInBuffer += 1;
   }
   const trimmed = Math.max(0, newlines + 1 - logicalInBuffer);
-  const wanted = lineStart - 1 - trimmed;
+  const wanted = lineStart - (windowed ? windowed.first_line : 1) - trimmed;
+  if (wanted < 0 || (windowed && lineStart > windowed.last_line)) {
+    // The line has left xterm's scrollback (or the window shown): read its part of the recording.
+    showWindow(lineStart);
+    return;
+  }
   let logical = -1;
   let target = 0;
   for (let row = 0; row < buffer.length; row++) {
@@ -162,6 +175,49 @@ function scrollToSourceLine(lineStart) {
   // Mark the event's line, as a search result is marked.
   term.selectLines(target, target);
 }
+
+// A window of the recording around `line`, with a notice saying so (static/js/terminal_view.js).
+let windowTicket = 0;
+async function showWindow(line, { mark = true, scroll = "line" } = {}) {
+  const ticket = ++windowTicket;
+  let w;
+  try {
+    w = await fetchWindow(page.dataset.outputWindowUrl, sessionId, line);
+  } catch (error) {
+    console.warn(error);
+    terminalStatus.textContent = "could not read that part of the recording";
+    return;
+  }
+  if (ticket !== windowTicket) return;
+  windowed = w;
+  term.reset();
+  newlines = 0;
+  if (!fit.pipe) fit.resized(w.cols, w.rows);
+  write(w.text);
+  notice.show(w);
+  term.write("", () => {
+    if (scroll === "top") term.scrollToTop();
+    else if (scroll === "bottom") term.scrollToBottom();
+    if (mark) scrollToSourceLine(Math.min(Math.max(line, w.first_line), w.last_line));
+  });
+}
+
+async function showLive() {
+  windowTicket += 1;
+  windowed = null;
+  notice.hide();
+  term.reset();
+  newlines = 0;
+  lastOseq = 0;
+  await refetch();
+  term.scrollToBottom();
+}
+
+const notice = windowNotice({
+  onEarlier: () => windowed && showWindow(Math.max(1, windowed.first_line - WINDOW_AFTER - 1), { mark: false, scroll: "bottom" }),
+  onLater: () => windowed && showWindow(windowed.last_line + WINDOW_BEFORE + 1, { mark: false, scroll: "top" }),
+  onLive: showLive,
+});
 
 // ---------------------------------------------------------------- timeline
 
@@ -433,6 +489,9 @@ const socket = new LiveSocket({
     terminalStatus.textContent = "could not load the recording";
     console.warn(error);
   }
+  // A search result opens the session at one line of its output: ?line=N.
+  const wantedLine = Number(new URLSearchParams(window.location.search).get("line"));
+  if (wantedLine > 0 && lastOseq) term.write("", () => scrollToSourceLine(wantedLine));
   // Events come from the database (after seq 0) through the socket, then live.
   socket.connect().subscribeSession(sessionId, { afterSeq: 0, afterOseq: () => lastOseq });
 })();

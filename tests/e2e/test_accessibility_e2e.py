@@ -23,6 +23,7 @@ PAGES = [
     ("/code-blocks/", "code.hljs", None),
     ("/code-blocks/{block}/", "#code-block code.hljs", None),
     ("/problems/", "main h1", None),
+    ("/search/?q=error", "#output-results, #output-results-empty", None),
     ("/admin/extraction/highriskevent/", "#result_list, .paginator", ["color-contrast"]),
     ("/sessions/no-such-session/", "#error-page", None),
 ]
