@@ -248,3 +248,11 @@ def test_recording_rows_are_json_lines(tmp_path):
     path = write_recording(tmp_path / "r.cast", ["x\n"])
     header, row = path.read_text().splitlines()
     assert json.loads(header)["version"] == 2 and json.loads(row)[1] == "o"
+
+
+@pytest.mark.django_db
+def test_an_imported_recording_is_searchable_at_once(tmp_path, settings):
+    settings.STREAMTAP = {**settings.STREAMTAP, "RECORDINGS_DIR": str(tmp_path / "recordings")}
+    source = write_recording(tmp_path / "elsewhere.cast", ["E       assert 4 == 5\n"])
+    call_command("import_cast", str(source))
+    assert [x.line for x in search("assert 4 == 5").lines] == [1]

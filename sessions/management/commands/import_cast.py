@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from extraction.engine import RulesError
+from output_search.indexer import index_recording
 from sessions import rebuild
 from sessions.recording import RecordingError
 
@@ -39,6 +40,8 @@ class Command(BaseCommand):
                 )
             except RecordingError as exc:
                 raise CommandError(f"{name}: {exc}") from None
+            # What it printed becomes searchable at once (output_search/indexer.py).
+            index_recording(result.session)
             self.stdout.write(
                 f"{path}: session {result.session.session_id}, {result.lines} lines, "
                 f"{result.total_events} events"
