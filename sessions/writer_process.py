@@ -40,6 +40,7 @@ _PR_SET_NAME = 15
 # The parent's outbox, in events, beyond which new ones are dropped (the recording keeps them
 # and ``recover`` rebuilds): the writer process has its own, larger, bound.
 MAX_OUTBOX_EVENTS = 200_000
+WRITER_NICENESS = 5
 
 
 def _frame(message) -> bytes:
@@ -261,6 +262,11 @@ def _child_main(make_writer, sock: socket.socket) -> None:
         return  # the tap is already gone
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP):
         signal.signal(sig, signal.SIG_IGN)
+    # Persistence, like extraction, takes the CPU the wrapped program leaves (issue 19).
+    try:
+        os.nice(WRITER_NICENESS)
+    except OSError:
+        pass
     send_lock = threading.Lock()
 
     def reply(message) -> None:
