@@ -99,6 +99,13 @@ async function reload() {
 }
 
 class StateSocket extends LiveSocket {
+  constructor(handlers) {
+    super(handlers);
+    // The header's "live" dot is the page's own stream (tests and people read "open" as
+    // "this page's updates arrive"): this side socket leaves it alone.
+    this.indicator = null;
+  }
+
   subscribeStates() {
     this.wantStates = true;
     this.send({ action: "subscribe", scope: "all", events: false });
