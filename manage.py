@@ -7,7 +7,7 @@ import sys
 def main() -> None:
     from streamtap_site.cli import main as run
 
-    run(sys.argv)
+    run(sys.argv, own_settings=False)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,15 @@ def python(code: str, *, cwd: Path, env: dict[str, str]) -> subprocess.Completed
     )
 
 
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    """A data directory migrated once (the SQLite file the taps below write)."""
+    data = tmp_path_factory.mktemp("cli") / "data"
+    migrated = streamtap("migrate", "-v", "0", cwd=data.parent, env=streamtap_env(data))
+    assert migrated.returncode == 0, migrated.stderr
+    return data
+
+
 @pytest.fixture
 def elsewhere(tmp_path) -> Path:
     """A folder that is not the project: where a user taps their own program."""
@@ -62,31 +71,49 @@ def elsewhere(tmp_path) -> Path:
     return folder
 
 
-def test_streamtap_tap_from_another_folder_stores_the_session_in_the_data_dir(tmp_path, elsewhere):
-    data = tmp_path / "data"
+def test_streamtap_tap_from_another_folder_stores_the_session_in_the_data_dir(data, elsewhere):
     env = streamtap_env(data)
-    migrated = streamtap("migrate", "-v", "0", cwd=elsewhere, env=env)
-    assert migrated.returncode == 0, migrated.stderr
 
-    tapped = streamtap("tap", "--pipe", "--no-live", "--", "echo", "hi", cwd=elsewhere, env=env)
+    tapped = streamtap(
+        "tap", "--pipe", "--no-live", "--", "echo", "hi from", "elsewhere", cwd=elsewhere, env=env
+    )
 
     assert tapped.returncode == 0, tapped.stderr
-    assert tapped.stdout.splitlines()[0] == "hi"
+    assert tapped.stdout.splitlines()[0] == "hi from elsewhere"
     with sqlite3.connect(data / "streamtap.sqlite3") as db:
         rows = db.execute(
             "SELECT agent_name, command_line, cwd, status, exit_code, recording_path"
-            " FROM process_sessions"
+            " FROM process_sessions WHERE cwd = ?",
+            [str(elsewhere)],
         ).fetchall()
     ((agent, command, cwd, status, exit_code, recording),) = rows
     assert (agent, command, cwd, status, exit_code) == (
         "echo",
-        "echo hi",
+        "echo 'hi from' elsewhere",
         str(elsewhere),
         "completed",
         0,
     )
     assert Path(recording).is_relative_to(data) and Path(recording).exists()
     assert list(elsewhere.iterdir()) == []  # nothing written where the user stood
+
+
+@pytest.mark.parametrize("users_settings", [None, "their_project.settings"])
+def test_a_tapped_program_gets_the_users_django_settings_variable_not_streamtaps(
+    data, elsewhere, users_settings
+):
+    # `streamtap tap -- pytest` inside another Django project: streamtap runs on its own
+    # settings, and the project's tests still find theirs.
+    env = streamtap_env(data)
+    if users_settings:
+        env["DJANGO_SETTINGS_MODULE"] = users_settings
+    show = "import os; print(os.environ.get('DJANGO_SETTINGS_MODULE'))"
+
+    tapped = streamtap("tap", "--pipe", "--no-live", "--", sys.executable, "-c", show,
+                       cwd=elsewhere, env=env)  # fmt: skip
+
+    assert tapped.returncode == 0, tapped.stderr
+    assert tapped.stdout.splitlines()[0] == str(users_settings)
 
 
 def test_streamtap_help_lists_the_management_commands(elsewhere):
