@@ -39,7 +39,7 @@ BATCH_LINES = 5000
 # The rest (a flood of output) is left to the web side and `index_output`: the writer's own work,
 # the events, comes first.
 WRITER_BATCH_BUDGET = 0.05
-WRITER_FINAL_BUDGET = 2.0
+WRITER_FINAL_BUDGET = 0.5
 # Controls other than tab and the newline (NUL cannot be stored in PostgreSQL text at all).
 _CONTROLS = {c: None for c in range(32) if c not in (9, 10)} | {127: None}
 
