@@ -111,7 +111,7 @@ def last_pk(server) -> int:
 
 
 def live_socket_open(page) -> None:
-    page.wait_for_function("document.getElementById('live-indicator').dataset.state === 'open'")
+    expect(page.locator("#live-indicator")).to_have_attribute("data-state", "open")
 
 
 def row(page, session_id: str):
@@ -256,3 +256,67 @@ def test_errors_of_the_last_hour_are_one_click_from_the_overview(staff_page, ser
     problem.click()
     page.wait_for_url("**/problems/*/")
     assert not page.errors
+
+
+# Records the notifications the page shows (headless Chromium displays none).
+RECORD_NOTIFICATIONS = """
+window.__notices = [];
+const Real = window.Notification;
+class Recorded extends Real {
+  constructor(title, options) { super(title, options); window.__notices.push({ title, ...options }); }
+}
+Object.defineProperty(Recorded, "permission", { get: () => Real.permission });
+Recorded.requestPermission = (...args) => Real.requestPermission(...args);
+window.Notification = Recorded;
+"""
+
+
+def test_staff_deny_from_the_overview_and_notifications_are_asked_for_by_a_button(browser, server):
+    page = open_logged_in(browser, server)
+    try:
+        page.context.grant_permissions(["notifications"], origin=server.base_url)
+        page.add_init_script(RECORD_NOTIFICATIONS)
+        page.goto(f"{server.base_url}/")
+        live_socket_open(page)
+        toggle = page.locator("#notify-toggle")
+        # Nothing is turned on by loading a page: the user asks, once, with the button.
+        expect(toggle).to_have_text("Notify me")
+        assert page.evaluate("localStorage.getItem('streamtap.notify')") is None
+        toggle.click()
+        expect(toggle).to_have_text("Notifications on")
+        assert page.evaluate("localStorage.getItem('streamtap.notify')") == "on"
+        page.reload()  # remembered
+        live_socket_open(page)
+        expect(toggle).to_have_text("Notifications on")
+
+        since = last_pk(server)
+        tap = start_tap(
+            server,
+            "--pty",
+            "--agent",
+            "demo-agent",
+            "--",
+            sys.executable,
+            "-m",
+            "sessions.demo_agent",
+            "--fast",
+        )
+        try:
+            session_id = newest_session(server, after=since, status="waiting_for_input")
+            item = page.locator(f'#waiting-list li[data-session="{session_id}"]')
+            expect(item.locator(".question")).to_contain_text("Commit the fix", timeout=15_000)
+            notices = page.evaluate("window.__notices")
+            assert [n["tag"] for n in notices] == [f"streamtap-{session_id}"]
+            assert "Commit the fix" in notices[0]["body"]
+
+            item.get_by_role("button", name="Deny").click()
+
+            out, _ = tap.communicate(timeout=60)
+            assert b"Left the change uncommitted." in out  # the program got "no"
+            expect(item).to_have_count(0)  # it waits no more
+            expect(page.locator("#waiting-badge")).to_be_hidden()
+        finally:
+            stop(tap)
+        assert not page.errors
+    finally:
+        page.context.close()
