@@ -34,11 +34,6 @@ FINISHED_STATUSES = (
 )
 
 
-def filter_events(queryset, params: dict):
-    """Deprecated: use `queryset.filtered(params)` (ExtractionEventQuerySet.filtered)."""
-    return queryset.filtered(params)
-
-
 def events_for_api():
     # One query per page: the joined rows give the session id, reviewer and code block hash.
     return ExtractionEvent.objects.select_related("session", "reviewed_by", "code_block")

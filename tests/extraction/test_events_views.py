@@ -302,3 +302,13 @@ def test_export_walks_more_than_one_chunk_in_order(client_in, monkeypatch):
         ExtractionEvent.objects.order_by("-timestamp", "-id").values_list("seq", flat=True)
     )
     assert [json.loads(line)["seq"] for line in lines] == expected
+
+
+def test_the_overviews_top_rules_open_the_list_of_that_rule(client_in):
+    session = make_session("codex")
+    make_event(session, seq=1, rule="npm_error", timestamp=timezone.now())
+    make_event(session, seq=2, rule="python_traceback", content="npm_error mentioned")
+    html = client_in.get(reverse("st-overview")).content.decode()
+    href = re.search(r'href="(/events/\?rule=npm_error[^"]*)"', html).group(1)
+    response = client_in.get(href.replace("&amp;", "&"))
+    assert [e.seq for e in response.context["page"].events] == [1]
