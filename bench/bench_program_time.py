@@ -152,10 +152,10 @@ def report(name: str, src: Path, results: dict[str, list[dict]], repeat: int) ->
             if kind not in results:
                 continue
             ratio = med(kind, "program") / med("asciinema", "program")
-            ok = "met" if ratio <= TARGET_PROGRAM else "not met"
+            ok = "✓" if ratio <= TARGET_PROGRAM else "✗"
             lines.append(
-                f"- {kind}: the program's completion {ratio:.2f}× asciinema rec "
-                f"(target ≤ {TARGET_PROGRAM}×): {ok}"
+                f"- {name} input, {kind}: the program's own completion {ratio:.2f}× "
+                f"asciinema rec's (target ≤ {TARGET_PROGRAM}×) {ok}"
             )
             end = med(kind, "wall") / med("asciinema", "wall")
             target = TARGET_END.get(name, 2.0)

@@ -91,6 +91,20 @@ BENCHES = [
         "no slower than `asciinema rec`; peak RSS ≤ 100 MB (issue 2)",
     ),
     Bench(
+        "program",
+        "bench_program_time.py",
+        ["--repeat", "5"],
+        ["--lines", "100000", "--repeat", "1"],
+        2400,
+        "Is the wrapped program held back? Its own completion time (it writes down when its "
+        "last write() returned) under `tap --pipe`/`--pty` against `asciinema rec`, `cat | tee` "
+        "and no recorder, interleaved, on the bench input and the heavy one "
+        "(`gen_heavy_log.py 1000000`); also each run's whole time (the tap's: every event "
+        "stored).",
+        "the program ≤ 1.1× its time under `asciinema rec`; the tap's end ≤ 2.0× (bench) and "
+        "≤ 3.0× (heavy) `asciinema rec`'s (issue 19, items 1–2)",
+    ),
+    Bench(
         "live",
         "bench_live.py",
         [],

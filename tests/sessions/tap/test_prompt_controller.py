@@ -105,3 +105,18 @@ def test_a_prompt_still_waiting_at_the_end_is_unanswered(controller):
     c.on_prompt(prompt_row(risk="high"))
     c.close()
     assert c.answers[-1]["outcome"] == "unanswered"
+
+
+def test_a_prompt_superseded_before_its_row_left_is_marked_on_the_row_without_a_query(controller):
+    c = controller(Program(b""))
+    first, second = prompt_row(seq=1, risk="high"), prompt_row(seq=2, risk="high")
+    c.on_prompt(first)
+    c.on_prompt(second)  # the same batch: neither row is with the writer yet
+    assert first["prompt_decision"] == "superseded" and first["prompt_decision_by"] == "program"
+    assert "prompt_decision" not in second
+    assert c._superseded == []
+    c.hand_over_states()
+    c.on_prompt(prompt_row(seq=3, risk="high"))  # the next batch: row 2 is with the writer
+    # Row 2 is marked in the database by the controller's thread instead.
+    assert "prompt_decision" not in second
+    assert [(a["seq"], a["outcome"]) for a in c.answers] == [(1, "superseded"), (2, "superseded")]
