@@ -5,13 +5,13 @@ import { timeChart } from "./charts.js";
 import { LiveSocket } from "./live.js";
 import { TerminalFit, longestLineIn } from "./terminal_fit.js";
 import { attachTerminalSearch, fetchWindow, WINDOW_AFTER, WINDOW_BEFORE, windowNotice } from "./terminal_view.js";
+import { Timeline } from "./timeline.js";
 import { $, ansiFragment, copyOnClick, cssVar, durationBetween, el, exceptionLine, formatDuration, formatTime } from "./util.js";
 
 const page = $("#session-page");
 const sessionId = page.dataset.sessionId;
 const LIVE = new Set(["running", "waiting_for_input"]);
 const STATUSES = new Set([...LIVE, "completed", "failed", "killed", "lost"]);
-const MAX_TIMELINE_ITEMS = 1000;
 const MAX_METRIC_POINTS = 20000;
 
 // ---------------------------------------------------------------- terminal
@@ -223,12 +223,6 @@ const notice = windowNotice({
 
 const timeline = $("#timeline");
 const timelineCount = $("#timeline-count");
-let eventCount = 0;
-let stickToBottom = true;
-timeline.parentElement.addEventListener("scroll", () => {
-  const box = timeline.parentElement;
-  stickToBottom = box.scrollTop + box.clientHeight >= box.scrollHeight - 8;
-});
 
 function timelineItem(e) {
   const meta = el("div", { className: "meta" }, [
@@ -260,7 +254,7 @@ function eventUrl(seq) {
   return url.toString();
 }
 
-// The selected event's links (only one item carries them: the timeline can hold a thousand).
+// The selected event's links (only one item carries them: a busy timeline redraws its rows).
 function eventActions(item) {
   const seq = item.dataset.seq;
   const replay = `${page.dataset.replayUrl}?t=${Number(item.dataset.offset || 0).toFixed(1)}`;
@@ -281,11 +275,12 @@ function selectEvent(item, { scrollTimeline = false } = {}) {
   }
   item.classList.add("selected");
   item.append(eventActions(item));
+  eventTimeline.select(item.dataset.seq);
   // The address bar is the permalink too, so the page's own "Copy link" copies it.
   window.history.replaceState(null, "", eventUrl(item.dataset.seq));
   if (scrollTimeline) {
     // Within the timeline only: the page itself stays where it is (its header in view).
-    stickToBottom = false;
+    eventTimeline.follow = false;
     const box = timeline.parentElement;
     box.scrollTop += item.getBoundingClientRect().top - box.getBoundingClientRect().top - box.clientHeight / 2;
   }
@@ -300,42 +295,29 @@ timeline.addEventListener("click", (event) => {
 });
 copyOnClick($("#copy-link"), () => window.location.href);
 
-// Events are drawn once per animation frame, however many frames the socket delivered in it:
-// one layout (and one scroll) per frame instead of one per websocket message.
-let pendingTimeline = [];
-let timelineFrame = null;
-
-let lastTimelineDraw = 0;
-
-function addToTimeline(events) {
-  pendingTimeline.push(...events);
-  if (timelineFrame) return;
-  // Quiet session: draw now (an animation frame would add up to 16 ms). Busy: once per frame.
-  if (performance.now() - lastTimelineDraw > 50) drawTimeline();
-  else timelineFrame = requestAnimationFrame(drawTimeline);
-}
-
-function drawTimeline() {
-  timelineFrame = null;
-  lastTimelineDraw = performance.now();
-  let events = pendingTimeline;
-  pendingTimeline = [];
-  eventCount += events.length;
-  if (events.length > MAX_TIMELINE_ITEMS) events = events.slice(-MAX_TIMELINE_ITEMS);
-  const fragment = document.createDocumentFragment();
-  for (const e of events) fragment.append(timelineItem(e));
-  timeline.append(fragment);
-  while (timeline.childElementCount > MAX_TIMELINE_ITEMS) timeline.firstElementChild.remove();
-  timelineCount.textContent = eventCount > MAX_TIMELINE_ITEMS ? `${eventCount} (last ${MAX_TIMELINE_ITEMS} shown)` : eventCount;
-  $("#timeline-empty").hidden = eventCount > 0;
-  if (stickToBottom) timeline.parentElement.scrollTop = timeline.parentElement.scrollHeight;
-  if (wantedSeq !== null) {
-    const item = timeline.querySelector(`li[data-seq="${wantedSeq}"]`);
+// Events are drawn once per animation frame, however many frames the socket delivered in it,
+// into a window of rows over every event the page has seen (static/js/timeline.js).
+const eventTimeline = new Timeline({
+  list: timeline,
+  scroller: timeline.parentElement,
+  render: timelineItem,
+  olderUrl: page.dataset.eventsUrl || "",
+  onCount: (total) => {
+    timelineCount.textContent = total;
+    $("#timeline-empty").hidden = total > 0;
+  },
+  onDrawn: () => {
+    if (wantedSeq === null) return;
+    const item = eventTimeline.reveal(wantedSeq);
     if (item) {
       wantedSeq = null;
       selectEvent(item, { scrollTimeline: true });
     }
-  }
+  },
+});
+
+function addToTimeline(list) {
+  eventTimeline.add(list);
 }
 
 // ---------------------------------------------------------------- metrics
