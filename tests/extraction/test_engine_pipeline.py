@@ -1,0 +1,78 @@
+"""The engine's Pipeline: output chunks in, numbered rows out, as tap, extract, import_cast and
+recover all run it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from extraction.engine import Pipeline
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+SECRET = "sk-proj-A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"
+
+
+def test_rows_are_numbered_and_dated_by_the_clock_given():
+    pipeline = Pipeline(started_at=1_700_000_000.0)
+    rows = pipeline.feed(2.5, "building\nerror: linker failed\n") + pipeline.close()
+    [row] = rows
+    assert (row["seq"], row["event_type"], row["line_start"]) == (1, "error", 2)
+    assert row["offset_seconds"] == 2.5
+    assert row["timestamp"] == datetime.fromtimestamp(1_700_000_002.5, tz=UTC)
+
+
+def test_each_call_hands_over_its_own_rows_and_on_events_gets_them_too():
+    seen: list[dict] = []
+    pipeline = Pipeline(on_events=seen.extend)
+    handed: list[list[dict]] = []
+    for offset, text in enumerate(["error: one\n", "fine\n", "error: two\n", "fine\n"]):
+        rows = pipeline.feed(float(offset), text)
+        handed.append(list(rows))
+        rows.append("the caller's own")  # an empty hand-over is a new list, too
+    handed.append(pipeline.close())
+    assert [r["seq"] for rows in handed for r in rows] == [1, 2]
+    assert [r["seq"] for r in seen] == [1, 2]
+
+
+def test_an_agent_stream_after_a_line_of_text_is_read_as_the_agents_events():
+    stream = (FIXTURES / "agent_streams" / "codex_exec.jsonl").read_text()
+    pipeline = Pipeline()
+    rows = pipeline.feed(0.0, "Reading additional input from stdin...\n")
+    for start in range(0, len(stream), 100):  # lines split across chunks
+        rows += pipeline.feed(0.1, stream[start : start + 100])
+    rows += pipeline.close()
+    assert len(rows) == 12
+    assert "agent_retry" in {r["rule"] for r in rows}
+
+
+def test_a_secret_split_across_chunks_is_redacted_before_recording_and_rules():
+    class Recorder:
+        def __init__(self):
+            self.text = ""
+            self.markers: list[str] = []
+
+        def output(self, offset, text):
+            self.text += text
+
+        def marker(self, offset, label):
+            self.markers.append(label)
+
+        def flush(self):
+            pass
+
+    recorder = Recorder()
+    pipeline = Pipeline(recorder=recorder)
+    rows = pipeline.feed(0.0, f"Error: bad key {SECRET[:12]}")
+    rows += pipeline.feed(0.05, f"{SECRET[12:]}\n") + pipeline.close()
+    assert SECRET not in recorder.text and SECRET[:12] not in recorder.text
+    [row] = rows
+    assert SECRET[:12] not in row["content"]
+    assert recorder.markers == [f"error: {row['content'].splitlines()[0]}"]
+
+
+def test_a_question_waiting_for_its_answer_is_a_prompt_at_the_idle_point():
+    pipeline = Pipeline()
+    assert pipeline.feed(0.0, "Delete the build folder? [y/N] ") == []
+    [prompt] = pipeline.idle()
+    assert (prompt["event_type"], prompt["rule"]) == ("prompt", "prompt_yes_no")
+    assert pipeline.close() == []  # the same question is not asked twice
