@@ -161,3 +161,9 @@ def test_a_running_session_is_left_to_its_tap_by_a_search_across_sessions(owner_
     # Asked about that session itself, the page indexes it (the window does too).
     found = owner_client.get(url, {"q": "needle", "session": "live"}).json()["results"]
     assert [r["line"] for r in found] == [1]
+
+
+def test_every_page_links_to_the_search(client, owner):
+    client.force_login(owner)
+    html = client.get(reverse("st-output-search")).content.decode()
+    assert f'href="{reverse("st-output-search")}" class="active" aria-current="page"' in html
