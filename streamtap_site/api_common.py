@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.urls import register_converter
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
@@ -23,6 +24,26 @@ from extraction.serializers import NoQueryParameters, QueryParameters
 
 # The largest value SQLite (and PostgreSQL bigint) accept as an integer parameter.
 MAX_DB_INT = 2**63 - 1
+
+
+class AnyTextConverter:
+    """Any non-empty text, newlines and slashes included; the view decides if it names something.
+
+    API path parameters use it (`<anytext:session_id>`): an id the client got wrong (a slash,
+    a negative number) then reaches the view, which answers the API's JSON 404, not Django's
+    HTML page. Registered here, once, for every app's URL module.
+    """
+
+    regex = r"[\s\S]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(AnyTextConverter, "anytext")
 
 
 class ParameterErrorsSerializer(serializers.Serializer):
