@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from extraction.groups import ErrorGroup
-from extraction.models import EventType
+from extraction.models import EventType, ExtractionEvent
 from streamtap_site.csp import content_security_policy
 
 from . import dashboard_queries as dq
@@ -20,6 +20,8 @@ from .live import session_info
 from .models import LIVE_STATUSES, ProcessSession, SessionStatus
 
 LIVE_SESSIONS_SHOWN = 20
+# Sessions whose stored event_counts are not written yet (a lost one: not by its tap).
+UNFINISHED_STATUSES = (*LIVE_STATUSES, SessionStatus.LOST)
 PROBLEMS_SHOWN = 5
 
 
@@ -65,6 +67,7 @@ def overview(request):
 def sessions_list(request):
     f = dq.SessionFilter.from_query(request.GET)
     page = Paginator(dq.sessions_list(f), dq.SESSIONS_PAGE_SIZE).get_page(request.GET.get("page"))
+    _count_unfinished(page.object_list)
     if request.user.is_staff:
         # Approve / Deny in the row of a session that waits (a few per page at most).
         for session in page:
@@ -88,11 +91,7 @@ def sessions_list(request):
 @content_security_policy
 def session_detail(request, session_id: str):
     session = get_object_or_404(ProcessSession, session_id=session_id)
-    if session.ended_at is None and session.status in (*LIVE_STATUSES, SessionStatus.LOST):
-        # Written only when a session ends: until then the header shows the stored events'.
-        session.event_counts = dict(
-            session.events.values_list("event_type").annotate(n=Count("id")).order_by()
-        )
+    _count_unfinished([session])  # the header's counts; live ones are added by the page
     context = {
         "session": session,
         "info": session_info(session),
@@ -113,6 +112,26 @@ def session_recording(request, session_id: str):
     # A live session's recording grows: always read it afresh.
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _count_unfinished(sessions) -> None:
+    """A session's event_counts are written when it ends: until then count its stored events
+    (one query for the page), which the page's live events then add to."""
+    unfinished = {
+        s.pk: s for s in sessions if s.ended_at is None and s.status in UNFINISHED_STATUSES
+    }
+    if not unfinished:
+        return
+    for session in unfinished.values():
+        session.event_counts = {}
+    rows = (
+        ExtractionEvent.objects.filter(session_id__in=unfinished)
+        .values_list("session_id", "event_type")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for pk, kind, n in rows:
+        unfinished[pk].event_counts[kind] = n
 
 
 def _query_without(request, name: str) -> str:

@@ -161,3 +161,15 @@ def test_a_running_sessions_header_counts_its_stored_events(viewer_client):
     page = viewer_client.get(reverse("st-session-detail", args=[session.session_id])).content
     assert b'<span class="badge type-error">error 1</span>' in page
     assert b'<span class="badge type-warning">warning 1</span>' in page
+
+
+def test_the_sessions_list_counts_a_running_sessions_stored_events(viewer_client):
+    session = make_session(status=SessionStatus.RUNNING, started_at=timezone.now())
+    make_event(session)
+    make_event(session)
+    make_session(session_id="done", event_counts={"warning": 7})
+
+    page = viewer_client.get(reverse("st-sessions")).content.decode()
+
+    assert '<span class="badge type-error" title="error">error 2</span>' in page
+    assert '<span class="badge type-warning" title="warning">warning 7</span>' in page
