@@ -7,9 +7,7 @@ This adapter keeps the old constructor (parts built by the caller: ``extractor``
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from extraction.engine import Event, Extractor, StreamRedactor
+from extraction.engine import Extractor, StreamRedactor
 from extraction.engine.pipeline import (
     AGENT_DETECT_LINES,
     IDLE_SECONDS,
@@ -18,7 +16,6 @@ from extraction.engine.pipeline import (
     replay_recording,
 )
 from extraction.engine.pipeline import Pipeline as EnginePipeline
-from extraction.engine.screen import ScreenAnalyzer
 
 __all__ = [
     "AGENT_DETECT_LINES",
@@ -38,22 +35,15 @@ class Pipeline(EnginePipeline):
         started_at: float,
         extractor: Extractor,
         redactor: StreamRedactor | None = None,
-        recorder=None,
-        on_events: Callable[[list[dict]], None] | None = None,
-        on_output: Callable[[int, float, str], None] | None = None,
-        on_idle: Callable[[float], list[Event]] | None = None,
-        screen: ScreenAnalyzer | None = None,
-        agent_streams: bool = True,
+        **rest,
     ):
-        self._setup(
-            extractor=extractor,
-            redactor=redactor,
-            screen=screen,
-            agent_streams=agent_streams,
+        """The old constructor: no redactor means none (the engine's default makes one);
+        ``rest``: screen, agent_streams, recorder, on_events, on_output, on_idle."""
+        super().__init__(
             agent_name=agent_name,
             started_at=started_at,
-            recorder=recorder,
-            on_events=on_events,
-            on_output=on_output,
-            on_idle=on_idle,
+            extractor=extractor,
+            redactor=redactor,
+            redact=redactor is not None,
+            **rest,
         )

@@ -33,6 +33,13 @@ class Block:
         self.severity = severity
 
 
+def _keep(block: Block, line: str, verdict: int = TAKE) -> int:
+    """The line belongs to the event: collected and kept. Returns ``verdict`` for the step."""
+    block.lines.append(line)
+    block.keep = len(block.lines)
+    return verdict
+
+
 # Lines that continue a compiler diagnostic: indented source/notes, "  |", "5 |", carets.
 _CONTINUATION_RE = re.compile(r"[ \t]+\S|\d+ *\||[|^~]")
 
@@ -48,9 +55,7 @@ _CARGO_STATUS_RE = re.compile(
 def step_indented(block: Block, line: str) -> int:
     """Compiler errors, rustc, node stack traces: indented or gutter lines continue."""
     if _CONTINUATION_RE.match(line) and len(block.lines) < 200 and not _CARGO_STATUS_RE.match(line):
-        block.lines.append(line)
-        block.keep = len(block.lines)
-        return TAKE
+        return _keep(block, line)
     return STOP
 
 
@@ -110,9 +115,7 @@ def _step_jvm(block: Block, line: str) -> int:
     if frame and frame.group("file") and "file" not in meta:
         meta.update(file=frame.group("file"), line=int(frame.group("line")))
     if frame or _JVM_MORE_RE.match(line):
-        block.lines.append(line)
-        block.keep = len(block.lines)
-        return TAKE
+        return _keep(block, line)
     return STOP
 
 
@@ -127,14 +130,10 @@ def step_rust_panic(block: Block, line: str) -> int:
     if block.state.pop("message_next", False) and not is_note:
         block.metadata["message"] = line.strip()
     elif is_note:
-        block.lines.append(line)
-        block.keep = len(block.lines)
-        return END
+        return _keep(block, line, END)
     elif not (line.startswith("stack backtrace:") or (line[:1] in (" ", "\t") and line.strip())):
         return STOP
-    block.lines.append(line)
-    block.keep = len(block.lines)
-    return TAKE
+    return _keep(block, line)
 
 
 _NPM_RE = re.compile(r"npm (ERR!|error|WARN|warn)(?: |$)")
@@ -148,9 +147,7 @@ def step_npm(block: Block, line: str) -> int:
     """Consecutive `npm ERR!` (or `npm WARN`) lines are one event."""
     m = _NPM_RE.match(line)
     if m and npm_kind(m.group(1)) == block.state["kind"] and len(block.lines) < 500:
-        block.lines.append(line)
-        block.keep = len(block.lines)
-        return TAKE
+        return _keep(block, line)
     return STOP
 
 
@@ -181,8 +178,7 @@ def step_traceback(block: Block, line: str) -> int:
             return TAKE
         m = _EXC_LINE_RE.match(line_rel)
         if m:
-            block.lines.append(line)
-            block.keep = len(block.lines)
+            _keep(block, line)
             state["phase"] = "after_exc"
             state["exc"] = m.group("exc")
             state["msg"] = m.group("msg") or ""
@@ -202,9 +198,7 @@ def step_traceback(block: Block, line: str) -> int:
             return TAKE
         if line_rel[0] in " \t" and line_rel.lstrip()[:1] in ("+", "|"):
             # An exception group prints its sub-exceptions after the final line.
-            block.lines.append(line)
-            block.keep = len(block.lines)
-            return TAKE
+            return _keep(block, line)
         return STOP
     # phase == "chain": a chained traceback must follow.
     if line_rel.startswith(_TRACEBACK_START):
@@ -229,14 +223,10 @@ def step_go_panic(block: Block, line: str) -> int:
         block.lines.append(line)
         return TAKE
     if line.startswith("exit status "):
-        block.lines.append(line)
-        block.keep = len(block.lines)
-        return END
+        return _keep(block, line, END)
     if line[0] in " \t" or _GO_FRAME_RE.match(line):
         state["blank"] = False
-        block.lines.append(line)
-        block.keep = len(block.lines)
-        return TAKE
+        return _keep(block, line)
     return STOP
 
 
@@ -346,9 +336,7 @@ def step_node_report(block: Block, line: str) -> int:
             state["located"] = True
             meta.update(file=m.group("file"), line=int(m.group("line")), col=int(m.group("col")))
     if line.startswith("Node.js v"):
-        block.lines.append(line)
-        block.keep = len(block.lines)
-        return END
+        return _keep(block, line, END)
     if _NODE_FRAME_RE.match(line):
         state["frames"] = True
     elif state.get("frames") and line.strip() and line[0] not in " \t}":
@@ -361,9 +349,7 @@ def step_node_report(block: Block, line: str) -> int:
 def step_node_warning(block: Block, line: str) -> int:
     """`(node:123) Warning: …` and the `(Use `node --trace-warnings …`)` line after it."""
     if line.startswith("(Use `node --trace"):
-        block.lines.append(line)
-        block.keep = len(block.lines)
-        return END
+        return _keep(block, line, END)
     return STOP
 
 
@@ -382,12 +368,8 @@ def step_fence(block: Block, line: str) -> int:
     stripped = line.strip()
     if stripped.startswith(fence) and stripped == fence[0] * len(stripped):
         block.state["closed"] = True
-        block.lines.append(line)
-        block.keep = len(block.lines)
-        return END
-    block.lines.append(line)
-    block.keep = len(block.lines)
-    return TAKE
+        return _keep(block, line, END)
+    return _keep(block, line)
 
 
 def make_user_step(until: re.Pattern | None, while_: re.Pattern | None, max_lines: int):
@@ -396,8 +378,7 @@ def make_user_step(until: re.Pattern | None, while_: re.Pattern | None, max_line
             return STOP
         if while_ is not None and not while_.search(line):
             return STOP
-        block.lines.append(line)
-        block.keep = len(block.lines)
+        _keep(block, line)
         if until is not None and until.search(line):
             return END
         return TAKE if len(block.lines) < max_lines else END

@@ -245,10 +245,7 @@ class Extractor:
                 else:
                     continue
             if category == "diag":
-                m = rule.pattern.search(line) if rule.search else rule.pattern.match(line)
-                if m is None:
-                    continue
-                meta = rule.build(m, line) if rule.build else {}
+                meta = _matched_fields(rule, line)
                 if meta is None:
                     continue
                 diag_done = True
@@ -285,10 +282,7 @@ class Extractor:
                         metric[2].append(m.span())
                         metric[3].append(meta)
             elif category == "prompt" and not prompt_done:
-                m = rule.pattern.search(line) if rule.search else rule.pattern.match(line)
-                if m is None:
-                    continue
-                meta = rule.build(m, line) if rule.build else {}
+                meta = _matched_fields(rule, line)
                 if meta is None:
                     continue
                 prompt_done = True
@@ -457,6 +451,15 @@ class Extractor:
 
     def _menu_rule(self) -> Rule:
         return _MENU_RULE
+
+
+def _matched_fields(rule: Rule, line: str) -> dict | None:
+    """The fields a diagnostic or prompt rule reads from a line it matches (searched or matched
+    at the start, as the rule says), or None when it does not match or its builder declines."""
+    m = rule.pattern.search(line) if rule.search else rule.pattern.match(line)
+    if m is None:
+        return None
+    return rule.build(m, line) if rule.build else {}
 
 
 def _unchanged(text: str) -> str:

@@ -54,6 +54,10 @@ class Pipeline:
     given to ``feed``, so a replay of a recording numbers and dates every event as the live run
     did. ``feed``, ``idle``, ``release_overdue``, ``add_events`` and ``close`` return the rows
     they made, and hand them to ``on_events`` as well.
+
+    Parts already built may be handed in instead (the deprecated ``sessions.pipeline`` adapter
+    does): an ``extractor`` replaces ``rules``, a ``redactor`` ``redact``, a ``screen``
+    ``screen_size``.
     """
 
     def __init__(
@@ -71,37 +75,16 @@ class Pipeline:
         on_events: Callable[[list[dict]], None] | None = None,
         on_output: Callable[[int, float, str], None] | None = None,
         on_idle: Callable[[float], list[Event]] | None = None,
+        extractor: Extractor | None = None,
+        redactor: StreamRedactor | None = None,
+        screen: ScreenAnalyzer | None = None,
     ):
-        screen = None
-        if screen_size is not None:
+        if extractor is None:
+            extractor = Extractor(rules, input_redacted=redact or input_redacted)
+        if redactor is None and redact:
+            redactor = StreamRedactor()
+        if screen is None and screen_size is not None:
             screen = ScreenAnalyzer(screen_size[0], screen_size[1], cwd=cwd)
-        self._setup(
-            extractor=Extractor(rules, input_redacted=redact or input_redacted),
-            redactor=StreamRedactor() if redact else None,
-            screen=screen,
-            agent_streams=agent_streams,
-            agent_name=agent_name,
-            started_at=started_at,
-            recorder=recorder,
-            on_events=on_events,
-            on_output=on_output,
-            on_idle=on_idle,
-        )
-
-    def _setup(
-        self,
-        *,
-        extractor: Extractor,
-        redactor: StreamRedactor | None,
-        screen: ScreenAnalyzer | None,
-        agent_streams: bool,
-        agent_name: str,
-        started_at: float,
-        recorder,
-        on_events,
-        on_output,
-        on_idle,
-    ) -> None:
         self.agent_name = agent_name
         self.started_at = started_at
         self.extractor = extractor

@@ -51,7 +51,15 @@ def _aws_secret(m: re.Match) -> str:
 
 # (kind, lowercase literals of which one must be present, pattern, replacement). The literal
 # check is what makes redaction cheap: most text holds none of them.
-_PATTERNS: list[tuple[str, tuple[bytes, ...], re.Pattern, object]] = [
+_Pattern = tuple[str, tuple[bytes, ...], re.Pattern, object]
+
+
+def _secret(kind: str, triggers: tuple[bytes, ...], pattern: str, replacement=None) -> _Pattern:
+    """A secret kind: its replacement is "[REDACTED:kind]" unless it keeps part of the match."""
+    return (kind, triggers, re.compile(pattern), replacement or f"[REDACTED:{kind}]")
+
+
+_PATTERNS: list[_Pattern] = [
     (
         "private_key",
         (b"-----begin",),
@@ -61,98 +69,52 @@ _PATTERNS: list[tuple[str, tuple[bytes, ...], re.Pattern, object]] = [
         ),
         lambda m: "[REDACTED:private_key]" + "\n" * m.group(0).count("\n"),
     ),
-    (
-        "anthropic_key",
-        (b"sk-ant-",),
-        re.compile(r"\bsk-ant-[A-Za-z0-9_-]{8,}"),
-        "[REDACTED:anthropic_key]",
-    ),
-    (
-        "openai_key",
-        (b"sk-",),
-        re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}"),
-        "[REDACTED:openai_key]",
-    ),
-    (
-        "aws_access_key_id",
-        (b"akia", b"asia"),
-        re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-        "[REDACTED:aws_access_key_id]",
-    ),
+    _secret("anthropic_key", (b"sk-ant-",), r"\bsk-ant-[A-Za-z0-9_-]{8,}"),
+    _secret("openai_key", (b"sk-",), r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{16,}"),
+    _secret("aws_access_key_id", (b"akia", b"asia"), r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     (
         "aws_secret_access_key",
         tuple(word.encode() for word in _AWS_SECRET_NAMERS),
         _AWS_SECRET_RE,
         _aws_secret,
     ),
-    (
+    _secret(
         "github_token",
         (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"),
-        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
-        "[REDACTED:github_token]",
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})",
     ),
-    (
-        "slack_token",
-        (b"xox",),
-        re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
-        "[REDACTED:slack_token]",
-    ),
-    (
-        "stripe_key",
-        (b"k_live_", b"k_test_"),
-        re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"),
-        "[REDACTED:stripe_key]",
-    ),
-    (
-        "google_api_key",
-        (b"aiza",),
-        re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
-        "[REDACTED:google_api_key]",
-    ),
-    (
-        # A bare JSON Web Token: header and payload are base64 JSON objects, so both start eyJ.
-        "jwt",
-        (b"yj",),
-        re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
-        "[REDACTED:jwt]",
-    ),
-    (
-        # The webhook's path is its credential; the host stays to say what it was.
+    _secret("slack_token", (b"xox",), r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+    _secret("stripe_key", (b"k_live_", b"k_test_"), r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"),
+    _secret("google_api_key", (b"aiza",), r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
+    # A bare JSON Web Token: header and payload are base64 JSON objects, so both start eyJ.
+    _secret("jwt", (b"yj",), r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
+    # The webhook's path is its credential; the host stays to say what it was.
+    _secret(
         "slack_webhook",
         (b"://",),
-        re.compile(r"(https?://hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9/_-]+"),
+        r"(https?://hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9/_-]+",
         r"\1[REDACTED:slack_webhook]",
     ),
-    (
-        # A GCP service-account file; its private_key itself is caught as a private key.
+    # A GCP service-account file; its private_key itself is caught as a private key.
+    _secret(
         "gcp_private_key_id",
         (b"key",),
-        re.compile(r"(\"private_key_id\"\s*:\s*\")[0-9a-fA-F]{16,}(?=\")"),
+        r"(\"private_key_id\"\s*:\s*\")[0-9a-fA-F]{16,}(?=\")",
         r"\1[REDACTED:gcp_private_key_id]",
     ),
-    (
-        "npm_token",
-        (b"pm_",),
-        re.compile(r"\bnpm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),
-        "[REDACTED:npm_token]",
-    ),
-    (
-        # PyPI API tokens are macaroons whose base64 starts with "pypi.org".
-        "pypi_token",
-        (b"pypi-ageichlwas5vcmc",),
-        re.compile(r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{20,}"),
-        "[REDACTED:pypi_token]",
-    ),
-    (
+    _secret("npm_token", (b"pm_",), r"\bnpm_[A-Za-z0-9]{36}(?![A-Za-z0-9])"),
+    # PyPI API tokens are macaroons whose base64 starts with "pypi.org".
+    _secret("pypi_token", (b"pypi-ageichlwas5vcmc",), r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{20,}"),
+    _secret(
         "bearer",
         (b"bearer", b"basic"),
-        re.compile(r"(?i)\b(bearer|basic)\s+(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,}"),
+        r"(?i)\b(bearer|basic)\s+(?!\[REDACTED)[A-Za-z0-9._~+/=-]{8,}",
         r"\1 [REDACTED:token]",
     ),
-    (
+    _secret(
         "url_password",
         (b"://",),
-        re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+):(?!\[REDACTED)[^\s@/]+@"),
+        r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+):(?!\[REDACTED)[^\s@/]+@",
         r"\1:[REDACTED:password]@",
     ),
 ]
@@ -388,10 +350,14 @@ class StreamRedactor:
     def feed(self, text: str) -> str:
         try:
             return self._feed(text)
-        except Exception:  # noqa: BLE001
-            self._held = ""
-            self._held_since = None
-            return "[REDACTED:unredactable]"
+        except Exception:  # noqa: BLE001 - redaction must never break the stream
+            return self._unredactable()
+
+    def _unredactable(self) -> str:
+        """What a failure lets out in place of the text: held text is dropped, never shown."""
+        self._held = ""
+        self._held_since = None
+        return "[REDACTED:unredactable]"
 
     def _feed(self, text: str) -> str:
         if self._dropping:
@@ -484,10 +450,8 @@ class StreamRedactor:
             self._held = ""
             self._held_since = None
             return self._let_out(held)
-        except Exception:  # noqa: BLE001
-            self._held = ""
-            self._held_since = None
-            return "[REDACTED:unredactable]"
+        except Exception:  # noqa: BLE001 - redaction must never break the stream
+            return self._unredactable()
 
     def release_overdue(self, now: float) -> str:
         """A secret start held HOLD_SECONDS or longer is let out replaced whole by UNFINISHED."""

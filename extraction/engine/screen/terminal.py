@@ -84,20 +84,23 @@ class TerminalScreen(pyte.Screen):
         self.dirty.add(cursor.y)
 
     def set_mode(self, *modes: int, **kwargs) -> None:
-        if kwargs.get("private") and ALT_SCREEN_MODES.intersection(modes):
-            self.enter_alt_screen()
-            modes = tuple(m for m in modes if m not in ALT_SCREEN_MODES)
-            if not modes:
-                return
-        super().set_mode(*modes, **kwargs)
+        modes = self._switch_alt_screen(modes, kwargs, self.enter_alt_screen)
+        if modes is not None:
+            super().set_mode(*modes, **kwargs)
 
     def reset_mode(self, *modes: int, **kwargs) -> None:
+        modes = self._switch_alt_screen(modes, kwargs, self.leave_alt_screen)
+        if modes is not None:
+            super().reset_mode(*modes, **kwargs)
+
+    @staticmethod
+    def _switch_alt_screen(modes: tuple[int, ...], kwargs: dict, switch) -> tuple[int, ...] | None:
+        """The alternate-screen modes are ours: ``switch`` for them. The modes left for pyte, or
+        None when they were all ours."""
         if kwargs.get("private") and ALT_SCREEN_MODES.intersection(modes):
-            self.leave_alt_screen()
-            modes = tuple(m for m in modes if m not in ALT_SCREEN_MODES)
-            if not modes:
-                return
-        super().reset_mode(*modes, **kwargs)
+            switch()
+            return tuple(m for m in modes if m not in ALT_SCREEN_MODES) or None
+        return modes
 
     def enter_alt_screen(self) -> None:
         if not self.in_alt_screen:
