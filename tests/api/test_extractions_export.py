@@ -111,6 +111,7 @@ def test_export_over_asgi_streams_from_an_asynchronous_iterator(transactional_db
 def insert_events(session, n: int, content: str) -> None:
     """`n` events in one INSERT … SELECT: creating 100,000 model instances takes a minute."""
     moment = connection.ops.adapt_datetimefield_value(timezone.now() - timedelta(days=1))
+    empty = "'{}'::jsonb" if connection.vendor == "postgresql" else "'{}'"
     with connection.cursor() as cursor:
         cursor.execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %s) "
@@ -118,7 +119,7 @@ def insert_events(session, n: int, content: str) -> None:
             "severity, risk_level, auto_confirmable, line_start, line_end, content, context, "
             "metadata, timestamp, offset_seconds, review_status, review_note) "
             "SELECT %s, i, 'busy', 'error', 'python_traceback', 'error', 'medium', FALSE, i, i, "
-            "%s, '', '{}', %s, 0, 'pending', '' FROM n",
+            f"%s, '', {empty}, %s, 0, 'pending', '' FROM n",
             [n, session.pk, content, moment],
         )
 
