@@ -42,9 +42,10 @@ def events_for_api():
 # --- The Events page: a keyset page and a bounded count ------------------------------------
 
 EVENTS_PAGE_SIZE = 50
-# The page counts the matching events up to this many and then says "100,000+": the count of
-# a window ("the last hour") is exact, and no count walks the whole table.
-COUNT_CAP = 100_000
+# The page counts the matching events up to this many and then says "10,000+": the count of
+# a window ("the last hour") is exact, and no count walks the whole table (a common value such
+# as type=warning has no index of its own: counting it reads the rows).
+COUNT_CAP = 10_000
 
 
 @dataclass
@@ -130,7 +131,7 @@ def rule_outcome(rule: str, counts: dict[str, int]) -> dict:
 def rule_outcomes(queryset=None) -> dict[str, dict]:
     """Review outcome per rule over `queryset` (all events by default), keyed by rule.
 
-    GROUP BY (rule, review_status) reads only the ee_rule_review index.
+    GROUP BY (rule, review_status) reads only the ee_rule_time index.
     """
     queryset = ExtractionEvent.objects.all() if queryset is None else queryset
     by_rule: dict[str, dict[str, int]] = defaultdict(dict)
