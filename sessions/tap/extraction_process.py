@@ -26,7 +26,7 @@ import socket
 import threading
 from collections.abc import Callable
 
-from ..capture import query_answers
+from .capture import query_answers
 from .framing import Outbox, recv, send
 
 log = logging.getLogger(__name__)

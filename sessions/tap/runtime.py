@@ -34,9 +34,6 @@ from django.conf import settings
 
 from extraction.engine import Pipeline, StreamRedactor, load_rules, redact
 
-from ..agent_hooks import HOOKED_KINDS, AgentHooks, agent_channels, agent_kind
-from ..approvals import PromptController
-from ..capture import ChildRunner, exit_status, terminal_size
 from ..live import (
     LivePublisher,
     NullTransport,
@@ -50,10 +47,13 @@ from ..persistence import BatchWriter, SessionSpec
 from ..recording import AsciicastWriter, recording_path_for
 from ..remote import RemoteWriter
 from ..transcripts import PARSERS, TranscriptTail
-from ..writer_process import WriterProcess
+from .agent_hooks import HOOKED_KINDS, AgentHooks, agent_channels, agent_kind
+from .approvals import PromptController
+from .capture import ChildRunner, exit_status, terminal_size
 from .events import EventRouter
 from .extraction_process import ExtractionProcess
 from .front import RecordingFront
+from .writer_process import WriterProcess
 
 # Environment variables worth keeping with a session (the rest may hold secrets or noise).
 ENV_ALLOWLIST = (

@@ -1,13 +1,20 @@
 """ChildRunner with a real program and a fake pipeline: what the reader hands on, and when."""
 
+from __future__ import annotations
+
 import os
 import sys
+import threading
 
 from sessions.capture import ChildRunner
+from tests.helpers import wait_for
 
 
 class FakePipeline:
+    last: FakePipeline | None = None
+
     def __init__(self):
+        FakePipeline.last = self
         self.calls: list[tuple] = []
         self.last_offset = 0.0
         self.holding_secret = False
@@ -45,14 +52,33 @@ def run(code: str, tmp_path, **kwargs):
 
 
 def test_output_goes_to_the_terminal_and_the_pipeline_with_an_idle_point_at_each_pause(tmp_path):
-    code, pipeline, runner = run(
-        "import time; print('one', flush=True); time.sleep(0.4); print('two')", tmp_path
+    go = tmp_path / "go"
+    program = (
+        "import os, time\n"
+        "print('one', flush=True)\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
+        "print('two')\n"
     )
+    result = {}
+    FakePipeline.last = None
+    thread = threading.Thread(
+        target=lambda: result.update(zip("cpr", run(program, tmp_path), strict=True))
+    )
+    thread.start()
+    # The program waits for us: the quiet spell after 'one' is an idle point.
+    wait_for(lambda: result or (FakePipeline.last and ("idle",) in FakePipeline.last.calls))
+    go.touch()
+    thread.join(60)
+    code, pipeline, runner = result["c"], result["p"], result["r"]
     assert code == 0
     assert (tmp_path / "out").read_bytes() == b"one\ntwo\n"
     assert runner.bytes_out == 8
-    assert pipeline.calls.index(("feed", "one\n")) < pipeline.calls.index(("idle",))
-    assert pipeline.calls.index(("idle",)) < pipeline.calls.index(("feed", "two\n"))
+    idle = pipeline.calls.index(("idle",))
+    fed = [
+        "".join(c[1] for c in calls if c[0] == "feed")
+        for calls in (pipeline.calls[:idle], pipeline.calls[idle:])
+    ]
+    assert fed == ["one\n", "two\n"]
 
 
 def test_the_exit_status_and_ticks_come_through(tmp_path):
