@@ -73,6 +73,15 @@ class SessionCursor:
             self.counted_ahead.discard(self.counted_upto)
         return changed
 
+    def adopt(self, counts: dict, upto: int) -> None:
+        """The tap's own counts of every event up to seq ``upto`` (stored or not yet): the
+        truth, unless this socket already counted events past them."""
+        if self.counts is None or upto < max(self.counted_upto, *self.counted_ahead, 0):
+            return
+        self.counts = {str(k): int(v) for k, v in counts.items()}
+        self.counted_upto = upto
+        self.counted_ahead.clear()
+
     def counts_info(self) -> dict:
         return {
             "event_counts": dict(self.counts),
@@ -279,6 +288,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             cursor.last_seq = max(int(e["seq"]) for e in events)
             self.queue(session_id, "events", {"events": events, "replay": False})
         counted = subscribed and cursor.count(events)
+        tap_info = message.get("session_info") or {}
+        if subscribed and isinstance(tap_info.get("event_counts"), dict) and message.get("events"):
+            cursor.adopt(tap_info["event_counts"], max(int(e["seq"]) for e in message["events"]))
         states = []
         for state in message.get("states") or ():
             key = (state.get("state"), state.get("timestamp"))

@@ -96,6 +96,9 @@ class LivePublisher(threading.Thread):
         self._output_bytes = 0
         self._output_gap: list | None = None
         self._info: dict | None = None
+        # Events by type so far: every frame with events carries them (session_info), so a
+        # page that opened after some were sent still shows the session's true counts.
+        self._counts: dict[str, int] = {}
         self._stopping = False
         self._last_send = 0.0
         self.dropped_events = 0
@@ -124,7 +127,7 @@ class LivePublisher(threading.Thread):
             if overflow > 0:
                 # Browsers see the gap in seq and resync from the database.
                 for _ in range(overflow):
-                    self._events.popleft()
+                    self._count(self._events.popleft())
                 self.dropped_events += overflow
             self._cond.notify()
 
@@ -159,6 +162,10 @@ class LivePublisher(threading.Thread):
             self._stopping = True
             self._cond.notify()
         self.join(timeout)
+
+    def _count(self, row: dict) -> None:
+        kind = row.get("event_type", "")
+        self._counts[kind] = self._counts.get(kind, 0) + 1
 
     def _has_pending(self) -> bool:
         return bool(self._events or self._states or self._output or self._output_gap)
@@ -203,6 +210,13 @@ class LivePublisher(threading.Thread):
                 # the session's id now).
                 session_id = self.session_id
                 frame["events"] = [event_row_to_wire(row, session_id) for row in self._events]
+                for row in self._events:
+                    self._count(row)
+                self._info = {
+                    **(self._info or {}),
+                    "event_counts": dict(self._counts),
+                    "total_extraction_events": sum(self._counts.values()),
+                }
                 self._events.clear()
             if self._states:
                 frame["states"], self._states = self._states, []

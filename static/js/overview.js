@@ -91,6 +91,12 @@ function countLiveEvents(sid, events) {
   if (fresh) cell.textContent = Number(cell.textContent || 0) + fresh;
 }
 
+// The tap's own total (every event it found, stored or not): replaces what was counted here.
+function setLiveTotal(sid, total) {
+  const cell = liveRow(sid)?.querySelector('[data-field="total"]');
+  if (cell && total !== undefined && total !== null) cell.textContent = total;
+}
+
 // The two counters the server rendered, kept current: a session seen live for the first time
 // has started since the page loaded (those live at load are in the table), and a new
 // high-risk event waits for review.
@@ -151,5 +157,6 @@ new LiveSocket({
       const asked = [...lifecycle].reverse().find((s) => s.state === "waiting_for_input");
       updateWaiting(sid, status, asked?.metadata);
     }
+    setLiveTotal(sid, info?.total_extraction_events);
   },
 }).connect().subscribeAll();

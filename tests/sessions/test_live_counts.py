@@ -96,3 +96,41 @@ def test_subscribe_all_without_events_gets_state_changes_only():
         await communicator.disconnect()
 
     run(body)
+
+
+def test_the_taps_own_counts_replace_what_the_page_was_given_and_later_events_add_to_them():
+    cookie = login_cookie()
+    session = make_session()
+    add_events(session, [1])  # stored; 2-4 were announced before this page subscribed
+
+    async def body():
+        communicator = await connect(cookie)
+        await communicator.send_json_to(
+            {
+                "action": "subscribe",
+                "scope": "session",
+                "session": session.session_id,
+                "after_seq": 0,
+                "after_oseq": 0,
+            }
+        )
+        first = await communicator.receive_json_from()
+        assert first["session_info"]["total_extraction_events"] == 1
+        await frames_until(communicator, lambda f: f["type"] == "events")
+
+        layer = get_channel_layer()
+        tap_counts = {"error": 4, "warning": 1}
+        await layer.group_send(
+            group_for_session(session.pk),
+            batch(session, [5], session_info={"event_counts": tap_counts}),
+        )
+        state = await frames_until(communicator, lambda f: f["type"] == "state")
+        assert state[-1]["session_info"]["event_counts"] == tap_counts
+        assert state[-1]["session_info"]["total_extraction_events"] == 5
+
+        await layer.group_send(group_for_session(session.pk), batch(session, [6]))
+        state = await frames_until(communicator, lambda f: f["type"] == "state")
+        assert state[-1]["session_info"]["event_counts"] == {"error": 4, "warning": 2}
+        await communicator.disconnect()
+
+    run(body)
