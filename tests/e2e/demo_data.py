@@ -97,6 +97,31 @@ def _recording(path: Path, started) -> list[tuple[int, str, str, str]]:
     return events
 
 
+def _event(
+    session, seq, event_type, rule, severity, risk_level, line_start, content, **fields
+) -> ExtractionEvent:
+    """An event of the session's agent, on one line unless ``line_end`` is given."""
+    fields.setdefault("line_end", line_start)
+    return ExtractionEvent(
+        session=session,
+        seq=seq,
+        agent_name=session.agent_name,
+        event_type=event_type,
+        rule=rule,
+        severity=severity,
+        risk_level=risk_level,
+        line_start=line_start,
+        content=content,
+        **fields,
+    )
+
+
+def _save_counts(session, counts: Counter) -> None:
+    session.event_counts = dict(counts)
+    session.total_extraction_events = sum(counts.values())
+    session.save()
+
+
 def load(seed: int = 7) -> None:
     random.seed(seed)
     now = timezone.now()
@@ -172,21 +197,15 @@ def load(seed: int = 7) -> None:
         if etype == "metric":
             metadata = {"name": "loss", "value": float(content.split("=")[1])}
         rows.append(
-            ExtractionEvent(
-                session=main,
-                seq=seq,
-                agent_name=main.agent_name,
-                event_type=etype,
-                rule=rule,
-                severity={"error": "error", "warning": "warning", "prompt": "warning"}.get(
-                    etype, "info"
-                ),
-                risk_level="high"
-                if etype == "prompt"
-                else ("medium" if etype == "error" else "low"),
-                line_start=line,
-                line_end=line,
-                content=content,
+            _event(
+                main,
+                seq,
+                etype,
+                rule,
+                {"error": "error", "warning": "warning", "prompt": "warning"}.get(etype, "info"),
+                "high" if etype == "prompt" else ("medium" if etype == "error" else "low"),
+                line,
+                content,
                 metadata=metadata,
                 timestamp=main.started_at + timedelta(seconds=offset),
                 offset_seconds=offset,
@@ -196,17 +215,15 @@ def load(seed: int = 7) -> None:
     for step in range(1, 9):
         seq += 1
         rows.append(
-            ExtractionEvent(
-                session=main,
-                seq=seq,
-                agent_name="codex",
-                event_type="metric",
-                rule="key_value_metric",
-                severity="info",
-                risk_level="low",
-                line_start=12 + step,
-                line_end=12 + step,
-                content=f"tokens/s={900 + step * 35}",
+            _event(
+                main,  # codex
+                seq,
+                "metric",
+                "key_value_metric",
+                "info",
+                "low",
+                12 + step,
+                f"tokens/s={900 + step * 35}",
                 metadata={
                     "name": "tokens_per_s",
                     "value": 900 + step * 35 + random.randint(-40, 40),
@@ -265,17 +282,16 @@ def load(seed: int = 7) -> None:
             etype, rule, sev, risk, text = random.choices(templates, weights)[0]
             at = now - timedelta(seconds=random.randint(0, 3500))
             rows.append(
-                ExtractionEvent(
-                    session=session,
-                    seq=seq,
-                    agent_name=session.agent_name,
-                    event_type=etype,
-                    rule=rule,
-                    severity=sev,
-                    risk_level=risk,
-                    line_start=seq * 3,
+                _event(
+                    session,
+                    seq,
+                    etype,
+                    rule,
+                    sev,
+                    risk,
+                    seq * 3,
+                    text.format(n=seq, v=round(random.uniform(0.7, 0.95), 3)),
                     line_end=seq * 3 + 1,
-                    content=text.format(n=seq, v=round(random.uniform(0.7, 0.95), 3)),
                     metadata={"name": "accuracy", "value": round(random.uniform(0.7, 0.95), 3)}
                     if etype == "metric"
                     else {},
@@ -290,29 +306,13 @@ def load(seed: int = 7) -> None:
             )
             counts[etype] += 1
         ExtractionEvent.objects.bulk_create(rows)
-        session.event_counts = dict(counts)
-        session.total_extraction_events = sum(counts.values())
-        session.save()
+        _save_counts(session, counts)
     hostile_session = sessions[3]
-    ExtractionEvent.objects.create(
-        session=hostile_session,
-        seq=999,
-        agent_name=hostile_session.agent_name,
-        event_type="error",
-        rule="hostile_output",
-        severity="error",
-        risk_level="high",
-        line_start=999,
-        line_end=999,
-        content=HOSTILE,
-        context=HOSTILE,
-        timestamp=now - timedelta(minutes=2),
-    )
+    hostile = _event(hostile_session, 999, "error", "hostile_output", "error", "high", 999, HOSTILE)
+    hostile.context, hostile.timestamp = HOSTILE, now - timedelta(minutes=2)
+    hostile.save()
 
-    main_counts = Counter(r.event_type for r in ExtractionEvent.objects.filter(session=main))
-    main.event_counts = dict(main_counts)
-    main.total_extraction_events = sum(main_counts.values())
-    main.save()
+    _save_counts(main, Counter(r.event_type for r in ExtractionEvent.objects.filter(session=main)))
 
     for i, (lang, content) in enumerate(CODE.items()):
         CodeBlock.objects.create(

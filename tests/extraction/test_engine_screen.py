@@ -170,17 +170,6 @@ def test_a_destructive_command_just_above_a_generic_prompt_makes_it_high_risk():
     assert event.risk_level == "high"
 
 
-def test_answered_yes_no_question_is_not_a_prompt():
-    # The user typed "y" and Enter: the cursor has left the question's line.
-    _, events = analyze(tty_text("Continue? [y/N] y\n"))
-    assert events == []
-
-
-def test_yes_no_question_above_newer_output_is_not_a_prompt():
-    _, events = analyze(tty_text("Continue? [y/N] y\nInstalling...\n$ "))
-    assert events == []
-
-
 def test_prompt_risk_comes_from_the_command():
     risks = {}
     for command in (
@@ -274,37 +263,37 @@ def test_option_kinds(label, kind):
 # ---- not prompts ----
 
 
-def test_ordinary_numbered_list_is_not_a_prompt():
-    _, events = analyze(tty_text("Plan:\n1. Install deps\n2. Run tests\n3. Deploy\n"))
-    assert events == []
-
-
-def test_numbered_list_under_a_question_without_cursor_or_cancel_hint_is_not_a_prompt():
-    _, events = analyze(tty_text("What should we do next?\n1. Install deps\n2. Run tests\n"))
-    assert events == []
-
-
-def test_prompt_inside_a_fenced_code_block_is_not_a_prompt():
-    text = tty_text(
+NOT_PROMPTS = [
+    # The user typed "y" and Enter: the cursor has left the question's line.
+    pytest.param("Continue? [y/N] y\n", id="answered yes/no question"),
+    pytest.param("Continue? [y/N] y\nInstalling...\n$ ", id="yes/no question above newer output"),
+    pytest.param("Plan:\n1. Install deps\n2. Run tests\n3. Deploy\n", id="ordinary numbered list"),
+    pytest.param(
+        "What should we do next?\n1. Install deps\n2. Run tests\n",
+        id="numbered list under a question without cursor or cancel hint",
+    ),
+    pytest.param(
         "Here is what Claude shows:\n"
         "```\n"
         "Do you want to proceed?\n"
         "❯ 1. Yes\n"
         "  2. No\n"
         "Esc to cancel\n"
-        "```\n"
-    )
-    assert analyze(text)[1] == []
+        "```\n",
+        id="prompt inside a fenced code block",
+    ),
+    pytest.param("Example:\n```\nContinue? [y/N] ", id="yes/no inside a fenced code block"),
+    pytest.param(
+        " Do you want to proceed?\n ❯ 1. Yes\n   2. No\n Esc to cancel\n"
+        + "".join(f"line {i}\n" for i in range(8)),
+        id="menu far above newer output",
+    ),
+]
 
 
-def test_yes_no_inside_a_fenced_code_block_is_not_a_prompt():
-    assert analyze(tty_text("Example:\n```\nContinue? [y/N] "))[1] == []
-
-
-def test_menu_far_above_newer_output_is_not_a_prompt():
-    old = tty_text(" Do you want to proceed?\n ❯ 1. Yes\n   2. No\n Esc to cancel\n")
-    newer = tty_text("".join(f"line {i}\n" for i in range(8)))
-    assert analyze(old + newer)[1] == []
+@pytest.mark.parametrize("text", NOT_PROMPTS)
+def test_is_not_a_prompt(text):
+    assert analyze(tty_text(text))[1] == []
 
 
 # ---- one event per appearance ----
