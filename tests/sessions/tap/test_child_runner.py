@@ -6,7 +6,7 @@ import os
 import sys
 import threading
 
-from sessions.capture import ChildRunner
+from sessions.tap.capture import ChildRunner
 from tests.helpers import wait_for
 
 

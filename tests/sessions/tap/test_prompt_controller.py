@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from sessions.approvals import PromptController
+from sessions.tap.approvals import PromptController
 
 from .fakes import Calls, FakeWriter
 

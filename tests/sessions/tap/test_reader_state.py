@@ -2,7 +2,7 @@
 
 import pytest
 
-from sessions.capture import DRAIN_SECONDS, IDLE_SECONDS, TICK_SECONDS, ReaderState
+from sessions.tap.capture import DRAIN_SECONDS, IDLE_SECONDS, TICK_SECONDS, ReaderState
 
 
 def test_an_idle_point_comes_a_quiet_spell_after_output_and_only_once():

@@ -3,7 +3,7 @@
 import json
 from types import SimpleNamespace
 
-from sessions.writer_process import WriterProcess
+from sessions.tap.writer_process import WriterProcess
 
 
 class FileWriter:
