@@ -19,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 
 from sessions.models import ProcessSession, ProcessStateChange, SessionStatus
 
-from .models import EventType, ExtractionEvent, ReviewStatus, RiskLevel
+from .models import CodeBlock, EventType, ExtractionEvent, ReviewStatus, RiskLevel
 
 # A rule is flagged only when this many of its events have been judged (confirmed or false
 # positive): one false positive out of one review says nothing about a rule.
@@ -95,6 +95,29 @@ def events_count(params: dict) -> tuple[int, bool]:
     """(number of matching events up to COUNT_CAP, whether there are more)."""
     n = ExtractionEvent.objects.filtered(params).count_up_to(COUNT_CAP)
     return min(n, COUNT_CAP), n > COUNT_CAP
+
+
+# --- The Code blocks page ------------------------------------------------------------------
+
+CODE_BLOCKS_PAGE_SIZE = 20
+
+
+def code_blocks(language: str = "", q: str = ""):
+    queryset = CodeBlock.objects.order_by("-last_seen", "-id")
+    if language:
+        queryset = queryset.filter(language=language)
+    if q:
+        queryset = queryset.filter(content__icontains=q)
+    return queryset
+
+
+def code_block_languages() -> list[str]:
+    return list(
+        CodeBlock.objects.exclude(language="")
+        .order_by("language")
+        .values_list("language", flat=True)
+        .distinct()
+    )
 
 
 def agent_names() -> list[str]:

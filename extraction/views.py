@@ -23,7 +23,6 @@ from extraction.models import (
     Severity,
 )
 from extraction.serializers import GroupQuerySerializer
-from sessions import dashboard_queries as dq
 from streamtap_site.csp import content_security_policy
 
 # The Events page's time presets: (label, `range`).
@@ -139,14 +138,14 @@ def _export_query(query, params: dict) -> str:
 def code_blocks_list(request):
     language = request.GET.get("language", "").strip()[:40]
     q = request.GET.get("q", "").strip()[:200]
-    page = Paginator(dq.code_blocks(language, q), dq.CODE_BLOCKS_PAGE_SIZE).get_page(
+    page = Paginator(queries.code_blocks(language, q), queries.CODE_BLOCKS_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     context = {
         "page": page,
         "language": language,
         "q": q,
-        "languages": dq.code_block_languages(),
+        "languages": queries.code_block_languages(),
         "query_without_page": _query_without_page(request),
     }
     return render(request, "extraction/code_blocks.html", context)

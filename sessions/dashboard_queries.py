@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from extraction.models import (
-    CodeBlock,
     EventType,
     ExtractionEvent,
 )
@@ -24,7 +23,6 @@ from extraction.models import (
 from .models import ProcessSession, SessionStatus
 
 SESSIONS_PAGE_SIZE = 25
-CODE_BLOCKS_PAGE_SIZE = 20
 
 
 # Overview
@@ -159,26 +157,6 @@ def agent_names() -> list[str]:
 # Events: the Events page reads extraction/filters.py and extraction/queries.py, as the API
 # does. These names stay one release for callers of the old module (deprecated).
 from extraction.queries import EVENTS_PAGE_SIZE, EventPage, events_page  # noqa: E402, F401
-
-# Code blocks
-
-
-def code_blocks(language: str = "", q: str = ""):
-    qs = CodeBlock.objects.order_by("-last_seen", "-id")
-    if language:
-        qs = qs.filter(language=language)
-    if q:
-        qs = qs.filter(content__icontains=q)
-    return qs
-
-
-def code_block_languages() -> list[str]:
-    return list(
-        CodeBlock.objects.exclude(language="")
-        .order_by("language")
-        .values_list("language", flat=True)
-        .distinct()
-    )
 
 
 def _looks_like_date(value: str) -> bool:
