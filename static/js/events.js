@@ -36,6 +36,8 @@ export function matches(e) {
   if (filters.risk && e.risk_level !== filters.risk) return false;
   if (filters.review && e.review_status !== filters.review) return false;
   if (filters.rule && e.rule !== filters.rule) return false;
+  // The live feed's events name no group (it is stored by the writer): a list of one
+  // problem's occurrences shows new ones on reload, never one of another problem.
   if (filters.group && e.group !== filters.group) return false;
   const at = Date.parse(e.timestamp);
   if (since !== null && at < since) return false;
