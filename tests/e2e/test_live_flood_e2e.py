@@ -1,0 +1,116 @@
+"""A flood of events into an open session page (issue 19 item 3): a real tap prints thousands of
+errors as fast as it can, a real daphne carries them, headless Chromium shows them. The timeline
+keeps a bounded number of rows in the DOM, and every event stays reachable from it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from .test_live_tap_e2e import ROOT, last_session_pk, wait_for_session
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+EVENTS = 3000
+WINDOW = 200  # static/js/timeline.js WINDOW_ROWS
+
+# Installed before the page's scripts: the most rows the timeline held at any animation frame.
+ROW_WATCH = """
+window.__rows = { max: 0 };
+const watch = () => {
+  const list = document.getElementById("timeline");
+  if (list) window.__rows.max = Math.max(window.__rows.max, list.childElementCount);
+  requestAnimationFrame(watch);
+};
+requestAnimationFrame(watch);
+"""
+
+
+def shown_seqs(page) -> list[int]:
+    return page.eval_on_selector_all(
+        "#timeline li[data-seq]", "items => items.map(i => Number(i.dataset.seq))"
+    )
+
+
+def test_a_flood_keeps_the_timeline_bounded_and_every_event_reachable(
+    browser, live_server_proc, tmp_path
+):
+    from .conftest import open_logged_in
+
+    server = live_server_proc
+    page = open_logged_in(browser, server)
+    page.context.add_init_script(ROW_WATCH)
+    flag = tmp_path / "go"
+    child = (
+        "import os, sys, time\n"
+        "print('ERROR: flood 0 warm-up', flush=True)\n"
+        f"while not os.path.exists({str(flag)!r}): time.sleep(0.02)\n"
+        f"for n in range(1, {EVENTS}):\n"
+        "    sys.stdout.write(f'ERROR: flood {n} <b>not bold</b>\\n')\n"
+        "    if n % 50 == 0: sys.stdout.flush()\n"
+        "sys.stdout.flush()\n"
+        "time.sleep(60)\n"
+    )
+    since = last_session_pk(server)
+    # The program's output goes nowhere: a pipe nobody reads would stop the tap at 64 KiB.
+    tap = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "tap",
+            "--pipe",
+            "--",
+            sys.executable,
+            "-c",
+            child,
+        ],
+        cwd=ROOT,
+        env=server.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        session_id = wait_for_session(server, since_id=since)
+        page.goto(f"{server.base_url}/sessions/{session_id}/")
+        # The warm-up event came through the socket (backlog or live): the page is subscribed.
+        page.wait_for_selector("#timeline li:has-text('flood 0 warm-up')", timeout=45_000)
+        flag.touch()
+        page.wait_for_function(
+            f"() => Number(document.getElementById('timeline-count').textContent) >= {EVENTS}",
+            timeout=90_000,
+        )
+        # Following the newest: the last event is drawn, and the DOM never held more than the window.
+        page.wait_for_selector(f"#timeline li[data-seq='{EVENTS}']", timeout=10_000)
+        assert page.evaluate("() => window.__rows.max") <= WINDOW
+        newest = shown_seqs(page)
+        assert len(newest) <= WINDOW and newest[-1] == EVENTS
+        assert newest == list(range(newest[0], EVENTS + 1))
+        # Hostile output stays text.
+        assert "<b>not bold</b>" in page.inner_text(f"#timeline li[data-seq='{EVENTS}']")
+        assert page.locator("#timeline b").count() == 0
+
+        # Every event is reachable: "Earlier events" walks the window back to the first one.
+        seen = set(newest)
+        earlier = page.locator("[data-action=timeline-earlier]")
+        while earlier.is_visible():
+            earlier.click()
+            rows = shown_seqs(page)
+            assert len(rows) <= WINDOW and rows == list(range(rows[0], rows[-1] + 1))
+            seen.update(rows)
+        assert seen == set(range(1, EVENTS + 1))
+
+        # New events wait behind "newer" while the reader is up there; back at the end, it follows.
+        newer = page.locator("[data-action=timeline-newer]")
+        while newer.is_visible():
+            newer.click()
+            seen.update(shown_seqs(page))
+        assert shown_seqs(page)[-1] == EVENTS
+        assert page.evaluate("() => window.__rows.max") <= WINDOW
+        assert not page.errors
+    finally:
+        tap.kill()
+        tap.wait()
+        page.context.close()
