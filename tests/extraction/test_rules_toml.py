@@ -38,25 +38,6 @@ def test_none_means_builtin_rules():
     assert load_rules(None).names() == RuleSet().names()
 
 
-def test_add_a_single_line_rule_with_trigger(tmp_path):
-    rules = load_rules(
-        write(
-            tmp_path,
-            """
-[[rule]]
-name = "django_500"
-type = "error"
-pattern = 'Internal Server Error: (?P<path>\\S+)'
-severity = "critical"
-triggers = ["Internal Server Error"]
-""",
-        )
-    )
-    (event,) = run(rules, "ok\nInternal Server Error: /api/x\n")
-    assert event.rule == "django_500" and event.severity == "critical"
-    assert event.metadata == {"path": "/api/x"}
-
-
 def test_add_a_rule_without_trigger_runs_on_every_line(tmp_path):
     rules = load_rules(
         write(tmp_path, '[[rule]]\nname = "deploy"\ntype = "warning"\npattern = "^DEPLOY "\n')
@@ -66,67 +47,48 @@ def test_add_a_rule_without_trigger_runs_on_every_line(tmp_path):
     assert event.event_type == "warning" and event.risk_level == "medium"
 
 
-def test_multiline_rule_with_until(tmp_path):
-    rules = load_rules(
-        write(
-            tmp_path,
-            """
-[[rule]]
-name = "report"
-type = "error"
-pattern = "^BEGIN REPORT"
-until = "^END REPORT"
-triggers = ["begin report"]
-""",
-        )
-    )
-    (event,) = run(rules, "x\nBEGIN REPORT\na\nb\nEND REPORT\ny\n")
-    assert (event.line_start, event.line_end) == (2, 5)
+# A rules file, the output, and the one event it gives (the attributes that show the file's effect).
+RULES_FILE_EVENTS = [
+    pytest.param(
+        '[[rule]]\nname = "django_500"\ntype = "error"\nseverity = "critical"\n'
+        "pattern = 'Internal Server Error: (?P<path>\\S+)'\ntriggers = [\"Internal Server Error\"]\n",
+        "ok\nInternal Server Error: /api/x\n",
+        {"rule": "django_500", "severity": "critical", "metadata": {"path": "/api/x"}},
+        id="a single-line rule with a trigger",
+    ),
+    pytest.param(
+        '[[rule]]\nname = "report"\ntype = "error"\npattern = "^BEGIN REPORT"\n'
+        'until = "^END REPORT"\ntriggers = ["begin report"]\n',
+        "x\nBEGIN REPORT\na\nb\nEND REPORT\ny\n",
+        {"line_start": 2, "line_end": 5},
+        id="a multi-line rule with until",
+    ),
+    pytest.param(
+        '[[rule]]\nname = "dump"\npattern = "^DUMP"\nmax_lines = 2\ntriggers = ["dump"]\n',
+        "DUMP\na\nb\n",
+        {"line_start": 1, "line_end": 2},
+        id="a multi-line rule with max_lines",
+    ),
+    pytest.param(
+        '[[rule]]\nname = "qps"\ntype = "metric"\npattern = \'qps (?P<value>[\\d.]+)\'\n'
+        'metric_name = "qps"\ntriggers = ["qps "]\n',
+        "served qps 12.5\n",
+        {"metadata": {"value": 12.5, "name": "qps", "unit": ""}},
+        id="a user metric rule",
+    ),
+    pytest.param(
+        '[override.warning_generic]\nseverity = "error"\nrisk = "low"\nauto_confirmable = true\n',
+        "warning: meh\n",
+        {"severity": "error", "risk_level": "low", "auto_confirmable": True},
+        id="a built-in rule's severity, risk and auto_confirmable overridden",
+    ),
+]
 
 
-def test_multiline_rule_with_max_lines(tmp_path):
-    rules = load_rules(
-        write(
-            tmp_path,
-            '[[rule]]\nname = "dump"\npattern = "^DUMP"\nmax_lines = 2\ntriggers = ["dump"]\n',
-        )
-    )
-    (event,) = run(rules, "DUMP\na\nb\n")
-    assert (event.line_start, event.line_end) == (1, 2)
-
-
-def test_user_metric_rule(tmp_path):
-    rules = load_rules(
-        write(
-            tmp_path,
-            """
-[[rule]]
-name = "qps"
-type = "metric"
-pattern = 'qps (?P<value>[\\d.]+)'
-metric_name = "qps"
-triggers = ["qps "]
-""",
-        )
-    )
-    (event,) = run(rules, "served qps 12.5\n")
-    assert event.metadata == {"value": 12.5, "name": "qps", "unit": ""}
-
-
-def test_override_severity_risk_and_auto_confirmable(tmp_path):
-    rules = load_rules(
-        write(
-            tmp_path,
-            """
-[override.warning_generic]
-severity = "error"
-risk = "low"
-auto_confirmable = true
-""",
-        )
-    )
-    (event,) = run(rules, "warning: meh\n")
-    assert event.severity == "error" and event.risk_level == "low" and event.auto_confirmable
+@pytest.mark.parametrize(("toml", "text", "expected"), RULES_FILE_EVENTS)
+def test_a_rules_file_gives_its_event(tmp_path, toml, text, expected):
+    (event,) = run(load_rules(write(tmp_path, toml)), text)
+    assert {name: getattr(event, name) for name in expected} == expected
 
 
 def test_disable_a_builtin(tmp_path):
