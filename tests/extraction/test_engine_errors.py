@@ -14,6 +14,13 @@ def errors(text):
     return [e for e in run(text) if e.event_type == "error"]
 
 
+def the_error(text: str, rule: str, lines: tuple[int, int]):
+    """The one error event in the text: of this rule, on these lines (first, last)."""
+    (event,) = errors(text)
+    assert (event.rule, (event.line_start, event.line_end)) == (rule, lines)
+    return event
+
+
 TRACEBACK = """\
 starting
 Traceback (most recent call last):
@@ -27,9 +34,7 @@ after
 
 
 def test_traceback_is_one_event():
-    (event,) = errors(TRACEBACK)
-    assert event.rule == "python_traceback"
-    assert (event.line_start, event.line_end) == (2, 7)
+    event = the_error(TRACEBACK, "python_traceback", (2, 7))
     assert event.content.startswith("Traceback (most recent call last):")
     assert event.content.endswith("ValueError: invalid literal for int() with base 10: 'x'")
     assert event.metadata["exception"] == "ValueError"
@@ -75,9 +80,7 @@ def test_words_ending_in_error_without_colon_space_are_not_errors():
 
 def test_compiler_error_includes_caret_lines():
     text = "src/main.c:3:5: error: expected ';' before 'return'\n    3 |     return x\n      |     ^\nnext\n"
-    (event,) = errors(text)
-    assert event.rule == "compiler_error"
-    assert (event.line_start, event.line_end) == (1, 3)
+    event = the_error(text, "compiler_error", (1, 3))
     assert (
         event.metadata["file"] == "src/main.c"
         and event.metadata["line"] == 3
@@ -120,8 +123,7 @@ def test_cargo_error_line():
 
 def test_npm_err_lines_are_one_event():
     text = "npm ERR! code E404\nnpm ERR! 404 Not Found - GET https://registry/x\nnpm ERR! 404\nadded 1 package\n"
-    (event,) = errors(text)
-    assert event.rule == "npm_error" and (event.line_start, event.line_end) == (1, 3)
+    the_error(text, "npm_error", (1, 3))
     (event,) = errors("npm error code ERESOLVE\nnpm error while resolving\n")
     assert event.line_end == 2
 
@@ -136,9 +138,8 @@ main.main()
 exit status 2
 ok other
 """
-    (event,) = errors(text)
-    assert event.rule == "go_panic" and event.severity == "critical"
-    assert (event.line_start, event.line_end) == (1, 6)
+    event = the_error(text, "go_panic", (1, 6))
+    assert event.severity == "critical"
 
 
 def test_go_panic_ends_at_blank_line_followed_by_text():
@@ -220,9 +221,8 @@ boom
 {RUST_BACKTRACE_NOTE}
 after
 """
-    (event,) = errors(text)
-    assert event.rule == "rust_panic" and event.severity == "critical"
-    assert (event.line_start, event.line_end) == (2, 4)
+    event = the_error(text, "rust_panic", (2, 4))
+    assert event.severity == "critical"
     assert event.metadata == {
         "thread": "main",
         "file": "src/main.rs",
@@ -361,9 +361,7 @@ Node.js v18.0.0
 
 def test_node_error_with_stack_frames_is_one_js_error():
     # Node's whole report, from the `file:line` of the throw to its closing `Node.js vNN`.
-    (event,) = errors(NODE_CRASH)
-    assert event.rule == "js_error"
-    assert (event.line_start, event.line_end) == (1, 9)
+    event = the_error(NODE_CRASH, "js_error", (1, 9))
     assert event.metadata == {
         "exception": "TypeError",
         "message": "Cannot read properties of undefined (reading 'x')",
@@ -405,9 +403,7 @@ Shutting down
 
 
 def test_a_java_exception_with_its_frames_and_causes_is_one_event():
-    (event,) = errors(JAVA_CRASH)
-    assert event.rule == "java_exception"
-    assert (event.line_start, event.line_end) == (2, 7)
+    event = the_error(JAVA_CRASH, "java_exception", (2, 7))
     assert event.metadata == {
         "exception": "java.lang.IllegalStateException",
         "message": "config missing",
