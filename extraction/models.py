@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q
 from django.utils import timezone
 
 
@@ -126,42 +125,11 @@ class ExtractionEventQuerySet(models.QuerySet):
     def high_risk_pending(self):
         return self.filter(risk_level=RiskLevel.HIGH, review_status=ReviewStatus.PENDING)
 
-    def review_queue(self):
-        """Pending high-risk first, then the rest of high risk; oldest first within each."""
-        return self.filter(risk_level=RiskLevel.HIGH).order_by(
-            models.Case(
-                models.When(review_status=ReviewStatus.PENDING, then=0),
-                default=1,
-                output_field=models.IntegerField(),
-            ),
-            "timestamp",
-            "id",
-        )
-
     def after_seq(self, session, seq: int):
         return self.filter(session=session, seq__gt=seq).order_by("seq")
 
     def since(self, days: int):
         return self.filter(timestamp__gte=timezone.now() - timedelta(days=days))
-
-    def rule_precision(self):
-        """Per rule: confirmed, false positives, and precision = confirmed / (both)."""
-        rows = (
-            self.values("rule")
-            .annotate(
-                total=Count("id"),
-                confirmed=Count("id", filter=Q(review_status=ReviewStatus.CONFIRMED)),
-                rejected=Count("id", filter=Q(review_status=ReviewStatus.REJECTED)),
-                false_positive=Count("id", filter=Q(review_status=ReviewStatus.FALSE_POSITIVE)),
-            )
-            .order_by("rule")
-        )
-        result = []
-        for row in rows:
-            judged = row["confirmed"] + row["false_positive"]
-            row["precision"] = round(row["confirmed"] / judged, 4) if judged else None
-            result.append(row)
-        return result
 
 
 class ExtractionEvent(models.Model):

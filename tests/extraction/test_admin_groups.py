@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from extraction.models import ErrorGroup, ExtractionEvent
+from extraction.queries import rule_outcomes
 from tests.extraction.group_factories import error_rows, insert
 from tests.factories import make_event, make_session
 
@@ -65,7 +66,7 @@ def test_a_decision_on_a_group_settles_its_pending_events(
 def test_precision_per_rule_counts_the_settled_events(reviewer_browser, retry_loop):
     group = ErrorGroup.objects.get()
     reviewer_browser.post(QUEUE, {"action": "mark_false_positive", "_selected_action": [group.pk]})
-    (row,) = [r for r in ExtractionEvent.objects.rule_precision() if r["rule"] == "log_error"]
+    row = rule_outcomes()["log_error"]
     assert (row["false_positive"], row["precision"]) == (44, 0.0)
 
 
