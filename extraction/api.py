@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics
+from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
@@ -39,7 +39,7 @@ from streamtap_site.api_common import (  # noqa: F401 (re-exported: the names' o
 
 from . import problems, queries
 from .export import CONTENT_TYPES, export_response
-from .filters import EventExportQuery, EventQuery
+from .filters import EventCountQuery, EventExportQuery, EventQuery
 from .models import CodeBlock, ErrorGroup, ExtractionEvent
 from .serializers import (
     AgentStatsSerializer,
@@ -116,6 +116,27 @@ class ExtractionListView(EventListAPIView):
 
     def filtered_queryset(self, params):
         return self.get_queryset().filtered(params)
+
+
+class EventCountSerializer(serializers.Serializer):
+    count = serializers.IntegerField(
+        help_text=f"Events the filters select, counted up to {queries.COUNT_CAP:,}."
+    )
+    more = serializers.BooleanField(help_text="Whether there are more than `count`.")
+
+
+@extend_schema(
+    summary="How many extraction events the filters select (as the Events page counts them)",
+    parameters=[EventCountQuery],
+    responses={200: EventCountSerializer, 400: ERRORS_400, 401: DETAIL_401},
+    tags=["extractions"],
+)
+class ExtractionCountView(StreamtapAPIMixin, APIView):
+    query_serializer_class = EventCountQuery
+
+    def get(self, request):
+        count, more = queries.events_count(self.params)
+        return Response({"count": count, "more": more})
 
 
 class ExportNegotiation(DefaultContentNegotiation):

@@ -188,6 +188,12 @@ class EventExportQuery(EventQuery):
     limit = None
 
 
+class EventCountQuery(EventQuery):
+    """The filters of a list, to count what they select."""
+
+    limit = None
+
+
 def page_filters(params: dict) -> dict:
     """The validated filters as the Events page's script applies them to live events."""
     session = params.get("session")

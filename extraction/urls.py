@@ -27,6 +27,11 @@ urlpatterns = [
 api_urlpatterns = [
     path("query/extractions", api.ExtractionListView.as_view(), name="st-api-query-extractions"),
     path(
+        "query/extractions/count",
+        api.ExtractionCountView.as_view(),
+        name="st-api-count-extractions",
+    ),
+    path(
         "query/extractions/export",
         api.ExtractionExportView.as_view(),
         name="st-api-export-extractions",

@@ -35,6 +35,7 @@ ROUTES = [
     ("st-api-root", [], "/api/"),
     ("st-api-query-extractions", [], "/api/query/extractions"),
     ("st-api-export-extractions", [], "/api/query/extractions/export"),
+    ("st-api-count-extractions", [], "/api/query/extractions/count"),
     ("st-api-query-sessions", [], "/api/query/sessions"),
     ("st-api-agent-stats", ["codex"], "/api/query/stats/agent/codex"),
     ("st-api-session-events", ["s1"], "/api/sessions/s1/events/"),

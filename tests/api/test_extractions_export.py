@@ -54,6 +54,17 @@ def test_times_come_out_as_iso_8601_with_a_zone(owner_client, world):
     assert stamp.endswith(("Z", "+00:00"))
 
 
+def test_count_is_what_the_events_page_counts(owner_client, owner, client, world):
+    COUNT = reverse("st-api-count-extractions")
+    client.force_login(owner)
+    for params in ({}, {"agent": "codex"}, {"until": "2026-11-20"}, {"rule": "nothing"}):
+        body = owner_client.get(COUNT, params).json()
+        page = client.get(reverse("st-events"), params).content.decode()
+        assert f'<strong data-field="count">{body["count"]}</strong>' in page
+        assert body["more"] is False
+    assert owner_client.get(COUNT, {"limit": "5"}).status_code == 400
+
+
 def test_csv_export_is_the_filtered_list(owner_client, world):
     response = owner_client.get(EXPORT, {"format": "csv", "agent": "codex", "risk": "high"})
     assert response.status_code == 200
