@@ -222,7 +222,7 @@ class HighRiskEventAdmin(ExtractionEventAdmin):
         "reviewed_by",
     ]
     list_filter = ["review_status", "agent_name", "rule", ("timestamp", admin.DateFieldListFilter)]
-    # Served by the ee_risk_review index (risk_level, review_status, timestamp).
+    # The high-risk rows come from the partial ee_high_risk_time index (risk_level = high).
     ordering = [
         Case(
             When(review_status=ReviewStatus.PENDING, then=Value(0)),

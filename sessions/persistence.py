@@ -248,6 +248,17 @@ class EventInserter:
             r["code_block_id"] = ids.get(r["metadata"]["sha256"])
 
 
+def tune_writer_connection(raw, vendor: str) -> None:
+    """Settings of the writer's own connection (``raw``: the driver's connection)."""
+    if vendor == "sqlite":
+        raw.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+    elif vendor == "postgresql":
+        # A commit need not wait for the server's disk: the recording is the write-ahead log,
+        # and what a server crash loses of the last batches `recover` stores again (every
+        # write is idempotent). Ordinary durability for everyone else's transactions.
+        raw.execute("SET synchronous_commit TO off")
+
+
 class StoreUnavailable(Exception):
     """A store could not take a write now (database down or locked, server away).
 
@@ -321,12 +332,10 @@ class DatabaseStore:
             raise StoreUnavailable(str(exc), contention=is_lock_contention(exc)) from exc
 
     def _tune_connection(self) -> None:
-        if connection.vendor != "sqlite":
-            return
         connection.ensure_connection()
         raw = connection.connection
         if raw is not self._tuned_connection:
-            raw.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+            tune_writer_connection(raw, connection.vendor)
             self._tuned_connection = raw
 
 

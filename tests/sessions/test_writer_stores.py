@@ -119,6 +119,20 @@ def test_database_store_writes_a_session_idempotently_and_finishes_it_with_count
     store.close()
 
 
+def test_database_store_keeps_awkward_text_as_it_was_printed(transactional_db, tmp_path):
+    # PostgreSQL takes the rows through COPY: tabs, newlines and backslashes are its syntax.
+    store = DatabaseStore()
+    session = store.open_session(spec(tmp_path))
+    row = rows(1, 1)[0]
+    row.update(content="tab\there\nnew line \\N back\\slash ✓", metadata={"raw": "nul\x00"})
+    assert store.write_batch(session, [row], [], {}) == 1
+    event = ExtractionEvent.objects.get(session_id=session.pk)
+    assert event.content == "tab\there\nnew line \\N back\\slash ✓"
+    # PostgreSQL cannot store NUL: it becomes U+FFFD there, and stays on SQLite.
+    assert event.metadata["raw"] in ("nul\x00", "nul\ufffd")
+    store.close()
+
+
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="a SQLite file's write lock")
 def test_database_store_reports_another_writers_lock_as_contention(transactional_db, tmp_path):
     store = DatabaseStore()
