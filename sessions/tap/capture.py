@@ -73,13 +73,15 @@ class TermSize:
     rows: int = 24
 
 
-def query_answers(data: bytes, cursor: tuple[int, int]) -> list[bytes]:
-    """What a terminal would answer to the queries in ``data``; ``cursor``: (row, col), 1-based."""
+def query_answers(data: bytes, cursor: Callable[[], tuple[int, int]]) -> list[bytes]:
+    """What a terminal would answer to the queries in ``data``; ``cursor()``: (row, col),
+    1-based, asked only for a cursor-position query (a screen may have to render for it)."""
     answers = []
     for m in _QUERY.finditer(data):
         q = m.group(0)
         if q.endswith(b"6n"):
-            answers.append(f"\x1b[{cursor[0]};{cursor[1]}R".encode())
+            row, col = cursor()
+            answers.append(f"\x1b[{row};{col}R".encode())
         elif q.endswith(b"5n"):
             answers.append(b"\x1b[0n")
         elif q.startswith(b"\x1b[>"):
@@ -447,10 +449,12 @@ class ChildRunner:
             self._write_child(data)
 
     def _answer_queries(self, data: bytes) -> None:
+        if _QUERY.search(data) is None:
+            return  # colours and cursor moves, no question (most chunks holding an ESC)
         if self.answer_queries is not None:
             self.answer_queries(data)
             return
-        for answer in query_answers(data, self.cursor_position()):
+        for answer in query_answers(data, self.cursor_position):
             self._write_child(answer)
 
     def cursor_position(self) -> tuple[int, int]:

@@ -265,7 +265,7 @@ def run_extraction(pipeline, receive, reply, answer_queries: bool = False) -> No
             elif kind == "query":
                 if answer_queries:
                     screen = pipeline.screen
-                    cursor = screen.cursor_position() if screen is not None else (1, 1)
+                    cursor = screen.cursor_position if screen is not None else lambda: (1, 1)
                     out.append(("input", b"".join(query_answers(message[1], cursor))))
             elif kind == "sync":
                 out.append(("synced", message[1], pipeline.lines))
