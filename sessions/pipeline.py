@@ -7,6 +7,8 @@ This adapter keeps the old constructor (parts built by the caller: ``extractor``
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from extraction.engine import Extractor, StreamRedactor
 from extraction.engine.pipeline import (
     AGENT_DETECT_LINES,
@@ -35,15 +37,17 @@ class Pipeline(EnginePipeline):
         started_at: float,
         extractor: Extractor,
         redactor: StreamRedactor | None = None,
+        on_events: Callable[[list[dict]], None] | None = None,
         **rest,
     ):
         """The old constructor: no redactor means none (the engine's default makes one);
-        ``rest``: screen, agent_streams, recorder, on_events, on_output, on_idle."""
+        ``rest``: screen, agent_streams, recorder, on_output, on_idle."""
         super().__init__(
             agent_name=agent_name,
             started_at=started_at,
             extractor=extractor,
             redactor=redactor,
             redact=redactor is not None,
+            on_events=on_events,
             **rest,
         )
