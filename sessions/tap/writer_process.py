@@ -121,6 +121,8 @@ class WriterProcess:
 
     def finish(self, *, timeout: float = 10.0, **finish) -> bool:
         """Final flush in the writer process; True when everything reached the database."""
+        if self.dropped_events:  # the outbox's drops join the writer's in the session's stats
+            self._put(("stats", {"dropped_events": self.dropped_events}))
         self._put(("finish", {**finish, "timeout": timeout}))
         with self._cond:
             self._closing = True
