@@ -101,8 +101,6 @@ class LivePublisher(threading.Thread):
         self._counts: dict[str, int] = {}
         self._stopping = False
         self._last_send = 0.0
-        self.dropped_events = 0
-        self.sent_frames = 0
         # Nothing to publish to (--no-live): the hot path skips the queues altogether.
         self.active = not isinstance(transport, NullTransport)
 
@@ -128,7 +126,6 @@ class LivePublisher(threading.Thread):
                 # Browsers see the gap in seq and resync from the database.
                 for _ in range(overflow):
                     self._count(self._events.popleft())
-                self.dropped_events += overflow
             self._cond.notify()
 
     def state(self, state: dict, info: dict | None = None) -> None:
@@ -186,8 +183,7 @@ class LivePublisher(threading.Thread):
                 frame = self._take_frame()
                 if frame:
                     self._last_send = time.monotonic()
-                    if self.transport.send(frame):
-                        self.sent_frames += 1
+                    self.transport.send(frame)
                 if stopping:
                     return
         except Exception:
