@@ -24,6 +24,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from extraction.event_shape import EVENT_DEFAULTS
 from extraction.groups import GroupWriter
 from extraction.models import CodeBlock, ExtractionEvent
 from output_search.indexer import after_batch as index_output_after_batch
@@ -118,14 +119,15 @@ class EventInserter:
         self.converters = {f.attname: converter(f, connection.vendor) for f in self.fields}
         self._plans: dict[tuple[frozenset, frozenset], tuple] = {}
         self.groups = GroupWriter()
+        # A tap's row lacks what the event has before anyone reviews it (the EVENT shape's
+        # defaults, extraction/event_shape.py) and the columns only the server sets.
         self.defaults = {
-            "review_status": "pending",
+            **EVENT_DEFAULTS,
+            "metadata": {},
             "review_note": "",
             "reviewed_by_id": None,
             "reviewed_at": None,
             "code_block_id": None,
-            "context": "",
-            "metadata": {},
         }
 
     def insert(self, session_pk: int, rows: list[dict]) -> list[dict]:
