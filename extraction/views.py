@@ -181,6 +181,9 @@ def problems_list(request):
             "order": params.get("order") or "last_seen",
             "since": _local_input(params.get("since")),
             "until": _local_input(params.get("until")),
+            # The pickers show these in the browser's zone (static/js/moment_pickers.js).
+            "since_iso": params["since"].isoformat() if params.get("since") else "",
+            "until_iso": params["until"].isoformat() if params.get("until") else "",
         },
         "agents": queries.agent_names(),
         "statuses": GroupStatus.values,

@@ -3,15 +3,14 @@
 // are added on top as they happen. Times are shown and picked in the browser's zone and sent
 // to the server with its offset, so the page and the API read them the same way.
 import { LiveSocket } from "./live.js";
+import { setUpMomentPickers } from "./moment_pickers.js";
 import {
   $,
   $all,
   exceptionLine,
   formatTime,
   formatUtc,
-  isoWithOffset,
   jsonData,
-  localInputValue,
   sessionUrl,
   setAnsiText,
 } from "./util.js";
@@ -103,34 +102,12 @@ function countAdded(n) {
 }
 
 // Pickers: shown in the browser's zone, sent with its offset. Picking a time ends a preset.
-function setUpPickers() {
-  const form = $("#event-filters");
-  const pickers = $all("input.moment", form);
-  for (const picker of pickers) {
-    if (picker.dataset.iso) picker.value = localInputValue(picker.dataset.iso);
-    picker.addEventListener("input", () => {
-      $("#range-input")?.remove();
-      for (const link of $all(".presets [aria-current]")) link.removeAttribute("aria-current");
-    });
-  }
-  form.addEventListener("submit", () => {
-    for (const picker of pickers) {
-      const hidden = document.createElement("input");
-      hidden.type = "hidden";
-      hidden.name = picker.name;
-      // A datetime-local value without an offset is read in the browser's zone by Date.
-      hidden.value = picker.value ? isoWithOffset(new Date(picker.value)) : "";
-      picker.removeAttribute("name");
-      form.append(hidden);
-    }
-    // Blank fields mean "any": leave them out of the URL.
-    for (const input of $all("input[name], select[name]", form)) {
-      if (!input.value) input.removeAttribute("name");
-    }
-  });
-}
-
-setUpPickers();
+setUpMomentPickers($("#event-filters"), {
+  onPick: () => {
+    $("#range-input")?.remove();
+    for (const link of $all(".presets [aria-current]")) link.removeAttribute("aria-current");
+  },
+});
 
 if (body.dataset.live === "on") {
   const note = $("#events-live-note");

@@ -150,3 +150,14 @@ def test_until_picked_in_the_browsers_zone_is_the_apis_until(berlin_page, seeded
     # The picker shows what was picked, in the browser's zone.
     expect(page.locator("input.moment[data-iso]").nth(1)).to_have_value("2026-11-26T10:15")
     assert page.errors == []
+
+
+def test_the_problems_pickers_follow_the_same_time_rule(berlin_page, seeded):
+    page, base = berlin_page, seeded.base_url
+    page.goto(f"{base}/problems/?agent={AGENT}")
+    page.fill("input[name=since]", "2026-11-26T10:15")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r"since="))
+    assert parse_qs(urlparse(page.url).query)["since"] == ["2026-11-26T10:15:00+01:00"]
+    expect(page.locator("input.moment").first).to_have_value("2026-11-26T10:15")
+    assert page.errors == []
