@@ -10,14 +10,15 @@ import time
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework.test import APIClient
 
 from extraction.models import ExtractionEvent
 from tests.agents.versions import AIDER_VERSION, CLAUDE_CODE_VERSIONS, CODEX_VERSION
 from tests.helpers import wait_for
 from tests.programs.mock_model_server import MockModelServer
 from tests.sessions.conftest import ROOT, tap_argv
+
+# The dashboard's side of a prompt, as the approval tests drive it; the agent tests import it here.
+from tests.sessions.test_approvals import decide, staff_client  # noqa: F401
 
 PREFIX = Path(os.environ.get("STREAMTAP_AGENTS_PREFIX") or ROOT / ".cache" / "agents")
 API_KEY = "sk-ant-api03-streamtap-mock-0000000000"  # the mock accepts anything
@@ -47,18 +48,6 @@ def cli(name: str, version: str | None = None) -> str:
     except (OSError, subprocess.SubprocessError) as exc:
         pytest.fail(f"{path} --version failed ({exc}): {INSTALL_HINT}", pytrace=False)
     return str(path)
-
-
-def staff_client() -> APIClient:
-    user = get_user_model().objects.create_user("rita", password="pw", is_staff=True)
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def decide(client: APIClient, event: ExtractionEvent, decision: str):
-    url = f"/api/sessions/{event.session.session_id}/prompts/{event.seq}/decision"
-    return client.post(url, {"decision": decision}, format="json")
 
 
 def prompt_event(rule: str | None, timeout: float = 30.0) -> ExtractionEvent:
@@ -224,6 +213,50 @@ class Tap:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def run_claude(
+    version: str | None,
+    tap_env: dict,
+    tmp_path: Path,
+    server: MockModelServer,
+    *tap_args: str,
+    ask: str = "Delete the build directory",
+    claude_args: tuple[str, ...] = (),
+) -> tuple[Path, Tap]:
+    """Claude Code (this version; None: the matrix's first) under `tap --pty` with ``tap_args``,
+    asked ``ask`` in a fresh project: the project and the running tap."""
+    claude = cli("claude", version)
+    proj = project(tmp_path)
+    env = claude_env(tap_env, tmp_path, server, proj, version or CLAUDE_CODE_VERSIONS[0])
+    return proj, Tap(env, proj, "--pty", *tap_args, "--", claude, *claude_args, ask)
+
+
+def run_codex(
+    tap_env: dict,
+    tmp_path: Path,
+    server: MockModelServer,
+    *tap_args: str,
+    ask: str = "Delete build",
+) -> tuple[Path, Tap]:
+    """Codex under `tap --pty` with ``tap_args``, asked ``ask`` in a fresh project: the project
+    and the running tap."""
+    proj = project(tmp_path)
+    env = codex_env(tap_env, tmp_path, server, proj)
+    # --no-daemon: otherwise Codex 0.171 starts a shared app-server daemon that outlives it.
+    argv = [cli("codex"), "--no-daemon", "-C", str(proj), ask]
+    return proj, Tap(env, proj, "--pty", *tap_args, "--", *argv)
+
+
+def tool_results_then_finish(
+    tap: Tap, server: MockModelServer, waiting_for: str, timeout: float = 30.0
+) -> list[str]:
+    """The tool results the agent sent the mock model, once there are any; the tap is finished
+    either way."""
+    try:
+        return wait_for(server.tool_results, timeout, waiting_for)
+    finally:
+        tap.finish()
 
 
 def aider_env(tap_env: dict, tmp_path: Path, server: MockModelServer) -> dict:

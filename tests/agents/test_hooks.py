@@ -13,27 +13,18 @@ import pytest
 from extraction.models import ExtractionEvent
 from sessions.models import ProcessSession
 from tests.agents.live import (
-    Tap,
-    claude_env,
-    cli,
-    codex_env,
     decide,
-    project,
     prompt_event,
+    run_claude,
+    run_codex,
     staff_client,
+    tool_results_then_finish,
     wait_for,
 )
 from tests.agents.versions import CLAUDE_CODE_VERSIONS
 
 each_claude = pytest.mark.parametrize("version", CLAUDE_CODE_VERSIONS)
 PERMISSION_MODE = {"2.1.197": "default", "2.1.332": "auto"}  # with no --permission-mode
-
-
-def run_claude(version, tap_env, tmp_path, mock_model, *tap_args, ask="Delete the build directory"):
-    claude = cli("claude", version)
-    proj = project(tmp_path)
-    env = claude_env(tap_env, tmp_path, mock_model, proj, version)
-    return proj, Tap(env, proj, "--pty", *tap_args, "--", claude, ask)
 
 
 def the_prompt(rule: str, risk: str, decision: str) -> ExtractionEvent:
@@ -88,10 +79,7 @@ def test_auto_confirm_medium_never_runs_rm_rf(version, tap_env, tmp_path, mock_m
     proj, tap = run_claude(
         version, tap_env, tmp_path, mock_model, "--auto-confirm", "medium", "--prompt-timeout", "2"
     )
-    try:
-        results = wait_for(mock_model.tool_results, 30, "Claude to get the denial")
-    finally:
-        tap.finish()
+    results = tool_results_then_finish(tap, mock_model, "Claude to get the denial")
     assert (proj / "build").exists()
     assert "denied by timeout" in results[0]
     prompt = the_prompt("hook_permission", "high", "deny")
@@ -107,10 +95,7 @@ def test_auto_confirm_low_allows_the_tests_through_the_hook(version, tap_env, tm
     proj, tap = run_claude(
         version, tap_env, tmp_path, mock_model, "--auto-confirm", "low", ask="Run the tests"
     )
-    try:
-        results = wait_for(mock_model.tool_results, 30, "Claude to run the tests")
-    finally:
-        tap.finish()
+    results = tool_results_then_finish(tap, mock_model, "Claude to run the tests")
     assert "pytest" in results[0]
     prompt = the_prompt("hook_permission", "low", "approve")
     assert prompt.metadata["command"] == "python3 -m pytest --version"
@@ -126,11 +111,8 @@ def test_auto_confirm_low_allows_the_tests_through_the_hook(version, tap_env, tm
 def test_codex_rm_rf_is_held_by_the_hook_until_the_dashboard_decides(
     decision, tap_env, tmp_path, mock_model
 ):
-    codex = cli("codex")
-    proj = project(tmp_path)
-    env = codex_env(tap_env, tmp_path, mock_model, proj)
     client = staff_client()
-    tap = Tap(env, proj, "--pty", "--", codex, "--no-daemon", "-C", str(proj), "Delete build")
+    proj, tap = run_codex(tap_env, tmp_path, mock_model)
     try:
         prompt = prompt_event("hook_permission")
         assert (prompt.risk_level, prompt.metadata["command"]) == ("high", "rm -rf build/")
@@ -149,23 +131,13 @@ def test_codex_rm_rf_is_held_by_the_hook_until_the_dashboard_decides(
     assert [(a["outcome"], a["by"]) for a in answered(session)] == [(outcome, "dashboard:rita")]
 
 
-def run_codex(tap_env, tmp_path, mock_model, *tap_args, ask="Delete build"):
-    proj = project(tmp_path)
-    env = codex_env(tap_env, tmp_path, mock_model, proj)
-    argv = [cli("codex"), "--no-daemon", "-C", str(proj), ask]
-    return proj, Tap(env, proj, "--pty", *tap_args, "--", *argv)
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_codex_auto_confirm_medium_never_runs_rm_rf(tap_env, tmp_path, mock_model):
     proj, tap = run_codex(
         tap_env, tmp_path, mock_model, "--auto-confirm", "medium", "--prompt-timeout", "2"
     )
-    try:
-        results = wait_for(mock_model.tool_results, 30, "Codex to get the denial")
-    finally:
-        tap.finish()
+    results = tool_results_then_finish(tap, mock_model, "Codex to get the denial")
     assert (proj / "build").exists()
     assert "blocked by PreToolUse hook" in results[0]
     prompt = the_prompt("hook_permission", "high", "deny")
@@ -177,10 +149,7 @@ def test_codex_auto_confirm_medium_never_runs_rm_rf(tap_env, tmp_path, mock_mode
 def test_codex_auto_confirm_low_answers_its_own_prompt_once(tap_env, tmp_path, mock_model):
     mock_model.command, mock_model.reason = "ls", "List the files"
     proj, tap = run_codex(tap_env, tmp_path, mock_model, "--auto-confirm", "low", ask="List")
-    try:
-        results = wait_for(mock_model.tool_results, 30, "Codex to run `ls`")
-    finally:
-        tap.finish()
+    results = tool_results_then_finish(tap, mock_model, "Codex to run `ls`")
     assert "README" in results[0]
     # The policy approved it through the hook; Codex still asked on its screen (it refuses a
     # hook's "allow"), and the tap gave its prompt the same answer: one prompt event.

@@ -25,14 +25,16 @@ from sessions.pipeline import Pipeline, replay_recording
 from sessions.recording import iter_events, read_header
 from sessions.screen import ScreenAnalyzer
 from tests.agents.live import (
-    Tap,
     claude_env,
     cli,
     codex_env,
     decide,
     project,
     prompt_event,
+    run_claude,
+    run_codex,
     staff_client,
+    tool_results_then_finish,
     wait_for,
 )
 from tests.sessions.conftest import ROOT, tap_argv
@@ -193,61 +195,60 @@ def test_claude_command_excludes_the_description_line():
 # ---- the real CLIs, live (slow) --------------------------------------------------------------
 
 
-@pytest.mark.slow
-@pytest.mark.django_db(transaction=True)
-def test_codex_tui_prompt_approved_from_the_dashboard(tap_env, tmp_path, mock_model):
-    codex = cli("codex")
-    proj = project(tmp_path)
-    env = codex_env(tap_env, tmp_path, mock_model, proj)
+def approve_rm_rf_from_the_dashboard(tap, proj, mock_model, rule, key, shown, then=None) -> None:
+    """The agent's own prompt for `rm -rf build/`, found on the screen (this rule, high risk,
+    answered by ``key``, ``shown`` in its text), approved from the dashboard: nothing ran before
+    the answer, the command ran after it, and the prompt and the session record who decided.
+    ``then``: (condition, what) to wait for before the tap is finished."""
     client = staff_client()
-    # --no-daemon: otherwise Codex 0.171 starts a shared app-server daemon that outlives it.
-    tap = Tap(
-        env,
-        proj,
-        "--pty",
-        *SCREEN_ONLY,
-        "--",
-        codex,
-        "--no-daemon",
-        "-C",
-        str(proj),
-        "Delete build",
-    )
     try:
-        prompt = prompt_event("codex_permission")
+        prompt = prompt_event(rule)
         assert prompt.risk_level == "high"
         assert prompt.metadata["command"] == "rm -rf build/"
-        assert prompt.metadata["approve_writes"] == ["y"]
-        assert "Reason: Remove the build directory" in prompt.content
+        assert prompt.metadata["approve_writes"] == [key]
+        assert shown in prompt.content
         assert (proj / "build").exists()  # nothing ran before the answer
         assert decide(client, prompt, "approve").status_code == 200
-        wait_for(mock_model.tool_results, 20, "Codex to send the command's result")
+        wait_for(mock_model.tool_results, 20, "the agent to send the command's result")
         assert not (proj / "build").exists()
-        wait_for(lambda: len(mock_model.requests_to("/responses")) >= 3, 10, "the final turn")
+        if then:
+            wait_for(then[0], 10, then[1])
     finally:
         tap.finish()
     prompt.refresh_from_db()
     assert (prompt.prompt_decision, prompt.prompt_decision_by) == ("approve", "dashboard:rita")
     session = ProcessSession.objects.get()
-    answered = session.state_changes.get(state="prompt_answered").metadata
+    answered = session.state_changes.filter(state="prompt_answered").first().metadata
     assert answered["by"] == "dashboard:rita" and answered["outcome"] == "approve"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_codex_tui_prompt_approved_from_the_dashboard(tap_env, tmp_path, mock_model):
+    proj, tap = run_codex(tap_env, tmp_path, mock_model, *SCREEN_ONLY)
+    approve_rm_rf_from_the_dashboard(
+        tap,
+        proj,
+        mock_model,
+        "codex_permission",
+        "y",
+        "Reason: Remove the build directory",
+        then=(lambda: len(mock_model.requests_to("/responses")) >= 3, "the final turn"),
+    )
+    session = ProcessSession.objects.get()
+    assert session.state_changes.filter(state="prompt_answered").count() == 1
     assert session.events.filter(event_type="prompt").count() == 1
 
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_codex_tui_read_only_command_is_auto_confirmed(tap_env, tmp_path, mock_model):
-    codex = cli("codex")
     mock_model.command, mock_model.reason = "ls", "List the files"
-    proj = project(tmp_path)
-    env = codex_env(tap_env, tmp_path, mock_model, proj)
-    tap = Tap(env, proj, "--pty", *SCREEN_ONLY, "--auto-confirm", "low", "--", codex, "--no-daemon", "-C",
-              str(proj), "List files")  # fmt: skip
-    try:
-        results = wait_for(mock_model.tool_results, 30, "Codex to run `ls` after auto-confirm")
-        assert "README" in results[0] and "build" in results[0]
-    finally:
-        tap.finish()
+    proj, tap = run_codex(
+        tap_env, tmp_path, mock_model, *SCREEN_ONLY, "--auto-confirm", "low", ask="List files"
+    )
+    results = tool_results_then_finish(tap, mock_model, "Codex to run `ls` after auto-confirm")
+    assert "README" in results[0] and "build" in results[0]
     prompt = ExtractionEvent.objects.get(event_type="prompt")
     assert (prompt.rule, prompt.risk_level, prompt.prompt_decision) == (
         "codex_permission",
@@ -260,48 +261,31 @@ def test_codex_tui_read_only_command_is_auto_confirmed(tap_env, tmp_path, mock_m
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_claude_code_prompt_approved_from_the_dashboard(tap_env, tmp_path, mock_model):
-    claude = cli("claude")
-    proj = project(tmp_path)
-    env = claude_env(tap_env, tmp_path, mock_model, proj)
-    client = staff_client()
-    tap = Tap(env, proj, "--pty", *SCREEN_ONLY, "--", claude, "Delete the build directory")
-    try:
-        prompt = prompt_event("claude_permission")
-        assert prompt.risk_level == "high"
-        assert prompt.metadata["command"] == "rm -rf build/"
-        assert prompt.metadata["approve_writes"] == ["1"]
-        assert "Do you want to proceed?" in prompt.content
-        assert (proj / "build").exists()
-        assert decide(client, prompt, "approve").status_code == 200
-        wait_for(mock_model.tool_results, 20, "Claude Code to send the command's result")
-        assert not (proj / "build").exists()
-    finally:
-        tap.finish()
-    prompt.refresh_from_db()
-    assert (prompt.prompt_decision, prompt.prompt_decision_by) == ("approve", "dashboard:rita")
-    session = ProcessSession.objects.get()
-    answered = session.state_changes.filter(state="prompt_answered").first().metadata
-    assert answered["by"] == "dashboard:rita" and answered["outcome"] == "approve"
+    proj, tap = run_claude(None, tap_env, tmp_path, mock_model, *SCREEN_ONLY)
+    approve_rm_rf_from_the_dashboard(
+        tap, proj, mock_model, "claude_permission", "1", "Do you want to proceed?"
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_claude_code_low_risk_command_is_auto_confirmed(tap_env, tmp_path, mock_model):
-    claude = cli("claude")
     # `ls` never reaches a prompt (Claude Code allows read-only commands itself); running the
     # tests does, and streamtap rates it low.
     mock_model.command, mock_model.reason = "python3 -m pytest --version", ""
-    proj = project(tmp_path)
-    env = claude_env(tap_env, tmp_path, mock_model, proj)
     # Claude Code always shows a description under the command ("Run shell command" when the
     # model gave none): it is not part of the command, so the prompt is rated low.
-    tap = Tap(
-        env, proj, "--pty", *SCREEN_ONLY, "--auto-confirm", "low", "--", claude, "Run the tests"
+    _, tap = run_claude(
+        None,
+        tap_env,
+        tmp_path,
+        mock_model,
+        *SCREEN_ONLY,
+        "--auto-confirm",
+        "low",
+        ask="Run the tests",
     )
-    try:
-        wait_for(mock_model.tool_results, 30, "Claude Code to run the tests after auto-confirm")
-    finally:
-        tap.finish()
+    tool_results_then_finish(tap, mock_model, "Claude Code to run the tests after auto-confirm")
     prompt = ExtractionEvent.objects.filter(event_type="prompt", rule="claude_permission").get()
     assert prompt.risk_level == "low" and prompt.prompt_decision == "approve"
     assert prompt.metadata["command"].startswith("python3 -m pytest --version")

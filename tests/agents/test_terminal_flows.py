@@ -22,6 +22,8 @@ from tests.agents.live import (
     cli,
     codex_env,
     project,
+    run_claude,
+    run_codex,
     wait_for,
 )
 from tests.agents.versions import CLAUDE_CODE_VERSIONS
@@ -77,11 +79,15 @@ def assert_one_denied_prompt(prompt: ExtractionEvent, proj, hooked: bool) -> Non
 @pytest.mark.django_db(transaction=True)
 def test_claude_esc_at_its_prompt_is_a_denial(version, tap_env, tmp_path, mock_model):
     mock_model.command, mock_model.reason = MEDIUM, "Make the dist directory"
-    proj = project(tmp_path)
-    env = claude_env(tap_env, tmp_path, mock_model, proj, version)
     # manual: Claude's own prompt for a medium call (2.1.332's "auto" may allow it unasked).
-    tap = Tap(env, proj, "--pty", "--", cli("claude", version), "--permission-mode", "default",
-              "Make dist")  # fmt: skip
+    proj, tap = run_claude(
+        version,
+        tap_env,
+        tmp_path,
+        mock_model,
+        claude_args=("--permission-mode", "default"),
+        ask="Make dist",
+    )
     assert_one_denied_prompt(deny_with_esc(tap), proj, hooked=True)
 
 
@@ -89,9 +95,7 @@ def test_claude_esc_at_its_prompt_is_a_denial(version, tap_env, tmp_path, mock_m
 @pytest.mark.django_db(transaction=True)
 def test_codex_esc_at_its_prompt_is_a_denial(tap_env, tmp_path, mock_model):
     mock_model.command, mock_model.reason = MEDIUM, "Make the dist directory"
-    proj = project(tmp_path)
-    env = codex_env(tap_env, tmp_path, mock_model, proj)
-    tap = Tap(env, proj, "--pty", "--", cli("codex"), "--no-daemon", "-C", str(proj), "Make dist")
+    proj, tap = run_codex(tap_env, tmp_path, mock_model, ask="Make dist")
     assert_one_denied_prompt(deny_with_esc(tap), proj, hooked=True)
 
 
