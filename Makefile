@@ -12,8 +12,10 @@ run: setup ## Serve http://127.0.0.1:8000 (SQLite; `make run PORT=8001` for anot
 serve: setup ## Serve the dashboard only
 	$(BIN)/python manage.py serve
 
+# The ten slowest tests are listed after each run: one that grows past ~3 s belongs in
+# tests/conftest.py's SLOW_TESTS, so that this loop stays a few minutes long.
 test: setup-dev ## The fast loop on SQLite: every test not marked slow (servers, browsers, agents)
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" --durations=10
 
 test-all: setup-dev browser agents ## The whole test suite on the SQLite default (what CI runs)
 	$(BIN)/pytest
