@@ -33,11 +33,12 @@ log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
-# Below the program's priority: the extraction takes the CPU the program leaves. 5, not 10:
-# CFS weights 335 against the program's 1024 (the program gets 3/4 of a shared core), and on a
-# machine busy with other work a niceness of 10 (weight 110) starved the extraction: the tap's
-# end took 4× as long with eight other busy processes.
-NICENESS = 5
+# The extraction's niceness. It runs in a process of its own, so the program no longer waits for
+# it; a lower priority (5) was tried and is not the default: on a machine busy with other work
+# the extraction then answered a detached terminal's cursor-position query, and looked for
+# prompts, late enough that aider redrew its question and it was reported twice
+# (tests/agents/test_terminal_flows.py failed 2 of 2 at 5 and passed at 0). Prompts come first.
+NICENESS = 0
 # Output waiting in the tap for the extraction process beyond which the reader waits (the
 # program is then held back): ~1.4 bench inputs of 89 MB.
 MAX_BACKLOG_BYTES = 128 << 20
