@@ -7,9 +7,8 @@ recorded one) and sends the numbered event rows back, where ``events.EventRouter
 the prompt controller, the writer and the publisher. So the wrapped program runs at the pace of
 the copy and the recording: when it prints faster than the rules can be run, the extraction
 falls behind and catches up after (its input waits in the tap's outbox, bounded, then in the
-socket). It runs at a lower priority than the program (``os.nice``): a program waiting at a
-prompt is idle, so the extraction then has the CPU and the prompt is found as soon as the idle
-point reaches it.
+socket). A program waiting at a prompt is idle, so the extraction then has the CPU and the
+prompt is found as soon as the idle point reaches it (NICENESS says why it is not niced).
 
 The events' identities do not change: the pipeline sees exactly the recorded chunks and idle
 points, in the same order as ``recover`` replays them.
