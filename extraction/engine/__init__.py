@@ -17,19 +17,39 @@ One job per module:
     transcripts.py, hook_events.py   an agent's transcript lines and hook calls → events
 """
 
-from .events import Event
-from .extractor import Extractor
-from .pipeline import IDLE_SECONDS, Pipeline, replay_recording
-from .redact import StreamRedactor, redact
-from .risk import (
-    DESTRUCTIVE_PATTERNS,
-    LOW_PATTERNS,
-    MEDIUM_PATTERNS,
-    CommandPolicy,
-    risk_for_command,
-)
-from .rules import Rule, RulesError, RuleSet
-from .rules_toml import load_rules
+# The names below load on first use (PEP 562): the agent hook client runs as `python -S` without
+# site-packages and imports only `hook_events` (risk, redaction); importing the whole engine here
+# would pull in pyte and hyperscan, fail, and make a dead tap deny even a harmless Read.
+_EXPORTS = {
+    "Event": ".events",
+    "Extractor": ".extractor",
+    "IDLE_SECONDS": ".pipeline",
+    "Pipeline": ".pipeline",
+    "replay_recording": ".pipeline",
+    "StreamRedactor": ".redact",
+    "redact": ".redact",
+    "DESTRUCTIVE_PATTERNS": ".risk",
+    "LOW_PATTERNS": ".risk",
+    "MEDIUM_PATTERNS": ".risk",
+    "CommandPolicy": ".risk",
+    "risk_for_command": ".risk",
+    "Rule": ".rules",
+    "RulesError": ".rules",
+    "RuleSet": ".rules",
+    "load_rules": ".rules_toml",
+}
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DESTRUCTIVE_PATTERNS",
