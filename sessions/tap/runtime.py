@@ -32,7 +32,11 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from extraction.engine import Pipeline, StreamRedactor, load_rules, redact
+# From the modules, not the package: the package loads its names lazily, and once its submodule
+# ``redact`` is imported, ``extraction.engine.redact`` is that module, not the function.
+from extraction.engine.pipeline import Pipeline
+from extraction.engine.redact import StreamRedactor, redact
+from extraction.engine.rules_toml import load_rules
 
 from ..live import (
     LivePublisher,
