@@ -250,7 +250,6 @@ STREAMTAP = {
     # Empty: the server `manage.py serve` runs on this data directory (server.json), or :8000.
     "SERVER_URL": os.environ.get("STREAMTAP_SERVER_URL", ""),
     "API_TOKEN": os.environ.get("STREAMTAP_TOKEN", ""),
-    "REDACT_RECORDING": envbool("STREAMTAP_REDACT_RECORDING", True),
     "RETENTION_DAYS": envint("STREAMTAP_RETENTION_DAYS", 0),
     "PROMPT_TIMEOUT": envfloat("STREAMTAP_PROMPT_TIMEOUT", 0.0),
     "PRECISION_THRESHOLD": envfloat("STREAMTAP_PRECISION_THRESHOLD", 0.5),
