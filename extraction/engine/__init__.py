@@ -17,22 +17,26 @@ One job per module:
     transcripts.py, hook_events.py   an agent's transcript lines and hook calls → events
 """
 
-# The names below load on first use (PEP 562): the agent hook client runs as `python -S` without
-# site-packages and imports only `hook_events` (risk, redaction); importing the whole engine here
-# would pull in pyte and hyperscan, fail, and make a dead tap deny even a harmless Read.
+# The light names are imported here; the rest load on first use (PEP 562). The agent hook client
+# runs as `python -S` without site-packages and imports only `hook_events` (risk, redaction):
+# importing the pipeline here would pull in pyte, fail there, and make a dead tap deny even a
+# harmless Read. `redact` must be bound here, not lazily: importing the submodule
+# `extraction.engine.redact` would otherwise leave the module under that name, not the function.
+from .events import Event
+from .redact import StreamRedactor, redact
+from .risk import (
+    DESTRUCTIVE_PATTERNS,
+    LOW_PATTERNS,
+    MEDIUM_PATTERNS,
+    CommandPolicy,
+    risk_for_command,
+)
+
 _EXPORTS = {
-    "Event": ".events",
     "Extractor": ".extractor",
     "IDLE_SECONDS": ".pipeline",
     "Pipeline": ".pipeline",
     "replay_recording": ".pipeline",
-    "StreamRedactor": ".redact",
-    "redact": ".redact",
-    "DESTRUCTIVE_PATTERNS": ".risk",
-    "LOW_PATTERNS": ".risk",
-    "MEDIUM_PATTERNS": ".risk",
-    "CommandPolicy": ".risk",
-    "risk_for_command": ".risk",
     "Rule": ".rules",
     "RulesError": ".rules",
     "RuleSet": ".rules",
