@@ -45,6 +45,9 @@ class Extractor:
         self._redact = _unchanged if input_redacted else redact
         self._redact_metadata = not input_redacted
         self.lines = 0
+        # The number of the last complete line holding more than white space: a TUI's redraw
+        # ends blank lines below a question it still waits at (see Pipeline._one_per_question).
+        self.last_text_line = 0
         self._partial = PartialLine()
         self._block: Block | None = None
         # The last complete lines, for the context of events near a chunk start and for idle().
@@ -179,6 +182,15 @@ class Extractor:
             events += self._match_line(region[pos:nl], pos)
             pos = nl + 1
         self.lines = base + region.count("\n")
+        # Back over the region's trailing blank lines only: usually none or one.
+        end, blank = size - 1, 0
+        while end >= 0:
+            start = region.rfind("\n", 0, end) + 1
+            if region[start:end].strip():
+                self.last_text_line = self.lines - blank
+                break
+            blank += 1
+            end = start - 1
         tail = region[-(SCREEN_LINES * 200) :].split("\n")[-SCREEN_LINES - 1 : -1]
         if len(tail) < SCREEN_LINES:
             tail = (self._screen + tail)[-SCREEN_LINES:]

@@ -177,20 +177,35 @@ class Pipeline:
             self._events(self.last_offset, events)
 
     def _one_per_question(self, events: list[Event]) -> list[Event]:
-        """Drop a prompt another detector already reported: the same question and command, and
-        no line completed since. In a terminal aider's question is seen by the line view as its
-        line ends, and by the screen an idle later, once prompt_toolkit has moved the cursor
-        back onto it."""
+        """Drop a prompt another detector already reported: the same question, the same command
+        (or one detector without one), and no text printed since but the question's own line.
+
+        In a terminal aider's question is seen by the line view once its line ends (without the
+        command, which stands a line above) and by the screen with it, an idle earlier or later,
+        in either order; prompt_toolkit's redraw ends blank lines below the question and moves
+        back up, so the line count between the two may be anything. One event, the first: when
+        the line view's came first, its risk is the fail-closed high of a question without a
+        command. A program asking again has printed text since (the answer's echo, the next
+        command)."""
         if not any(e.event_type == "prompt" for e in events):
             return events
         kept = []
+        text_line = self.extractor.last_text_line
         for event in events:
             if event.event_type == "prompt":
                 meta = event.metadata
-                key = (" ".join(str(meta.get("question", "")).split()), meta.get("command"))
-                if (key, self.extractor.lines) == self._last_prompt:
+                question = " ".join(str(meta.get("question", "")).split())
+                command = meta.get("command") or None
+                last = self._last_prompt
+                if (
+                    last is not None
+                    and last[0] == question
+                    and text_line - last[2] <= 1
+                    and (last[1] is None or command is None or last[1] == command)
+                ):
+                    self._last_prompt = (question, last[1] or command, last[2])
                     continue
-                self._last_prompt = (key, self.extractor.lines)
+                self._last_prompt = (question, command, text_line)
             kept.append(event)
         return kept
 

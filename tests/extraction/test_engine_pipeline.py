@@ -3,8 +3,12 @@ recover all run it."""
 
 from __future__ import annotations
 
+import itertools
+import json
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from extraction.engine import Pipeline
 
@@ -76,3 +80,33 @@ def test_a_question_waiting_for_its_answer_is_a_prompt_at_the_idle_point():
     [prompt] = pipeline.idle()
     assert (prompt["event_type"], prompt["rule"]) == ("prompt", "prompt_yes_no")
     assert pipeline.close() == []  # the same question is not asked twice
+
+
+def _recorded(cast: Path) -> tuple[tuple[int, int], list[tuple[float, str]]]:
+    """The terminal's size and the output chunks of a recording."""
+    header, *rows = (json.loads(line) for line in cast.read_text().splitlines())
+    return (header["width"], header["height"]), [(t, d) for t, kind, d in rows if kind == "o"]
+
+
+@pytest.mark.parametrize(
+    "cast", ["aider-0.86.2-shell-command.cast", "aider-0.86.2-shell-command-redraw.cast"]
+)
+def test_aiders_question_is_one_prompt_wherever_the_program_went_quiet(cast):
+    # The line view sees the question as its line ends (no command: it stands a line above),
+    # the screen sees it with its command, an idle earlier or later, and prompt_toolkit's
+    # redraw may complete a line between the two: whatever the idle points, one prompt.
+    size, chunks = _recorded(FIXTURES / "real_agents" / cast)
+    last = range(max(0, len(chunks) - 5), len(chunks))
+    for idle_after in itertools.chain.from_iterable(
+        itertools.combinations(last, n) for n in range(len(last) + 1)
+    ):
+        pipeline = Pipeline(screen_size=size)
+        rows = []
+        for i, (offset, text) in enumerate(chunks):
+            rows += pipeline.feed(offset, text)
+            if i in idle_after:
+                rows += pipeline.idle()
+        rows += pipeline.close()
+        prompts = [r for r in rows if r["event_type"] == "prompt"]
+        assert len(prompts) == 1, (idle_after, [(p["rule"], p["line_start"]) for p in prompts])
+        assert "Run shell command?" in prompts[0]["content"]
