@@ -155,6 +155,7 @@ def test_every_page_renders_without_script_errors(logged_in_page, live_server_pr
         ("session.png", f"/sessions/{demo['main_session']}/", "#metrics .uplot"),
         ("events.png", "/events/", "#events-body tr"),
         ("code-blocks.png", "/code-blocks/", "code.hljs"),
+        ("problems.png", "/problems/", "#problems-table tbody tr"),
     ]
     for name, path, ready in shots:
         page.goto(f"{live_server_proc.base_url}{path}")
