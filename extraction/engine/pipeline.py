@@ -104,6 +104,11 @@ class Pipeline:
         self.screen = screen
         # The last prompt reported, and the line count then: one event per question.
         self._last_prompt: tuple | None = None
+        # In a terminal, prompts the line view found in a complete line, and the last text line
+        # then: they wait for the next look at the screen, which reports a TUI's question with
+        # its command (see _look_for_prompts), or for more text (the program did not wait).
+        self._held_prompts: list[Event] = []
+        self._held_at = 0
         # Machine-readable agent output (codex exec --json, claude stream-json) is decided by
         # the first complete line: None = not yet known.
         self._agent_parser = AgentStreamParser() if agent_streams else None
@@ -165,16 +170,37 @@ class Pipeline:
         events = self.extractor.idle()
         if self.screen is not None:
             drawn = self.screen.idle(self.extractor.lines)
+            held, self._held_prompts = self._held_prompts, []
             # In a terminal the rendered screen decides about menus: the line view sees redraws
             # and control bytes (a TUI's "\x1b(B\x0f") as new lines and would report the same
             # menu again after it was answered. Plain questions (`rm -i`) stay the line view's.
             if any(e.event_type == "prompt" for e in drawn):
                 events = [e for e in events if e.event_type != "prompt"]
-            events = self._one_per_question([*_without_menus(events), *drawn])
+                held = []
+            events = self._one_per_question([*held, *_without_menus(events), *drawn])
         if self.on_idle is not None:
             events = [*events, *self.on_idle(self.last_offset)]
         if events:
             self._events(self.last_offset, events)
+
+    def _hold_line_prompts(self, events: list[Event]) -> list[Event]:
+        """In a terminal, a question the line view found in a complete line waits for the next
+        look at the screen: aider's "Run shell command?" line ends before prompt_toolkit moves
+        the cursor back onto it, and the screen then reports it with its command (and the risk
+        of that command), the line view without. A program that prints more text instead of
+        waiting has its held question let out first, in order."""
+        text_line = self.extractor.last_text_line
+        out: list[Event] = []
+        if self._held_prompts and text_line - self._held_at > 1:
+            out, self._held_prompts = self._one_per_question(self._held_prompts), []
+        for event in events:
+            if event.event_type == "prompt":
+                if not self._held_prompts:
+                    self._held_at = text_line
+                self._held_prompts.append(event)
+            else:
+                out.append(event)
+        return out
 
     def _one_per_question(self, events: list[Event]) -> list[Event]:
         """Drop a prompt another detector already reported: the same question, the same command
@@ -248,8 +274,8 @@ class Pipeline:
             events = self._agent_feed(text)
         else:
             events = self.extractor.feed(text)
-        if events and self.screen is not None:
-            events = self._one_per_question(_without_menus(events))
+        if self.screen is not None:
+            events = self._hold_line_prompts(_without_menus(events))
         if events:
             self._events(offset, events)
         # After the events: the publisher then sends this chunk's events and output together,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from extraction.engine import Pipeline
+from extraction.engine import IDLE_SECONDS, Pipeline
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SECRET = "sk-proj-A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"
@@ -110,3 +110,22 @@ def test_aiders_question_is_one_prompt_wherever_the_program_went_quiet(cast):
         prompts = [r for r in rows if r["event_type"] == "prompt"]
         assert len(prompts) == 1, (idle_after, [(p["rule"], p["line_start"]) for p in prompts])
         assert "Run shell command?" in prompts[0]["content"]
+
+
+@pytest.mark.parametrize(
+    "cast", ["aider-0.86.2-shell-command.cast", "aider-0.86.2-shell-command-redraw.cast"]
+)
+def test_aiders_question_carries_its_command_at_the_recorded_idle_points(cast):
+    # Where the program really went quiet (a gap of IDLE_SECONDS, and the end), the one prompt
+    # is the screen's, with the command whose risk decides it: the line view's question waits
+    # for that look instead of being reported first without it.
+    size, chunks = _recorded(FIXTURES / "real_agents" / cast)
+    pipeline = Pipeline(screen_size=size)
+    rows = []
+    for (offset, text), after in zip(chunks, [*chunks[1:], (float("inf"), "")], strict=True):
+        rows += pipeline.feed(offset, text)
+        if after[0] - offset >= IDLE_SECONDS:
+            rows += pipeline.idle()
+    rows += pipeline.close()
+    [prompt] = [r for r in rows if r["event_type"] == "prompt"]
+    assert prompt["rule"] == "aider_confirm" and prompt["metadata"]["command"]
