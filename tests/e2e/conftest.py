@@ -179,7 +179,11 @@ def _create_superuser(server: LiveServer) -> None:
         raise RuntimeError(result.stderr)
 
 
-@pytest.fixture(scope="session")
+# Package scope: while Playwright's sync API runs, the main thread has a running event loop, and
+# Django refuses its database calls there (SynchronousOnlyOperation); pytest-django runs the tests
+# without a database last, so tests after tests/e2e (the tap's writer process closing its
+# connections before the fork) failed while a session-wide browser was still open.
+@pytest.fixture(scope="package")
 def browser():
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's chromium (make browser)")
