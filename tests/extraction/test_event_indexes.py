@@ -34,7 +34,9 @@ def newest(params: dict):
     ("params", "index"),
     [
         ({}, "ee_time"),
-        ({"agent": "codex"}, "ee_agent_time"),
+        # With few rows PostgreSQL may sort the agent's rows from its stats index instead: both
+        # lead with agent_name, so the list never scans the table.
+        ({"agent": "codex"}, ("ee_agent_time", "ee_agent_stats")),
         ({"rule": "python_traceback"}, "ee_rule_time"),
         ({"risk": "high"}, "ee_high_risk_time"),
         ({"severity": "critical"}, "ee_critical_time"),
@@ -45,7 +47,8 @@ def newest(params: dict):
     ],
 )
 def test_each_filtered_list_reads_its_index(db, params, index):
-    assert index in plan(newest(params))
+    text = plan(newest(params))
+    assert any(name in text for name in ([index] if isinstance(index, str) else index)), text
 
 
 def test_the_review_queue_reads_its_partial_index(db):
