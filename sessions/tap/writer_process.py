@@ -22,53 +22,26 @@ import ctypes
 import gc
 import logging
 import os
-import pickle
 import signal
 import socket
-import struct
 import threading
 import time
 from types import SimpleNamespace
 
 from django.db import connections
 
+from .framing import frame as _frame
+from .framing import recv as _recv
+from .framing import send as _send
+
 log = logging.getLogger(__name__)
 
-_HEADER = struct.Struct("!I")
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
 # The parent's outbox, in events, beyond which new ones are dropped (the recording keeps them
 # and ``recover`` rebuilds): the writer process has its own, larger, bound.
 MAX_OUTBOX_EVENTS = 200_000
 WRITER_NICENESS = 5
-
-
-def _frame(message) -> bytes:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEADER.pack(len(data)) + data
-
-
-def _send(sock: socket.socket, message) -> None:
-    sock.sendall(_frame(message))
-
-
-def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
-    chunks = []
-    while size:
-        chunk = sock.recv(min(size, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def _recv(sock: socket.socket):
-    header = _recv_exact(sock, _HEADER.size)
-    if header is None:
-        return None
-    data = _recv_exact(sock, _HEADER.unpack(header)[0])
-    return None if data is None else pickle.loads(data)
 
 
 class WriterProcess:
