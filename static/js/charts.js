@@ -18,13 +18,14 @@ function yAxisSize(u, values, axisIdx, cycleNum) {
   const axis = u.axes[axisIdx];
   let size = axis.ticks.size + axis.gap;
   const longest = (values || []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), "");
-  if (longest) {
-    u.ctx.font = axis.font[0];
-    size += u.ctx.measureText(longest).width / devicePixelRatio;
-  }
+  u.ctx.font = axis.font[0];
+  if (longest) size += u.ctx.measureText(longest).width / devicePixelRatio;
+  // The first x label is centred on its tick, which may sit at the plot's left edge: the axis
+  // is at least half the widest time label wide, or a chart of small values ("0", "1") cut it.
+  const halfTime = u.ctx.measureText(WIDEST_TIME).width / devicePixelRatio / 2 + 2;
   // uPlot asks again while sizes settle, and the labels can grow between rounds (a shorter plot
   // gets other ticks): never shrink, so the rounds end and no label is cut at the left edge.
-  const wanted = Math.ceil(size) + 6;
+  const wanted = Math.max(Math.ceil(size) + 6, Math.ceil(halfTime));
   return cycleNum > 1 ? Math.max(axis._size || 0, wanted) : wanted;
 }
 
@@ -33,6 +34,7 @@ function yAxisSize(u, values, axisIdx, cycleNum) {
 const clockFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const secondsFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+const WIDEST_TIME = secondsFormat.format(new Date(2000, 11, 28, 23, 58, 58));
 
 function xLabels(u, splits, axisIdx, space, incr) {
   const format = incr >= 86400 ? dayFormat : incr < 60 ? secondsFormat : clockFormat;

@@ -48,11 +48,9 @@ for e in ExtractionEvent.objects.filter(session__session_id={session_id!r}):
 
 
 @pytest.mark.parametrize("width", [800, 1366, 1920])
-def test_no_axis_label_is_cut_off(browser, live_server_proc, big_metrics, width):
+def test_no_axis_label_is_cut_off(browser, live_server_proc, demo, big_metrics, width):
     page = open_logged_in(browser, live_server_proc, viewport={"width": width, "height": 900})
-    # The demo session's narrow charts are left out: after the other e2e tests ran (PostgreSQL
-    # run, 1366 and 1920 px) one still showed ink in its first columns; open in issue 17.
-    for path in ["/", f"/sessions/{big_metrics}/"]:
+    for path in ["/", f"/sessions/{big_metrics}/", f"/sessions/{demo['main_session']}/"]:
         page.goto(live_server_proc.base_url + path)
         page.wait_for_selector(".uplot canvas")
         page.wait_for_timeout(300)  # the charts are drawn on the next animation frame
