@@ -44,7 +44,8 @@ def cli(name: str, version: str | None = None) -> str:
     if not path.exists():
         pytest.fail(f"{path} is missing: {INSTALL_HINT}", pytrace=False)
     try:
-        subprocess.run([str(path), "--version"], capture_output=True, timeout=30, check=True)
+        # A cold first start of a node CLI on a loaded CI machine took over 30 s once.
+        subprocess.run([str(path), "--version"], capture_output=True, timeout=120, check=True)
     except (OSError, subprocess.SubprocessError) as exc:
         pytest.fail(f"{path} --version failed ({exc}): {INSTALL_HINT}", pytrace=False)
     return str(path)
