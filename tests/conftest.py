@@ -160,3 +160,23 @@ def reviewer_client(reviewer):
 @pytest.fixture
 def outsider_client():
     return APIClient()
+
+
+@pytest.fixture
+def watcher(db):
+    """An ordinary account that only looks at the dashboard pages."""
+    return make_user("watcher")
+
+
+@pytest.fixture
+def client_in(client, watcher):
+    """Django's test client, logged in as the watcher (a browser on the dashboard pages)."""
+    client.force_login(watcher)
+    return client
+
+
+@pytest.fixture
+def reviewer_browser(client, reviewer):
+    """Django's test client, logged in as the reviewer (the admin's review queues)."""
+    client.force_login(reviewer)
+    return client

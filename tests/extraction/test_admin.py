@@ -13,12 +13,6 @@ QUEUE = reverse("admin:extraction_highriskevent_changelist")
 
 
 @pytest.fixture
-def reviewer_browser(client, reviewer):
-    client.force_login(reviewer)
-    return client
-
-
-@pytest.fixture
 def queue(db):
     """High-risk events of several ages and states, and one medium-risk event."""
     session = make_session("codex", started_at=T0)

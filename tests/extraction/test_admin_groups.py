@@ -16,12 +16,6 @@ T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def reviewer_browser(client, reviewer):
-    client.force_login(reviewer)
-    return client
-
-
-@pytest.fixture
 def retry_loop(db):
     session = make_session("codex", started_at=T0)
     insert(session, error_rows(44, T0, message="ERROR attempt {i}: connection refused"))

@@ -9,17 +9,11 @@ import pytest
 from django.urls import reverse
 
 from extraction.templatetags.code_blocks import CodeRisk, code_risk
-from tests.factories import make_code_block, make_event, make_session, make_user
+from tests.factories import make_code_block, make_event, make_session
 
 CODE_BLOCKS = reverse("st-code-blocks")
 RISKY = "```bash\nrm -rf build/ && make\n```\n"
 HOSTILE = '<script>alert("x")</script>\n'
-
-
-@pytest.fixture
-def browser(client, db):
-    client.force_login(make_user("watcher"))
-    return client
 
 
 @pytest.fixture
@@ -55,8 +49,8 @@ def test_code_block_pages_need_a_login(client, blocks):
         assert response.status_code == 302 and "/login/" in response["Location"]
 
 
-def test_the_occurrence_count_and_the_hash_link_to_the_blocks_own_page(browser, blocks):
-    page = browser.get(CODE_BLOCKS).content.decode()
+def test_the_occurrence_count_and_the_hash_link_to_the_blocks_own_page(client_in, blocks):
+    page = client_in.get(CODE_BLOCKS).content.decode()
 
     url = detail_url(blocks["risky"])
     assert f'href="{url}#occurrences"' in page
@@ -66,8 +60,8 @@ def test_the_occurrence_count_and_the_hash_link_to_the_blocks_own_page(browser, 
     assert re.search(rf'<a class="mono" data-field="permalink" href="{url}"', page)
 
 
-def test_a_block_holding_rm_rf_carries_a_high_risk_mark_and_a_harmless_one_none(browser, blocks):
-    page = browser.get(CODE_BLOCKS).content.decode()
+def test_a_block_holding_rm_rf_carries_a_high_risk_mark_and_a_harmless_one_none(client_in, blocks):
+    page = client_in.get(CODE_BLOCKS).content.decode()
 
     marks = re.findall(
         r'<span class="badge risk-(\w+) code-risk"[^>]*>([^<]*)<span class="mono">([^<]*)<', page
@@ -75,8 +69,10 @@ def test_a_block_holding_rm_rf_carries_a_high_risk_mark_and_a_harmless_one_none(
     assert marks == [("high", "high risk: ", "rm -rf")]
 
 
-def test_a_blocks_page_lists_every_event_it_occurred_as_with_a_link_that_opens_it(browser, blocks):
-    response = browser.get(detail_url(blocks["risky"]))
+def test_a_blocks_page_lists_every_event_it_occurred_as_with_a_link_that_opens_it(
+    client_in, blocks
+):
+    response = client_in.get(detail_url(blocks["risky"]))
 
     assert response.status_code == 200
     rows = [(e.session.session_id, e.seq) for e in response.context["occurrences"]]
@@ -92,28 +88,28 @@ def test_a_blocks_page_lists_every_event_it_occurred_as_with_a_link_that_opens_i
         "/sessions/codex-20261120-100000/?event=9",
     ]
     for link in links:  # each permalink opens a page that exists
-        assert browser.get(link).status_code == 200
+        assert client_in.get(link).status_code == 200
 
 
-def test_a_blocks_page_shows_its_code_as_text_with_its_risk_mark(browser, blocks):
-    hostile = browser.get(detail_url(blocks["harmless"])).content.decode()
-    risky = browser.get(detail_url(blocks["risky"])).content.decode()
+def test_a_blocks_page_shows_its_code_as_text_with_its_risk_mark(client_in, blocks):
+    hostile = client_in.get(detail_url(blocks["harmless"])).content.decode()
+    risky = client_in.get(detail_url(blocks["risky"])).content.decode()
 
     assert "<script>alert" not in hostile and "&lt;script&gt;alert(&quot;x&quot;)" in hostile
     assert 'class="badge risk-high code-risk"' in risky and "code-risk" not in hostile
 
 
-def test_a_block_whose_events_were_pruned_says_how_many_are_left(browser, blocks):
+def test_a_block_whose_events_were_pruned_says_how_many_are_left(client_in, blocks):
     blocks["risky"].events.filter(seq=9).delete()
 
-    page = browser.get(detail_url(blocks["risky"])).content.decode()
+    page = client_in.get(detail_url(blocks["risky"])).content.decode()
 
     assert "2 of the 3 occurrences are still stored" in page
 
 
-def test_an_unknown_block_is_a_404(browser, blocks):
-    assert browser.get(reverse("st-code-block-detail", args=["0" * 64])).status_code == 404
-    assert browser.get("/code-blocks/not-a-hash/").status_code == 404
+def test_an_unknown_block_is_a_404(client_in, blocks):
+    assert client_in.get(reverse("st-code-block-detail", args=["0" * 64])).status_code == 404
+    assert client_in.get("/code-blocks/not-a-hash/").status_code == 404
 
 
 @pytest.mark.parametrize(

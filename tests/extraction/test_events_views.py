@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -25,17 +24,6 @@ from tests.factories import make_event, make_session, make_token
 URL = reverse("st-events")
 EXPORT = reverse("st-events-export")
 API = reverse("st-api-query-extractions")
-
-
-@pytest.fixture
-def user(db):
-    return get_user_model().objects.create_user("watcher", password="unused")
-
-
-@pytest.fixture
-def client_in(client, user):
-    client.force_login(user)
-    return client
 
 
 def shown(client, params) -> set[tuple[str, int]]:
@@ -134,7 +122,7 @@ def test_a_time_with_an_offset_or_in_tz_is_that_instant(client_in):
     assert {s for _i, s in shown(client_in, {"since": "2026-11-26T09:30"})} == {2}
 
 
-def test_until_is_exclusive_on_the_page_and_in_the_api_alike(client_in, user):
+def test_until_is_exclusive_on_the_page_and_in_the_api_alike(client_in, watcher):
     session = make_session("codex")
     boundary = datetime(2026, 11, 26, 10, 15, tzinfo=UTC)
     make_event(session, seq=1, timestamp=boundary - timedelta(microseconds=1))
@@ -142,7 +130,7 @@ def test_until_is_exclusive_on_the_page_and_in_the_api_alike(client_in, user):
     params = {"until": "2026-11-26T11:15:00+01:00"}
 
     on_page = {e.id for e in client_in.get(URL, params).context["page"].events}
-    token = make_token(user)
+    token = make_token(watcher)
     in_api = {
         e["id"]
         for e in client_in.get(API, params, HTTP_AUTHORIZATION=f"Token {token}").json()["results"]
@@ -262,7 +250,7 @@ def test_csv_export_holds_the_filtered_events_and_defuses_formulas(client_in):
     assert datetime.fromisoformat(rows[0]["timestamp"].replace("Z", "+00:00")).tzinfo is not None
 
 
-def test_ndjson_export_is_the_api_event_shape_line_by_line(client_in, user):
+def test_ndjson_export_is_the_api_event_shape_line_by_line(client_in, watcher):
     session = make_session("codex")
     for seq in (1, 2, 3):
         make_event(session, seq=seq)
@@ -270,7 +258,7 @@ def test_ndjson_export_is_the_api_event_shape_line_by_line(client_in, user):
     assert response["Content-Type"] == "application/x-ndjson"
     lines = body_of(response).splitlines()
     events = [json.loads(line) for line in lines]
-    token = make_token(user)
+    token = make_token(watcher)
     api = client_in.get(API, {"session": session.session_id}, HTTP_AUTHORIZATION=f"Token {token}")
     assert events == api.json()["results"]
 

@@ -6,7 +6,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,17 +16,6 @@ HOSTILE = (
     '<script>alert("x")</script><img src=x onerror=alert(1)><a href="javascript:alert(2)">y</a>'
 )
 PAGES = ["st-overview", "st-sessions", "st-events", "st-code-blocks"]
-
-
-@pytest.fixture
-def user(db):
-    return get_user_model().objects.create_user("watcher", password="unused")
-
-
-@pytest.fixture
-def client_in(client, user):
-    client.force_login(user)
-    return client
 
 
 def make_session(session_id: str, agent: str = "codex", **fields) -> ProcessSession:
