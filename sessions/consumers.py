@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -22,8 +23,7 @@ from django.db.models import Count, Max
 
 from extraction.models import ExtractionEvent
 
-from .ingest import LATEST_SEQ
-from .live import ALL_GROUP, event_to_dict, group_for_session, session_info
+from .live import ALL_GROUP, announced_seq, event_to_dict, group_for_session, session_info
 from .models import ProcessSession, SessionStatus
 
 # Close codes the page understands (4000-4999 are for applications).
@@ -177,17 +177,30 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             window.popleft()
         return len(window) > self.MAX_MESSAGES_PER_SECOND
 
-    async def subscribe_session(self, content: dict):
+    async def requested_session(self, content: dict, fields: tuple, usage: str):
+        """The session a client message names and its seq ``fields`` (non-negative integers),
+        or None once the client got an error frame (``usage``, or no such session)."""
         session_id = content.get("session")
-        after_seq = _non_negative_int(content.get("after_seq"))
-        after_oseq = _non_negative_int(content.get("after_oseq"))
-        if not isinstance(session_id, str) or after_seq is None or after_oseq is None:
-            await self.send_error("subscribe needs session (string), after_seq and after_oseq ≥ 0")
-            return
+        values = [_non_negative_int(content.get(name)) for name in fields]
+        if not isinstance(session_id, str) or None in values:
+            await self.send_error(usage)
+            return None
         session = await _get_session(session_id)
         if session is None:
             await self.send_error(f"no session {session_id!r}")
+            return None
+        return session, *values
+
+    async def subscribe_session(self, content: dict):
+        requested = await self.requested_session(
+            content,
+            ("after_seq", "after_oseq"),
+            "subscribe needs session (string), after_seq and after_oseq ≥ 0",
+        )
+        if requested is None:
             return
+        session, after_seq, after_oseq = requested
+        session_id = session.session_id
         if session.pk not in self.session_pks:
             if len(self.session_pks) >= self.MAX_SESSION_SUBSCRIPTIONS:
                 await self.send_error("too many session subscriptions")
@@ -201,8 +214,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         # the second copy), never in neither.
         await self.join(group_for_session(session.pk))
         info = session_info(session)
-        # Events already announced live but not yet in the database: the page resyncs for them.
-        info["last_seq"] = LATEST_SEQ.get(session.pk, 0)
+        # Events already announced live (by any worker, or a tap straight into Redis) but maybe
+        # not in the database yet: the page resyncs for them until their batch lands.
+        info["last_seq"] = await sync_to_async(announced_seq, thread_sensitive=False)(session.pk)
         if session.status in COUNTED_LIVE:
             # A running session's counts are only written when it ends: count the stored
             # events now, and each event sent from here on (the page header stays current).
@@ -216,16 +230,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await self.send_backlog(session, cursor, after_seq)
 
     async def resync(self, content: dict):
-        session_id = content.get("session")
-        after_seq = _non_negative_int(content.get("after_seq"))
-        if not isinstance(session_id, str) or after_seq is None:
-            await self.send_error("resync needs session (string) and after_seq ≥ 0")
+        requested = await self.requested_session(
+            content, ("after_seq",), "resync needs session (string) and after_seq ≥ 0"
+        )
+        if requested is None:
             return
-        session = await _get_session(session_id)
-        if session is None:
-            await self.send_error(f"no session {session_id!r}")
-            return
-        await self.send_backlog(session, self.cursor_for(session_id), after_seq)
+        session, after_seq = requested
+        await self.send_backlog(session, self.cursor_for(session.session_id), after_seq)
 
     async def send_backlog(self, session, cursor: SessionCursor, after_seq: int):
         # Anything buffered for this session goes out first so frames stay in seq order.

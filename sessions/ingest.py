@@ -18,6 +18,7 @@ import asyncio
 import json
 from types import SimpleNamespace
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core import signing
@@ -27,16 +28,18 @@ from extraction.event_shape import event_json
 from streamtap_site.throttling import BadTokenThrottle
 
 from .ingest_api import LiveEventSerializer, load_json, may_ingest
-from .live import ALL_GROUP, INGEST_SALT, group_for_session, split_frame
+from .live import (
+    ALL_GROUP,
+    INGEST_SALT,
+    group_for_session,
+    note_announced,
+    split_frame,
+    top_seq,
+)
 from .models import ProcessSession, SessionStatus
 
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 
-# The highest seq this server has forwarded per session. A browser subscribing in the window
-# between an event's live frame and its database batch learns from it that something is on
-# its way and resyncs until the batch lands (see LiveConsumer.subscribe_session).
-LATEST_SEQ: dict[int, int] = {}
-MAX_TRACKED_SESSIONS = 10_000
 SIGNATURE_MAX_AGE = 300
 # session pk -> channel name of the socket publishing it.
 PUBLISHERS: dict[int, str] = {}
@@ -197,15 +200,15 @@ class IngestConsumer(AsyncWebsocketConsumer):
                 CLOSE_NOT_YOURS, {"session": ["another connection publishes this session"]}
             )
         frame = frame_for_viewers(data, pk)
-        if "events" in frame:
-            top = max(e["seq"] for e in frame["events"])
-            if top > LATEST_SEQ.get(pk, 0):
-                if len(LATEST_SEQ) >= MAX_TRACKED_SESSIONS:
-                    LATEST_SEQ.clear()
-                LATEST_SEQ[pk] = top
         everyone, session_frame = split_frame(frame)
         await self.channel_layer.group_send(ALL_GROUP, everyone)
         await self.channel_layer.group_send(group_for_session(pk), session_frame)
+        # The highest seq forwarded, in the record every worker reads: a browser subscribing
+        # between an event's live frame and its database batch learns from it that something
+        # is on its way and resyncs until the batch lands (LiveConsumer.subscribe_session).
+        top = top_seq(frame)
+        if top:
+            await sync_to_async(note_announced, thread_sensitive=False)(pk, top)
 
     async def _publishing(self, session_id: str) -> int | None:
         """The session's pk; the first socket to publish a session owns it until it closes."""

@@ -1,18 +1,19 @@
-"""The live bus: group names and message shapes shared by the tap, the server and browsers.
+"""The live bus's vocabulary, shared by the tap's publisher, the server's consumers and pages.
 
-See docs/architecture.md ("The live bus"). Everything published here is announced after or
-independently of the database; browsers treat the database as the truth and the bus as a hint.
+Group names, the wire shape of an event, ``split_frame``, ``session_info`` and the shared
+record of the highest seq announced per session. The tap's publisher and its transports are in
+``sessions/tap/publisher.py`` (the old names here are deprecated aliases for one release).
+
+See docs/architecture.md ("The live bus"): a frame may reach a browser before its batch
+commits; browsers treat the database as the truth and the bus as a hint.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
-import threading
-import time
-from collections import deque
+import warnings
 from pathlib import Path
 
 from extraction.event_shape import event_json
@@ -20,6 +21,9 @@ from extraction.event_shape import event_json
 log = logging.getLogger(__name__)
 
 ALL_GROUP = "st.all"
+# Signs the local tap's ingest header (sessions/tap/publisher.py) and is checked by the server's
+# ingest consumer (sessions/ingest.py).
+INGEST_SALT = "streamtap.ingest"
 
 
 def group_for_session(session_pk: int) -> str:
@@ -50,285 +54,63 @@ def session_info(session) -> dict:
     }
 
 
-# ---------------------------------------------------------------------------------------------
-# Publishing from the tap (runs in the tap process, on its own thread)
-# ---------------------------------------------------------------------------------------------
-
-
-COALESCE_SECONDS = 0.05  # busy: at most one frame per 50 ms; quiet: at once
-MAX_QUEUED_EVENTS = 20_000
-MAX_OUTPUT_PER_FRAME = 256 * 1024
-RECONNECT_SECONDS = 2.0
-INGEST_SALT = "streamtap.ingest"
-
-
-def ingest_auth_headers(api_token: str = "") -> dict:
-    """Headers that authenticate a tap to the server's ingest websocket.
-
-    A DRF token for taps on other hosts; otherwise a short-lived value signed with the secret key
-    file this machine's server also reads (no credential to configure for the default setup).
-    """
-    if api_token:
-        return {"Authorization": f"Token {api_token}"}
-    from django.core import signing
-
-    return {"X-Streamtap-Ingest": signing.dumps({"purpose": "ingest"}, salt=INGEST_SALT)}
-
-
-class LivePublisher(threading.Thread):
-    """Coalescing, never-blocking publisher of a tap's events, states and output.
-
-    The tap calls ``event()``, ``state()`` and ``output()``: each appends to a bounded buffer and
-    wakes this thread. Frames go out at once when the session is quiet and at most every
-    ``COALESCE_SECONDS`` when it is busy. When the transport is away, frames are dropped (the
-    database still gets everything; browsers resync from it by seq).
-    """
-
-    def __init__(self, transport):
-        super().__init__(name="streamtap-live", daemon=True)
-        self.transport = transport
-        self.session_id: str | None = None
-        self.session_pk: int | None = None
-        self._cond = threading.Condition()
-        self._events: deque = deque()
-        self._states: list = []
-        self._output: list = []
-        self._output_bytes = 0
-        self._output_gap: list | None = None
-        self._info: dict | None = None
-        # Events by type so far: every frame with events carries them (session_info), so a
-        # page that opened after some were sent still shows the session's true counts.
-        self._counts: dict[str, int] = {}
-        self._stopping = False
-        self._last_send = 0.0
-        # Nothing to publish to (--no-live): the hot path skips the queues altogether.
-        self.active = not isinstance(transport, NullTransport)
-
-    def set_session(self, session_id: str, session_pk: int, info: dict | None = None) -> None:
-        """The session row exists: announce it (pages list a new session at once, not at its
-        first event), ahead of anything queued before the row was there."""
-        with self._cond:
-            self.session_id, self.session_pk = session_id, session_pk
-            if self.active and info is not None:
-                started = {"state": "running", "timestamp": info.get("started_at"), "metadata": {}}
-                self._states.insert(0, started)
-                self._info = {"status": "running", **info, **(self._info or {})}
-            self._cond.notify()
-
-    def events(self, events: list[dict]) -> None:
-        """A tap's event rows (as handed to the writer), sent in the wire shape."""
-        if not self.active:
-            return
-        with self._cond:
-            self._events.extend(events)
-            overflow = len(self._events) - MAX_QUEUED_EVENTS
-            if overflow > 0:
-                # Browsers see the gap in seq and resync from the database.
-                for _ in range(overflow):
-                    self._count(self._events.popleft())
-            self._cond.notify()
-
-    def state(self, state: dict, info: dict | None = None) -> None:
-        if not self.active:
-            # A prompt-heavy program changes state thousands of times: with nothing to publish
-            # to, waking this thread for each cost the reader CPU and interpreter-lock hand-offs.
-            return
-        with self._cond:
-            self._states.append(state)
-            if info:
-                self._info = {**(self._info or {}), **info}
-            self._cond.notify()
-
-    def output(self, oseq: int, offset: float, text: str) -> None:
-        if not self.active:
-            return
-        with self._cond:
-            if self._output_bytes + len(text) > MAX_OUTPUT_PER_FRAME:
-                # Too much to show live: the page re-reads these chunks from the recording.
-                if self._output_gap is None:
-                    self._output_gap = [oseq, oseq]
-                else:
-                    self._output_gap[1] = oseq
-                return
-            self._output.append([oseq, offset, text])
-            self._output_bytes += len(text)
-            self._cond.notify()
-
-    def close(self, timeout: float = 2.0) -> None:
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
-        self.join(timeout)
-
-    def _count(self, row: dict) -> None:
-        kind = row.get("event_type", "")
-        self._counts[kind] = self._counts.get(kind, 0) + 1
-
-    def _has_pending(self) -> bool:
-        return bool(self._events or self._states or self._output or self._output_gap)
-
-    def run(self) -> None:
-        try:
-            self.transport.open()
-            while True:
-                with self._cond:
-                    while not self._stopping and not (self._has_pending() and self.session_pk):
-                        self._cond.wait(timeout=1.0)
-                    stopping = self._stopping
-                if not stopping:
-                    # Coalesce: a frame at most every COALESCE_SECONDS while busy.
-                    wait = self._last_send + COALESCE_SECONDS - time.monotonic()
-                    if wait > 0:
-                        time.sleep(wait)
-                frame = self._take_frame()
-                if frame:
-                    self._last_send = time.monotonic()
-                    self.transport.send(frame)
-                if stopping:
-                    return
-        except Exception:
-            log.exception("streamtap live publisher stopped")
-        finally:
-            self.transport.close()
-
-    def _take_frame(self) -> dict | None:
-        with self._cond:
-            if not self.session_pk or not (self._has_pending() or self._info):
-                return None
-            frame = {
-                "type": "live.batch",
-                "session": self.session_id,
-                "session_pk": self.session_pk,
-            }
-            if self._events:
-                # Converted here, on the publisher's thread, once per frame: the tap's reader
-                # only queues its rows (and a row queued before the session row existed gets
-                # the session's id now).
-                session_id = self.session_id
-                frame["events"] = [event_row_to_wire(row, session_id) for row in self._events]
-                for row in self._events:
-                    self._count(row)
-                self._info = {
-                    **(self._info or {}),
-                    "event_counts": dict(self._counts),
-                    "total_extraction_events": sum(self._counts.values()),
-                }
-                self._events.clear()
-            if self._states:
-                frame["states"], self._states = self._states, []
-            if self._output:
-                frame["output"], self._output, self._output_bytes = self._output, [], 0
-            if self._output_gap:
-                frame["output_gap"], self._output_gap = self._output_gap, None
-            if self._info:
-                frame["session_info"], self._info = self._info, None
-            return frame
-
-
 def split_frame(frame: dict) -> tuple[dict, dict]:
     """The same frame for the all-sessions group (no terminal output) and the session's group."""
     everyone = {k: v for k, v in frame.items() if k not in ("output", "output_gap")}
     return everyone, frame
 
 
-class WebsocketTransport:
-    """Sends frames to the server's /ws/ingest/ (default setup: no broker needed)."""
+# ---------------------------------------------------------------------------------------------
+# The highest seq announced per session, shared by every server worker
+# ---------------------------------------------------------------------------------------------
 
-    def __init__(self, server_url: str, headers: dict):
-        base = server_url.rstrip("/")
-        self.origin = base
-        self.url = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
-        self.url += "/ws/ingest/"
-        self.headers = headers
-        self._ws = None
-        self._next_attempt = 0.0
-
-    def open(self) -> None:
-        self._connect()
-
-    def _connect(self) -> bool:
-        if time.monotonic() < self._next_attempt:
-            return False
-        from websockets.sync.client import connect
-
-        try:
-            self._ws = connect(
-                self.url,
-                additional_headers=self.headers,
-                origin=self.origin,
-                open_timeout=1.0,
-                close_timeout=0.5,
-                max_size=2**20,
-                compression=None,
-            )
-            return True
-        except Exception as exc:  # server not running: live view off, capture unaffected
-            log.info("streamtap: live server %s unavailable: %s", self.url, exc)
-            self._ws = None
-            self._next_attempt = time.monotonic() + RECONNECT_SECONDS
-            return False
-
-    def send(self, frame: dict) -> bool:
-        if self._ws is None and not self._connect():
-            return False
-        try:
-            self._ws.send(json.dumps(frame, separators=(",", ":")))
-            return True
-        except Exception as exc:
-            log.info("streamtap: live send failed: %s", exc)
-            self._ws = None
-            self._next_attempt = time.monotonic() + RECONNECT_SECONDS
-            return False
-
-    def close(self) -> None:
-        if self._ws is not None:
-            try:
-                self._ws.close()
-            except Exception:
-                pass
-            self._ws = None
+# Django's cache alias "live" (streamtap_site/settings.py): Redis when STREAMTAP_REDIS_URL is
+# set, so every worker and a tap publishing straight into Redis share one record; else this
+# one server process's memory, where the ingest consumer writes it. A day is longer than any
+# batch takes to commit; entries older than that are forgotten (and LocMemCache is bounded).
+ANNOUNCED_CACHE = "live"
+ANNOUNCED_SECONDS = 24 * 3600
 
 
-class ChannelLayerTransport:
-    """Sends frames straight into a cross-process channel layer (channels-redis)."""
-
-    def __init__(self):
-        self._loop = None
-        self._layer = None
-
-    def open(self) -> None:
-        from channels.layers import get_channel_layer
-
-        self._loop = asyncio.new_event_loop()
-        self._layer = get_channel_layer()
-
-    def send(self, frame: dict) -> bool:
-        everyone, session_frame = split_frame(frame)
-        try:
-            self._loop.run_until_complete(self._send(everyone, session_frame, frame["session_pk"]))
-            return True
-        except Exception as exc:  # Redis down: live push degrades, the database stays complete
-            log.info("streamtap: channel layer send failed: %s", exc)
-            return False
-
-    async def _send(self, everyone: dict, session_frame: dict, pk: int) -> None:
-        await self._layer.group_send(ALL_GROUP, everyone)
-        await self._layer.group_send(group_for_session(pk), session_frame)
-
-    def close(self) -> None:
-        if self._loop is not None:
-            self._loop.close()
+def _announced_key(session_pk: int) -> str:
+    return f"announced-seq:{int(session_pk)}"
 
 
-class NullTransport:
-    def open(self) -> None:
-        pass
+def top_seq(frame: dict) -> int:
+    """The highest seq a frame announces: its events' and its session_info's ``last_seq``."""
+    seqs = [int(event["seq"]) for event in frame.get("events") or ()]
+    info = frame.get("session_info") or {}
+    return max([*seqs, int(info.get("last_seq") or 0)])
 
-    def send(self, frame: dict) -> bool:
-        return False
 
-    def close(self) -> None:
-        pass
+def note_announced(session_pk: int, seq: int) -> None:
+    """Remember that seqs up to ``seq`` of the session went out live.
+
+    One tap publishes a session and its seqs only grow, so read-then-write needs no lock. A
+    cache that is away costs pages the hint, not the publisher its thread.
+    """
+    if seq <= 0:
+        return
+    from django.core.cache import caches
+
+    try:
+        cache = caches[ANNOUNCED_CACHE]
+        key = _announced_key(session_pk)
+        if seq > (cache.get(key) or 0):
+            cache.set(key, seq, ANNOUNCED_SECONDS)
+    except Exception as exc:
+        log.info("streamtap: could not note the announced seq: %s", exc)
+
+
+def announced_seq(session_pk: int) -> int:
+    """The highest seq of the session announced live by any worker or tap (0: none known)."""
+    from django.core.cache import caches
+
+    try:
+        return int(caches[ANNOUNCED_CACHE].get(_announced_key(session_pk)) or 0)
+    except Exception as exc:
+        log.info("streamtap: could not read the announced seq: %s", exc)
+        return 0
 
 
 DEFAULT_SERVER_URL = "http://127.0.0.1:8000"
@@ -372,10 +154,32 @@ def server_url() -> str:
     return url
 
 
-def default_transport(server_url: str, api_token: str = ""):
-    """Redis when configured (the tap joins the same layer as the servers), else the server."""
-    from django.conf import settings
+# ---------------------------------------------------------------------------------------------
+# Deprecated: the tap's publisher lived here (now sessions/tap/publisher.py); one release.
+# ---------------------------------------------------------------------------------------------
 
-    if getattr(settings, "REDIS_URL", ""):
-        return ChannelLayerTransport()
-    return WebsocketTransport(server_url, ingest_auth_headers(api_token))
+_MOVED_TO_TAP_PUBLISHER = {
+    "COALESCE_SECONDS",
+    "MAX_QUEUED_EVENTS",
+    "MAX_OUTPUT_PER_FRAME",
+    "RECONNECT_SECONDS",
+    "ingest_auth_headers",
+    "LivePublisher",
+    "WebsocketTransport",
+    "ChannelLayerTransport",
+    "NullTransport",
+    "default_transport",
+}
+
+
+def __getattr__(name: str):
+    if name in _MOVED_TO_TAP_PUBLISHER:
+        warnings.warn(
+            f"sessions.live.{name} moved to sessions.tap.publisher.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from .tap import publisher
+
+        return getattr(publisher, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,8 +2,10 @@
 
 The tap side is the same ``BatchWriter`` (batches, retries with backoff, a spill file when the
 server stays away) with an ``HttpStore``: each batch is POSTed to ``/api/ingest/batch`` with an
-API token. The server side (``store_batch``) writes it with the same idempotent inserter and
-announces it on the live bus, so a retried batch stores nothing twice.
+API token. The server side (``store_batch``) writes it with the same idempotent inserter, so a
+retried batch stores nothing twice. It announces nothing: the remote tap's own live publisher
+(sessions/tap/publisher.py, a websocket with the same token) is the only publisher of its
+events, as for a local tap (docs/architecture.md, "The live bus").
 """
 
 from __future__ import annotations
@@ -14,11 +16,8 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
-from .live import ALL_GROUP, event_row_to_wire, group_for_session, split_frame
 from .models import ProcessSession
 from .persistence import (
     BatchWriter,
@@ -143,23 +142,4 @@ def store_batch(batch: dict) -> dict:
                 ended_at=epoch_to_dt(finish["ended_at"]),
                 stats=batch["stats"],
             )
-        transaction.on_commit(lambda: _announce(session, new_rows))
     return {"session_id": session.session_id, "session_pk": session.pk, "stored": len(new_rows)}
-
-
-def _announce(session: ProcessSession, rows: list[dict]) -> None:
-    if not rows:
-        return
-    layer = get_channel_layer()
-    frame = {
-        "type": "live.batch",
-        "session": session.session_id,
-        "session_pk": session.pk,
-        "events": [event_row_to_wire(row, session.session_id) for row in rows],
-    }
-    everyone, own = split_frame(frame)
-    try:
-        async_to_sync(layer.group_send)(ALL_GROUP, everyone)
-        async_to_sync(layer.group_send)(group_for_session(session.pk), own)
-    except Exception:  # the live bus is a hint; the database has the batch
-        pass

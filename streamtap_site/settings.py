@@ -165,6 +165,30 @@ else:
     # websocket (see sessions/live.py), which needs nothing installed.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# "live": the highest seq announced live per session (sessions/live.py note_announced), read by
+# every server worker when a page subscribes. With Redis it is shared by all workers and taps;
+# otherwise it is this one server process's memory, where the ingest consumer writes it.
+# "default" stays Django's own (per-process memory; the failure throttles count in it).
+LIVE_CACHE_SECONDS = 24 * 3600
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "live": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "streamtap.live",
+            "TIMEOUT": LIVE_CACHE_SECONDS,
+        }
+        if REDIS_URL
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "streamtap-live",
+            "TIMEOUT": LIVE_CACHE_SECONDS,
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    ),
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -38,14 +38,7 @@ from extraction.engine.pipeline import Pipeline
 from extraction.engine.redact import StreamRedactor, redact
 from extraction.engine.rules_toml import load_rules
 
-from ..live import (
-    LivePublisher,
-    NullTransport,
-    WebsocketTransport,
-    default_transport,
-    ingest_auth_headers,
-    server_url,
-)
+from ..live import server_url
 from ..models import SessionStatus, agent_name_for, agent_name_from
 from ..persistence import BatchWriter, SessionSpec
 from ..recording import AsciicastWriter, recording_path_for
@@ -57,6 +50,13 @@ from .capture import ChildRunner, exit_status, terminal_size
 from .events import EventRouter
 from .extraction_process import ExtractionProcess
 from .front import RecordingFront
+from .publisher import (
+    LivePublisher,
+    NullTransport,
+    WebsocketTransport,
+    default_transport,
+    ingest_auth_headers,
+)
 from .writer_process import WriterProcess
 
 # Environment variables worth keeping with a session (the rest may hold secrets or noise).
