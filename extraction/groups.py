@@ -9,7 +9,8 @@ false positive stays settled for new occurrences; a resolved problem that happen
 
 ``GroupWriter`` is the writer's side: one upsert per distinct fingerprint per batch, on SQLite
 and PostgreSQL, called only for events not stored before (so re-writing a batch counts nothing
-twice).
+twice). The models themselves (``ErrorGroup``, ``ErrorGroupSession``) are in
+``extraction/models/groups.py``; this module imports them, never the other way.
 """
 
 from __future__ import annotations
@@ -17,187 +18,23 @@ from __future__ import annotations
 from itertools import groupby
 from operator import itemgetter
 
-from django.conf import settings
-from django.db import connection, models, transaction
-from django.utils import timezone
+from django.db import connection, transaction
 
-from sessions.db_values import as_is, converter
+from sessions.models import as_is, converter
 
 from .engine.fingerprint import GROUPED_TYPES, fingerprint, preview
+from .models import ExtractionEvent
+from .models.groups import (  # noqa: F401  (the models' old home, kept importable one release)
+    EVENT_STATUS_FOR_GROUP,
+    ErrorGroup,
+    ErrorGroupQuerySet,
+    ErrorGroupSession,
+    GroupStatus,
+)
 
-
-class GroupStatus(models.TextChoices):
-    PENDING = "pending"
-    CONFIRMED = "confirmed"
-    FALSE_POSITIVE = "false_positive"
-    RESOLVED = "resolved"
-
-
-# What a group's review makes of its events' review (a resolved problem was a real one).
-EVENT_STATUS_FOR_GROUP = {
-    GroupStatus.CONFIRMED: "confirmed",
-    GroupStatus.FALSE_POSITIVE: "false_positive",
-    GroupStatus.RESOLVED: "confirmed",
-}
 RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
 # Fingerprints of recently written messages kept per writer (a few hundred KB at most).
 RECENT_FINGERPRINTS = 2_048
-
-
-class ErrorGroupQuerySet(models.QuerySet):
-    def review_queue(self):
-        """High-risk problems waiting for a review, the longest waiting first."""
-        return self.filter(risk_level="high", review_status=GroupStatus.PENDING).order_by(
-            "first_seen", "id"
-        )
-
-    def filtered(self, params: dict):
-        """The groups that validated filters (API or Problems page) select.
-
-        `since` keeps groups seen since then (last seen), `until` groups that began before.
-        """
-        queryset = self
-        if params.get("agent"):
-            queryset = queryset.filter(
-                id__in=ErrorGroupSession.objects.filter(agent_name=params["agent"]).values("group")
-            )
-        if params.get("session"):
-            queryset = queryset.filter(sessions__session=params["session"])
-        if params.get("type"):
-            queryset = queryset.filter(event_type=params["type"])
-        if params.get("status"):
-            queryset = queryset.filter(review_status=params["status"])
-        if params.get("rule"):
-            queryset = queryset.filter(rule=params["rule"])
-        if params.get("since"):
-            queryset = queryset.filter(last_seen__gte=params["since"])
-        if params.get("until"):
-            queryset = queryset.filter(first_seen__lt=params["until"])
-        return queryset
-
-
-class ErrorGroup(models.Model):
-    fingerprint = models.CharField(max_length=32, unique=True)
-    event_type = models.CharField(max_length=16)
-    rule = models.CharField(max_length=100)
-    title = models.CharField(max_length=200, help_text="the first occurrence's preview line")
-    risk_level = models.CharField(max_length=8, help_text="the highest of its occurrences")
-    first_seen = models.DateTimeField()
-    last_seen = models.DateTimeField()
-    count = models.PositiveBigIntegerField(default=0)
-    session_count = models.PositiveIntegerField(default=0)
-    # No constraint and nothing done on delete: anything else would make every delete of
-    # events (prune's batches) collect and update groups row by row instead of one DELETE.
-    # A pruned representative leaves a dangling id, which `representative_event` reads as none.
-    representative = models.ForeignKey(
-        "extraction.ExtractionEvent",
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-        db_index=False,
-    )
-    review_status = models.CharField(
-        max_length=16, choices=GroupStatus.choices, default=GroupStatus.PENDING
-    )
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="reviewed_groups",
-        db_index=False,
-    )
-    reviewed_at = models.DateTimeField(null=True, blank=True)
-    review_note = models.TextField(blank=True)
-    # Set when a new occurrence reopened a resolved group.
-    regressed_at = models.DateTimeField(null=True, blank=True)
-
-    objects = ErrorGroupQuerySet.as_manager()
-
-    class Meta:
-        app_label = "extraction"
-        db_table = "error_groups"
-        ordering = ["-last_seen", "-id"]
-        indexes = [
-            # Problems page, newest first / most frequent first.
-            models.Index(fields=["-last_seen", "-id"], name="eg_last_seen"),
-            models.Index(fields=["-count", "-id"], name="eg_count"),
-            # Review queue: high risk + pending, oldest first.
-            models.Index(fields=["risk_level", "review_status", "first_seen"], name="eg_review"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.rule}: {self.title}"
-
-    def get_absolute_url(self) -> str:
-        from django.urls import reverse
-
-        return reverse("st-group-detail", args=[self.pk])
-
-    @property
-    def representative_event(self):
-        """The representative, or the latest occurrence when it was pruned (None if none)."""
-        from .models import ExtractionEvent
-
-        event = (
-            ExtractionEvent.objects.select_related("session")
-            .filter(pk=self.representative_id)
-            .first()
-            if self.representative_id
-            else None
-        )
-        return event or self.events.select_related("session").order_by("-timestamp").first()
-
-    def review(self, user, decision: str, note: str = "") -> int:
-        """Review the problem; its pending occurrences take the outcome. Returns how many."""
-        if decision not in (
-            GroupStatus.CONFIRMED,
-            GroupStatus.FALSE_POSITIVE,
-            GroupStatus.RESOLVED,
-        ):
-            raise ValueError("decision must be confirmed, false_positive or resolved")
-        from .models import ExtractionEvent
-
-        now = timezone.now()
-        self.review_status, self.reviewed_by, self.reviewed_at = decision, user, now
-        self.review_note = note
-        self.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "review_note"])
-        return (
-            ExtractionEvent.objects.filter(group=self, review_status="pending")
-            .exclude(event_type="prompt")
-            .update(
-                review_status=EVENT_STATUS_FOR_GROUP[decision],
-                reviewed_by=user,
-                reviewed_at=now,
-                review_note=f"group {decision.replace('_', ' ')}" + (f": {note}" if note else ""),
-            )
-        )
-
-
-class ErrorGroupSession(models.Model):
-    """A session a group occurred in: the group's session count, and filters by session/agent."""
-
-    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="sessions")
-    session = models.ForeignKey(
-        "tapsessions.ProcessSession", on_delete=models.CASCADE, related_name="error_groups"
-    )
-    agent_name = models.CharField(max_length=100)
-
-    class Meta:
-        app_label = "extraction"
-        db_table = "error_group_sessions"
-        constraints = [
-            models.UniqueConstraint(fields=["group", "session"], name="egs_group_session_unique")
-        ]
-        indexes = [
-            # Problems page filtered by agent.
-            models.Index(fields=["agent_name", "group"], name="egs_agent_group"),
-        ]
-
-    def __str__(self) -> str:
-        return f"group {self.group_id} in session {self.session_id}"
 
 
 class GroupWriter:
@@ -209,8 +46,6 @@ class GroupWriter:
     """
 
     def __init__(self):
-        from .models import ExtractionEvent
-
         self.event_table = ExtractionEvent._meta.db_table
         self._recent: dict[tuple, str] = {}
         # The writer's own datetime conversion (Django's get_db_prep_save costs ~50 µs a value).
@@ -351,8 +186,6 @@ def group_ungrouped_events(chunk: int = 2_000) -> int:
     For events written before groups existed, or by a path that bypasses the writer (the demo
     data generator). Each event is counted once: only events without a fingerprint are read.
     """
-    from .models import ExtractionEvent
-
     writer = GroupWriter()
     columns = ("id", "session_id", "seq", "agent_name", "event_type", "rule", "risk_level")
     update = f"UPDATE {writer.event_table} SET fingerprint = %s WHERE id = %s"

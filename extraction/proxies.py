@@ -1,15 +1,7 @@
-"""Proxy models that give the admin a second view of the events table."""
+"""Deprecated alias (one release): the proxy models live in ``extraction.models.proxies``."""
 
 from __future__ import annotations
 
-from .models import ExtractionEvent
+from .models.proxies import HighRiskEvent
 
-
-class HighRiskEvent(ExtractionEvent):
-    """The high-risk review queue: a changelist of its own, with its own permissions."""
-
-    class Meta:
-        proxy = True
-        app_label = "extraction"
-        verbose_name = "high-risk event"
-        verbose_name_plural = "high-risk review queue"
+__all__ = ["HighRiskEvent"]

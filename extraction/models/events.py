@@ -1,4 +1,7 @@
-"""What streamtap found in a session's output: extraction events and deduplicated code blocks."""
+"""What streamtap found in a session's output: extraction events and deduplicated code blocks.
+
+Imports nothing of the package above but ``extraction.search`` (a lower layer: Django only).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from ..search import search
 
 
 class EventType(models.TextChoices):
@@ -96,8 +101,6 @@ class ExtractionEventQuerySet(models.QuerySet):
 
         `limit` is the page size the caller takes; it only steers the query plan.
         """
-        from .search import search
-
         return search(self, q, limit=limit)
 
     def filtered(self, params: dict):
@@ -345,7 +348,3 @@ class ExtractionEvent(models.Model):
             review_status=decision,
             by=user.get_username(),
         )
-
-
-from .groups import ErrorGroup, ErrorGroupSession, GroupStatus  # noqa: E402, F401
-from .proxies import HighRiskEvent  # noqa: E402, F401
