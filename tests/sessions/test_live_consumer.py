@@ -9,95 +9,25 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
-from django.contrib.auth import get_user_model
-from django.test import Client
-from django.utils import timezone
 
-from extraction.models import ExtractionEvent
 from sessions.consumers import CLOSE_TOO_BIG, CLOSE_TOO_MANY, CLOSE_UNAUTHENTICATED
-from sessions.live import ALL_GROUP, event_to_dict, group_for_session
-from sessions.models import ProcessSession
+from sessions.live import ALL_GROUP, group_for_session
 from streamtap_site.asgi import application
 
+from .live_bus import (
+    HOST,
+    add_events,
+    batch,
+    connect,
+    frames_until,
+    login_cookie,
+    make_session,
+    run,
+    seqs_of,
+    subscribe,
+)
+
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = (b"origin", b"http://127.0.0.1")
-HOST = (b"host", b"127.0.0.1")
-
-
-def run(coro_fn):
-    """Run an async test body in one event loop (pytest-asyncio is not installed)."""
-    return async_to_sync(coro_fn)()
-
-
-def login_cookie() -> bytes:
-    user = get_user_model().objects.create_user("watcher", password="x")
-    client = Client()
-    client.force_login(user)
-    return f"sessionid={client.cookies['sessionid'].value}".encode()
-
-
-def make_session(session_id: str = "codex-20261126-101500") -> ProcessSession:
-    return ProcessSession.objects.create(session_id=session_id, agent_name="codex")
-
-
-def add_events(session: ProcessSession, seqs) -> list[ExtractionEvent]:
-    return [
-        ExtractionEvent.objects.create(
-            session=session,
-            seq=seq,
-            agent_name=session.agent_name,
-            event_type="error",
-            rule="python_traceback",
-            severity="error",
-            risk_level="medium",
-            line_start=seq,
-            line_end=seq,
-            content=f"error number {seq}",
-        )
-        for seq in seqs
-    ]
-
-
-def wire_event(session: ProcessSession, seq: int) -> dict:
-    event = ExtractionEvent(
-        session=session,
-        seq=seq,
-        agent_name=session.agent_name,
-        event_type="warning",
-        rule="deprecation",
-        severity="warning",
-        risk_level="low",
-        line_start=seq,
-        line_end=seq,
-        content=f"live {seq}",
-    )
-    event.timestamp = timezone.now()
-    return event_to_dict(event)
-
-
-async def connect(cookie: bytes | None) -> WebsocketCommunicator:
-    headers = [ORIGIN, HOST]
-    if cookie:
-        headers.append((b"cookie", cookie))
-    communicator = WebsocketCommunicator(application, "/ws/live/", headers=headers)
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
-
-
-async def frames_until(communicator, predicate, timeout: float = 2.0) -> list[dict]:
-    """Collect frames until one satisfies predicate (inclusive)."""
-    frames = []
-    while True:
-        frame = await communicator.receive_json_from(timeout=timeout)
-        frames.append(frame)
-        if predicate(frame):
-            return frames
-
-
-def seqs_of(frames: list[dict]) -> list[int]:
-    return [e["seq"] for f in frames if f["type"] == "events" for e in f["events"]]
 
 
 def test_anonymous_user_is_closed_with_4401():
@@ -131,16 +61,7 @@ def test_subscribe_session_sends_backlog_after_seq_in_pages():
 
     async def body():
         communicator = await connect(cookie)
-        await communicator.send_json_to(
-            {
-                "action": "subscribe",
-                "scope": "session",
-                "session": session.session_id,
-                "after_seq": 100,
-                "after_oseq": 0,
-            }
-        )
-        state = await communicator.receive_json_from()
+        state = await subscribe(communicator, session, after_seq=100)
         assert state["type"] == "state"
         assert state["session_info"]["status"] == "running"
         frames = await frames_until(communicator, lambda f: seqs_of([f])[-1:] == [1202])
@@ -160,34 +81,23 @@ def test_live_batches_are_forwarded_as_events_state_and_output_frames():
 
     async def body():
         communicator = await connect(cookie)
-        await communicator.send_json_to(
-            {
-                "action": "subscribe",
-                "scope": "session",
-                "session": session.session_id,
-                "after_seq": 0,
-                "after_oseq": 0,
-            }
-        )
-        await communicator.receive_json_from()  # initial state
+        await subscribe(communicator, session)  # initial state
         layer = get_channel_layer()
         await layer.group_send(
             group_for_session(session.pk),
-            {
-                "type": "live.batch",
-                "session": session.session_id,
-                "session_pk": session.pk,
-                "events": [wire_event(session, 1)],
-                "states": [
+            batch(
+                session,
+                [1],
+                states=[
                     {
                         "state": "waiting_for_input",
                         "timestamp": "2026-11-26T10:15:00Z",
                         "metadata": {},
                     }
                 ],
-                "output": [[1, 0.5, "hello <script>alert(1)</script>\r\n"]],
-                "session_info": {"status": "waiting_for_input", "last_seq": 1},
-            },
+                output=[[1, 0.5, "hello <script>alert(1)</script>\r\n"]],
+                session_info={"status": "waiting_for_input", "last_seq": 1},
+            ),
         )
         frames = [await communicator.receive_json_from() for _ in range(3)]
         by_type = {f["type"]: f for f in frames}
@@ -211,16 +121,7 @@ def test_subscribe_all_gets_every_session_but_no_output():
         await asyncio.sleep(0.05)
         layer = get_channel_layer()
         for session in (one, two):
-            await layer.group_send(
-                ALL_GROUP,
-                {
-                    "type": "live.batch",
-                    "session": session.session_id,
-                    "session_pk": session.pk,
-                    "events": [wire_event(session, 1)],
-                    "output": [[1, 0.1, "x"]],
-                },
-            )
+            await layer.group_send(ALL_GROUP, batch(session, [1], output=[[1, 0.1, "x"]]))
         frames = [await communicator.receive_json_from() for _ in range(2)]
         assert {f["session"] for f in frames} == {"a-1", "b-2"}
         assert all(f["type"] == "events" for f in frames)
@@ -238,41 +139,19 @@ def test_no_duplicates_across_backlog_and_live():
     async def body():
         communicator = await connect(cookie)
         layer = get_channel_layer()
-        await communicator.send_json_to(
-            {
-                "action": "subscribe",
-                "scope": "session",
-                "session": session.session_id,
-                "after_seq": 0,
-                "after_oseq": 3,
-            }
-        )
         # The state frame comes after joining the group and before the backlog, so this
         # batch is published while the backlog is read: 4 and 5 are in the database too.
-        assert (await communicator.receive_json_from())["type"] == "state"
+        assert (await subscribe(communicator, session, after_oseq=3))["type"] == "state"
         await layer.group_send(
             group_for_session(session.pk),
-            {
-                "type": "live.batch",
-                "session": session.session_id,
-                "session_pk": session.pk,
-                "events": [wire_event(session, s) for s in (4, 5, 6)],
-                "output": [[3, 0.1, "old"], [4, 0.2, "new"]],
-            },
+            batch(session, (4, 5, 6), output=[[3, 0.1, "old"], [4, 0.2, "new"]]),
         )
         frames = await frames_until(communicator, lambda f: f["type"] == "output")
         assert seqs_of(frames) == [1, 2, 3, 4, 5, 6]
         assert frames[-1]["chunks"] == [[4, 0.2, "new"]]
         # The same batch again (a socket on both groups sees it twice) changes nothing.
         await layer.group_send(
-            group_for_session(session.pk),
-            {
-                "type": "live.batch",
-                "session": session.session_id,
-                "session_pk": session.pk,
-                "events": [wire_event(session, 6)],
-                "output": [[4, 0.2, "new"]],
-            },
+            group_for_session(session.pk), batch(session, [6], output=[[4, 0.2, "new"]])
         )
         assert await communicator.receive_nothing(timeout=0.2)
         await communicator.disconnect()
@@ -308,15 +187,7 @@ def test_busy_sessions_are_coalesced_into_few_frames():
         await asyncio.sleep(0.05)
         layer = get_channel_layer()
         for seq in range(1, 51):
-            await layer.group_send(
-                ALL_GROUP,
-                {
-                    "type": "live.batch",
-                    "session": session.session_id,
-                    "session_pk": session.pk,
-                    "events": [wire_event(session, seq)],
-                },
-            )
+            await layer.group_send(ALL_GROUP, batch(session, [seq]))
         frames = await frames_until(communicator, lambda f: seqs_of([f])[-1:] == [50])
         assert seqs_of(frames) == list(range(1, 51))
         assert len(frames) < 10

@@ -6,27 +6,19 @@ import pytest
 from channels.layers import get_channel_layer
 
 from sessions.live import ALL_GROUP, group_for_session
-from tests.sessions.test_live_consumer import (
+
+from .live_bus import (
     add_events,
+    batch,
     connect,
     frames_until,
     login_cookie,
     make_session,
     run,
-    wire_event,
+    subscribe,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def batch(session, events=(), **more) -> dict:
-    return {
-        "type": "live.batch",
-        "session": session.session_id,
-        "session_pk": session.pk,
-        "events": [wire_event(session, seq) for seq in events],
-        **more,
-    }
 
 
 def test_a_running_sessions_counts_come_with_subscribe_and_follow_each_live_event():
@@ -36,16 +28,7 @@ def test_a_running_sessions_counts_come_with_subscribe_and_follow_each_live_even
 
     async def body():
         communicator = await connect(cookie)
-        await communicator.send_json_to(
-            {
-                "action": "subscribe",
-                "scope": "session",
-                "session": session.session_id,
-                "after_seq": 0,
-                "after_oseq": 0,
-            }
-        )
-        first = await communicator.receive_json_from()
+        first = await subscribe(communicator, session)
         assert first["session_info"]["event_counts"] == {"error": 3}
         assert first["session_info"]["total_extraction_events"] == 3
         await frames_until(communicator, lambda f: f["type"] == "events")  # the backlog
@@ -105,16 +88,7 @@ def test_the_taps_own_counts_replace_what_the_page_was_given_and_later_events_ad
 
     async def body():
         communicator = await connect(cookie)
-        await communicator.send_json_to(
-            {
-                "action": "subscribe",
-                "scope": "session",
-                "session": session.session_id,
-                "after_seq": 0,
-                "after_oseq": 0,
-            }
-        )
-        first = await communicator.receive_json_from()
+        first = await subscribe(communicator, session)
         assert first["session_info"]["total_extraction_events"] == 1
         await frames_until(communicator, lambda f: f["type"] == "events")
 

@@ -21,6 +21,7 @@ from sessions.models import ProcessSession, ProcessStateChange, SessionStatus
 from tests.factories import make_code_block, make_event, make_session
 
 from .conftest import ROOT, py, run_tap, tap_argv
+from .live_bus import WARNING, add_events
 
 DAY = timedelta(days=1)
 
@@ -40,22 +41,15 @@ def with_recording(session: ProcessSession, directory: Path) -> tuple[Path, Path
 
 
 def bulk_events(session: ProcessSession, count: int, **fields) -> None:
-    ExtractionEvent.objects.bulk_create(
-        ExtractionEvent(
-            session=session,
-            seq=seq,
-            agent_name=session.agent_name,
-            event_type="warning",
-            rule="generic_warning",
-            severity="warning",
-            risk_level="low",
-            line_start=seq,
-            line_end=seq,
-            content=f"warning {seq}",
-            timestamp=session.started_at,
-            **fields,
-        )
-        for seq in range(1, count + 1)
+    add_events(
+        session,
+        range(1, count + 1),
+        "warning",
+        **WARNING,
+        rule="generic_warning",
+        risk_level="low",
+        timestamp=session.started_at,
+        **fields,
     )
 
 

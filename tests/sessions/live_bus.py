@@ -1,0 +1,165 @@
+"""Shared pieces of the live bus tests: a logged-in page's socket on the real ASGI application,
+live frames as a tap sends them, event rows, and a transport that records a publisher's frames."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+from asgiref.sync import async_to_sync
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+
+from extraction.models import ExtractionEvent
+from sessions.live import event_to_dict
+from sessions.models import ProcessSession
+from streamtap_site.asgi import application
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
+
+
+def run(coro_fn):
+    """Run an async test body in one event loop (pytest-asyncio is not installed)."""
+    return async_to_sync(coro_fn)()
+
+
+def login_cookie() -> bytes:
+    user = get_user_model().objects.create_user("watcher", password="x")
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+def make_session(session_id: str = "codex-20261126-101500") -> ProcessSession:
+    return ProcessSession.objects.create(session_id=session_id, agent_name="codex")
+
+
+def unsaved_event(
+    session: ProcessSession, seq: int, label: str = "error number", **fields
+) -> ExtractionEvent:
+    """An event row of the session (an error unless ``fields`` say otherwise), not saved; its
+    content is ``"<label> <seq>"``."""
+    values = {
+        "agent_name": session.agent_name,
+        "event_type": "error",
+        "rule": "python_traceback",
+        "severity": "error",
+        "risk_level": "medium",
+        "line_start": seq,
+        "line_end": seq,
+        "content": f"{label} {seq}",
+        **fields,
+    }
+    return ExtractionEvent(session=session, seq=seq, **values)
+
+
+def add_events(session: ProcessSession, seqs, label="error number", **fields) -> list:
+    return ExtractionEvent.objects.bulk_create(
+        unsaved_event(session, seq, label, **fields) for seq in seqs
+    )
+
+
+WARNING = {"event_type": "warning", "severity": "warning"}
+
+
+def wire_event(session: ProcessSession, seq: int) -> dict:
+    """A warning as a tap announces it live (not stored)."""
+    event = unsaved_event(session, seq, "live", **WARNING, rule="deprecation", risk_level="low")
+    event.timestamp = timezone.now()
+    return event_to_dict(event)
+
+
+def batch(session: ProcessSession, events=(), **more) -> dict:
+    """A `live.batch` of the session's live warnings with these seqs (and ``more`` keys)."""
+    return {
+        "type": "live.batch",
+        "session": session.session_id,
+        "session_pk": session.pk,
+        "events": [wire_event(session, seq) for seq in events],
+        **more,
+    }
+
+
+async def connect(cookie: bytes | None) -> WebsocketCommunicator:
+    headers = [ORIGIN, HOST]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    communicator = WebsocketCommunicator(application, "/ws/live/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def subscribe(communicator, session: ProcessSession, after_seq=0, after_oseq=0) -> dict:
+    """Subscribe to one session; the first frame (its state and session_info)."""
+    await communicator.send_json_to(
+        {
+            "action": "subscribe",
+            "scope": "session",
+            "session": session.session_id,
+            "after_seq": after_seq,
+            "after_oseq": after_oseq,
+        }
+    )
+    return await communicator.receive_json_from()
+
+
+async def frames_until(communicator, predicate, timeout: float = 2.0) -> list[dict]:
+    """Collect frames until one satisfies predicate (inclusive)."""
+    frames = []
+    while True:
+        frame = await communicator.receive_json_from(timeout=timeout)
+        frames.append(frame)
+        if predicate(frame):
+            return frames
+
+
+def seqs_of(frames: list[dict]) -> list[int]:
+    return [e["seq"] for f in frames if f["type"] == "events" for e in f["events"]]
+
+
+# ---- the tap's end ----------------------------------------------------------------------------
+
+
+def tap_row(seq: int, event_type: str = "error") -> dict:
+    """An event row as the tap hands it to the writer and the publisher."""
+    return {
+        "seq": seq, "agent_name": "a", "event_type": event_type, "rule": "r", "severity": "error",
+        "risk_level": "low", "auto_confirmable": False, "line_start": seq, "line_end": seq,
+        "content": "boom", "context": "", "metadata": {}, "timestamp": datetime.now(tz=UTC),
+        "offset_seconds": 0.1,
+    }  # fmt: skip
+
+
+class RecordingTransport:
+    """The far end of a LivePublisher (the server's ingest socket), recording its frames."""
+
+    def __init__(self):
+        self.frames = []
+        self.sent = threading.Condition()
+
+    def open(self):
+        pass
+
+    def send(self, frame):
+        with self.sent:
+            self.frames.append(frame)
+            self.sent.notify_all()
+        return True
+
+    def close(self):
+        pass
+
+    def wait_for_frame(self, timeout: float = 10) -> bool:
+        with self.sent:
+            return self.sent.wait_for(lambda: self.frames, timeout=timeout)
+
+    def wait_for_seq(self, seq: int) -> None:
+        with self.sent:
+            assert self.sent.wait_for(
+                lambda: any(e["seq"] == seq for f in self.frames for e in f.get("events", ())),
+                timeout=10,
+            )
