@@ -1,61 +1,31 @@
-"""The extraction app's routes: its pages (`urlpatterns`, at the site root) and its API
-(`api_urlpatterns`, under /api/; names carry the `st-api-` prefix).
+"""The extraction app's routes: pages, then API (streamtap_site/routes.py says how). A list's
+items, count and download are below the list's route."""
 
-API path parameters use the `anytext` converter (streamtap_site/api_common.py) and the views
-answer 404 themselves: an id the client got wrong gets the API's JSON 404, not an HTML page.
-"""
-
-from django.urls import path
-
-import streamtap_site.api_common  # noqa: F401 (registers the `anytext` converter)
+from streamtap_site.routes import routes
 
 from . import api, code_block_views, views
 
-urlpatterns = [
-    path("events/", views.events_list, name="st-events"),
-    path("events/export", views.events_export, name="st-events-export"),
-    path("code-blocks/", views.code_blocks_list, name="st-code-blocks"),
-    path(
-        "code-blocks/<str:sha256>/",
-        code_block_views.code_block_detail,
-        name="st-code-block-detail",
-    ),
-    path("problems/", views.problems_list, name="st-problems"),
-    path("problems/<int:pk>/", views.group_detail, name="st-group-detail"),
-]
+CODE_BLOCKS = "code-blocks/"
+EXTRACTIONS = "query/extractions"
+GROUPS = "groups/"
 
-api_urlpatterns = [
-    path("query/extractions", api.ExtractionListView.as_view(), name="st-api-query-extractions"),
-    path(
-        "query/extractions/count",
-        api.ExtractionCountView.as_view(),
-        name="st-api-count-extractions",
-    ),
-    path(
-        "query/extractions/export",
-        api.ExtractionExportView.as_view(),
-        name="st-api-export-extractions",
-    ),
-    path(
-        "query/stats/agent/<anytext:name>",
-        api.AgentStatsView.as_view(),
-        name="st-api-agent-stats",
-    ),
-    path("code-blocks/", api.CodeBlockListView.as_view(), name="st-api-code-blocks"),
-    path(
-        "code-blocks/<anytext:sha256>/",
-        api.CodeBlockDetailView.as_view(),
-        name="st-api-code-block-detail",
-    ),
-    path("groups/", api.GroupListView.as_view(), name="st-api-groups"),
-    path(
-        "groups/<anytext:fingerprint>/",
-        api.GroupDetailView.as_view(),
-        name="st-api-group-detail",
-    ),
-    path(
-        "extractions/<anytext:id>/review",
-        api.ReviewView.as_view(),
-        name="st-api-extraction-review",
-    ),
-]
+urlpatterns = routes(
+    ("events/", views.events_list, "st-events"),
+    ("events/export", views.events_export, "st-events-export"),
+    (CODE_BLOCKS, views.code_blocks_list, "st-code-blocks"),
+    (CODE_BLOCKS + "<str:sha256>/", code_block_views.code_block_detail, "st-code-block-detail"),
+    ("problems/", views.problems_list, "st-problems"),
+    ("problems/<int:pk>/", views.group_detail, "st-group-detail"),
+)
+
+api_urlpatterns = routes(
+    (EXTRACTIONS, api.ExtractionListView, "st-api-query-extractions"),
+    (EXTRACTIONS + "/count", api.ExtractionCountView, "st-api-count-extractions"),
+    (EXTRACTIONS + "/export", api.ExtractionExportView, "st-api-export-extractions"),
+    ("query/stats/agent/<anytext:name>", api.AgentStatsView, "st-api-agent-stats"),
+    (CODE_BLOCKS, api.CodeBlockListView, "st-api-code-blocks"),
+    (CODE_BLOCKS + "<anytext:sha256>/", api.CodeBlockDetailView, "st-api-code-block-detail"),
+    (GROUPS, api.GroupListView, "st-api-groups"),
+    (GROUPS + "<anytext:fingerprint>/", api.GroupDetailView, "st-api-group-detail"),
+    ("extractions/<anytext:id>/review", api.ReviewView, "st-api-extraction-review"),
+)

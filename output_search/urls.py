@@ -1,7 +1,14 @@
-from django.urls import path
+"""The output search's routes: its page, then its API (streamtap_site/routes.py says how)."""
 
-from . import views
+from streamtap_site.routes import routes
 
-urlpatterns = [
-    path("search/", views.search_page, name="st-output-search"),
-]
+from . import api, views
+
+urlpatterns = routes(
+    ("search/", views.search_page, "st-output-search"),
+)
+
+api_urlpatterns = routes(
+    ("output/", api.OutputSearchView, "st-api-output-search"),
+    ("output/window/", api.OutputWindowView, "st-api-output-window"),
+)

@@ -1,74 +1,35 @@
-"""The sessions app's routes: its pages (`urlpatterns`, at the site root) and its API
-(`api_urlpatterns`, under /api/; names carry the `st-api-` prefix).
+"""The sessions app's routes: pages, then API (streamtap_site/routes.py says how). A session's
+own routes are below its page's (`PAGE`) and the API's (`API`)."""
 
-API path parameters use the `anytext` converter (streamtap_site/api_common.py) and the views
-answer 404 themselves: an id the client got wrong gets the API's JSON 404, not an HTML page.
-"""
-
-from django.urls import path
-
-import streamtap_site.api_common  # noqa: F401 (registers the `anytext` converter)
+from streamtap_site.routes import routes
 
 from . import api, replay_views, views
 from .approval_api import PendingPromptView, PromptDecisionView
 from .ingest_api import IngestBatchView
 
-urlpatterns = [
-    path("", views.overview, name="st-overview"),
-    path("sessions/", views.sessions_list, name="st-sessions"),
-    path("sessions/<str:session_id>/replay/", replay_views.replay_page, name="st-session-replay"),
-    path("sessions/<str:session_id>/", views.session_detail, name="st-session-detail"),
-    path(
-        "sessions/<str:session_id>/recording.cast",
-        views.session_recording,
-        name="st-session-recording",
-    ),
-]
+PAGE = "sessions/<str:session_id>/"
+API = "sessions/<anytext:session_id>/"
 
-api_urlpatterns = [
+urlpatterns = routes(
+    ("", views.overview, "st-overview"),
+    ("sessions/", views.sessions_list, "st-sessions"),
+    (PAGE + "replay/", replay_views.replay_page, "st-session-replay"),
+    (PAGE, views.session_detail, "st-session-detail"),
+    (PAGE + "recording.cast", views.session_recording, "st-session-recording"),
+)
+
+api_urlpatterns = routes(
     # Replay and the recording.
-    path(
-        "sessions/<str:session_id>/recording.cast",
-        replay_views.RecordingExportView.as_view(),
-        name="st-api-session-recording",
-    ),
-    path(
-        "replay/session/<str:session_id>",
-        replay_views.ReplayStreamView.as_view(),
-        name="st-api-replay",
-    ),
-    path(
-        "replay/session/<str:session_id>/index",
-        replay_views.ReplayIndexView.as_view(),
-        name="st-api-replay-index",
-    ),
-    path(
-        "replay/session/<str:session_id>/range",
-        replay_views.ReplayRangeView.as_view(),
-        name="st-api-replay-range",
-    ),
+    (PAGE + "recording.cast", replay_views.RecordingExportView, "st-api-session-recording"),
+    ("replay/session/<str:session_id>", replay_views.ReplayStreamView, "st-api-replay"),
+    ("replay/session/<str:session_id>/index", replay_views.ReplayIndexView, "st-api-replay-index"),
+    ("replay/session/<str:session_id>/range", replay_views.ReplayRangeView, "st-api-replay-range"),
     # The tap's own API: remote ingest, and answering the prompts it waits at.
-    path("ingest/batch", IngestBatchView.as_view(), name="st-api-ingest-batch"),
-    path(
-        "sessions/<anytext:session_id>/prompts/pending",
-        PendingPromptView.as_view(),
-        name="st-api-prompt-pending",
-    ),
-    path(
-        "sessions/<anytext:session_id>/prompts/<anytext:seq>/decision",
-        PromptDecisionView.as_view(),
-        name="st-api-prompt-decision",
-    ),
+    ("ingest/batch", IngestBatchView, "st-api-ingest-batch"),
+    (API + "prompts/pending", PendingPromptView, "st-api-prompt-pending"),
+    (API + "prompts/<anytext:seq>/decision", PromptDecisionView, "st-api-prompt-decision"),
     # Sessions. Their events before the session itself: `anytext` would take "x/events" as an id.
-    path("query/sessions", api.SessionListView.as_view(), name="st-api-query-sessions"),
-    path(
-        "sessions/<anytext:session_id>/events/",
-        api.SessionEventsView.as_view(),
-        name="st-api-session-events",
-    ),
-    path(
-        "sessions/<anytext:session_id>/",
-        api.SessionDetailView.as_view(),
-        name="st-api-session-detail",
-    ),
-]
+    ("query/sessions", api.SessionListView, "st-api-query-sessions"),
+    (API + "events/", api.SessionEventsView, "st-api-session-events"),
+    (API, api.SessionDetailView, "st-api-session-detail"),
+)

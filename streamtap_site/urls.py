@@ -13,6 +13,7 @@ from rest_framework.permissions import IsAuthenticated
 
 from extraction import urls as extraction_urls
 from extraction.api import APIRootView
+from output_search import urls as output_search_urls
 from sessions import urls as sessions_urls
 
 admin.site.site_header = "streamtap review"
@@ -47,9 +48,9 @@ urlpatterns = [
         login_required(SpectacularSwaggerView.as_view(url_name="st-api-schema")),
         name="st-api-docs",
     ),
-    path("api/", include("output_search.api_urls")),
+    path("api/", include(output_search_urls.api_urlpatterns)),
     # The pages.
     path("", include(extraction_urls.urlpatterns)),
     path("", include(sessions_urls.urlpatterns)),
-    path("", include("output_search.urls")),
+    path("", include(output_search_urls.urlpatterns)),
 ]
