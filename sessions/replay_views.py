@@ -33,7 +33,8 @@ from streamtap_site.csp import content_security_policy
 from .live import event_to_dict
 from .models import ProcessSession
 from .recording import RecordingError
-from .replay import MAX_SPEED, MIN_SPEED, Cursor, RecordingIndex, replay_body
+from .replay import MAX_SPEED, MIN_SPEED, replay_body
+from .replay_index import Cursor, RecordingIndex
 
 # The replay page loads at most this many events for its list and seek bar.
 MAX_PAGE_EVENTS = 10_000

@@ -17,7 +17,8 @@ from extraction.models import ExtractionEvent
 from sessions.live import event_to_dict
 from sessions.models import ProcessSession, SessionStatus
 from sessions.recording import AsciicastWriter, iter_events
-from sessions.replay import RecordingIndex, replay_body
+from sessions.replay import replay_body
+from sessions.replay_index import RecordingIndex
 from tests.factories import make_event, make_session
 from tests.helpers import run_async
 

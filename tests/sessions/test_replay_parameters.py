@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from sessions.replay import RecordingIndex
+from sessions.replay_index import RecordingIndex
 from tests.factories import make_session
 
 from .test_replay import body_of, session_with_recording, write_cast
