@@ -37,23 +37,19 @@ def make_session(session_id: str = "codex-20261126-101500") -> ProcessSession:
     return ProcessSession.objects.create(session_id=session_id, agent_name="codex")
 
 
+ERROR = {"event_type": "error", "rule": "python_traceback", "severity": "error"}
+WARNING = {"event_type": "warning", "severity": "warning", "risk_level": "low"}
+
+
 def unsaved_event(
     session: ProcessSession, seq: int, label: str = "error number", **fields
 ) -> ExtractionEvent:
-    """An event row of the session (an error unless ``fields`` say otherwise), not saved; its
-    content is ``"<label> <seq>"``."""
-    values = {
-        "agent_name": session.agent_name,
-        "event_type": "error",
-        "rule": "python_traceback",
-        "severity": "error",
-        "risk_level": "medium",
-        "line_start": seq,
-        "line_end": seq,
-        "content": f"{label} {seq}",
-        **fields,
-    }
-    return ExtractionEvent(session=session, seq=seq, **values)
+    """An event row of the session on line ``seq`` (a medium-risk error unless ``fields`` say
+    otherwise), not saved; its content is ``"<label> <seq>"``."""
+    values = {**ERROR, "risk_level": "medium", "content": f"{label} {seq}", **fields}
+    values.setdefault("line_start", seq)
+    values.setdefault("line_end", seq)
+    return ExtractionEvent(session=session, seq=seq, agent_name=session.agent_name, **values)
 
 
 def add_events(session: ProcessSession, seqs, label="error number", **fields) -> list:
@@ -62,12 +58,9 @@ def add_events(session: ProcessSession, seqs, label="error number", **fields) ->
     )
 
 
-WARNING = {"event_type": "warning", "severity": "warning"}
-
-
 def wire_event(session: ProcessSession, seq: int) -> dict:
     """A warning as a tap announces it live (not stored)."""
-    event = unsaved_event(session, seq, "live", **WARNING, rule="deprecation", risk_level="low")
+    event = unsaved_event(session, seq, "live", **WARNING, rule="deprecation")
     event.timestamp = timezone.now()
     return event_to_dict(event)
 

@@ -7,64 +7,55 @@ from channels.layers import get_channel_layer
 
 from sessions.live import ALL_GROUP, group_for_session
 
-from .live_bus import (
-    add_events,
-    batch,
-    connect,
-    frames_until,
-    login_cookie,
-    make_session,
-    run,
-    subscribe,
-)
+from . import live_bus as bus
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_running_sessions_counts_come_with_subscribe_and_follow_each_live_event():
-    cookie = login_cookie()
-    session = make_session()  # running: its stored event_counts are written only at the end
-    add_events(session, range(1, 4))  # three errors
+    cookie = bus.login_cookie()
+    session = bus.make_session()  # running: its stored event_counts are written only at the end
+    bus.add_events(session, range(1, 4))  # three errors
 
     async def body():
-        communicator = await connect(cookie)
-        first = await subscribe(communicator, session)
+        communicator = await bus.connect(cookie)
+        first = await bus.subscribe(communicator, session)
         assert first["session_info"]["event_counts"] == {"error": 3}
         assert first["session_info"]["total_extraction_events"] == 3
-        await frames_until(communicator, lambda f: f["type"] == "events")  # the backlog
+        await bus.frames_until(communicator, lambda f: f["type"] == "events")  # the backlog
 
         layer = get_channel_layer()
-        await layer.group_send(group_for_session(session.pk), batch(session, [4, 5]))
-        state = await frames_until(communicator, lambda f: f["type"] == "state")
+        await layer.group_send(group_for_session(session.pk), bus.batch(session, [4, 5]))
+        state = await bus.frames_until(communicator, lambda f: f["type"] == "state")
         assert state[-1]["session_info"]["event_counts"] == {"error": 3, "warning": 2}
         assert state[-1]["session_info"]["total_extraction_events"] == 5
 
         # The same events again (both groups, a retry): counted once.
         await layer.group_send(
             group_for_session(session.pk),
-            batch(session, [5], session_info={"status": "waiting_for_input"}),
+            bus.batch(session, [5], session_info={"status": "waiting_for_input"}),
         )
-        state = await frames_until(communicator, lambda f: f["type"] == "state")
+        state = await bus.frames_until(communicator, lambda f: f["type"] == "state")
         assert state[-1]["session_info"]["status"] == "waiting_for_input"
         assert state[-1]["session_info"]["total_extraction_events"] == 5
         await communicator.disconnect()
 
-    run(body)
+    bus.run(body)
 
 
 def test_subscribe_all_without_events_gets_state_changes_only():
-    cookie = login_cookie()
-    session = make_session()
+    cookie = bus.login_cookie()
+    session = bus.make_session()
 
     async def body():
-        communicator = await connect(cookie)
+        communicator = await bus.connect(cookie)
         await communicator.send_json_to({"action": "subscribe", "scope": "all", "events": False})
         await communicator.receive_nothing(timeout=0.1)  # the subscription is in
         layer = get_channel_layer()
-        await layer.group_send(ALL_GROUP, batch(session, [1, 2]))
+        await layer.group_send(ALL_GROUP, bus.batch(session, [1, 2]))
         await layer.group_send(
             ALL_GROUP,
-            batch(
+            bus.batch(
                 session,
                 [3],
                 states=[{"state": "waiting_for_input", "timestamp": "2026-11-26T10:15:00Z"}],
@@ -78,33 +69,33 @@ def test_subscribe_all_without_events_gets_state_changes_only():
         assert await communicator.receive_nothing(timeout=0.2)
         await communicator.disconnect()
 
-    run(body)
+    bus.run(body)
 
 
 def test_the_taps_own_counts_replace_what_the_page_was_given_and_later_events_add_to_them():
-    cookie = login_cookie()
-    session = make_session()
-    add_events(session, [1])  # stored; 2-4 were announced before this page subscribed
+    cookie = bus.login_cookie()
+    session = bus.make_session()
+    bus.add_events(session, [1])  # stored; 2-4 were announced before this page subscribed
 
     async def body():
-        communicator = await connect(cookie)
-        first = await subscribe(communicator, session)
+        communicator = await bus.connect(cookie)
+        first = await bus.subscribe(communicator, session)
         assert first["session_info"]["total_extraction_events"] == 1
-        await frames_until(communicator, lambda f: f["type"] == "events")
+        await bus.frames_until(communicator, lambda f: f["type"] == "events")
 
         layer = get_channel_layer()
         tap_counts = {"error": 4, "warning": 1}
         await layer.group_send(
             group_for_session(session.pk),
-            batch(session, [5], session_info={"event_counts": tap_counts}),
+            bus.batch(session, [5], session_info={"event_counts": tap_counts}),
         )
-        state = await frames_until(communicator, lambda f: f["type"] == "state")
+        state = await bus.frames_until(communicator, lambda f: f["type"] == "state")
         assert state[-1]["session_info"]["event_counts"] == tap_counts
         assert state[-1]["session_info"]["total_extraction_events"] == 5
 
-        await layer.group_send(group_for_session(session.pk), batch(session, [6]))
-        state = await frames_until(communicator, lambda f: f["type"] == "state")
+        await layer.group_send(group_for_session(session.pk), bus.batch(session, [6]))
+        state = await bus.frames_until(communicator, lambda f: f["type"] == "state")
         assert state[-1]["session_info"]["event_counts"] == {"error": 4, "warning": 2}
         await communicator.disconnect()
 
-    run(body)
+    bus.run(body)

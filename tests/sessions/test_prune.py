@@ -47,7 +47,6 @@ def bulk_events(session: ProcessSession, count: int, **fields) -> None:
         "warning",
         **WARNING,
         rule="generic_warning",
-        risk_level="low",
         timestamp=session.started_at,
         **fields,
     )
