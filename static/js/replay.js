@@ -5,9 +5,8 @@
 // lines after it (range?start=T), then for more by cursor (range?cursor=C) while it plays; at
 // the end of a live recording it polls the same way. Pausing, changing speed and skipping idle
 // time are local; a seek is one small request whatever the length of the recording.
-import { Terminal } from "../vendor/xterm/xterm.mjs";
-import { TerminalFit } from "./terminal_fit.js";
-import { $, copyOnClick, cssVar, el, eventPreview } from "./util.js";
+import { TerminalFit, recordingTerminal } from "./terminal_fit.js";
+import { $, copyOnClick, el, eventPreview } from "./util.js";
 
 const root = $("#replay");
 const indexUrl = root.dataset.indexUrl;
@@ -21,20 +20,7 @@ const LOW_WATER_SECONDS = 20; // … or they cover less playback time than this
 const POLL_MS = 1000; // at the end of a live recording
 const INDEX_POLL_MS = 5000; // a live session's new events and status
 
-const term = new Terminal({
-  cols: Number(root.dataset.cols) || 80,
-  rows: Number(root.dataset.rows) || 24,
-  // Pipes print bare "\n"; a pty already sends "\r\n" (see session.js).
-  convertEol: root.dataset.mode !== "pty",
-  disableStdin: true,
-  cursorBlink: false,
-  scrollback: 5000,
-  fontFamily: cssVar("--mono", "monospace"),
-  fontSize: 13,
-  theme: { background: cssVar("--term-bg", "#0f1117"), foreground: cssVar("--term-text", "#d8dee9") },
-  // Program colours (dark blue, dim grey) lightened where needed to stay readable (WCAG AA).
-  minimumContrastRatio: 4.5,
-});
+const term = recordingTerminal(root.dataset, { scrollback: 5000 });
 term.open($("#replay-terminal"));
 const fit = new TerminalFit(term, $(".replay-player"), { mode: root.dataset.mode, rows: term.rows, minRows: 24 });
 fit.fit();

@@ -1,9 +1,8 @@
 // One session: the recorded terminal output (xterm.js) followed live, the event timeline,
 // one chart per metric, and the state changes.
-import { Terminal } from "../vendor/xterm/xterm.mjs";
 import { timeChart } from "./charts.js";
 import { LiveSocket } from "./live.js";
-import { TerminalFit, longestLineIn } from "./terminal_fit.js";
+import { TerminalFit, longestLineIn, recordingTerminal } from "./terminal_fit.js";
 import { attachTerminalSearch, fetchWindow, WINDOW_AFTER, WINDOW_BEFORE, windowNotice } from "./terminal_view.js";
 import { Timeline } from "./timeline.js";
 import { $, ansiFragment, copyOnClick, cssVar, durationBetween, el, exceptionLine, formatDuration, formatTime } from "./util.js";
@@ -16,23 +15,8 @@ const MAX_METRIC_POINTS = 20000;
 
 // ---------------------------------------------------------------- terminal
 
-const term = new Terminal({
-  cols: Number(page.dataset.cols) || 80,
-  rows: Number(page.dataset.rows) || 24,
-  // Pipes print bare "\n"; a terminal needs "\r\n" or lines stair-step. A pty already sends
-  // "\r\n", and full-screen programs rely on a bare "\n" meaning "down one row".
-  convertEol: page.dataset.mode !== "pty",
-  disableStdin: true,
-  cursorBlink: false,
-  scrollback: 20000,
-  fontFamily: cssVar("--mono", "monospace"),
-  fontSize: 13,
-  theme: { background: cssVar("--term-bg", "#0f1117"), foreground: cssVar("--term-text", "#d8dee9") },
-  // Program colours (dark blue, dim grey) lightened where needed to stay readable (WCAG AA).
-  minimumContrastRatio: 4.5,
-  // The search addon marks its matches with decorations, a proposed API in xterm 6.
-  allowProposedApi: true,
-});
+// The search addon marks its matches with decorations, a proposed API in xterm 6.
+const term = recordingTerminal(page.dataset, { scrollback: 20000, allowProposedApi: true });
 term.open($("#terminal"));
 const terminalStatus = $("#terminal-status");
 // Pipe output gets rows enough to fill the panel beside the timeline.

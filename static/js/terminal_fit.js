@@ -4,6 +4,9 @@
 // font is scaled so those columns fill the box. Pipe output has no width of its own (the
 // recorded 80 columns are only the tap's default): it gets as many columns as the box holds at
 // the normal font, or its longest line's, so it is never wrapped at 80.
+import { Terminal } from "../vendor/xterm/xterm.mjs";
+import { cssVar } from "./util.js";
+
 const BASE_FONT = 13;
 const MIN_FONT = 7;
 const MAX_FONT = 16;
@@ -82,4 +85,26 @@ export function longestLineIn(text) {
     if (line.length > longest) longest = line.length;
   }
   return longest;
+}
+
+/**
+ * A read-only xterm for a recording, sized as it was recorded (`dataset` is the page root's:
+ * cols, rows, mode). Pipes print bare "\n"; a terminal needs "\r\n" or lines stair-step. A pty
+ * already sends "\r\n", and full-screen programs rely on a bare "\n" meaning "down one row".
+ */
+export function recordingTerminal(dataset, { scrollback, ...options }) {
+  return new Terminal({
+    cols: Number(dataset.cols) || 80,
+    rows: Number(dataset.rows) || 24,
+    convertEol: dataset.mode !== "pty",
+    disableStdin: true,
+    cursorBlink: false,
+    scrollback,
+    fontFamily: cssVar("--mono", "monospace"),
+    fontSize: BASE_FONT,
+    theme: { background: cssVar("--term-bg", "#0f1117"), foreground: cssVar("--term-text", "#d8dee9") },
+    // Program colours (dark blue, dim grey) lightened where needed to stay readable (WCAG AA).
+    minimumContrastRatio: 4.5,
+    ...options,
+  });
 }
