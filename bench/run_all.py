@@ -294,48 +294,50 @@ def render(outcomes: list[Outcome], info: dict, quick: bool, total: float, kept:
             "",
         ]
     by_name = {o.bench.name: o for o in outcomes}
-    out += ["## Targets", "", "| benchmark | figure | met |", "|---|---|---|"]
+    targets, sections = [], []
     for b in BENCHES:
         if b.name in kept:
-            out += kept[b.name][0]
-            continue
-        o = by_name.get(b.name)
-        if o is None:
-            continue
-        found = verdicts(o.output)
-        if o.returncode != 0:
-            out.append(f"| {b.name} | did not finish (exit {o.returncode}) | ✗ |")
-        for text, ok in found:
-            out.append(f"| {b.name} | {text} | {'✓' if ok else '✗'} |")
-        if not found and o.returncode == 0:
-            out.append(f"| {b.name} | target: {b.targets}; see below | – |")
-    out.append("")
-    for b in BENCHES:
-        if b.name in kept:
-            out += kept[b.name][1]
-            continue
-        o = by_name.get(b.name)
-        if o is None:
-            continue
-        out += [
-            f"<!-- bench:{b.name} -->",
-            f"## {b.name}",
-            "",
-            b.what,
-            "",
-            f"- command: `{' '.join(['bench/' + b.script, *o.argv[2:]])}`",
-            f"- target: {b.targets}",
-            f"- run {o.started}, load average before {o.load_before}; took {o.seconds:.0f} s; "
-            f"exit {o.returncode}",
-            "",
-            *as_markdown(o.output),
-            "",
-            f"<!-- /bench:{b.name} -->",
-            "",
-        ]
+            targets += kept[b.name][0]
+            sections += kept[b.name][1]
+        elif b.name in by_name:
+            targets += target_rows(b, by_name[b.name])
+            sections += section_lines(b, by_name[b.name])
+    out += ["## Targets", "", "| benchmark | figure | met |", "|---|---|---|", *targets, ""]
+    out += sections
     while out and not out[-1]:
         out.pop()
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out) + "\n")
+
+
+def target_rows(b, o) -> list[str]:
+    """A benchmark's rows of the targets table: its verdict lines, or where to read its figures."""
+    found = verdicts(o.output)
+    rows = []
+    if o.returncode != 0:
+        rows.append(f"| {b.name} | did not finish (exit {o.returncode}) | ✗ |")
+    rows += [f"| {b.name} | {text} | {'✓' if ok else '✗'} |" for text, ok in found]
+    if not found and o.returncode == 0:
+        rows.append(f"| {b.name} | target: {b.targets}; see below | – |")
+    return rows
+
+
+def section_lines(b, o) -> list[str]:
+    return [
+        f"<!-- bench:{b.name} -->",
+        f"## {b.name}",
+        "",
+        b.what,
+        "",
+        f"- command: `{' '.join(['bench/' + b.script, *o.argv[2:]])}`",
+        f"- target: {b.targets}",
+        f"- run {o.started}, load average before {o.load_before}; took {o.seconds:.0f} s; "
+        f"exit {o.returncode}",
+        "",
+        *as_markdown(o.output),
+        "",
+        f"<!-- /bench:{b.name} -->",
+        "",
+    ]
 
 
 def earlier_sections(path: Path, names: set[str]) -> dict:
