@@ -16,7 +16,8 @@ from django.test import AsyncClient
 from django.urls import reverse
 from django.utils import timezone
 
-from extraction.models import ErrorGroup, ExtractionEvent
+from extraction.models import ExtractionEvent
+from tests.extraction.group_factories import make_group
 from tests.factories import make_session, make_token
 
 LIST = reverse("st-api-query-extractions")
@@ -34,15 +35,7 @@ def test_rule_selects_one_rules_events(owner_client, world):
 
 
 def test_group_selects_one_problems_occurrences(owner_client, world):
-    group = ErrorGroup.objects.create(
-        fingerprint="a" * 32,
-        event_type="error",
-        rule="python_traceback",
-        title="ValueError: boom",
-        risk_level="medium",
-        first_seen=world.traceback.timestamp,
-        last_seen=world.traceback.timestamp,
-    )
+    group = make_group("a" * 32, world.traceback.timestamp)
     ExtractionEvent.objects.filter(pk=world.traceback.pk).update(group=group)
     response = owner_client.get(LIST, {"group": group.fingerprint})
     assert ids(response) == [world.traceback.id]

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
+from extraction.models import ErrorGroup
 from sessions.persistence import EventInserter
 
 
@@ -40,3 +41,17 @@ def error_rows(
 def insert(session, rows):
     with transaction.atomic():
         return EventInserter().insert(session.pk, rows)
+
+
+def make_group(fingerprint: str, seen: datetime, **fields) -> ErrorGroup:
+    """A problem made by hand, not by the writer: a Python ValueError, first and last seen at
+    `seen`; `fields` override the rest."""
+    values = {"title": "ValueError: boom", "risk_level": "medium", **fields}
+    return ErrorGroup.objects.create(
+        fingerprint=fingerprint,
+        event_type="error",
+        rule="python_traceback",
+        first_seen=seen,
+        last_seen=seen,
+        **values,
+    )

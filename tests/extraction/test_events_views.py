@@ -18,12 +18,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from extraction import queries
-from extraction.models import ErrorGroup, ExtractionEvent
+from extraction.models import ExtractionEvent
+from tests.extraction.group_factories import make_group
 from tests.factories import make_event, make_session, make_token
 
 URL = reverse("st-events")
 EXPORT = reverse("st-events-export")
 API = reverse("st-api-query-extractions")
+# make_event's content when a test names none.
+TRACEBACK = "Traceback (most recent call last):\nValueError: boom"
 
 
 def shown(client, params) -> set[tuple[str, int]]:
@@ -40,34 +43,23 @@ def test_each_filter_narrows_the_list(client_in):
     now = timezone.now()
     one = make_session("codex", session_id="codex-1")
     two = make_session("claude", session_id="claude-2")
-    make_event(one, seq=1, content="Traceback boom", timestamp=now - timedelta(minutes=5))
-    make_event(
-        one,
-        seq=2,
-        event_type="warning",
-        rule="deprecation",
-        severity="warning",
-        risk_level="low",
-        timestamp=now - timedelta(minutes=30),
-    )
-    make_event(
-        two,
-        seq=1,
-        event_type="prompt",
-        rule="prompt_yes_no",
-        risk_level="high",
-        content="Delete all? [y/N]",
-        timestamp=now - timedelta(hours=2),
-    )
-    make_event(
-        two,
-        seq=2,
-        event_type="metric",
-        rule="pytest_summary",
-        risk_level="low",
-        severity="info",
-        timestamp=now - timedelta(days=3),
-    )
+    # Session, seq, minutes ago, then what the event is: kind, rule, severity, risk, content.
+    for session, seq, minutes, event_type, rule, severity, risk_level, content in [
+        (one, 1, 5, "error", "python_traceback", "error", "medium", "Traceback boom"),
+        (one, 2, 30, "warning", "deprecation", "warning", "low", TRACEBACK),
+        (two, 1, 2 * 60, "prompt", "prompt_yes_no", "error", "high", "Delete all? [y/N]"),
+        (two, 2, 3 * 24 * 60, "metric", "pytest_summary", "info", "low", TRACEBACK),
+    ]:
+        make_event(
+            session,
+            seq=seq,
+            event_type=event_type,
+            rule=rule,
+            severity=severity,
+            risk_level=risk_level,
+            content=content,
+            timestamp=now - timedelta(minutes=minutes),
+        )
 
     assert len(shown(client_in, {})) == 4
     assert shown(client_in, {"agent": "claude"}) == {("claude-2", 1), ("claude-2", 2)}
@@ -90,15 +82,7 @@ def test_each_filter_narrows_the_list(client_in):
 
 def test_group_filter_selects_one_problems_occurrences(client_in):
     session = make_session("codex")
-    group = ErrorGroup.objects.create(
-        fingerprint="f" * 32,
-        event_type="error",
-        rule="python_traceback",
-        title="ValueError: boom",
-        risk_level="medium",
-        first_seen=timezone.now(),
-        last_seen=timezone.now(),
-    )
+    group = make_group("f" * 32, timezone.now())
     make_event(session, seq=1, group=group)
     make_event(session, seq=2, group=group)
     make_event(session, seq=3)
