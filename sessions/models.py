@@ -141,59 +141,55 @@ class ProcessSessionQuerySet(models.QuerySet):
         """
         now = now or timezone.now()
         cutoff = lost_cutoff(now)
-        lost = []
-        for session in self.live().silent_since(cutoff).order_by():
-            with transaction.atomic():
-                flipped = (
-                    ProcessSession.objects.filter(pk=session.pk, status=session.status)
-                    .silent_since(cutoff)
-                    .update(status=SessionStatus.LOST)
-                )
-                if not flipped:
-                    continue
-                ProcessStateChange.objects.create(
-                    session=session,
-                    state=SessionStatus.LOST,
-                    timestamp=now,
-                    metadata={
-                        "reason": "no heartbeat",
-                        "last_heartbeat": (
-                            session.last_heartbeat.isoformat() if session.last_heartbeat else None
-                        ),
-                        "was": session.status,
-                    },
-                )
-            session.status = SessionStatus.LOST
-            lost.append(session)
-        return lost
+        return self._move(
+            self.live().silent_since(cutoff),
+            lambda row, session: row.filter(status=session.status).silent_since(cutoff),
+            SessionStatus.LOST,
+            now,
+            lambda session: {
+                "reason": "no heartbeat",
+                "last_heartbeat": (
+                    session.last_heartbeat.isoformat() if session.last_heartbeat else None
+                ),
+                "was": session.status,
+            },
+        )
 
     def revive(self, now=None) -> list[ProcessSession]:
         """Sessions marked lost by the server whose tap beats again: running once more."""
         now = now or timezone.now()
         cutoff = lost_cutoff(now)
-        back = []
-        candidates = self.filter(
-            status=SessionStatus.LOST, ended_at__isnull=True, last_heartbeat__gte=cutoff
+        still_lost = {
+            "status": SessionStatus.LOST,
+            "ended_at__isnull": True,
+            "last_heartbeat__gte": cutoff,
+        }
+        return self._move(
+            self.filter(**still_lost),
+            lambda row, session: row.filter(**still_lost),
+            SessionStatus.RUNNING,
+            now,
+            lambda session: {"reason": "heartbeat again"},
         )
+
+    @staticmethod
+    def _move(candidates, still, status: str, now, metadata) -> list[ProcessSession]:
+        """Move each candidate to ``status`` in one conditional UPDATE (``still(row, session)``
+        narrows its row to the condition); only the caller whose UPDATE changed the row records
+        the state change (``metadata(session)``, read before the status changes). Returns those.
+        """
+        moved = []
         for session in candidates.order_by():
             with transaction.atomic():
-                flipped = ProcessSession.objects.filter(
-                    pk=session.pk,
-                    status=SessionStatus.LOST,
-                    ended_at__isnull=True,
-                    last_heartbeat__gte=cutoff,
-                ).update(status=SessionStatus.RUNNING)
-                if not flipped:
+                row = ProcessSession.objects.filter(pk=session.pk)
+                if not still(row, session).update(status=status):
                     continue
                 ProcessStateChange.objects.create(
-                    session=session,
-                    state=SessionStatus.RUNNING,
-                    timestamp=now,
-                    metadata={"reason": "heartbeat again"},
+                    session=session, state=status, timestamp=now, metadata=metadata(session)
                 )
-            session.status = SessionStatus.RUNNING
-            back.append(session)
-        return back
+            session.status = status
+            moved.append(session)
+        return moved
 
 
 class ProcessSession(models.Model):

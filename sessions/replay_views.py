@@ -156,13 +156,15 @@ class ReplaySessionMixin(StreamtapAPIMixin):
         return get_object_or_404(ProcessSession, session_id=session_id)
 
 
+# What every replay endpoint may answer besides its 200 (the API's error shapes).
+ERROR_RESPONSES = {400: ERRORS_400, 401: DETAIL_401, 404: DETAIL_404}
+
+
 @extend_schema(
     summary="The session's asciicast v2 recording, as a download",
     responses={
         (200, "application/x-asciicast"): OpenApiResponse(OpenApiTypes.BINARY),
-        400: ERRORS_400,
-        401: DETAIL_401,
-        404: DETAIL_404,
+        **ERROR_RESPONSES,
     },
     tags=["sessions"],
 )
@@ -203,9 +205,7 @@ def _file_chunks(path: Path, size: int):
     responses={
         (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.STR),
         (200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR),
-        400: ERRORS_400,
-        401: DETAIL_401,
-        404: DETAIL_404,
+        **ERROR_RESPONSES,
     },
     tags=["replay"],
 )
@@ -265,9 +265,7 @@ def _follow(session: ProcessSession):
     summary="What a replay page needs first: duration, size, liveness, events",
     responses={
         200: OpenApiResponse(OpenApiTypes.OBJECT),
-        400: ERRORS_400,
-        401: DETAIL_401,
-        404: DETAIL_404,
+        **ERROR_RESPONSES,
     },
     tags=["replay"],
 )
@@ -296,9 +294,7 @@ class ReplayIndexView(ReplaySessionMixin, APIView):
     parameters=[RangeQuerySerializer],
     responses={
         200: OpenApiResponse(OpenApiTypes.OBJECT),
-        400: ERRORS_400,
-        401: DETAIL_401,
-        404: DETAIL_404,
+        **ERROR_RESPONSES,
     },
     tags=["replay"],
 )

@@ -61,6 +61,23 @@ class PromptDecision(models.TextChoices):
 PROMPT_ANSWERS = (PromptDecision.APPROVE, PromptDecision.DENY)
 
 
+def optional_link(to, related_name: str, *, on_delete=models.SET_NULL, **options):
+    """A foreign key set on few rows: NULL elsewhere, no index of its own.
+
+    Every index costs each insert of the tap's writer; where a query needs one, the model adds
+    a partial index on the rows that have the key set (``ee_code_block``, ``ee_group_time``…).
+    """
+    return models.ForeignKey(
+        to,
+        null=True,
+        blank=True,
+        on_delete=on_delete,
+        related_name=related_name,
+        db_index=False,
+        **options,
+    )
+
+
 class CodeBlock(models.Model):
     sha256 = models.CharField(max_length=64, unique=True)
     language = models.CharField(max_length=40, blank=True)
@@ -164,37 +181,14 @@ class ExtractionEvent(models.Model):
     offset_seconds = models.FloatField(
         default=0.0, help_text="seconds since the session started (position in the recording)"
     )
-    code_block = models.ForeignKey(
-        CodeBlock,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="events",
-        db_index=False,
-    )
+    code_block = optional_link(CodeBlock, "events")
     # The problem this error or warning is an occurrence of: the column holds the fingerprint
     # (extraction/engine/fingerprint.py) itself, so the writer stores it without a lookup.
-    group = models.ForeignKey(
-        "ErrorGroup",
-        to_field="fingerprint",
-        db_column="fingerprint",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="events",
-        db_index=False,
-    )
+    group = optional_link("ErrorGroup", "events", to_field="fingerprint", db_column="fingerprint")
     review_status = models.CharField(
         max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING
     )
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="reviewed_events",
-        db_index=False,
-    )
+    reviewed_by = optional_link(settings.AUTH_USER_MODEL, "reviewed_events")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(blank=True)
     # The answer to a prompt (approve/deny this action), never set by triage. NULL while the
@@ -206,14 +200,7 @@ class ExtractionEvent(models.Model):
     prompt_decision_by = models.CharField(  # noqa: DJ001
         max_length=160, null=True, blank=True, help_text="dashboard:<user>, terminal, policy…"
     )
-    prompt_decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="prompt_decisions",
-        db_index=False,
-    )
+    prompt_decided_by = optional_link(settings.AUTH_USER_MODEL, "prompt_decisions")
     prompt_decided_at = models.DateTimeField(null=True, blank=True)
 
     objects = ExtractionEventQuerySet.as_manager()

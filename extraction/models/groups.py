@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from .events import ExtractionEvent
+from .events import ExtractionEvent, optional_link
 
 
 class GroupStatus(models.TextChoices):
@@ -24,6 +24,16 @@ EVENT_STATUS_FOR_GROUP = {
     GroupStatus.CONFIRMED: "confirmed",
     GroupStatus.FALSE_POSITIVE: "false_positive",
     GroupStatus.RESOLVED: "confirmed",
+}
+
+# The group filters other than the agent's, parameter → lookup (``filtered()`` below).
+GROUP_FILTER_LOOKUPS = {
+    "session": "sessions__session",
+    "type": "event_type",
+    "status": "review_status",
+    "rule": "rule",
+    "since": "last_seen__gte",
+    "until": "first_seen__lt",
 }
 
 
@@ -44,18 +54,9 @@ class ErrorGroupQuerySet(models.QuerySet):
             queryset = queryset.filter(
                 id__in=ErrorGroupSession.objects.filter(agent_name=params["agent"]).values("group")
             )
-        if params.get("session"):
-            queryset = queryset.filter(sessions__session=params["session"])
-        if params.get("type"):
-            queryset = queryset.filter(event_type=params["type"])
-        if params.get("status"):
-            queryset = queryset.filter(review_status=params["status"])
-        if params.get("rule"):
-            queryset = queryset.filter(rule=params["rule"])
-        if params.get("since"):
-            queryset = queryset.filter(last_seen__gte=params["since"])
-        if params.get("until"):
-            queryset = queryset.filter(first_seen__lt=params["until"])
+        for name, lookup in GROUP_FILTER_LOOKUPS.items():
+            if params.get(name):
+                queryset = queryset.filter(**{lookup: params[name]})
         return queryset
 
 
@@ -72,26 +73,13 @@ class ErrorGroup(models.Model):
     # No constraint and nothing done on delete: anything else would make every delete of
     # events (prune's batches) collect and update groups row by row instead of one DELETE.
     # A pruned representative leaves a dangling id, which `representative_event` reads as none.
-    representative = models.ForeignKey(
-        "extraction.ExtractionEvent",
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        related_name="+",
-        db_index=False,
+    representative = optional_link(
+        "extraction.ExtractionEvent", "+", on_delete=models.DO_NOTHING, db_constraint=False
     )
     review_status = models.CharField(
         max_length=16, choices=GroupStatus.choices, default=GroupStatus.PENDING
     )
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="reviewed_groups",
-        db_index=False,
-    )
+    reviewed_by = optional_link(settings.AUTH_USER_MODEL, "reviewed_groups")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(blank=True)
     # Set when a new occurrence reopened a resolved group.
