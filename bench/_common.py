@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmark scripts: paths, the generated input, the machine, percentiles.
+"""Helpers shared by the benchmark scripts: paths, the generated input, the machine, percentiles,
+and a daphne serving streamtap (also started by the browser tests, tests/e2e/conftest.py).
 
 The input is bench_extractor's generator (deterministic per seed: ~95-byte lines, ~5% of them
 events), written once to a file so every peer in a run reads exactly the same bytes.
@@ -13,6 +14,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +80,51 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def start_daphne(port: int, env: dict, log_path: Path, timeout: float = 30) -> subprocess.Popen:
+    """daphne serving streamtap on 127.0.0.1:``port`` with ``env``, once its login page answers.
+
+    Its output goes to ``log_path``, shown in the error if it exits before answering.
+    """
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                str(BIN / "daphne"),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "streamtap_site.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited:\n{Path(log_path).read_text()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=2) as response:
+                if response.status == 200:
+                    return process
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)
+    stop_process(process)
+    raise RuntimeError(f"daphne did not answer within {timeout:g} s")
+
+
+def stop_process(process: subprocess.Popen | None) -> None:
+    """Terminate, then kill what does not exit within 10 s."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
 
 
 def percentile(sorted_values: list[float], p: float) -> float:

@@ -38,14 +38,11 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    BIN,
     CHROMIUM,
     CHROMIUM_ARGS,
     MANAGE,
@@ -57,6 +54,8 @@ from _common import (  # noqa: E402
     loadavg,
     percentile,
     sqlite_path,
+    start_daphne,
+    stop_process,
 )
 
 TARGETS = {10: 10.0, 1000: 150.0}  # events/s -> p95 ms
@@ -162,43 +161,12 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        log = open(self.data / f"daphne-{self.port}.log", "wb")  # noqa: SIM115 - lives with the process
-        self.proc = subprocess.Popen(
-            [
-                str(BIN / "daphne"),
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "streamtap_site.asgi:application",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        self.proc = start_daphne(
+            self.port, self.env, self.data / f"daphne-{self.port}.log", timeout=60
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"daphne exited:\n{(self.data / f'daphne-{self.port}.log').read_text()}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/login/", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.1)
-        raise RuntimeError("daphne did not answer within 60 s")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
 
 def prepare(data: Path, password: str) -> None:

@@ -15,37 +15,20 @@ Reusable by any e2e test:
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from bench._common import CHROMIUM, CHROMIUM_ARGS, clean_env, free_port, start_daphne, stop_process
+
 ROOT = Path(__file__).resolve().parents[2]
-DAPHNE = Path(sys.executable).with_name("daphne")
-CHROMIUM = os.environ.get("STREAMTAP_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -87,66 +70,47 @@ class LiveServer:
         return self.manage("shell", "--no-imports", "-c", code).stdout
 
     def start(self) -> None:
-        log = open(self.data_dir / "daphne.log", "wb")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen(
-            [
-                str(DAPHNE),
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "streamtap_site.asgi:application",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited:\n{(self.data_dir / 'daphne.log').read_text()}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/login/", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.1)
-        raise RuntimeError("daphne did not answer within 30 s")
+        self.process = start_daphne(self.port, self.env, self.data_dir / "daphne.log")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process)
 
 
-@pytest.fixture(scope="session")
-def live_server_proc(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("streamtap-e2e")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "STREAMTAP_REDIS_URL", "DJANGO_SECRET_KEY")
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="streamtap_site.settings",
-        STREAMTAP_DATA_DIR=str(data_dir),
-        PYTHONUNBUFFERED="1",
-        # The demo world's "running" sessions have no tap: with the default 30 s beat, the
-        # server would call them lost (sessions/liveness.py) 90 s into the suite.
-        STREAMTAP_HEARTBEAT_SECONDS="3600",
+@contextmanager
+def running_server(data_dir: Path, **env: str) -> Iterator[LiveServer]:
+    """A migrated ``data_dir`` with the staff user and daphne serving it, with ``env`` (settings
+    such as STREAMTAP_HEARTBEAT_SECONDS) on top of a clean environment; stopped afterwards."""
+    server = LiveServer(
+        data_dir=data_dir,
+        port=free_port(),
+        env=clean_env(STREAMTAP_DATA_DIR=str(data_dir), **env),
     )
-    server = LiveServer(data_dir=data_dir, port=free_port(), env=env)
-    env["STREAMTAP_SERVER_URL"] = server.base_url
+    server.env["STREAMTAP_SERVER_URL"] = server.base_url
     server.manage("migrate", "--noinput")
     _create_superuser(server)
     server.start()
-    yield server
-    server.stop()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def server_fixture(name: str, scope: str, heartbeat_seconds: int):
+    """A fixture ``name`` of ``scope``: a ``running_server`` in a fresh data dir whose taps beat
+    every ``heartbeat_seconds`` (a session is lost after three missed beats)."""
+
+    @pytest.fixture(scope=scope, name=name)
+    def fixture(tmp_path_factory):
+        data_dir = tmp_path_factory.mktemp(f"streamtap-{name}")
+        with running_server(data_dir, STREAMTAP_HEARTBEAT_SECONDS=str(heartbeat_seconds)) as server:
+            yield server
+
+    return fixture
+
+
+# The demo world's "running" sessions have no tap: with the default 30 s beat, the
+# server would call them lost (sessions/liveness.py) 90 s into the suite.
+live_server_proc = server_fixture("live_server_proc", "session", heartbeat_seconds=3600)
 
 
 @pytest.fixture(scope="session")
@@ -217,11 +181,31 @@ def open_logged_in(browser, server: LiveServer, **context_options):
     return page
 
 
+@contextmanager
+def logged_in(browser, server: LiveServer, **context_options) -> Iterator:
+    """``open_logged_in`` for a ``with`` block, whose end closes the page's context."""
+    page = open_logged_in(browser, server, **context_options)
+    try:
+        yield page
+    finally:
+        page.context.close()
+
+
 @pytest.fixture
 def logged_in_page(browser, live_server_proc):
-    page = open_logged_in(browser, live_server_proc)
-    yield page
-    page.context.close()
+    with logged_in(browser, live_server_proc) as page:
+        yield page
+
+
+@pytest.fixture
+def open_page(logged_in_page, live_server_proc):
+    """``open_page(path)``: the logged-in page, gone to ``path`` on the live server."""
+
+    def open_path(path: str):
+        logged_in_page.goto(f"{live_server_proc.base_url}{path}")
+        return logged_in_page
+
+    return open_path
 
 
 @pytest.fixture

@@ -14,48 +14,29 @@ import re
 import secrets
 import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import LiveServer, _create_superuser, free_port, open_logged_in
-from tests.helpers import wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.conftest import LiveServer, logged_in, open_logged_in, server_fixture
+from tests.e2e.helpers import (
+    DEMO_AGENT,
+    last_session_pk,
+    start_tap,
+    tap_python,
+    wait_for_session,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
+server = server_fixture("server", "module", heartbeat_seconds=1)
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp("streamtap-liveness")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "STREAMTAP_REDIS_URL", "DJANGO_SECRET_KEY")
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="streamtap_site.settings",
-        STREAMTAP_DATA_DIR=str(data_dir),
-        PYTHONUNBUFFERED="1",
-        STREAMTAP_HEARTBEAT_SECONDS="1",
-    )
-    live = LiveServer(data_dir=data_dir, port=free_port(), env=env)
-    env["STREAMTAP_SERVER_URL"] = live.base_url
-    live.manage("migrate", "--noinput")
-    _create_superuser(live)
-    live.start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture
-def staff_page(browser, server):
-    page = open_logged_in(browser, server)
-    yield page
-    page.context.close()
+def live_server_proc(server):
+    """The server conftest's ``logged_in_page`` logs in to (as the staff user): this module's."""
+    return server
 
 
 @pytest.fixture
@@ -68,47 +49,23 @@ def viewer_page(browser, server):
         f"u.set_password({password!r}); u.is_staff = False; u.save()"
     )
     viewer = LiveServer(server.data_dir, server.port, server.env, "viewer", password)
-    page = open_logged_in(browser, viewer)
-    yield page
-    page.context.close()
+    with logged_in(browser, viewer) as page:
+        yield page
 
 
-def start_tap(server, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "tap", *args],
-        cwd=ROOT,
-        env=server.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        # Its own process group: kill -9 takes the tap, its writer and the program at once.
-        start_new_session=True,
-    )
+# Its own process group: kill -9 takes the tap, its writer and the program at once.
+ALONE = {"stdin": subprocess.DEVNULL, "start_new_session": True}
+
+
+def start_demo_agent(server) -> subprocess.Popen:
+    """The demo program in a terminal: it asks to commit a fix and waits for the answer."""
+    return start_tap(server.env, "--pty", *DEMO_AGENT, **ALONE)
 
 
 def stop(tap: subprocess.Popen) -> None:
     if tap.poll() is None:
         os.killpg(tap.pid, signal.SIGKILL)
     tap.communicate(timeout=20)
-
-
-def newest_session(server, *, after: int = 0, status: str = "") -> str:
-    code = (
-        "from sessions.models import ProcessSession as S\n"
-        f"q = S.objects.filter(pk__gt={after})\n"
-        f"q = q.filter(status={status!r}) if {status!r} else q\n"
-        "s = q.order_by('-pk').first()\n"
-        "print(s.session_id if s else '')"
-    )
-    return wait_for(lambda: server.shell(code).strip(), what=f"a {status or 'new'} session")
-
-
-def last_pk(server) -> int:
-    code = (
-        "from sessions.models import ProcessSession as S\n"
-        "print(S.objects.order_by('-pk').values_list('pk', flat=True).first() or 0)"
-    )
-    return int(server.shell(code).strip())
 
 
 def live_socket_open(page) -> None:
@@ -119,12 +76,12 @@ def row(page, session_id: str):
     return page.locator(f'#sessions-table tr[data-session="{session_id}"]')
 
 
-def test_a_tap_killed_with_sigkill_turns_lost_on_an_open_page(staff_page, server):
-    page = staff_page
-    since = last_pk(server)
-    tap = start_tap(server, "--pipe", "--", sys.executable, "-c", "import time; time.sleep(120)")
+def test_a_tap_killed_with_sigkill_turns_lost_on_an_open_page(logged_in_page, server):
+    page = logged_in_page
+    since = last_session_pk(server)
+    tap = tap_python(server.env, "import time; time.sleep(120)", **ALONE)
     try:
-        session_id = newest_session(server, after=since)
+        session_id = wait_for_session(server, since_id=since)
         page.goto(f"{server.base_url}/sessions/")
         live_socket_open(page)
         status = row(page, session_id).locator('[data-field="status"]')
@@ -141,27 +98,17 @@ def test_a_tap_killed_with_sigkill_turns_lost_on_an_open_page(staff_page, server
 
 
 def test_a_waiting_program_shows_everywhere_and_staff_answer_it_from_the_list(
-    staff_page, viewer_page, server
+    logged_in_page, viewer_page, server
 ):
-    page = staff_page
+    page = logged_in_page
     page.goto(f"{server.base_url}/events/")
     live_socket_open(page)
     badge = page.locator("#waiting-badge")
     expect(badge).to_be_hidden()
-    since = last_pk(server)
-    tap = start_tap(
-        server,
-        "--pty",
-        "--agent",
-        "demo-agent",
-        "--",
-        sys.executable,
-        "-m",
-        "sessions.demo_agent",
-        "--fast",
-    )
+    since = last_session_pk(server)
+    tap = start_demo_agent(server)
     try:
-        session_id = newest_session(server, after=since, status="waiting_for_input")
+        session_id = wait_for_session(server, since_id=since, status="waiting_for_input")
         # Another page than the session's, open before the program asked: live.
         expect(badge).to_have_text("1 waiting", timeout=15_000)
         expect(page).to_have_title("(1) Events · streamtap")
@@ -192,9 +139,9 @@ def test_a_waiting_program_shows_everywhere_and_staff_answer_it_from_the_list(
 
 
 def test_counts_move_live_on_the_session_header_and_the_overview(
-    browser, staff_page, server, tmp_path
+    browser, logged_in_page, server, tmp_path
 ):
-    page = staff_page
+    page = logged_in_page
     flag = tmp_path / "go"
     child = (
         "import os, time\n"
@@ -203,11 +150,11 @@ def test_counts_move_live_on_the_session_header_and_the_overview(
         "print('ERROR: the build broke', flush=True)\n"
         "time.sleep(120)\n"
     )
-    since = last_pk(server)
-    tap = start_tap(server, "--pipe", "--", sys.executable, "-c", child)
+    since = last_session_pk(server)
+    tap = tap_python(server.env, child, **ALONE)
     overview = open_logged_in(browser, server)
     try:
-        session_id = newest_session(server, after=since)
+        session_id = wait_for_session(server, since_id=since)
         page.goto(f"{server.base_url}/sessions/{session_id}/")
         counts = page.locator("#session-counts")
         expect(counts).to_contain_text("warning 1", timeout=15_000)
@@ -231,12 +178,12 @@ def test_counts_move_live_on_the_session_header_and_the_overview(
         stop(tap)
 
 
-def test_errors_of_the_last_hour_are_one_click_from_the_overview(staff_page, server):
-    page = staff_page
+def test_errors_of_the_last_hour_are_one_click_from_the_overview(logged_in_page, server):
+    page = logged_in_page
     child = (
         "print('Traceback (most recent call last):\\n  File \"x.py\", line 1\\nValueError: boom')"
     )
-    tap = start_tap(server, "--pipe", "--", sys.executable, "-c", child)
+    tap = tap_python(server.env, child, **ALONE)
     tap.communicate(timeout=60)
     assert tap.returncode == 0
 
@@ -286,20 +233,10 @@ def test_staff_deny_from_the_overview_and_notifications_are_asked_for_by_a_butto
         live_socket_open(page)
         expect(toggle).to_have_text("Notifications on")
 
-        since = last_pk(server)
-        tap = start_tap(
-            server,
-            "--pty",
-            "--agent",
-            "demo-agent",
-            "--",
-            sys.executable,
-            "-m",
-            "sessions.demo_agent",
-            "--fast",
-        )
+        since = last_session_pk(server)
+        tap = start_demo_agent(server)
         try:
-            session_id = newest_session(server, after=since, status="waiting_for_input")
+            session_id = wait_for_session(server, since_id=since, status="waiting_for_input")
             item = page.locator(f'#waiting-list li[data-session="{session_id}"]')
             expect(item.locator(".question")).to_contain_text("Commit the fix", timeout=15_000)
             notices = page.evaluate("window.__notices")
