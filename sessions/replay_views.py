@@ -25,12 +25,18 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from extraction.api import DETAIL_401, DETAIL_404, ERRORS_400, ParameterError, StreamtapAPIMixin
+from extraction.event_shape import event_json
 from extraction.models import ExtractionEvent
 from extraction.serializers import QueryParameters
+from streamtap_site.api_common import (
+    DETAIL_401,
+    DETAIL_404,
+    ERRORS_400,
+    ParameterError,
+    StreamtapAPIMixin,
+)
 from streamtap_site.csp import content_security_policy
 
-from .live import event_to_dict
 from .models import ProcessSession
 from .recording import RecordingError
 from .replay import MAX_SPEED, MIN_SPEED, replay_body
@@ -148,7 +154,7 @@ def _events(
         rows = rows.filter(offset_seconds__gte=from_offset)
     if limit is not None:
         rows = rows[:limit]
-    return [event_to_dict(e) for e in rows.select_related("session")]
+    return [event_json(e, session=e.session.session_id) for e in rows.select_related("session")]
 
 
 class ReplaySessionMixin(StreamtapAPIMixin):
