@@ -216,7 +216,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         info = session_info(session)
         # Events already announced live (by any worker, or a tap straight into Redis) but maybe
         # not in the database yet: the page resyncs for them until their batch lands.
-        info["last_seq"] = await sync_to_async(announced_seq, thread_sensitive=False)(session.pk)
+        info["last_seq"] = await sync_to_async(announced_seq, thread_sensitive=False)(
+            session.pk, session.session_id
+        )
         if session.status in COUNTED_LIVE:
             # A running session's counts are only written when it ends: count the stored
             # events now, and each event sent from here on (the page header stays current).

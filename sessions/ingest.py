@@ -208,7 +208,7 @@ class IngestConsumer(AsyncWebsocketConsumer):
         # is on its way and resyncs until the batch lands (LiveConsumer.subscribe_session).
         top = top_seq(frame)
         if top:
-            await sync_to_async(note_announced, thread_sensitive=False)(pk, top)
+            await sync_to_async(note_announced, thread_sensitive=False)(pk, data["session"], top)
 
     async def _publishing(self, session_id: str) -> int | None:
         """The session's pk; the first socket to publish a session owns it until it closes."""

@@ -72,8 +72,9 @@ ANNOUNCED_CACHE = "live"
 ANNOUNCED_SECONDS = 24 * 3600
 
 
-def _announced_key(session_pk: int) -> str:
-    return f"announced-seq:{int(session_pk)}"
+def _announced_key(session_pk: int, session_id: str) -> str:
+    # The id too: a database made again (a test run, a restore) numbers its sessions from 1.
+    return f"announced-seq:{int(session_pk)}:{session_id}"
 
 
 def top_seq(frame: dict) -> int:
@@ -83,7 +84,7 @@ def top_seq(frame: dict) -> int:
     return max([*seqs, int(info.get("last_seq") or 0)])
 
 
-def note_announced(session_pk: int, seq: int) -> None:
+def note_announced(session_pk: int, session_id: str, seq: int) -> None:
     """Remember that seqs up to ``seq`` of the session went out live.
 
     One tap publishes a session and its seqs only grow, so read-then-write needs no lock. A
@@ -95,19 +96,19 @@ def note_announced(session_pk: int, seq: int) -> None:
 
     try:
         cache = caches[ANNOUNCED_CACHE]
-        key = _announced_key(session_pk)
+        key = _announced_key(session_pk, session_id)
         if seq > (cache.get(key) or 0):
             cache.set(key, seq, ANNOUNCED_SECONDS)
     except Exception as exc:
         log.info("streamtap: could not note the announced seq: %s", exc)
 
 
-def announced_seq(session_pk: int) -> int:
+def announced_seq(session_pk: int, session_id: str) -> int:
     """The highest seq of the session announced live by any worker or tap (0: none known)."""
     from django.core.cache import caches
 
     try:
-        return int(caches[ANNOUNCED_CACHE].get(_announced_key(session_pk)) or 0)
+        return int(caches[ANNOUNCED_CACHE].get(_announced_key(session_pk, session_id)) or 0)
     except Exception as exc:
         log.info("streamtap: could not read the announced seq: %s", exc)
         return 0

@@ -287,7 +287,7 @@ class ChannelLayerTransport:
         except Exception as exc:  # Redis down: live push degrades, the database stays complete
             log.info("streamtap: channel layer send failed: %s", exc)
             return False
-        note_announced(frame["session_pk"], top_seq(frame))
+        note_announced(frame["session_pk"], frame["session"], top_seq(frame))
         return True
 
     async def _send(self, everyone: dict, session_frame: dict, pk: int) -> None:

@@ -10,7 +10,7 @@ from django.test import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from sessions.live import ingest_auth_headers
+from sessions.tap.publisher import ingest_auth_headers
 
 from .ingest_batches import event_row
 
