@@ -8,7 +8,6 @@ import os
 import re
 import secrets
 import subprocess
-import sys
 import time
 from pathlib import Path
 from unittest import mock
@@ -29,6 +28,7 @@ from sessions.models import ProcessSession, ProcessStateChange
 from sessions.recording import iter_events
 from streamtap_site.asgi import application
 from tests.factories import make_code_block, make_event, make_session, make_token, make_user
+from tests.processes import run_manage
 from tests.sessions.conftest import py, run_tap
 from tests.sessions.conftest import tap_env as tap_env  # noqa: F401 (fixture, used by name)
 
@@ -369,14 +369,7 @@ def test_api_review_with_a_session_login_needs_the_csrf_token(world, reviewer):
 
 
 def manage(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_manage(env, *args, timeout=timeout, text=True)
 
 
 def test_production_settings_pass_check_deploy(tmp_path):

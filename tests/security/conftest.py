@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Permission
 
 from tests.e2e.conftest import LiveServer, free_port
 from tests.factories import make_token, make_user
 from tests.sessions.conftest import database_url
+from tests.sessions.helpers import make_ingest_token
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,11 +58,7 @@ def daphne(django_db_setup, tmp_path_factory):
 @pytest.fixture
 def tap_token(transactional_db) -> str:
     """A token allowed to ingest (not staff: granted the permission)."""
-    user = make_user("tap-host")
-    user.user_permissions.add(
-        Permission.objects.get(content_type__app_label="extraction", codename="add_extractionevent")
-    )
-    return make_token(user)
+    return make_ingest_token()
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import sys
 
 import pytest
 
+from tests.processes import start_serve
+
 from .conftest import ROOT, free_port, server_env
-from .serve_process import start_serve
 
 pytestmark = [pytest.mark.slow]
 

@@ -17,9 +17,9 @@ import pytest
 
 from sessions.live import SERVER_FILE
 from tests.helpers import wait_for
+from tests.processes import alive, start_serve
 
 from .conftest import ROOT, free_port, server_env
-from .serve_process import alive, start_serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

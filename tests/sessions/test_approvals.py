@@ -21,10 +21,16 @@ from sessions.models import ProcessSession
 from tests.helpers import wait_for
 
 from .conftest import ROOT, py, run_tap, tap_argv
+from .helpers import run_pty_tap, start_tap
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FAKE_TUI = [sys.executable, str(ROOT / "tests" / "programs" / "fake_agent_tui.py")]
+
+
+def fake_tui(style: str, command: str) -> list[str]:
+    """argv of the fake agent TUI drawing ``style``'s permission prompt for ``command``."""
+    return [*FAKE_TUI, "--style", style, "--command", command]
 
 
 def states(session: ProcessSession) -> list[str]:
@@ -33,15 +39,9 @@ def states(session: ProcessSession) -> list[str]:
     return list(changes.values_list("state", flat=True))
 
 
-def start_tap(env, *args) -> subprocess.Popen:
-    return subprocess.Popen(
-        tap_argv("--pty", *args),
-        env=env,
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+def start_pty_tap(env, *args) -> subprocess.Popen:
+    """`tap --pty *args` left running, its stdin a pipe the test types into."""
+    return start_tap(env, "--pty", *args, stdin=subprocess.PIPE)
 
 
 def waiting_prompt() -> ExtractionEvent:
@@ -65,19 +65,7 @@ def decide(client: APIClient, event: ExtractionEvent, decision: str):
 
 
 def test_low_risk_prompt_is_auto_confirmed_with_the_approve_once_key(tap_env):
-    result = run_tap(
-        tap_env,
-        "--pty",
-        "--auto-confirm",
-        "low",
-        "--",
-        *FAKE_TUI,
-        "--style",
-        "codex",
-        "--command",
-        "ls -la",
-        stdin=subprocess.DEVNULL,
-    )
+    result = run_pty_tap(tap_env, "--", *fake_tui("codex", "ls -la"), auto_confirm="low")
     assert result.returncode == 0
     # "y" approves once; "p" ("don't ask again") would print APPROVED ALWAYS.
     assert b"APPROVED" in result.stdout and b"APPROVED ALWAYS" not in result.stdout
@@ -91,20 +79,12 @@ def test_low_risk_prompt_is_auto_confirmed_with_the_approve_once_key(tap_env):
 
 
 def test_high_risk_prompt_is_never_auto_confirmed_and_times_out_denied(tap_env):
-    result = run_tap(
+    result = run_pty_tap(
         tap_env,
-        "--pty",
-        "--auto-confirm",
-        "medium",
-        "--prompt-timeout",
-        "1",
         "--",
-        *FAKE_TUI,
-        "--style",
-        "claude",
-        "--command",
-        "rm -rf build/",
-        stdin=subprocess.DEVNULL,
+        *fake_tui("claude", "rm -rf build/"),
+        auto_confirm="medium",
+        prompt_timeout=1,
     )
     assert b"DENIED" in result.stdout
     session = ProcessSession.objects.get()
@@ -119,21 +99,13 @@ def test_high_risk_prompt_is_never_auto_confirmed_and_times_out_denied(tap_env):
 
 
 def test_policy_dry_run_records_what_it_would_answer_without_answering(tap_env):
-    result = run_tap(
+    result = run_pty_tap(
         tap_env,
-        "--pty",
-        "--auto-confirm",
-        "low",
         "--policy-dry-run",
-        "--prompt-timeout",
-        "1",
         "--",
-        *FAKE_TUI,
-        "--style",
-        "codex",
-        "--command",
-        "git status",
-        stdin=subprocess.DEVNULL,
+        *fake_tui("codex", "git status"),
+        auto_confirm="low",
+        prompt_timeout=1,
     )
     assert b"DENIED" in result.stdout  # the timeout answered, not the policy
     session = ProcessSession.objects.get()
@@ -144,7 +116,7 @@ def test_policy_dry_run_records_what_it_would_answer_without_answering(tap_env):
 
 def test_approve_from_the_dashboard_types_the_answer(tap_env):
     client = staff_client()
-    proc = start_tap(tap_env, "--", *FAKE_TUI, "--style", "claude", "--command", "rm -rf build/")
+    proc = start_pty_tap(tap_env, "--", *fake_tui("claude", "rm -rf build/"))
     try:
         prompt = waiting_prompt()
         assert prompt.metadata["approve_writes"] == ["1"]
@@ -168,7 +140,7 @@ def test_approve_from_the_dashboard_types_the_answer(tap_env):
 
 def test_deny_from_the_dashboard_sends_escape(tap_env):
     client = staff_client()
-    proc = start_tap(tap_env, "--", *FAKE_TUI, "--style", "codex", "--command", "rm -rf build/")
+    proc = start_pty_tap(tap_env, "--", *fake_tui("codex", "rm -rf build/"))
     try:
         prompt = waiting_prompt()
         assert decide(client, prompt, "deny").status_code == 200
@@ -185,7 +157,7 @@ def test_deny_from_the_dashboard_sends_escape(tap_env):
 
 def test_the_person_at_the_terminal_can_answer_first(tap_env):
     client = staff_client()
-    proc = start_tap(tap_env, "--", *FAKE_TUI, "--style", "claude", "--command", "rm -rf x/")
+    proc = start_pty_tap(tap_env, "--", *fake_tui("claude", "rm -rf x/"))
     try:
         prompt = waiting_prompt()
         proc.stdin.write(b"1")
@@ -208,16 +180,12 @@ def test_only_staff_may_decide(tap_env):
     outsider = get_user_model().objects.create_user("olga", password="pw")
     client = APIClient()
     client.force_authenticate(outsider)
-    proc = start_tap(
+    proc = start_pty_tap(
         tap_env,
         "--prompt-timeout",
         "5",
         "--",
-        *FAKE_TUI,
-        "--style",
-        "codex",
-        "--command",
-        "rm -rf build/",
+        *fake_tui("codex", "rm -rf build/"),
     )
     try:
         prompt = waiting_prompt()
@@ -231,9 +199,7 @@ def test_only_staff_may_decide(tap_env):
 
 def test_python_input_prompt_is_answered_by_policy(tap_env):
     code = "a = input('Run the tests with pytest? [y/N] '); print('answer:', repr(a))"
-    result = run_tap(
-        tap_env, "--pty", "--auto-confirm", "low", "--", *py(code), stdin=subprocess.DEVNULL
-    )
+    result = run_pty_tap(tap_env, "--", *py(code), auto_confirm="low")
     assert b"answer: 'y'" in result.stdout
     prompt = ProcessSession.objects.get().events.get(event_type="prompt")
     assert prompt.risk_level == "low" and prompt.metadata["answer"]["writes"] == ["y", "\r"]
@@ -243,13 +209,9 @@ def test_an_answer_typed_through_a_pipe_ends_its_line_with_a_newline(tap_env):
     # A terminal turns Enter's carriage return into a newline; a pipe does not, and a program
     # reading a line would wait for one.
     code = "a = input('Run the tests with pytest? [y/N] '); print('answer:', repr(a))"
-    proc = subprocess.Popen(
-        tap_argv("--pipe", "--auto-confirm", "low", "--", *py(code)),
-        env=tap_env,
-        cwd=ROOT,
-        stdin=subprocess.PIPE,  # kept open: only the answer can end the program's line
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    # stdin kept open: only the answer can end the program's line.
+    proc = start_tap(
+        tap_env, "--pipe", "--auto-confirm", "low", "--", *py(code), stdin=subprocess.PIPE
     )
     try:
         wait_for(lambda: proc.poll() is not None, timeout=30)
@@ -267,13 +229,8 @@ def test_a_prompt_is_stored_at_once_so_the_dashboard_can_answer_it_without_waiti
         "import time; print('ERROR: before', flush=True); time.sleep(1)\n"
         "a = input('Deploy now? [y/N] '); print('answer:', repr(a))"
     )
-    proc = subprocess.Popen(
-        tap_argv("--pipe", "--batch-seconds", "60", "--", *py(code)),
-        env=tap_env,
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    proc = start_tap(
+        tap_env, "--pipe", "--batch-seconds", "60", "--", *py(code), stdin=subprocess.PIPE
     )
     try:
         prompt = wait_for(
@@ -337,17 +294,7 @@ def test_the_terminal_title_the_tap_sets_for_a_prompt_is_restored_at_the_end(tap
 def test_rm_i_prompt_is_found_and_a_timeout_denies_it(tap_env, tmp_path):
     victim = tmp_path / "keep-me.txt"
     victim.write_text("data")
-    result = run_tap(
-        tap_env,
-        "--pty",
-        "--prompt-timeout",
-        "1",
-        "--",
-        "rm",
-        "-i",
-        str(victim),
-        stdin=subprocess.DEVNULL,
-    )
+    result = run_pty_tap(tap_env, "--", "rm", "-i", str(victim), prompt_timeout=1)
     assert victim.exists()
     prompt = ProcessSession.objects.get().events.get(event_type="prompt")
     assert "remove" in prompt.content
@@ -364,18 +311,14 @@ def test_pip_uninstall_is_not_answered_at_medium_as_its_command_is_not_on_the_pr
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = venv / "bin" / "pip"
-    result = run_tap(
+    result = run_pty_tap(
         tap_env,
-        "--pty",
-        "--auto-confirm",
-        "medium",
-        "--prompt-timeout",
-        "1",
         "--",
         str(pip),
         "uninstall",
         "pip",
-        stdin=subprocess.DEVNULL,
+        auto_confirm="medium",
+        prompt_timeout=1,
         timeout=120,
     )
     assert b"Proceed (Y/n)?" in result.stdout
@@ -387,20 +330,13 @@ def test_pip_uninstall_is_not_answered_at_medium_as_its_command_is_not_on_the_pr
 
 
 def test_time_blocked_on_prompts_is_reported_per_rule(tap_env):
-    run_tap(
+    run_pty_tap(
         tap_env,
-        "--pty",
-        "--prompt-timeout",
-        "1",
         "--agent",
         "waiter",
         "--",
-        *FAKE_TUI,
-        "--style",
-        "codex",
-        "--command",
-        "rm -rf build/",
-        stdin=subprocess.DEVNULL,
+        *fake_tui("codex", "rm -rf build/"),
+        prompt_timeout=1,
     )
     client = staff_client()
     stats = client.get("/api/query/stats/agent/waiter").json()

@@ -9,7 +9,6 @@ import io
 import os
 import signal
 import subprocess
-import sys
 import threading
 from datetime import timedelta
 
@@ -22,7 +21,8 @@ from sessions.liveness import sweep
 from sessions.models import LOST_AFTER_BEATS, ProcessSession, SessionStatus, heartbeat_seconds
 from tests.factories import make_session
 from tests.helpers import wait_for
-from tests.sessions.conftest import ROOT
+from tests.sessions.conftest import py
+from tests.sessions.helpers import start_tap
 
 pytestmark = pytest.mark.django_db
 
@@ -175,14 +175,13 @@ def test_a_real_tap_killed_with_sigkill_is_lost_and_recover_still_ends_it(
     settings.STREAMTAP = {**settings.STREAMTAP, "HEARTBEAT_SECONDS": 0.5}
     env = {**tap_env, "STREAMTAP_HEARTBEAT_SECONDS": "0.5"}
     child = "import time; print('ERROR: the build broke', flush=True); time.sleep(60)"
-    tap = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "tap", "--pipe", "--no-live", "--"]
-        + [sys.executable, "-c", child],
-        cwd=ROOT,
-        env=env,
+    tap = start_tap(
+        env,
+        "--pipe",
+        "--no-live",
+        "--",
+        *py(child),
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
         start_new_session=True,
     )
     try:

@@ -23,8 +23,9 @@ from extraction.models import ExtractionEvent
 from sessions.approvals import POLL_SECONDS
 from sessions.models import ProcessSession
 
-from .conftest import py, run_tap
-from .test_approvals import FAKE_TUI, decide, staff_client, start_tap, wait_for, waiting_prompt
+from .conftest import py
+from .helpers import run_pty_tap
+from .test_approvals import decide, fake_tui, staff_client, start_pty_tap, wait_for, waiting_prompt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,7 +56,7 @@ def answered(prompt: ExtractionEvent) -> dict:
 
 def test_confirming_a_waiting_prompt_in_the_review_api_types_nothing(tap_env):
     client = staff_client()
-    proc = start_tap(tap_env, "--", *FAKE_TUI, "--style", "claude", "--command", "rm -rf build/")
+    proc = start_pty_tap(tap_env, "--", *fake_tui("claude", "rm -rf build/"))
     try:
         prompt = waiting_prompt()
         review = reverse("st-api-extraction-review", args=[prompt.pk])
@@ -83,7 +84,7 @@ def test_confirming_a_waiting_prompt_with_the_admin_bulk_action_types_nothing(ta
     admin_user = get_user_model().objects.create_superuser("ada", password="pw")
     browser = Client()
     browser.force_login(admin_user)
-    proc = start_tap(tap_env, "--", *FAKE_TUI, "--style", "codex", "--command", "rm -rf build/")
+    proc = start_pty_tap(tap_env, "--", *fake_tui("codex", "rm -rf build/"))
     try:
         prompt = waiting_prompt()
         changelist = reverse("admin:extraction_extractionevent_changelist")
@@ -124,7 +125,7 @@ def test_confirming_a_waiting_prompt_with_the_admin_bulk_action_types_nothing(ta
 def test_keys_typed_at_the_terminal_are_recorded_as_what_they_answered(
     tap_env, style, keys, printed, outcome
 ):
-    proc = start_tap(tap_env, "--", *FAKE_TUI, "--style", style, "--command", "rm -rf build/")
+    proc = start_pty_tap(tap_env, "--", *fake_tui(style, "rm -rf build/"))
     try:
         prompt = waiting_prompt()
         type_keys(proc, *keys)
@@ -151,7 +152,7 @@ TWO_QUESTIONS = (
 
 def test_a_decision_on_a_superseded_prompt_is_refused_and_pending_lists_the_new_one(tap_env):
     client = staff_client()
-    proc = start_tap(tap_env, "--", *py(TWO_QUESTIONS))
+    proc = start_pty_tap(tap_env, "--", *py(TWO_QUESTIONS))
     try:
         second = wait_for(
             lambda: ExtractionEvent.objects.filter(
@@ -184,17 +185,7 @@ def test_a_decision_on_a_superseded_prompt_is_refused_and_pending_lists_the_new_
 
 def test_auto_confirm_medium_never_answers_a_prompt_whose_command_is_unknown(tap_env):
     code = "a = input('Continue? [y/N] '); print('answer:', repr(a))"
-    result = run_tap(
-        tap_env,
-        "--pty",
-        "--auto-confirm",
-        "medium",
-        "--prompt-timeout",
-        "1",
-        "--",
-        *py(code),
-        stdin=subprocess.DEVNULL,
-    )
+    result = run_pty_tap(tap_env, "--", *py(code), auto_confirm="medium", prompt_timeout=1)
     assert b"answer: 'y'" not in result.stdout
     prompt = ProcessSession.objects.get().events.get(event_type="prompt")
     assert prompt.risk_level == "high" and prompt.metadata["command"] is None
@@ -205,9 +196,7 @@ def test_auto_confirm_medium_never_answers_a_prompt_whose_command_is_unknown(tap
 
 def test_auto_confirm_medium_answers_a_medium_prompt_whose_command_it_can_read(tap_env):
     code = "a = input('Run `pip install requests`? [y/N] '); print('answer:', repr(a))"
-    result = run_tap(
-        tap_env, "--pty", "--auto-confirm", "medium", "--", *py(code), stdin=subprocess.DEVNULL
-    )
+    result = run_pty_tap(tap_env, "--", *py(code), auto_confirm="medium")
     assert b"answer: 'y'" in result.stdout
     prompt = ProcessSession.objects.get().events.get(event_type="prompt")
     assert (prompt.risk_level, prompt.metadata["command"]) == ("medium", "pip install requests")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,8 +12,9 @@ import pytest
 
 from sessions.live import DEFAULT_SERVER_URL, SERVER_FILE, server_url
 from sessions.management.commands.serve import connect_url
+from tests.processes import start_serve
 
-from .conftest import ROOT, py, tap_argv
+from .conftest import py, run_tap
 
 
 def free_port() -> int:
@@ -72,31 +72,14 @@ def test_serve_on_another_port_gets_the_live_stream_of_a_plain_tap(tmp_path):
         if not k.startswith(("STREAMTAP_", "DATABASE_URL", "DJANGO_SUPERUSER"))
     }
     env.update(STREAMTAP_DATA_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    server = start_serve(env, port)
     try:
-        out = b""
-        while b"Press Ctrl-C" not in out:
-            line = server.stdout.readline()
-            assert line, out.decode()
-            out += line
-        assert f"STREAMTAP_SERVER_URL=http://127.0.0.1:{port}".encode() in out
+        server.wait_until_serving()
+        assert f"STREAMTAP_SERVER_URL=http://127.0.0.1:{port}".encode() in server.output
         announced = json.loads((tmp_path / SERVER_FILE).read_text())
         assert announced["url"] == f"http://127.0.0.1:{port}"
 
-        tap = subprocess.run(
-            tap_argv("--", *py("print('ERROR: seen live')")),
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            timeout=60,
-        )
+        tap = run_tap(env, "--", *py("print('ERROR: seen live')"))
         assert tap.returncode == 0, tap.stderr
         # daphne's access log notes the tap's ingest websocket.
         deadline = time.monotonic() + 20
@@ -105,6 +88,5 @@ def test_serve_on_another_port_gets_the_live_stream_of_a_plain_tap(tmp_path):
             assert time.monotonic() < deadline, "the tap never connected to the server"
             time.sleep(0.1)
     finally:
-        os.killpg(server.pid, signal.SIGINT)
-        server.wait(30)
+        server.stop()
     assert not (tmp_path / SERVER_FILE).exists()

@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from extraction.models import CodeBlock, ExtractionEvent
 from sessions.models import ProcessSession
 from sessions.recording import iter_events, read_header
 from tests.helpers import wait_for
+from tests.processes import alive, children_of
 
-from .conftest import ROOT, py, run_tap, tap_argv
+from .conftest import py, run_tap
+from .helpers import extract_json, only_session, run_manage, start_tap, tap_errors_while_locked
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def only_session() -> ProcessSession:
-    sessions = list(ProcessSession.objects.all())
-    assert len(sessions) == 1, sessions
-    return sessions[0]
 
 
 def recorded_output(session: ProcessSession) -> str:
@@ -107,32 +100,9 @@ def test_missing_program_leaves_no_session_and_no_writer_behind(tap_env):
     assert ProcessSession.objects.count() == 0
 
 
-def children_of(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(p) for p in text.split()]
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_the_writer_and_extraction_processes_die_with_a_killed_tap(tap_env):
     code = "import time; print('ERROR: one', flush=True); time.sleep(60)"
-    proc = subprocess.Popen(
-        tap_argv("--", *py(code)),
-        env=tap_env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    proc = start_tap(tap_env, "--", *py(code), start_new_session=True)
     assert proc.stdout.readline() == b"ERROR: one\n"
     session = wait_for(lambda: ProcessSession.objects.first())
     # The tap's children: the program, the writer process and the extraction process.
@@ -159,15 +129,7 @@ def helpers_of(tap_pid: int, program_pid: int) -> dict[str, int]:
 
 def start_pty_tap(tap_env: dict, code: str, **kwargs) -> subprocess.Popen:
     """A tap in PTY mode around a Python snippet, left running; its output in pipes."""
-    return subprocess.Popen(
-        tap_argv("--pty", "--", *py(code)),
-        env=tap_env,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        **kwargs,
-    )
+    return start_tap(tap_env, "--pty", "--", *py(code), stdin=subprocess.DEVNULL, **kwargs)
 
 
 def test_pty_mode_reads_the_terminal_in_a_process_that_dies_with_a_killed_tap(tap_env):
@@ -371,13 +333,7 @@ def test_recording_can_keep_secrets_when_asked(tap_env):
 
 def test_quiet_child_gets_its_events_stored_by_the_timer(tap_env):
     code = "import time; print('ERROR: first', flush=True); time.sleep(30)"
-    proc = subprocess.Popen(
-        tap_argv("--batch-seconds", "0.5", "--", *py(code)),
-        env=tap_env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = start_tap(tap_env, "--batch-seconds", "0.5", "--", *py(code))
     try:
         event = wait_for(lambda: ExtractionEvent.objects.filter(content__contains="first").first())
         assert event.session.status == "running"
@@ -390,13 +346,7 @@ def test_sigterm_to_the_tap_is_forwarded_and_everything_is_flushed(tap_env):
     code = (
         "import time\nfor i in range(5): print(f'ERROR: problem {i}', flush=True)\ntime.sleep(60)\n"
     )
-    proc = subprocess.Popen(
-        tap_argv("--batch-seconds", "60", "--", *py(code)),
-        env=tap_env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    proc = start_tap(tap_env, "--batch-seconds", "60", "--", *py(code))
     # Wait until the child has printed (the tap passes output straight through).
     assert proc.stdout.readline().startswith(b"ERROR: problem 0")
     wait_for(lambda: ProcessSession.objects.exists())
@@ -408,44 +358,10 @@ def test_sigterm_to_the_tap_is_forwarded_and_everything_is_flushed(tap_env):
     assert session.events.count() == 5
 
 
-def hold_database_lock():
-    """Another client holding the write lock: SQLite's file lock, PostgreSQL's table locks."""
-    if connection.vendor == "sqlite":
-        db = sqlite3.connect(connection.settings_dict["NAME"], timeout=5)
-        db.execute("BEGIN EXCLUSIVE")
-        return db
-    import psycopg
-
-    s = connection.settings_dict
-    db = psycopg.connect(
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-        user=s["USER"] or "postgres",
-        dbname=s["NAME"],
-    )
-    db.execute("LOCK TABLE process_sessions, extraction_events IN ACCESS EXCLUSIVE MODE")
-    return db
-
-
 def test_locked_database_delays_storage_but_not_the_program(tap_env):
-    db = hold_database_lock()
     code = "for i in range(50): print(f'ERROR: e{i}', flush=True)"
-    proc = subprocess.Popen(
-        tap_argv("--batch-seconds", "0.2", "--", *py(code)),
-        env=tap_env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        # Every line comes through while nothing at all can be written to the database.
-        lines = [proc.stdout.readline() for _ in range(50)]
-        assert lines == [f"ERROR: e{i}\n".encode() for i in range(50)]
-    finally:
-        db.rollback()
-        db.close()
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0
+    # Every line comes through while nothing at all can be written to the database.
+    err = tap_errors_while_locked(tap_env, code, lines=50)
     assert b"database is locked" not in err
     session = only_session()
     assert session.events.count() == 50
@@ -466,33 +382,18 @@ def test_database_down_spills_and_recover_loads_it(tap_env, tmp_path):
     spills = list((tmp_path / "data" / "spill").glob("*.spill.jsonl"))
     assert len(spills) == 1
     # Later, with the database back, `recover` loads the spill file.
-    recover = subprocess.run(
-        [*tap_argv()[:2], "recover"], env=tap_env, cwd=ROOT, capture_output=True, timeout=60
-    )
+    recover = run_manage(tap_env, "recover")
     assert recover.returncode == 0, recover.stderr
     session = only_session()
     assert session.status == "completed"
     assert session.events.count() == 7
     # Running it again changes nothing.
-    subprocess.run(
-        [*tap_argv()[:2], "recover"],
-        env=tap_env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    run_manage(tap_env, "recover", check=True)
     assert ExtractionEvent.objects.count() == 7
 
 
-def run_recover(env) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*tap_argv()[:2], "recover"], env=env, cwd=ROOT, capture_output=True, timeout=60
-    )
-
-
 def test_recover_with_nothing_to_do_says_so(tap_env):
-    result = run_recover(tap_env)
+    result = run_manage(tap_env, "recover")
     assert result.returncode == 0
     assert b"nothing to recover" in result.stdout
 
@@ -510,7 +411,7 @@ def test_a_spill_file_that_cannot_be_loaded_is_reported_and_kept_and_the_others_
     broken = spill_dir / "0000-broken.spill.jsonl"
     broken.write_text('{"kind": "session", "spec": {"agent_name": 1}}\n{not json\n')
 
-    result = run_recover(tap_env)
+    result = run_manage(tap_env, "recover")
 
     assert result.returncode == 1
     assert f"could not load spill {broken}".encode() in result.stderr
@@ -533,12 +434,14 @@ def test_recover_after_kill_9_restores_every_event_exactly_once(tap_env):
         "print('-- waiting --', flush=True)\n"
         "time.sleep(60)\n"
     )
-    proc = subprocess.Popen(
-        tap_argv("--batch-size", "30", "--batch-seconds", "60", "--", *py(code)),
-        env=tap_env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+    proc = start_tap(
+        tap_env,
+        "--batch-size",
+        "30",
+        "--batch-seconds",
+        "60",
+        "--",
+        *py(code),
         start_new_session=True,
     )
     while b"-- waiting --" not in proc.stdout.readline():
@@ -552,9 +455,7 @@ def test_recover_after_kill_9_restores_every_event_exactly_once(tap_env):
     assert session.status == "running"
     assert session.events.count() == 30
 
-    result = subprocess.run(
-        [*tap_argv()[:2], "recover"], env=tap_env, cwd=ROOT, capture_output=True, timeout=60
-    )
+    result = run_manage(tap_env, "recover")
     assert result.returncode == 0, result.stderr
     session.refresh_from_db()
     assert session.status == "lost"
@@ -567,15 +468,7 @@ def test_extract_over_the_recording_finds_what_the_tap_stored(tap_env):
     code = "print('npm ERR! code E404'); print('warning: unused variable'); print('accuracy: 93%')"
     run_tap(tap_env, "--", *py(code))
     session = only_session()
-    out = subprocess.run(
-        [*tap_argv()[:2], "extract", "--json", session.recording_path],
-        env=tap_env,
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout.decode()
-    extracted = [json.loads(line) for line in out.splitlines()]
+    extracted = extract_json(tap_env, session.recording_path)
     stored = list(session.events.order_by("seq").values_list("rule", flat=True))
     assert [e["rule"] for e in extracted] == stored
 

@@ -16,7 +16,6 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.db import connection
 
 from extraction.models import ErrorGroup, ExtractionEvent
@@ -25,7 +24,7 @@ from sessions.models import ProcessSession, ProcessStateChange, SessionStatus
 from sessions.persistence import BatchWriter, DatabaseStore, SessionSpec, StoreUnavailable
 from sessions.rebuild import load_spill
 from sessions.remote import HttpStore, RemoteWriter
-from tests.factories import make_token, make_user
+from tests.sessions.helpers import make_ingest_token
 
 
 def spec(tmp_path, name: str = "writer") -> SessionSpec:
@@ -265,11 +264,7 @@ def test_a_store_down_past_the_finish_spills_everything_for_recover(transactiona
 
 @pytest.fixture
 def ingest_token(transactional_db) -> str:
-    user = make_user("tap-host")
-    user.user_permissions.add(
-        Permission.objects.get(content_type__app_label="extraction", codename="add_extractionevent")
-    )
-    return make_token(user)
+    return make_ingest_token()
 
 
 def test_http_store_writes_through_the_ingest_api_idempotently(live_server, ingest_token, tmp_path):
