@@ -10,6 +10,15 @@ from sessions.models import ProcessSession
 from tests.factories import make_code_block, make_event, make_session
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+DAY = 24 * 60  # minutes
+# What the world's events are, beside the traceback (make_event's default): kind, rule, severity
+# and risk.
+KINDS = {
+    "force_push": ("warning", "dangerous_command", "critical", "high"),
+    "rm_prompt": ("prompt", "prompt_file", "warning", "high"),
+    "metric": ("metric", "pytest_summary", "info", "low"),
+    "code": ("code_block", "code_fence", "info", "low"),
+}
 
 
 @dataclass
@@ -24,6 +33,13 @@ class World:
     block: CodeBlock
 
 
+def found(session: ProcessSession, name: str, minutes: int, content: str, **fields):
+    """The world's event `name` (its kind from KINDS), `minutes` after T0."""
+    kind = dict(zip(("event_type", "rule", "severity", "risk_level"), KINDS[name], strict=True))
+    at = T0 + timedelta(minutes=minutes)
+    return make_event(session, content=content, timestamp=at, **kind, **fields)
+
+
 @pytest.fixture
 def world(db, reviewer) -> World:
     codex = make_session("codex", session_id="codex-20261120-100000", started_at=T0)
@@ -36,42 +52,9 @@ def world(db, reviewer) -> World:
     )
     block = make_code_block("def f():\n    return 42\n", language="python")
     traceback = make_event(codex, timestamp=T0 + timedelta(minutes=1))
-    force_push = make_event(
-        codex,
-        event_type="warning",
-        rule="dangerous_command",
-        severity="critical",
-        risk_level="high",
-        content="$ git push --force origin main",
-        timestamp=T0 + timedelta(minutes=2),
-    )
-    rm_prompt = make_event(
-        codex,
-        event_type="prompt",
-        rule="prompt_file",
-        severity="warning",
-        risk_level="high",
-        content="rm: remove write-protected regular file 'db.lock'?",
-        timestamp=T0 + timedelta(minutes=3),
-    )
+    force_push = found(codex, "force_push", 2, "$ git push --force origin main")
+    rm_prompt = found(codex, "rm_prompt", 3, "rm: remove write-protected regular file 'db.lock'?")
     rm_prompt.review(reviewer, "confirmed", "really destructive")
-    metric = make_event(
-        claude,
-        event_type="metric",
-        rule="pytest_summary",
-        severity="info",
-        risk_level="low",
-        content="===== 12 passed in 0.40s =====",
-        timestamp=T0 + timedelta(days=1, minutes=1),
-    )
-    code = make_event(
-        claude,
-        event_type="code_block",
-        rule="code_fence",
-        severity="info",
-        risk_level="low",
-        content=block.content,
-        code_block=block,
-        timestamp=T0 + timedelta(days=1, minutes=2),
-    )
+    metric = found(claude, "metric", DAY + 1, "===== 12 passed in 0.40s =====")
+    code = found(claude, "code", DAY + 2, block.content, code_block=block)
     return World(codex, claude, traceback, force_push, metric, code, rm_prompt, block)

@@ -43,23 +43,16 @@ def test_each_filter_narrows_the_list(client_in):
     now = timezone.now()
     one = make_session("codex", session_id="codex-1")
     two = make_session("claude", session_id="claude-2")
-    # Session, seq, minutes ago, then what the event is: kind, rule, severity, risk, content.
-    for session, seq, minutes, event_type, rule, severity, risk_level, content in [
+    # Session, seq, minutes ago, then the event's own columns.
+    columns = ("event_type", "rule", "severity", "risk_level", "content")
+    for session, seq, minutes, *values in [
         (one, 1, 5, "error", "python_traceback", "error", "medium", "Traceback boom"),
         (one, 2, 30, "warning", "deprecation", "warning", "low", TRACEBACK),
         (two, 1, 2 * 60, "prompt", "prompt_yes_no", "error", "high", "Delete all? [y/N]"),
         (two, 2, 3 * 24 * 60, "metric", "pytest_summary", "info", "low", TRACEBACK),
     ]:
-        make_event(
-            session,
-            seq=seq,
-            event_type=event_type,
-            rule=rule,
-            severity=severity,
-            risk_level=risk_level,
-            content=content,
-            timestamp=now - timedelta(minutes=minutes),
-        )
+        at = now - timedelta(minutes=minutes)
+        make_event(session, seq=seq, timestamp=at, **dict(zip(columns, values, strict=True)))
 
     assert len(shown(client_in, {})) == 4
     assert shown(client_in, {"agent": "claude"}) == {("claude-2", 1), ("claude-2", 2)}
