@@ -45,76 +45,77 @@ CODEX = drawn(codex_prompt("rm -rf build/"))
 AIDER = drawn(aider_prompt("rm -rf build/"))
 
 
-@pytest.mark.parametrize(
-    ("keys", "outcome"),
-    [
-        (["1"], "approve"),
-        (["2"], "approve"),  # "always allow" approves (more than once)
-        (["4"], "deny"),
-        ([ENTER], "approve"),  # the highlighted option is "1. Yes"
-        ([DOWN, DOWN, DOWN, ENTER], "deny"),
-        ([DOWN, DOWN, DOWN, DOWN, ENTER], "approve"),  # wraps round to "1. Yes"
-        ([UP, ENTER], "deny"),
-        ([ESC], "deny"),
-        (["\x03"], "deny"),
-        (["\x04"], "deny"),
-        (["x", "9"], None),  # keys the menu ignores answer nothing yet
-        (["\x1b[I"], None),  # a focus report is not Esc
-        (["\x1b[I", ENTER], "approve"),
-        (["\t", "do it differently", ENTER], "unknown"),  # Tab to amend, then a message
-    ],
-)
-def test_claude_menu(keys, outcome):
-    assert answer(CLAUDE, *keys) == outcome
+# What each prompt makes of the keys typed at it: (keys, outcome) rows a prompt.
+KEYS_AND_OUTCOMES = {
+    "claude_menu": (
+        CLAUDE,
+        [
+            (["1"], "approve"),
+            (["2"], "approve"),  # "always allow" approves (more than once)
+            (["4"], "deny"),
+            ([ENTER], "approve"),  # the highlighted option is "1. Yes"
+            ([DOWN, DOWN, DOWN, ENTER], "deny"),
+            ([DOWN, DOWN, DOWN, DOWN, ENTER], "approve"),  # wraps round to "1. Yes"
+            ([UP, ENTER], "deny"),
+            ([ESC], "deny"),
+            (["\x03"], "deny"),
+            (["\x04"], "deny"),
+            (["x", "9"], None),  # keys the menu ignores answer nothing yet
+            (["\x1b[I"], None),  # a focus report is not Esc
+            (["\x1b[I", ENTER], "approve"),
+            (["\t", "do it differently", ENTER], "unknown"),  # Tab to amend, then a message
+        ],
+    ),
+    "codex_menu": (
+        CODEX,
+        [
+            (["y"], "approve"),
+            (["p"], "approve"),
+            (["n"], None),  # "No" has no letter in Codex: its shortcut is Esc
+            ([ESC], "deny"),
+            ([DOWN, DOWN, ENTER], "deny"),
+            (["3"], None),  # a number only moves the highlight…
+            (["3", ENTER], "deny"),  # …Enter takes it
+        ],
+    ),
+    "aider_line_question": (
+        AIDER,
+        [
+            (["y", ENTER], "approve"),
+            (["n", ENTER], "deny"),
+            (["d", ENTER], "approve"),  # "Don't ask again" approves this and the next ones
+            ([ENTER], "approve"),  # aider's default is [Yes]
+            (["y", "\x7f", "n", ENTER], "deny"),  # backspace
+            (["maybe", ENTER], "unknown"),
+            (["y"], None),  # no Enter yet: nothing answered
+            ([ESC], "deny"),
+            (["\x03"], "deny"),
+        ],
+    ),
+    "line_yes_no_question_with_a_default": (
+        line_prompt("Delete the cache? [y/N] "),
+        [
+            (["y", ENTER], "approve"),
+            (["yes", ENTER], "approve"),
+            (["N", ENTER], "deny"),
+            ([ENTER], "deny"),  # [y/N]: Enter takes the default, no
+            (["ok", ENTER], "unknown"),
+            (["\x04"], "deny"),
+        ],
+    ),
+}
 
 
 @pytest.mark.parametrize(
-    ("keys", "outcome"),
+    ("prompt", "keys", "outcome"),
     [
-        (["y"], "approve"),
-        (["p"], "approve"),
-        (["n"], None),  # "No" has no letter in Codex: its shortcut is Esc
-        ([ESC], "deny"),
-        ([DOWN, DOWN, ENTER], "deny"),
-        (["3"], None),  # a number only moves the highlight…
-        (["3", ENTER], "deny"),  # …Enter takes it
+        pytest.param(prompt, keys, outcome, id=f"{name}-{i}")
+        for name, (prompt, rows) in KEYS_AND_OUTCOMES.items()
+        for i, (keys, outcome) in enumerate(rows)
     ],
 )
-def test_codex_menu(keys, outcome):
-    assert answer(CODEX, *keys) == outcome
-
-
-@pytest.mark.parametrize(
-    ("keys", "outcome"),
-    [
-        (["y", ENTER], "approve"),
-        (["n", ENTER], "deny"),
-        (["d", ENTER], "approve"),  # "Don't ask again" approves this and the next ones
-        ([ENTER], "approve"),  # aider's default is [Yes]
-        (["y", "\x7f", "n", ENTER], "deny"),  # backspace
-        (["maybe", ENTER], "unknown"),
-        (["y"], None),  # no Enter yet: nothing answered
-        ([ESC], "deny"),
-        (["\x03"], "deny"),
-    ],
-)
-def test_aider_line_question(keys, outcome):
-    assert answer(AIDER, *keys) == outcome
-
-
-@pytest.mark.parametrize(
-    ("keys", "outcome"),
-    [
-        (["y", ENTER], "approve"),
-        (["yes", ENTER], "approve"),
-        (["N", ENTER], "deny"),
-        ([ENTER], "deny"),  # [y/N]: Enter takes the default, no
-        (["ok", ENTER], "unknown"),
-        (["\x04"], "deny"),
-    ],
-)
-def test_line_yes_no_question_with_a_default(keys, outcome):
-    assert answer(line_prompt("Delete the cache? [y/N] "), *keys) == outcome
+def test_keys_typed_at_a_prompt(prompt, keys, outcome):
+    assert answer(prompt, *keys) == outcome
 
 
 def test_enter_without_a_default_is_unknown_never_approve():
