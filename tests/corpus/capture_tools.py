@@ -53,12 +53,30 @@ def indented_after(
     return spans
 
 
-def write(name: str, text: str, spans: list[Span], negatives: str | None = None) -> None:
+def write(
+    name: str,
+    text: str,
+    spans: list[Span] = (),
+    negatives: str | None = None,
+    *,
+    errors: list[str] = (),
+    warnings: list[str] = (),
+    metrics: list[str] = (),
+) -> None:
+    """Write the corpus file ``name`` and its labels: ``spans`` and one span a line that one of
+    the ``errors``, ``warnings``, ``metrics`` or ``negatives`` patterns finds."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    rules = {"error": errors, "warning": warnings, "metric": metrics}
     if negatives:
-        spans = spans + spans_where(lines, negatives, "negative")
+        rules["negative"] = [negatives]
+    spans = [*spans] + [
+        span
+        for kind, patterns in rules.items()
+        for pattern in patterns
+        for span in spans_where(lines, pattern, kind)
+    ]
     spans = sorted(set(spans), key=lambda s: (s[1], s[2]))
     (OUT / f"{name}.log").write_text("\n".join(lines) + "\n")
     (OUT / f"{name}.labels.jsonl").write_text(
@@ -304,11 +322,12 @@ printf 'a\\nB main\\nc\\n' > notes.txt && printf 'z\\n' > errors.md
 cd .. && {git} -C nowhere status
 """
     text = run(script, tmp)
-    lines = text.split("\n")
-    spans = spans_where(lines, r"^CONFLICT \(", "error")
-    spans += spans_where(lines, r"^Automatic merge failed", "error")
-    spans += spans_where(lines, r"^(fatal|error): ", "error")
-    write("git", text, spans, negatives=r"error|fail|warn")
+    write(
+        "git",
+        text,
+        errors=[r"^CONFLICT \(", r"^Automatic merge failed", r"^(fatal|error): "],
+        negatives=r"error|fail|warn",
+    )
 
 
 # --- node, npm ------------------------------------------------------------------------------
@@ -536,12 +555,13 @@ def capture_go(tmp: Path) -> None:
     )
     env = {"GOCACHE": str(tmp / ".cache"), "GOFLAGS": "-mod=mod", "GOPATH": str(tmp / ".gopath")}
     text = run("go build -o /dev/null ./build/; go vet ./vet/; go run ./run/ 2>&1", tmp, env)
-    lines = text.split("\n")
-    spans = spans_where(lines, r"^(\./)?[\w/]+\.go:\d+:\d+: ", "error")
-    spans += spans_where(lines, r"\d{2}:\d{2}:\d{2} ERROR: ", "error")
-    spans += spans_where(lines, r"\d{2}:\d{2}:\d{2} WARN: ", "warning")
-    spans += spans_where(lines, r"errors=0", "metric")
-    write("go", text, spans)
+    write(
+        "go",
+        text,
+        errors=[r"^(\./)?[\w/]+\.go:\d+:\d+: ", r"\d{2}:\d{2}:\d{2} ERROR: "],
+        warnings=[r"\d{2}:\d{2}:\d{2} WARN: "],
+        metrics=[r"errors=0"],
+    )
 
 
 # --- coreutils, tqdm --------------------------------------------------------------------------
@@ -557,11 +577,16 @@ def capture_shell(tmp: Path) -> None:
         "echo '$ grep -c error errors.txt'; printf 'no errors\\n' > errors.txt; grep -c error errors.txt",
         tmp,
     )
-    lines = text.split("\n")
-    spans = spans_where(lines, r"^rm: cannot remove ", "error")
-    spans += spans_where(lines, r"^ls: cannot access ", "error")
-    spans += spans_where(lines, r"^ssh: connect to host .*: Connection refused", "error")
-    write("shell", text, spans, negatives=r"removed '.*errors\.log'")
+    write(
+        "shell",
+        text,
+        errors=[
+            r"^rm: cannot remove ",
+            r"^ls: cannot access ",
+            r"^ssh: connect to host .*: Connection refused",
+        ],
+        negatives=r"removed '.*errors\.log'",
+    )
 
 
 TQDM = r"""
@@ -582,9 +607,7 @@ def capture_tqdm(tmp: Path, python: str) -> None:
     (tmp / "train.py").write_text(TQDM)
     text = run(f"{python} train.py", tmp)
     # Each bar rewrites its line with carriage returns; a terminal shows the last state.
-    lines = text.split("\n")
-    spans = spans_where(lines, r"loss=", "metric") + spans_where(lines, r"errors=0", "metric")
-    write("tqdm", text, spans)
+    write("tqdm", text, metrics=[r"loss=", r"errors=0"])
 
 
 def main() -> None:
