@@ -12,7 +12,6 @@ proxy that refuses connections until it is brought up.
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import sqlite3
 import subprocess
@@ -26,19 +25,20 @@ from extraction.models import ExtractionEvent
 from sessions.models import ProcessSession
 from sessions.recording import iter_events
 
-from .conftest import ROOT, py, tap_argv
+from .conftest import py, run_tap
+from .helpers import extract_json, run_manage
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def run_tap_process(env: dict, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        tap_argv(*args),
-        env=env,
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=timeout,
+def tap_child(
+    env: dict, program: list[str], batch_seconds: float | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess:
+    """`tap --pipe` around ``program`` with stdin closed, storing a batch every
+    ``batch_seconds`` when given."""
+    batching = ("--batch-seconds", str(batch_seconds)) if batch_seconds else ()
+    return run_tap(
+        env, "--pipe", *batching, "--", *program, stdin=subprocess.DEVNULL, timeout=timeout
     )
 
 
@@ -75,15 +75,7 @@ def assert_stored_exactly_once(env: dict, lines: int, events: int) -> ProcessSes
     assert [row[0] for row in stored] == list(range(1, events + 1))
     assert session.total_extraction_events == events
     # The same extractor over the recording (the write-ahead log) finds exactly these events.
-    out = subprocess.run(
-        [*tap_argv()[:2], "extract", "--json", session.recording_path],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-        timeout=120,
-    ).stdout.decode()
-    extracted = [json.loads(line) for line in out.splitlines()]
+    extracted = extract_json(env, session.recording_path, timeout=120)
     assert [(e["type"], e["rule"], e["start_line"], e["content"]) for e in extracted] == [
         row[1:] for row in stored
     ]
@@ -135,14 +127,7 @@ def test_redis_down_the_tap_completes_and_the_database_is_complete(tap_env, redi
     env = dict(tap_env, STREAMTAP_REDIS_URL=f"redis://127.0.0.1:{port}/0")
     try:
         # Output over about 2 s, so the publisher tries (and fails) many times meanwhile.
-        result = run_tap_process(
-            env,
-            "--pipe",
-            "--batch-seconds",
-            "0.5",
-            "--",
-            *child(20_000, 20, pause_every=2_000, pause=0.2),
-        )
+        result = tap_child(env, child(20_000, 20, pause_every=2_000, pause=0.2), batch_seconds=0.5)
     finally:
         if blackhole:
             blackhole.close()
@@ -274,7 +259,7 @@ def test_database_down_when_the_program_ends_stores_everything_once_it_is_back(t
     """Down for 8 s from before the tap starts; the program is done after about 1 s, so the
     final flush is what waits for the database."""
     with database_down(tap_env, seconds=8) as env:
-        result = run_tap_process(env, "--pipe", "--batch-seconds", "0.2", "--", *child(3_000, 10))
+        result = tap_child(env, child(3_000, 10), batch_seconds=0.2)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count(b"\n") == 3_000
     if connection.vendor == "sqlite":
@@ -288,14 +273,8 @@ def test_database_down_for_30_seconds_while_the_program_runs(tap_env):
     """The issue's figure: 30 s without a database while the program keeps printing (for about
     33 s); everything is stored once the database is back, with no spill file."""
     with database_down(tap_env, seconds=30) as env:
-        result = run_tap_process(
-            env,
-            "--pipe",
-            "--batch-seconds",
-            "0.5",
-            "--",
-            *child(6_600, 10, pause_every=100, pause=0.5),
-            timeout=300,
+        result = tap_child(
+            env, child(6_600, 10, pause_every=100, pause=0.5), batch_seconds=0.5, timeout=300
         )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count(b"\n") == 6_600
@@ -310,7 +289,7 @@ def test_database_down_past_the_final_flush_is_spilled_not_forgotten(tap_env):
     the session as it ended (completed, exit 0), not as a "lost" orphan recording.
     """
     with database_down(tap_env, seconds=20, how="unresponsive") as env:
-        result = run_tap_process(env, "--pipe", "--", *child(1_000, 10))
+        result = tap_child(env, child(1_000, 10))
         assert result.returncode == 0, result.stderr[-3000:]
     spills = list((Path(tap_env["STREAMTAP_DATA_DIR"]) / "spill").glob("*.spill.jsonl"))
     stored = ProcessSession.objects.filter(status="completed").exists()
@@ -318,9 +297,7 @@ def test_database_down_past_the_final_flush_is_spilled_not_forgotten(tap_env):
         "the tap exited 0 with nothing stored, nothing spilled and nothing said: "
         + result.stderr.decode()[-2000:]
     )
-    recover = subprocess.run(
-        [*tap_argv()[:2], "recover"], env=tap_env, cwd=ROOT, capture_output=True, timeout=120
-    )
+    recover = run_manage(tap_env, "recover", timeout=120)
     assert recover.returncode == 0, recover.stderr
     session = assert_stored_exactly_once(tap_env, lines=1_000, events=100)
     assert session.exit_code == 0
