@@ -106,6 +106,17 @@ BENCHES = [
         "≤ 3.0× (heavy) `asciinema rec`'s (issue 19, items 1–2)",
     ),
     Bench(
+        "scale",
+        "bench_scale.py",
+        [],
+        ["--sizes", "10000,100000"],
+        2400,
+        "One tap over 10 k, 100 k, 1 M and 10 M lines of the bench input (to its end: every "
+        "event committed): per-line CPU as the session grows, and what the SQLite file holds.",
+        "events/s per tap flat from 10 k to 10 M lines; the SQLite file for 10 M lines within "
+        "2× its raw event text (issue 19.5)",
+    ),
+    Bench(
         "live",
         "bench_live.py",
         [],
