@@ -28,8 +28,7 @@ from extraction.event_shape import EVENT_DEFAULTS
 from extraction.groups import GroupWriter
 from extraction.models import CodeBlock, ExtractionEvent
 from output_search.indexer import after_batch as index_output_after_batch
-from sessions.db_values import converter
-from sessions.models import ProcessSession
+from sessions.models import ProcessSession, converter
 
 log = logging.getLogger(__name__)
 
