@@ -1,7 +1,11 @@
+import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.urls import reverse
+
+from extraction.event_shape import EVENT_FIELDS
 
 URL = reverse("st-api-query-extractions")
 
@@ -37,22 +41,7 @@ def test_events_come_newest_first_in_the_event_shape(owner_client, world):
     first = response.json()["results"][0]
     assert set(first) >= {
         "id",
-        "session",
-        "seq",
-        "agent_name",
-        "event_type",
-        "rule",
-        "severity",
-        "risk_level",
-        "auto_confirmable",
-        "line_start",
-        "line_end",
-        "content",
-        "context",
-        "metadata",
-        "timestamp",
-        "offset_seconds",
-        "review_status",
+        *EVENT_FIELDS,
         "code_block",
         "reviewed_by",
         "reviewed_at",
@@ -60,6 +49,14 @@ def test_events_come_newest_first_in_the_event_shape(owner_client, world):
     }
     assert first["session"] == "claude-20261121-090000"
     assert first["code_block"] == world.block.sha256
+
+
+def test_the_event_fields_are_the_event_docs_architecture_md_promises():
+    # The public contract is the EVENT written out in the docs ("The live bus"); the API's event
+    # is "id", these, then its own fields (above).
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text()
+    event = re.search(r"EVENT is the same shape as an API event:\s*`\{(.*?)\}`", doc, re.S)
+    assert tuple(re.findall(r'"(\w+)"', event.group(1))) == EVENT_FIELDS
 
 
 def test_review_details_are_in_the_event(owner_client, world):
