@@ -2,52 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.conftest import ROOT
+from tests.e2e.helpers import last_session_pk, start_tap, tap_python, wait_for_session
+
 FAKE_TUI = [sys.executable, str(ROOT / "tests" / "programs" / "fake_agent_tui.py")]
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def start_tap(server, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "tap", *args],
-        cwd=ROOT,
-        env=server.env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def wait_for_session(
-    server, *, status: str | None = None, since_id: int = 0, timeout: float = 45
-) -> str:
-    condition = f", status={status!r}" if status else ""
-    code = (
-        "from sessions.models import ProcessSession as S\n"
-        f"s = S.objects.filter(pk__gt={since_id}{condition}).order_by('-pk').first()\n"
-        "print(s.session_id if s else '')"
-    )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        session_id = server.shell(code).strip()
-        if session_id:
-            return session_id
-        time.sleep(0.3)
-    raise AssertionError(f"no session with status {status} in {timeout} s")
-
-
-def last_session_pk(server) -> int:
-    code = "from sessions.models import ProcessSession as S\nprint(S.objects.order_by('-pk').values_list('pk', flat=True).first() or 0)"
-    return int(server.shell(code).strip() or 0)
 
 
 def test_events_of_a_running_tap_appear_without_reload(logged_in_page, live_server_proc, tmp_path):
@@ -62,7 +28,7 @@ def test_events_of_a_running_tap_appear_without_reload(logged_in_page, live_serv
         "time.sleep(30)\n"
     )
     since = last_session_pk(server)
-    tap = start_tap(server, "--pipe", "--", sys.executable, "-c", child)
+    tap = tap_python(server.env, child)
     try:
         session_id = wait_for_session(server, since_id=since)
         page.goto(f"{server.base_url}/sessions/{session_id}/")
@@ -91,7 +57,7 @@ def test_a_prompt_is_answered_from_the_browser(
     since = last_session_pk(server)
     # A generous answer timeout: the browser, not the fake program's patience, is under test.
     tap = start_tap(
-        server,
+        server.env,
         "--pty",
         "--",
         *FAKE_TUI,
@@ -140,9 +106,7 @@ def test_the_overview_shows_a_new_session_at_once_and_counts_it_and_its_high_ris
     sessions_before = int(page.inner_text("#sessions-last-day"))
     high_risk_before = int(page.inner_text("#stat-high-risk .value"))
     since = last_session_pk(server)
-    tap = start_tap(
-        server, "--pipe", "--agent", "overview-check", "--", sys.executable, "-c", child
-    )
+    tap = tap_python(server.env, child, "--agent", "overview-check")
     try:
         session_id = wait_for_session(server, since_id=since)
         # Listed before it has printed anything: the tap announces the session itself.
