@@ -1,3 +1,4 @@
+import pytest
 from django.urls import reverse
 
 from extraction.models import ExtractionEvent
@@ -7,11 +8,14 @@ def review_url(event_id) -> str:
     return reverse("st-api-extraction-review", args=[event_id])
 
 
+def post_review(client, event_id, decision: str = "confirmed", **fields):
+    """POST a review decision (and any other fields) as JSON."""
+    return client.post(review_url(event_id), {"decision": decision, **fields}, format="json")
+
+
 def test_staff_review_records_decision_reviewer_and_time(reviewer_client, world):
-    response = reviewer_client.post(
-        review_url(world.force_push.id),
-        {"decision": "false_positive", "note": "a fork, not main"},
-        format="json",
+    response = post_review(
+        reviewer_client, world.force_push.id, "false_positive", note="a fork, not main"
     )
     assert response.status_code == 200
     body = response.json()
@@ -23,32 +27,24 @@ def test_staff_review_records_decision_reviewer_and_time(reviewer_client, world)
     assert event.reviewed_at is not None
 
 
-def test_note_is_optional(reviewer_client, world):
-    response = reviewer_client.post(
-        review_url(world.force_push.id), {"decision": "confirmed"}, format="json"
-    )
-    assert response.status_code == 200
-
-
-def test_non_staff_user_may_not_review(owner_client, world):
-    response = owner_client.post(
-        review_url(world.force_push.id), {"decision": "confirmed"}, format="json"
-    )
-    assert response.status_code == 403
-    assert ExtractionEvent.objects.get(pk=world.force_push.id).review_status == "pending"
-
-
-def test_anonymous_review_is_a_401(outsider_client, world):
-    response = outsider_client.post(
-        review_url(world.force_push.id), {"decision": "confirmed"}, format="json"
-    )
-    assert response.status_code == 401
+@pytest.mark.parametrize(
+    ("who", "status", "review_status"),
+    [
+        # Staff, without a note: the note is optional.
+        ("reviewer_client", 200, "confirmed"),
+        # Not staff: refused, and the event stays pending.
+        ("owner_client", 403, "pending"),
+        ("outsider_client", 401, "pending"),
+    ],
+)
+def test_who_may_review(request, world, who, status, review_status):
+    response = post_review(request.getfixturevalue(who), world.force_push.id)
+    assert response.status_code == status
+    assert ExtractionEvent.objects.get(pk=world.force_push.id).review_status == review_status
 
 
 def test_unknown_decision_is_a_400_listing_the_decisions(reviewer_client, world):
-    response = reviewer_client.post(
-        review_url(world.force_push.id), {"decision": "pending"}, format="json"
-    )
+    response = post_review(reviewer_client, world.force_push.id, "pending")
     assert response.status_code == 400
     [message] = response.json()["errors"]["decision"]
     assert "must be one of confirmed, rejected, false_positive" in message
@@ -64,9 +60,7 @@ def test_body_that_is_not_json_is_a_400(reviewer_client, world):
 
 def test_unknown_event_is_a_404(reviewer_client, world):
     for event_id in [999999, "abc", "-1", str(2**70)]:
-        response = reviewer_client.post(
-            review_url(event_id), {"decision": "confirmed"}, format="json"
-        )
+        response = post_review(reviewer_client, event_id)
         assert response.status_code == 404, event_id
         assert response["Content-Type"] == "application/json"
 
