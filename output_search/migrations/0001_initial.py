@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("tapsessions", "0002_clean_session_ids"),
+        ("tapsessions", "0001_squashed_0003_dropped_events"),
     ]
 
     operations = [

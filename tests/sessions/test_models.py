@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
-from django.apps import apps
 from django.urls import reverse
 
 from sessions.models import (
@@ -47,27 +44,6 @@ def test_a_session_started_for_an_unusable_name_gets_a_cleaned_one_and_a_working
     assert session.agent_name == agent_name_from("team/bot " + "y" * 300)
     assert session.session_id.startswith("team-bot-yyy")
     assert reverse("st-session-detail", args=[session.session_id]) in session.get_absolute_url()
-
-
-@pytest.mark.django_db
-def test_the_migration_cleans_ids_stored_before_names_were_checked():
-    migration = importlib.import_module("sessions.migrations.0002_clean_session_ids")
-    bad = ProcessSession.objects.create(
-        session_id="team/bot-20261127-010101", agent_name="team/bot"
-    )
-    taken = ProcessSession.objects.create(
-        session_id="team-bot-20261127-010101", agent_name="team-bot"
-    )
-    fine = ProcessSession.objects.create(session_id="builder-20261127-010101", agent_name="builder")
-
-    migration.clean_session_ids(apps, None)
-
-    bad.refresh_from_db()
-    assert (bad.session_id, bad.agent_name) == ("team-bot-20261127-010101-2", "team-bot")
-    taken.refresh_from_db()
-    fine.refresh_from_db()
-    assert taken.session_id == "team-bot-20261127-010101"
-    assert fine.session_id == "builder-20261127-010101"
 
 
 def test_a_state_change_reads_as_one_line_of_what_matters():
