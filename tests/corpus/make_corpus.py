@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -114,6 +114,11 @@ class Clock:
         self.now += timedelta(milliseconds=self.rng.randint(1, 4000))
         return self.now
 
+    def ticks(self, n: int) -> Iterator[datetime]:
+        """The times of n lines, one after the other."""
+        for _ in range(n):
+            yield self.tick()
+
 
 def pick_kind(rng: random.Random) -> str:
     """What the next line of a log reports: mostly ordinary lines, some events."""
@@ -158,6 +163,16 @@ def leveled(
             continue
         records.append(([line(level, message(kind, rng), clock.tick())], label))
     return records
+
+
+# Level spellings that several formats share (leveled's `levels`).
+PLAIN_LEVELS = {"error": ["ERROR"], "warning": ["WARN"], "info": ["INFO"], "debug": ["DEBUG"]}
+LOG4J_LEVELS = {
+    "error": ["ERROR", "FATAL"],
+    "warning": ["WARN"],
+    "info": ["INFO"],
+    "debug": ["DEBUG"],
+}
 
 
 # --- formats --------------------------------------------------------------------------------
@@ -301,12 +316,7 @@ def hadoop(rng, n, variant):
             return f"{t:%y/%m/%d %H:%M:%S} {level} {rng.choice(['TaskSetManager', 'BlockManager', 'Executor'])}: {msg}"
         return f"{t:%Y-%m-%d %H:%M:%S},{rng.randint(0, 999):03d} {level} [main] {rng.choice(loggers)}: {msg}"
 
-    return leveled(
-        rng,
-        n,
-        line,
-        {"error": ["ERROR", "FATAL"], "warning": ["WARN"], "info": ["INFO"], "debug": ["DEBUG"]},
-    )
+    return leveled(rng, n, line, LOG4J_LEVELS)
 
 
 def openstack(rng, n, variant):
@@ -413,21 +423,7 @@ def go_log(rng, n, variant):
             return f'time="{t:%Y-%m-%dT%H:%M:%S}Z" level={level.lower()} msg="{msg}" component=api'
         return f'{t:%Y-%m-%dT%H:%M:%S}.{rng.randint(0, 999):03d}Z\t{level}\tserver/handler.go:{rng.randint(10, 300)}\t{msg}\t{{"peer": "10.0.0.{rng.randint(1, 9)}"}}'
 
-    return leveled(
-        rng,
-        n,
-        line,
-        {"error": ["ERROR"], "warning": ["WARN"], "info": ["INFO"], "debug": ["DEBUG"]},
-    )
-
-
-def glog(rng, n, variant):
-    files = ["server.go", "kubelet.go", "reflector.go", "controller.cc", "raft.cc"]
-
-    def line(level, msg, t):
-        return f"{level}{t:%m%d %H:%M:%S}.{rng.randint(0, 999999):06d} {rng.randint(1, 99999):7d} {rng.choice(files)}:{rng.randint(10, 999)}] {msg}"
-
-    return leveled(rng, n, line, {"error": ["E", "F"], "warning": ["W"], "info": ["I"]})
+    return leveled(rng, n, line, PLAIN_LEVELS)
 
 
 def systemd(rng, n, variant):
@@ -439,9 +435,7 @@ def systemd(rng, n, variant):
         "app-worker@3.service",
     ]
     records: list[Record] = []
-    clock = Clock(rng)
-    for _ in range(n):
-        t = clock.tick()
+    for t in Clock(rng).ticks(n):
         head = f"{t:%b %d %H:%M:%S} web-1 systemd[1]: "
         unit = rng.choice(units)
         r = rng.random()
@@ -518,9 +512,7 @@ def bgl(rng, n, variant):
 
 def nginx(rng, n, variant):
     records: list[Record] = []
-    clock = Clock(rng)
-    for _ in range(n):
-        t = clock.tick()
+    for t in Clock(rng).ticks(n):
         if (
             rng.random() < 0.5
         ):  # access log lines, alarming paths or statuses included, are no events
@@ -589,15 +581,6 @@ def postgres(rng, n, variant):
     return records
 
 
-def mysql(rng, n, variant):
-    def line(level, msg, t):
-        return f"{t:%Y-%m-%dT%H:%M:%S}.{rng.randint(0, 999999):06d}Z {rng.randint(0, 99)} [{level}] [MY-0{rng.randint(10000, 13999)}] [Server] {msg}"
-
-    return leveled(
-        rng, n, line, {"error": ["ERROR"], "warning": ["Warning"], "info": ["Note", "System"]}
-    )
-
-
 def redis(rng, n, variant):
     def line(level, msg, t):
         return f"{rng.randint(1, 99999)}:{rng.choice('MSC')} {t:%d %b %Y %H:%M:%S}.{rng.randint(0, 999):03d} {level} {msg}"
@@ -607,49 +590,6 @@ def redis(rng, n, variant):
         rng, n, line, {"error": ["#"], "warning": ["#"], "info": ["*", "-"], "debug": ["."]}
     )
     return [(lines, "warning" if label == "error" else label) for lines, label in records]
-
-
-def zookeeper(rng, n, variant):
-    def line(level, msg, t):
-        return f"{t:%Y-%m-%d %H:%M:%S},{rng.randint(0, 999):03d} - {level:<5} [QuorumPeer[myid={rng.randint(1, 3)}]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@{rng.randint(100, 999)}] - {msg}"
-
-    return leveled(
-        rng,
-        n,
-        line,
-        {"error": ["ERROR"], "warning": ["WARN"], "info": ["INFO"], "debug": ["DEBUG"]},
-    )
-
-
-def ruby_logger(rng, n, variant):
-    def line(level, msg, t):
-        return f"{level[0]}, [{t:%Y-%m-%dT%H:%M:%S}.{rng.randint(0, 999999):06d} #{rng.randint(100, 99999)}] {level:>5} -- {rng.choice(['', 'ActiveRecord', 'Sidekiq'])}: {msg}"
-
-    return leveled(
-        rng,
-        n,
-        line,
-        {"error": ["ERROR", "FATAL"], "warning": ["WARN"], "info": ["INFO"], "debug": ["DEBUG"]},
-    )
-
-
-def elasticsearch(rng, n, variant):
-    def line(level, msg, t):
-        return f"[{t:%Y-%m-%dT%H:%M:%S},{rng.randint(0, 999):03d}][{level:<5}][o.e.c.r.a.DiskThresholdMonitor] [node-{rng.randint(1, 3)}] {msg}"
-
-    return leveled(
-        rng,
-        n,
-        line,
-        {"error": ["ERROR", "FATAL"], "warning": ["WARN"], "info": ["INFO"], "debug": ["DEBUG"]},
-    )
-
-
-def windows_cbs(rng, n, variant):
-    def line(level, msg, t):
-        return f"{t:%Y-%m-%d %H:%M:%S}, {level:<22}{rng.choice(['CBS', 'CSI', 'DPX'])}    {msg}"
-
-    return leveled(rng, n, line, {"error": ["Error"], "warning": ["Warning"], "info": ["Info"]})
 
 
 def aspnet(rng, n, variant):
@@ -675,9 +615,7 @@ def aspnet(rng, n, variant):
 def jul(rng, n, variant):
     """java.util.logging's SimpleFormatter: a date line, then LEVEL: message."""
     records: list[Record] = []
-    clock = Clock(rng)
-    for _ in range(n):
-        t = clock.tick()
+    for t in Clock(rng).ticks(n):
         kind = pick_kind(rng)
         level = {"error": "SEVERE", "warning": "WARNING"}.get(
             kind, rng.choice(["INFO", "FINE", "CONFIG"])
@@ -693,9 +631,7 @@ def jul(rng, n, variant):
 def key_value_metrics(rng, n, variant):
     """Application logs whose lines carry measurements as key=value (one metric event a line)."""
     records: list[Record] = []
-    clock = Clock(rng)
-    for _ in range(n):
-        t = clock.tick()
+    for t in Clock(rng).ticks(n):
         ts = f"{t:%Y-%m-%d %H:%M:%S},{rng.randint(0, 999):03d}"
         r = rng.random()
         if r < 0.3:
@@ -944,11 +880,35 @@ def agent_chat(rng, n, variant):
     return records
 
 
+GLOG_FILES = ["server.go", "kubelet.go", "reflector.go", "controller.cc", "raft.cc"]
+
+# Formats of one line a record, its level a column: the level's spellings (leveled's `levels`)
+# and the line from the random source, the level, the message and the time.
+ONE_LINE_FORMATS: dict[str, tuple[dict[str, list[str]], Callable]] = {
+    "glog": ({"error": ["E", "F"], "warning": ["W"], "info": ["I"]}, lambda rng, level, msg, t: f"{level}{t:%m%d %H:%M:%S}.{rng.randint(0, 999999):06d} {rng.randint(1, 99999):7d} {rng.choice(GLOG_FILES)}:{rng.randint(10, 999)}] {msg}"),
+    "mysql": ({"error": ["ERROR"], "warning": ["Warning"], "info": ["Note", "System"]}, lambda rng, level, msg, t: f"{t:%Y-%m-%dT%H:%M:%S}.{rng.randint(0, 999999):06d}Z {rng.randint(0, 99)} [{level}] [MY-0{rng.randint(10000, 13999)}] [Server] {msg}"),
+    "zookeeper": (PLAIN_LEVELS, lambda rng, level, msg, t: f"{t:%Y-%m-%d %H:%M:%S},{rng.randint(0, 999):03d} - {level:<5} [QuorumPeer[myid={rng.randint(1, 3)}]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@{rng.randint(100, 999)}] - {msg}"),
+    "ruby_logger": (LOG4J_LEVELS, lambda rng, level, msg, t: f"{level[0]}, [{t:%Y-%m-%dT%H:%M:%S}.{rng.randint(0, 999999):06d} #{rng.randint(100, 99999)}] {level:>5} -- {rng.choice(['', 'ActiveRecord', 'Sidekiq'])}: {msg}"),
+    "elasticsearch": (LOG4J_LEVELS, lambda rng, level, msg, t: f"[{t:%Y-%m-%dT%H:%M:%S},{rng.randint(0, 999):03d}][{level:<5}][o.e.c.r.a.DiskThresholdMonitor] [node-{rng.randint(1, 3)}] {msg}"),
+    "windows_cbs": ({"error": ["Error"], "warning": ["Warning"], "info": ["Info"]}, lambda rng, level, msg, t: f"{t:%Y-%m-%d %H:%M:%S}, {level:<22}{rng.choice(['CBS', 'CSI', 'DPX'])}    {msg}"),
+}  # fmt: skip
+
+
+def one_line(name: str) -> Callable:
+    """The generator of ``name`` in ONE_LINE_FORMATS."""
+    levels, line = ONE_LINE_FORMATS[name]
+
+    def make(rng, n, variant):
+        return leveled(rng, n, lambda level, msg, t: line(rng, level, msg, t), levels)
+
+    return make
+
+
 FORMATS: dict[str, Callable] = {
     "apache_error": apache_error, "logcat": logcat, "log4j": log4j, "hadoop": hadoop, "openstack": openstack,
-    "syslog": syslog, "journald": journald, "go_log": go_log, "glog": glog, "systemd": systemd, "bgl": bgl,
-    "nginx": nginx, "postgres": postgres, "mysql": mysql, "redis": redis, "zookeeper": zookeeper,
-    "ruby_logger": ruby_logger, "elasticsearch": elasticsearch, "windows_cbs": windows_cbs, "aspnet": aspnet,
+    "syslog": syslog, "journald": journald, "go_log": go_log, "glog": one_line("glog"), "systemd": systemd, "bgl": bgl,
+    "nginx": nginx, "postgres": postgres, "mysql": one_line("mysql"), "redis": redis, "zookeeper": one_line("zookeeper"),
+    "ruby_logger": one_line("ruby_logger"), "elasticsearch": one_line("elasticsearch"), "windows_cbs": one_line("windows_cbs"), "aspnet": aspnet,
     "jul": jul, "kv_metrics": key_value_metrics, "aider": aider, "ssh_git": ssh_git, "agent_chat": agent_chat,
 }  # fmt: skip
 
