@@ -53,18 +53,16 @@ def test_sessions_paginate_with_a_cursor(owner_client, world):
     assert second["next"] is None
 
 
+# Each parameter's values that are refused.
+BAD_VALUES = {"days": ["-1", "a week", "99999999"], "status": ["sleeping"], "limit": ["1000"]}
+
+
 @pytest.mark.parametrize(
-    ("params", "parameter"),
-    [
-        ({"days": "-1"}, "days"),
-        ({"days": "a week"}, "days"),
-        ({"days": "99999999"}, "days"),
-        ({"status": "sleeping"}, "status"),
-        ({"limit": "1000"}, "limit"),
-    ],
+    ("parameter", "value"),
+    [(parameter, value) for parameter, values in BAD_VALUES.items() for value in values],
 )
-def test_bad_session_parameters_are_400s(owner_client, world, params, parameter):
-    response = owner_client.get(LIST, params)
+def test_bad_session_parameters_are_400s(owner_client, world, parameter, value):
+    response = owner_client.get(LIST, {parameter: value})
     assert response.status_code == 400
     assert parameter in response.json()["errors"]
 
