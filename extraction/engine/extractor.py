@@ -56,6 +56,7 @@ class Extractor:
         self._prompt_line = 0
         self._context_cache = ("", "")
         self._hs_scratch = None
+        self._gate_scratch = None
         self._content_cache: tuple[str | None, tuple[str, str | None]] = (None, ("", None))
         # What a block already reported, so that a later summary line repeating it is no second
         # event (pytest's short summary repeats its FAILURES entries).
@@ -157,6 +158,9 @@ class Extractor:
                 for m in sweep.finditer(low):
                     starts.add(rfind(b"\n", 0, m.start()) + 1)
             candidates = sorted(starts)
+        masks = None
+        if candidates and rules.gate_hyperscan is not None:
+            masks = self._gate_masks(region, candidates)
         i = 0
         pos = 0
         while pos < size:
@@ -179,7 +183,9 @@ class Extractor:
                     break
                 pos = candidates[i]
             nl = region.find("\n", pos)
-            events += self._match_line(region[pos:nl], pos)
+            events += self._match_line(
+                region[pos:nl], pos, None if masks is None else masks.get(pos)
+            )
             pos = nl + 1
         self.lines = base + region.count("\n")
         # Back over the region's trailing blank lines only: usually none or one.
@@ -212,6 +218,44 @@ class Extractor:
         self.rules.hyperscan.scan(image, match_event_handler=on_match, scratch=self._hs_scratch)
         return sorted(starts)
 
+    def _gate_masks(self, region: str, candidates: list[int]) -> dict[int, int]:
+        """The gates in each candidate line, found by hyperscan in one pass over them all:
+        {line start: bit mask over ``rules.gate_words``}. A line holding a non-ASCII character
+        is left out (its lowercase form may hold ASCII its image does not: "K" (Kelvin) is
+        "k"); ``_match_line`` tests its gates itself."""
+        find = region.find
+        pieces = []
+        masks: dict[int, int] = {}
+        at: dict[int, int] = {}  # offset in the joined text -> line start in the region
+        offset = 0
+        for pos in candidates:
+            line = region[pos : find("\n", pos)]
+            if not line.isascii():
+                continue
+            pieces.append(line)
+            at[offset] = pos
+            masks[pos] = 0
+            offset += len(line) + 1
+        if not pieces:
+            return masks
+        data = "\n".join(pieces).lower().encode("ascii")
+        rfind = data.rfind
+        by_offset: dict[int, int] = {}
+        get = by_offset.get
+
+        def on_match(gate: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            start = rfind(b"\n", 0, end) + 1
+            by_offset[start] = get(start, 0) | (1 << gate)
+
+        if self._gate_scratch is None:
+            self._gate_scratch = _hyperscan.Scratch(self.rules.gate_hyperscan)
+        self.rules.gate_hyperscan.scan(
+            data, match_event_handler=on_match, scratch=self._gate_scratch
+        )
+        for start, mask in by_offset.items():
+            masks[at[start]] = mask
+        return masks
+
     def _lineno(self, pos: int) -> int:
         if pos < self._count_pos:
             self._count_pos, self._count_lines = 0, self.lines
@@ -234,7 +278,8 @@ class Extractor:
             )
         return "\n".join(reversed(back))
 
-    def _match_line(self, line: str, pos: int) -> list[Event]:
+    def _match_line(self, line: str, pos: int, mask: int | None = None) -> list[Event]:
+        """The events of one complete line; ``mask``: its gates, when already known."""
         rules = self.rules
         if rules.fence_rules and ("```" in line or "~~~" in line):
             for rule in rules.fence_rules:
@@ -243,19 +288,13 @@ class Extractor:
                     meta = rule.build(m, line)
                     self._open_block(rule, meta, line, pos, rule.severity)
                     return []
-        low = line.lower()
+        plan = rules.line_plan(line.lower()) if mask is None else rules.mask_plan(mask)
         events: list[Event] = []
         diag_done = prompt_done = False
         metric = None
-        for rule, category, gates in rules.line_table:
+        for rule, category in plan:
             if diag_done and category == "diag":
                 continue
-            if gates:
-                for gate in gates:
-                    if gate in low:
-                        break
-                else:
-                    continue
             if category == "diag":
                 meta = _matched_fields(rule, line)
                 if meta is None:

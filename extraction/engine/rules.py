@@ -445,7 +445,7 @@ _TOOL_PREFIXES = ["rm", "cp", "mv", "ln", "ls", "cat", "mkdir", "rmdir", "chmod"
 BUILTIN_SWEEPS = (
     "err", "warn", r"fa(?:tal|il)", "crit", "panic", "traceback", "severe", "emerg", "alert",
     "```", "~~~",
-    r"pass(?:ed|word|phrase|code)",
+    r"pass(?:word|phrase|code)",
     r" in (?=\d+(?:\.\d+)?s\b)",  # test and build summaries
     r"added (?=\d+ packages?)", "audited",  # npm
     "epoch",
@@ -472,7 +472,7 @@ def _hyperscan_sweeps() -> list[bytes]:
     return [
         b"err", b"warn", b"fa(?:tal|il)", b"crit", b"panic", b"traceback", b"severe", b"emerg", b"alert",
         b"```", b"~~~",
-        b"pass(?:ed|word|phrase|code)",
+        b"pass(?:word|phrase|code)",
         rb" in \d+(?:\.\d+)?s\b",
         rb"added \d+ packages?", b"audited",
         b"epoch",
@@ -515,6 +515,22 @@ class RuleSet:
         self.line_rules = [r for r in self.rules if r.category != "fence"]
         # What the per-line loop reads of each rule, unpacked once.
         self.line_table = [(r, r.category, r.gates) for r in self.line_rules]
+        # Every distinct gate, tested once per candidate line; the rules a line's set of gates
+        # lets through are looked up (see line_plan) instead of testing each rule's gates.
+        self.gate_words = sorted({g for r in self.line_rules for g in r.gates})
+        self._plans: dict[tuple[str, ...], list[tuple[Rule, str]]] = {}
+        self._mask_plans: dict[int, list[tuple[Rule, str]]] = {}
+        # The same gates for hyperscan, which finds them in all candidate lines of a chunk in
+        # one pass (Extractor._gate_masks): match id i is gate_words[i], matched on lowercased
+        # ASCII text, where caseless matching of the lowercase literals is exact.
+        self.gate_hyperscan = None
+        if self.gate_words and all(
+            g.isascii() and g == g.lower() and "\n" not in g for g in self.gate_words
+        ):
+            self.gate_hyperscan = hyperscan_db.database(
+                [b"".join(b"\\x%02x" % c for c in g.encode()) for g in self.gate_words],
+                cached=False,
+            )
         self.prompt_rules = [r for r in self.rules if r.category == "prompt"]
         builtin = any(r.builtin for r in self.rules)
         sweeps = list(BUILTIN_SWEEPS) if builtin else ["```", "~~~"]
@@ -536,6 +552,39 @@ class RuleSet:
         if not self.every_line and not any(b"\n" in s for s in hs_sweeps):
             self.hyperscan = hyperscan_db.database(hs_sweeps)
 
+    def line_plan(self, low: str) -> list[tuple[Rule, str]]:
+        """(rule, category) of every line rule whose gates let a lowercased line through, in the
+        rules' order: the rules without gates and those with a gate in ``low``."""
+        key = tuple([g for g in self.gate_words if g in low])
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._remember(self._plans, key, set(key))
+        return plan
+
+    def mask_plan(self, mask: int) -> list[tuple[Rule, str]]:
+        """``line_plan`` for a line whose gates are the set bits of ``mask`` (bit i:
+        ``gate_words[i]``), as ``gate_hyperscan`` reports them."""
+        plan = self._mask_plans.get(mask)
+        if plan is None:
+            words = self.gate_words
+            present = {words[i] for i in range(len(words)) if mask >> i & 1}
+            plan = self._remember(self._mask_plans, mask, present)
+        return plan
+
+    def _remember(self, plans: dict, key, present: set[str]) -> list[tuple[Rule, str]]:
+        plan = [
+            (rule, category)
+            for rule, category, gates in self.line_table
+            if not gates or not present.isdisjoint(gates)
+        ]
+        if len(plans) >= _MAX_PLANS:
+            plans.clear()
+        plans[key] = plan
+        return plan
+
+
+# Distinct sets of gates remembered (a few dozen in practice; bounded for odd output).
+_MAX_PLANS = 4096
 
 # Deprecated here, kept for one release: the loader's own module is rules_toml.
 from .rules_toml import load_rules, rules_from_dict  # noqa: E402
