@@ -15,7 +15,8 @@ from extraction.models import ExtractionEvent
 from tests.agents.versions import AIDER_VERSION, CLAUDE_CODE_VERSIONS, CODEX_VERSION
 from tests.helpers import wait_for
 from tests.programs.mock_model_server import MockModelServer
-from tests.sessions.conftest import ROOT, tap_argv
+from tests.sessions.conftest import ROOT
+from tests.sessions.helpers import start_tap
 
 # The dashboard's side of a prompt, as the approval tests drive it; the agent tests import it here.
 from tests.sessions.test_approvals import decide, staff_client  # noqa: F401
@@ -161,15 +162,7 @@ class Tap:
     """`manage.py tap` run detached: stdin a pipe, stdout not a terminal."""
 
     def __init__(self, env: dict, cwd: Path, *args: str):
-        self.proc = subprocess.Popen(
-            tap_argv(*args),
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        self.proc = start_tap(env, *args, cwd=cwd, stdin=subprocess.PIPE, start_new_session=True)
         self.terminated = False
 
     def finish(self, timeout: float = 5.0, *, ctrl_d: bool = True) -> tuple[bytes, bytes]:

@@ -12,15 +12,7 @@ import pytest
 
 from extraction.models import ExtractionEvent
 from sessions.models import ProcessSession
-from tests.agents.live import (
-    decide,
-    prompt_event,
-    run_claude,
-    run_codex,
-    staff_client,
-    tool_results_then_finish,
-    wait_for,
-)
+from tests.agents import live
 from tests.agents.versions import CLAUDE_CODE_VERSIONS
 
 each_claude = pytest.mark.parametrize("version", CLAUDE_CODE_VERSIONS)
@@ -46,18 +38,18 @@ def test_rm_rf_is_held_by_the_hook_until_the_dashboard_decides(
     version, decision, tap_env, tmp_path, mock_model
 ):
     # No --permission-mode: Claude's own default ("auto" in 2.1.332 runs rm -rf unasked).
-    proj, tap = run_claude(version, tap_env, tmp_path, mock_model)
-    client = staff_client()
+    proj, tap = live.run_claude(version, tap_env, tmp_path, mock_model)
+    client = live.staff_client()
     try:
-        prompt = prompt_event("hook_permission")
+        prompt = live.prompt_event("hook_permission")
         assert (prompt.risk_level, prompt.metadata["command"]) == ("high", "rm -rf build/")
         assert prompt.metadata["source"] == "hook" and prompt.metadata["tool"] == "Bash"
         assert prompt.metadata["tool_use_id"].startswith("toolu_")
         # 2.1.332 runs in its new default, "auto", where it would have run rm -rf unasked.
         assert prompt.metadata["permission_mode"] == PERMISSION_MODE[version]
         assert (proj / "build").exists()  # held: nothing ran before the decision
-        assert decide(client, prompt, decision).status_code == 200
-        results = wait_for(mock_model.tool_results, 20, "Claude to send the tool's result")
+        assert live.decide(client, prompt, decision).status_code == 200
+        results = live.wait_for(mock_model.tool_results, 20, "Claude to send the tool's result")
     finally:
         tap.finish()
     assert (proj / "build").exists() == (decision == "deny")
@@ -76,10 +68,10 @@ def test_rm_rf_is_held_by_the_hook_until_the_dashboard_decides(
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_auto_confirm_medium_never_runs_rm_rf(version, tap_env, tmp_path, mock_model):
-    proj, tap = run_claude(
+    proj, tap = live.run_claude(
         version, tap_env, tmp_path, mock_model, "--auto-confirm", "medium", "--prompt-timeout", "2"
     )
-    results = tool_results_then_finish(tap, mock_model, "Claude to get the denial")
+    results = live.tool_results_then_finish(tap, mock_model, "Claude to get the denial")
     assert (proj / "build").exists()
     assert "denied by timeout" in results[0]
     prompt = the_prompt("hook_permission", "high", "deny")
@@ -92,10 +84,10 @@ def test_auto_confirm_medium_never_runs_rm_rf(version, tap_env, tmp_path, mock_m
 @pytest.mark.django_db(transaction=True)
 def test_auto_confirm_low_allows_the_tests_through_the_hook(version, tap_env, tmp_path, mock_model):
     mock_model.command, mock_model.reason = "python3 -m pytest --version", "Run the tests"
-    proj, tap = run_claude(
+    proj, tap = live.run_claude(
         version, tap_env, tmp_path, mock_model, "--auto-confirm", "low", ask="Run the tests"
     )
-    results = tool_results_then_finish(tap, mock_model, "Claude to run the tests")
+    results = live.tool_results_then_finish(tap, mock_model, "Claude to run the tests")
     assert "pytest" in results[0]
     prompt = the_prompt("hook_permission", "low", "approve")
     assert prompt.metadata["command"] == "python3 -m pytest --version"
@@ -111,15 +103,15 @@ def test_auto_confirm_low_allows_the_tests_through_the_hook(version, tap_env, tm
 def test_codex_rm_rf_is_held_by_the_hook_until_the_dashboard_decides(
     decision, tap_env, tmp_path, mock_model
 ):
-    client = staff_client()
-    proj, tap = run_codex(tap_env, tmp_path, mock_model)
+    client = live.staff_client()
+    proj, tap = live.run_codex(tap_env, tmp_path, mock_model)
     try:
-        prompt = prompt_event("hook_permission")
+        prompt = live.prompt_event("hook_permission")
         assert (prompt.risk_level, prompt.metadata["command"]) == ("high", "rm -rf build/")
         assert prompt.metadata["source"] == "hook" and prompt.metadata["agent"] == "codex"
         assert (proj / "build").exists()
-        assert decide(client, prompt, decision).status_code == 200
-        results = wait_for(mock_model.tool_results, 20, "Codex to send the tool's result")
+        assert live.decide(client, prompt, decision).status_code == 200
+        results = live.wait_for(mock_model.tool_results, 20, "Codex to send the tool's result")
     finally:
         tap.finish()
     session = ProcessSession.objects.get()
@@ -134,10 +126,10 @@ def test_codex_rm_rf_is_held_by_the_hook_until_the_dashboard_decides(
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_codex_auto_confirm_medium_never_runs_rm_rf(tap_env, tmp_path, mock_model):
-    proj, tap = run_codex(
+    proj, tap = live.run_codex(
         tap_env, tmp_path, mock_model, "--auto-confirm", "medium", "--prompt-timeout", "2"
     )
-    results = tool_results_then_finish(tap, mock_model, "Codex to get the denial")
+    results = live.tool_results_then_finish(tap, mock_model, "Codex to get the denial")
     assert (proj / "build").exists()
     assert "blocked by PreToolUse hook" in results[0]
     prompt = the_prompt("hook_permission", "high", "deny")
@@ -148,8 +140,8 @@ def test_codex_auto_confirm_medium_never_runs_rm_rf(tap_env, tmp_path, mock_mode
 @pytest.mark.django_db(transaction=True)
 def test_codex_auto_confirm_low_answers_its_own_prompt_once(tap_env, tmp_path, mock_model):
     mock_model.command, mock_model.reason = "ls", "List the files"
-    proj, tap = run_codex(tap_env, tmp_path, mock_model, "--auto-confirm", "low", ask="List")
-    results = tool_results_then_finish(tap, mock_model, "Codex to run `ls`")
+    proj, tap = live.run_codex(tap_env, tmp_path, mock_model, "--auto-confirm", "low", ask="List")
+    results = live.tool_results_then_finish(tap, mock_model, "Codex to run `ls`")
     assert "README" in results[0]
     # The policy approved it through the hook; Codex still asked on its screen (it refuses a
     # hook's "allow"), and the tap gave its prompt the same answer: one prompt event.
