@@ -100,7 +100,7 @@ async def subscribe(communicator, session: ProcessSession, after_seq=0, after_os
     return await communicator.receive_json_from()
 
 
-async def frames_until(communicator, predicate, timeout: float = 2.0) -> list[dict]:
+async def frames_until(communicator, predicate, timeout: float = 10.0) -> list[dict]:
     """Collect frames until one satisfies predicate (inclusive)."""
     frames = []
     while True:
