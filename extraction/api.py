@@ -32,6 +32,7 @@ from streamtap_site.api_common import (  # noqa: F401 (re-exported: the names' o
     StreamtapAPIMixin,
     api_exception_handler,
     detail_responses,
+    documented,
     is_link_cursor,
     list_responses,
     paginator_for,
@@ -95,17 +96,15 @@ class APIRootView(StreamtapAPIMixin, APIView):
 # --- Extraction events -----------------------------------------------------------------------
 
 
-@extend_schema(
-    summary="Extraction events, newest first",
+@documented(
+    "Extraction events, newest first",
+    "extractions",
     description=(
         "`since` is inclusive, `until` exclusive; times are ISO 8601 (with an offset, or read "
         "in `tz`, else UTC); a date alone is its day's start (as `until`: the whole day "
         "counts); `range` is a window ending now or at `until`. The Events page reads the "
         "same parameters the same way."
     ),
-    parameters=[EventQuery],
-    responses=list_responses(ExtractionEventSerializer),
-    tags=["extractions"],
 )
 class ExtractionListView(EventListAPIView):
     query_serializer_class = EventQuery
@@ -210,54 +209,38 @@ class ReviewView(StreamtapAPIMixin, APIView):
 # --- Agent statistics ------------------------------------------------------------------------
 
 
-@extend_schema(
-    summary="An agent's sessions, events and per-rule review outcome",
+@documented(
+    "An agent's sessions, events and per-rule review outcome",
+    "stats",
     description=(
         "Success rate is sessions completed with exit code 0 over finished sessions. "
         "Each rule's precision is confirmed / (confirmed + false_positive); a rule is flagged "
         "when its precision is below `precision_threshold` with at least `min_judged` judged."
     ),
     parameters=[OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH)],
-    responses=detail_responses(AgentStatsSerializer),
-    tags=["stats"],
 )
 class AgentStatsView(StreamtapAPIMixin, APIView):
+    serializer_class = AgentStatsSerializer
+
     def get(self, request, name: str):
         stats = queries.agent_stats(name)
         if stats is None:
             raise NotFound()
-        return Response(AgentStatsSerializer(stats).data)
+        return Response(self.serializer_class(stats).data)
 
 
 # --- Code blocks -----------------------------------------------------------------------------
 
 
-@extend_schema(
-    summary="Code blocks, most recently seen first",
-    parameters=[CodeBlockQuerySerializer],
-    responses=list_responses(CodeBlockSerializer),
-    tags=["code-blocks"],
-)
+@documented("Code blocks, most recently seen first", "code-blocks")
 class CodeBlockListView(CursorListAPIView):
     serializer_class = CodeBlockSerializer
     query_serializer_class = CodeBlockQuerySerializer
     pagination_class = paginator_for("-last_seen", "-id")
-    queryset = CodeBlock.objects.all()
-
-    def filtered_queryset(self, params):
-        queryset = self.get_queryset()
-        if "language" in params:
-            queryset = queryset.filter(language=params["language"])
-        if "q" in params:
-            queryset = queryset.filter(content__icontains=params["q"])
-        return queryset
+    param_filters = {"language": "language", "q": "content__icontains"}
 
 
-@extend_schema(
-    summary="One code block by its SHA-256",
-    responses=detail_responses(CodeBlockSerializer),
-    tags=["code-blocks"],
-)
+@documented("One code block by its SHA-256", "code-blocks")
 class CodeBlockDetailView(StreamtapAPIMixin, generics.RetrieveAPIView):
     serializer_class = CodeBlockSerializer
     queryset = CodeBlock.objects.all()
@@ -267,12 +250,7 @@ class CodeBlockDetailView(StreamtapAPIMixin, generics.RetrieveAPIView):
 # --- Error groups ----------------------------------------------------------------------------
 
 
-@extend_schema(
-    summary="Error groups (problems): one per fingerprint, most recently seen first",
-    parameters=[GroupQuerySerializer],
-    responses=list_responses(ErrorGroupSerializer),
-    tags=["groups"],
-)
+@documented("Error groups (problems): one per fingerprint, most recently seen first", "groups")
 class GroupListView(CursorListAPIView):
     serializer_class = ErrorGroupSerializer
     query_serializer_class = GroupQuerySerializer
@@ -294,11 +272,7 @@ class GroupListView(CursorListAPIView):
         return self.get_queryset().filtered(params)
 
 
-@extend_schema(
-    summary="One error group by its fingerprint",
-    responses=detail_responses(ErrorGroupSerializer),
-    tags=["groups"],
-)
+@documented("One error group by its fingerprint", "groups")
 class GroupDetailView(StreamtapAPIMixin, generics.RetrieveAPIView):
     serializer_class = ErrorGroupSerializer
     queryset = ErrorGroup.objects.select_related("reviewed_by").prefetch_related("sessions")

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
 from rest_framework import generics
 
 from extraction.api import EventListAPIView
 from extraction.queries import events_for_api
 from extraction.serializers import ExtractionEventSerializer
 from streamtap_site.api_common import (
+    DETAIL_404,
     CursorListAPIView,
     StreamtapAPIMixin,
-    detail_responses,
+    documented,
     list_responses,
     paginator_for,
 )
 
-from .models import ProcessSession
+from .models import ProcessSession, ProcessSessionQuerySet
 from .serializers import (
     ProcessSessionDetailSerializer,
     ProcessSessionSerializer,
@@ -26,46 +26,30 @@ from .serializers import (
 )
 
 
-@extend_schema(
-    summary="Process sessions, newest first",
-    parameters=[SessionQuerySerializer],
-    responses=list_responses(ProcessSessionSerializer),
-    tags=["sessions"],
-)
+@documented("Process sessions, newest first", "sessions")
 class SessionListView(CursorListAPIView):
     serializer_class = ProcessSessionSerializer
     query_serializer_class = SessionQuerySerializer
     pagination_class = paginator_for("-started_at", "-id")
-    queryset = ProcessSession.objects.all()
-
-    def filtered_queryset(self, params):
-        queryset = self.get_queryset()
-        if "agent" in params:
-            queryset = queryset.for_agent(params["agent"])
-        if "status" in params:
-            queryset = queryset.filter(status=params["status"])
-        if "days" in params:
-            queryset = queryset.started_within(params["days"])
-        return queryset
+    param_filters = {
+        "agent": ProcessSessionQuerySet.for_agent,
+        "status": "status",
+        "days": ProcessSessionQuerySet.started_within,
+    }
 
 
-@extend_schema(
-    summary="One session with its state changes",
-    responses=detail_responses(ProcessSessionDetailSerializer),
-    tags=["sessions"],
-)
+@documented("One session with its state changes", "sessions")
 class SessionDetailView(StreamtapAPIMixin, generics.RetrieveAPIView):
     serializer_class = ProcessSessionDetailSerializer
     queryset = ProcessSession.objects.prefetch_related("state_changes")
     lookup_field = "session_id"
 
 
-@extend_schema(
-    summary="A session's events in seq order",
+@documented(
+    "A session's events in seq order",
+    "sessions",
     description="Resync after a gap with `after_seq`: the events the client has not seen yet.",
-    parameters=[SessionEventsQuerySerializer],
-    responses={**list_responses(ExtractionEventSerializer), 404: detail_responses(None)[404]},
-    tags=["sessions"],
+    responses={**list_responses(ExtractionEventSerializer), 404: DETAIL_404},
 )
 class SessionEventsView(EventListAPIView):
     query_serializer_class = SessionEventsQuerySerializer

@@ -7,12 +7,13 @@ tap's and the replay's API views build on it.
 from __future__ import annotations
 
 from base64 import b64decode
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import register_converter
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import APIException, NotFound, ParseError
@@ -196,9 +197,23 @@ def paginator_for(*ordering: str) -> type[StableCursorPagination]:
 # not a docstring: drf-spectacular would copy a docstring into every list's description.)
 class CursorListAPIView(StreamtapAPIMixin, generics.ListAPIView):
     passthrough_params = (StableCursorPagination.cursor_query_param,)
+    # Each query parameter that filters: the field lookup its value is for, or a function
+    # (queryset, value) -> queryset. A parameter not given does not filter.
+    param_filters: dict[str, str | Callable] = {}
+
+    def get_queryset(self):
+        # Every object the serializer shows, unless the view narrows or joins.
+        return self.serializer_class.Meta.model.objects.all()
 
     def filtered_queryset(self, params: dict):
-        raise NotImplementedError
+        queryset = self.get_queryset()
+        for name, lookup in self.param_filters.items():
+            if name in params:
+                if callable(lookup):
+                    queryset = lookup(queryset, params[name])
+                else:
+                    queryset = queryset.filter(**{lookup: params[name]})
+        return queryset
 
     def list(self, request, *args, **kwargs):
         self.paginator.page_size = self.params["limit"]
@@ -207,6 +222,24 @@ class CursorListAPIView(StreamtapAPIMixin, generics.ListAPIView):
 
     def page_data(self, page) -> list:
         return self.get_serializer(page, many=True).data
+
+
+def documented(summary: str, tag: str, **schema):
+    """`extend_schema` for an API view, what it can read off the view filled in: a list's query
+    parameters and page of `serializer_class`, or the one object it shows (with its 404).
+    `schema` adds to that or replaces it (a description, other responses)."""
+
+    def document(view):
+        if issubclass(view, CursorListAPIView):
+            read = {
+                "parameters": [view.query_serializer_class],
+                "responses": list_responses(view.serializer_class),
+            }
+        else:
+            read = {"responses": detail_responses(view.serializer_class)}
+        return extend_schema(summary=summary, tags=[tag], **{**read, **schema})(view)
+
+    return document
 
 
 def list_responses(serializer_class) -> dict:
