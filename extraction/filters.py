@@ -27,10 +27,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
-from sessions.models import ProcessSession
-
 from .models import EventType, ReviewStatus, RiskLevel, Severity
-from .serializers import QueryParameters, choice_field, limit_field
+from .serializers import QueryParameters, choice_field, existing_session, limit_field, text_field
 
 RANGES = {
     "15m": dt.timedelta(minutes=15),
@@ -73,21 +71,12 @@ def parse_moment(text: str, zone: dt.tzinfo, *, end_of_day: bool = False) -> dt.
 
 def moment_field(help_text: str) -> serializers.CharField:
     # Text here, read in validate(): a time without an offset depends on `tz`.
-    return serializers.CharField(
-        required=False, allow_blank=True, max_length=64, help_text=help_text
-    )
+    return text_field(64, help_text)
 
 
 class EventQuery(QueryParameters):
-    agent = serializers.CharField(
-        required=False, allow_blank=True, max_length=100, help_text="Agent name, exact."
-    )
-    session = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=160,
-        help_text="Session id, e.g. codex-20261126-101500.",
-    )
+    agent = text_field(100, "Agent name, exact.")
+    session = text_field(160, "Session id, e.g. codex-20261126-101500.")
     type = choice_field(EventType.choices, help_text="Event type.")
     severity = choice_field(Severity.choices, help_text="Severity.")
     level = choice_field(Severity.choices, help_text="Severity (another name for `severity`).")
@@ -96,15 +85,8 @@ class EventQuery(QueryParameters):
     review = choice_field(
         ReviewStatus.choices, help_text="Review status (another name for `review_status`)."
     )
-    rule = serializers.CharField(
-        required=False, allow_blank=True, max_length=100, help_text="Rule name, exact."
-    )
-    group = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=32,
-        help_text="Error group (problem) fingerprint, exact.",
-    )
+    rule = text_field(100, "Rule name, exact.")
+    group = text_field(32, "Error group (problem) fingerprint, exact.")
     since = moment_field(
         "Events at or after this time: ISO 8601 with an offset, or without one in `tz` (else "
         "UTC); a date alone is its start."
@@ -117,18 +99,10 @@ class EventQuery(QueryParameters):
         [(name, name) for name in RANGES],
         help_text="A window ending now (or at `until`): 15m, 1h, 24h or 7d. Not with `since`.",
     )
-    tz = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=64,
-        help_text="IANA time zone (Europe/Berlin) for times and dates given without an offset.",
+    tz = text_field(
+        64, "IANA time zone (Europe/Berlin) for times and dates given without an offset."
     )
-    q = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=200,
-        help_text="Text contained in the content or the rule.",
-    )
+    q = text_field(200, "Text contained in the content or the rule.")
     limit = limit_field()
 
     @classmethod
@@ -138,11 +112,7 @@ class EventQuery(QueryParameters):
         data = {k: v for k, v in query.items() if v != "" or k not in blank_means_any}
         return cls(data=data, unknown=set(query) - set(passthrough), passthrough=passthrough)
 
-    def validate_session(self, value: str) -> ProcessSession:
-        session = ProcessSession.objects.filter(session_id=value).only("id", "session_id").first()
-        if session is None:
-            raise serializers.ValidationError(f'"{value}": unknown session')
-        return session
+    validate_session = staticmethod(existing_session)
 
     def validate(self, attrs):
         attrs = super().validate(attrs)

@@ -23,12 +23,8 @@ from .models import (
     REVIEW_DECISIONS,
     CodeBlock,
     ErrorGroup,
-    EventType,
     ExtractionEvent,
     GroupStatus,
-    ReviewStatus,
-    RiskLevel,
-    Severity,
 )
 
 # A page holds at most this many items. A larger `limit` is an error, not silently cut: a
@@ -37,8 +33,6 @@ MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 # Enough for any real question ("the last ten years") and far from timedelta's overflow.
 MAX_DAYS = 36500
-# The largest value SQLite (and PostgreSQL bigint) accept as an integer parameter.
-MAX_DB_INT = 2**63 - 1
 
 
 def choice_field(choices, **kwargs) -> serializers.ChoiceField:
@@ -52,6 +46,21 @@ def choice_field(choices, **kwargs) -> serializers.ChoiceField:
         error_messages={"invalid_choice": f'"{{input}}": must be one of {", ".join(values)}'},
         **kwargs,
     )
+
+
+def text_field(max_length: int, help_text: str | None = None) -> serializers.CharField:
+    """An optional text parameter; empty means "any", as for every query parameter."""
+    return serializers.CharField(
+        required=False, allow_blank=True, max_length=max_length, help_text=help_text
+    )
+
+
+def existing_session(session_id: str) -> ProcessSession:
+    """A `session` parameter's session; one that does not exist is a 400, not an empty list."""
+    session = ProcessSession.objects.filter(session_id=session_id).only("id", "session_id").first()
+    if session is None:
+        raise serializers.ValidationError(f'"{session_id}": unknown session')
+    return session
 
 
 def limit_field() -> serializers.IntegerField:
@@ -179,42 +188,6 @@ class NoQueryParameters(QueryParameters):
     """For an endpoint that reads no query parameter: any given is unknown, as on the lists."""
 
 
-class ExtractionQuerySerializer(QueryParameters):
-    agent = serializers.CharField(
-        required=False, allow_blank=True, max_length=100, help_text="Agent name, exact."
-    )
-    type = choice_field(EventType.choices, help_text="Event type.")
-    risk = choice_field(RiskLevel.choices, help_text="Risk level.")
-    severity = choice_field(Severity.choices, help_text="Severity.")
-    session = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=160,
-        help_text="Session id, e.g. codex-20261126-101500.",
-    )
-    review_status = choice_field(ReviewStatus.choices, help_text="Review status.")
-    since = DateTimeOrDateField(
-        help_text="Events at or after this ISO 8601 datetime or date (a date: its start)."
-    )
-    until = DateTimeOrDateField(
-        end_of_day=True,
-        help_text="Events before this ISO 8601 datetime or date (a date: its whole day counts).",
-    )
-    q = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        max_length=200,
-        help_text="Text contained in the content or the rule.",
-    )
-    limit = limit_field()
-
-    def validate_session(self, value: str) -> ProcessSession:
-        session = ProcessSession.objects.filter(session_id=value).only("id").first()
-        if session is None:
-            raise serializers.ValidationError(f'"{value}": unknown session')
-        return session
-
-
 class ReviewSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(
         choices=[value for value in REVIEW_DECISIONS],
@@ -306,12 +279,8 @@ def event_data(rows) -> list[dict]:
 
 
 class CodeBlockQuerySerializer(QueryParameters):
-    language = serializers.CharField(
-        required=False, allow_blank=True, max_length=40, help_text="Language, exact (e.g. python)."
-    )
-    q = serializers.CharField(
-        required=False, allow_blank=True, max_length=200, help_text="Text in the code."
-    )
+    language = text_field(40, "Language, exact (e.g. python).")
+    q = text_field(200, "Text in the code.")
     limit = limit_field()
 
 
@@ -381,18 +350,6 @@ class AgentStatsSerializer(serializers.Serializer):
     min_judged = serializers.IntegerField()
 
 
-class ParameterErrorsSerializer(serializers.Serializer):
-    """400 body: each bad parameter (or body field) with what is wrong and what is allowed."""
-
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-
-
-class DetailSerializer(serializers.Serializer):
-    """401/403/404 body. A missing object is always "Not found."."""
-
-    detail = serializers.CharField()
-
-
 class APIRootSerializer(serializers.Serializer):
     extractions = serializers.URLField(help_text="Extraction events, newest first.")
     sessions = serializers.URLField(help_text="Process sessions, newest first.")
@@ -402,15 +359,11 @@ class APIRootSerializer(serializers.Serializer):
 
 
 class GroupQuerySerializer(QueryParameters):
-    agent = serializers.CharField(
-        required=False, allow_blank=True, max_length=100, help_text="Seen from this agent."
-    )
-    session = serializers.CharField(
-        required=False, allow_blank=True, max_length=160, help_text="Seen in this session (id)."
-    )
+    agent = text_field(100, "Seen from this agent.")
+    session = text_field(160, "Seen in this session (id).")
     type = choice_field([(t, t) for t in ("error", "warning")], help_text="Event type.")
     status = choice_field(GroupStatus.choices, help_text="Review status of the group.")
-    rule = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    rule = text_field(100)
     since = DateTimeOrDateField(help_text="Last seen at or after this datetime or date.")
     until = DateTimeOrDateField(
         end_of_day=True, help_text="First seen before this datetime or date."
@@ -421,7 +374,7 @@ class GroupQuerySerializer(QueryParameters):
     )
     limit = limit_field()
 
-    validate_session = ExtractionQuerySerializer.validate_session
+    validate_session = staticmethod(existing_session)
 
 
 class ErrorGroupSerializer(serializers.ModelSerializer):

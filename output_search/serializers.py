@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from extraction.serializers import QueryParameters
+from extraction.serializers import QueryParameters, text_field
 
 from .queries import MAX_QUERY, MAX_WINDOW_LINES, decode_after
 
@@ -24,9 +24,7 @@ class OutputSearchParameters(QueryParameters):
         help_text="Text to find in what the programs printed: a literal, case-insensitive "
         "substring (no query syntax).",
     )
-    session = serializers.CharField(
-        required=False, allow_blank=True, max_length=160, help_text=SESSION_HELP
-    )
+    session = text_field(160, SESSION_HELP)
     limit = serializers.IntegerField(
         required=False, default=50, min_value=1, max_value=500, help_text="Page size."
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from extraction.serializers import MAX_DAYS, QueryParameters, choice_field, limit_field
+from extraction.serializers import MAX_DAYS, QueryParameters, choice_field, limit_field, text_field
 
 from .models import ProcessSession, ProcessStateChange, SessionStatus
 
@@ -13,9 +13,7 @@ MAX_SEQ = 2**31 - 1
 
 
 class SessionQuerySerializer(QueryParameters):
-    agent = serializers.CharField(
-        required=False, allow_blank=True, max_length=100, help_text="Agent name, exact."
-    )
+    agent = text_field(100, "Agent name, exact.")
     status = choice_field(SessionStatus.choices, help_text="Session status.")
     days = serializers.IntegerField(
         required=False,
