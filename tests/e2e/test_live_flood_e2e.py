@@ -5,11 +5,11 @@ keeps a bounded number of rows in the DOM, and every event stays reachable from 
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 
-from .test_live_tap_e2e import ROOT, last_session_pk, wait_for_session
+from tests.e2e.conftest import open_logged_in
+from tests.e2e.helpers import last_session_pk, tap_python, wait_for_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -37,8 +37,6 @@ def shown_seqs(page) -> list[int]:
 def test_a_flood_keeps_the_timeline_bounded_and_every_event_reachable(
     browser, live_server_proc, tmp_path
 ):
-    from .conftest import open_logged_in
-
     server = live_server_proc
     page = open_logged_in(browser, server)
     page.context.add_init_script(ROW_WATCH)
@@ -55,19 +53,9 @@ def test_a_flood_keeps_the_timeline_bounded_and_every_event_reachable(
     )
     since = last_session_pk(server)
     # The program's output goes nowhere: a pipe nobody reads would stop the tap at 64 KiB.
-    tap = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "manage.py"),
-            "tap",
-            "--pipe",
-            "--",
-            sys.executable,
-            "-c",
-            child,
-        ],
-        cwd=ROOT,
-        env=server.env,
+    tap = tap_python(
+        server.env,
+        child,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
