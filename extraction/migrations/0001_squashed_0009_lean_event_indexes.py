@@ -13,6 +13,8 @@ icontains compares. Without the right to create the extension the migration goes
 them (searching still works, by scanning).
 
 A database that applied all nine old migrations is simply marked as having this one.
+A database part-way through the old chain must first be migrated to its end by a checkout from
+before the squash (`git log --diff-filter=D -- */migrations/` finds it): the old files are gone.
 """
 
 from django.conf import settings

@@ -4,6 +4,8 @@
 0002 renamed session ids and agent names that break URLs in rows stored before names were
 checked; a new database has no such rows (``ProcessSession.start`` cleans the name), so it is
 not repeated here. A database that applied all three is simply marked as having this one.
+A database part-way through the old chain must first be migrated to its end by a checkout from
+before the squash (`git log --diff-filter=D -- */migrations/` finds it): the old files are gone.
 """
 
 from django.db import migrations, models
