@@ -6,10 +6,16 @@ Reusable by any e2e test:
   on a free port. Attributes: ``base_url``, ``ws_url``, ``data_dir``, ``env`` (for child
   processes such as ``manage.py tap`` that must talk to this server), ``username``,
   ``password``; methods ``manage(*args)`` and ``shell(code)`` run ``manage.py`` against the
-  same database.
+  same database. ``server_fixture(name, scope, heartbeat_seconds)`` makes another such server
+  fixture (``running_server`` is the same as a ``with`` block); daphne is started by
+  ``bench/_common.py``'s ``start_daphne``, which the benchmarks use too.
 - ``browser`` (session scope): Playwright's Chromium, Debian's ``/usr/bin/chromium``.
 - ``logged_in_page``: a fresh browser context logged in as the staff user; page errors and
   console errors are collected in ``page.errors`` so a test can assert there were none.
+  ``open_page`` is a function: ``open_page(path)`` takes that page to ``path`` on the live
+  server and returns it. ``logged_in(browser, server)``: such a page for a ``with`` block.
+
+Starting taps and finding their sessions: tests/e2e/helpers.py.
 """
 
 from __future__ import annotations

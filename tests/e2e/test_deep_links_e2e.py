@@ -30,11 +30,8 @@ def visible_terminal(page) -> str:
     return page.locator("#terminal .xterm-rows").inner_text()
 
 
-def test_the_session_page_leads_to_its_replay_and_recording(
-    logged_in_page, live_server_proc, linked_session
-):
-    page = logged_in_page
-    page.goto(f"{live_server_proc.base_url}/sessions/{linked_session}/")
+def test_the_session_page_leads_to_its_replay_and_recording(open_page, linked_session):
+    page = open_page(f"/sessions/{linked_session}/")
     with page.expect_download() as download:
         page.click("#session-download")
     assert download.value.suggested_filename == f"{linked_session}.cast"
@@ -46,11 +43,8 @@ def test_the_session_page_leads_to_its_replay_and_recording(
     assert page.errors == []
 
 
-def test_an_event_permalink_opens_the_session_at_that_event(
-    logged_in_page, live_server_proc, linked_session
-):
-    page = logged_in_page
-    page.goto(f"{live_server_proc.base_url}/sessions/{linked_session}/?event=2")
+def test_an_event_permalink_opens_the_session_at_that_event(open_page, linked_session):
+    page = open_page(f"/sessions/{linked_session}/?event=2")
     selected = page.locator("#timeline li.selected")
     selected.wait_for()
     assert selected.get_attribute("data-seq") == "2"
@@ -105,11 +99,8 @@ def test_clicking_an_event_makes_the_address_its_permalink_and_copy_link_copies_
     page.context.close()
 
 
-def test_an_events_list_row_links_to_the_session_at_that_event(
-    logged_in_page, live_server_proc, linked_session
-):
-    page = logged_in_page
-    page.goto(f"{live_server_proc.base_url}/events/?session={linked_session}&type=error")
+def test_an_events_list_row_links_to_the_session_at_that_event(open_page, linked_session):
+    page = open_page(f"/events/?session={linked_session}&type=error")
     page.locator("#events-body tr[data-seq='2'] a[data-field=lines]").click()
     page.wait_for_url(f"**/sessions/{linked_session}/?event=2")
     page.locator("#timeline li.selected[data-seq='2']").wait_for()
