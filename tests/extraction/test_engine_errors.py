@@ -404,6 +404,7 @@ Shutting down
 
 def test_a_java_exception_with_its_frames_and_causes_is_one_event():
     event = the_error(JAVA_CRASH, "java_exception", (2, 7))
+    assert "Caused by: java.io.FileNotFoundException: app.yaml" in event.content
     assert event.metadata == {
         "exception": "java.lang.IllegalStateException",
         "message": "config missing",
