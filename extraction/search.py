@@ -1,7 +1,7 @@
 """Text search over events (`?q=`): case-insensitive substring of the content or the rule.
 
 On PostgreSQL this is `icontains` (UPPER(...) LIKE), helped by pg_trgm GIN indexes that
-the extraction migration creates when it can. On SQLite a LIKE has no index to use: a `q` that matches
+its migration creates when it can. On SQLite a LIKE has no index to use: a `q` that matches
 few events walked the whole table (0.5 s at 1M events). So SQLite keeps an FTS5 index with the
 trigram tokenizer over (content, rule), an external-content table keyed by the event id:
 
@@ -49,7 +49,7 @@ CATCH_UP_ROWS = 10_000
 # How long a catch-up waits for the write lock before leaving the work to the next query.
 CATCH_UP_BUSY_MS = 100
 
-# The extraction migration creates the table and these triggers; post_migrate re-creates the triggers if
+# The migration creates the table and these triggers; post_migrate re-creates the triggers if
 # a later migration rebuilt the table (see ensure_triggers). Only rows that are in the index are
 # removed from it: FTS5 needs the exact old text of an external-content row, and a 'delete' of
 # a row it never saw would corrupt the index.
