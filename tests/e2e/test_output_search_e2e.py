@@ -63,11 +63,8 @@ def tapped_pytest_run(live_server_proc) -> str:
     )
 
 
-def test_a_line_no_rule_matched_is_found_and_opens_the_terminal_at_it(
-    logged_in_page, live_server_proc, tapped_pytest_run
-):
-    page = logged_in_page
-    page.goto(f"{live_server_proc.base_url}/search/?q=ASSERT+4+%3D%3D+5")
+def test_a_line_no_rule_matched_is_found_and_opens_the_terminal_at_it(open_page, tapped_pytest_run):
+    page = open_page("/search/?q=ASSERT+4+%3D%3D+5")
     result = page.locator(f"#output-results li[data-session='{tapped_pytest_run}']")
     result.wait_for()
     assert result.get_attribute("data-line") == "42"
@@ -92,11 +89,8 @@ def long_session(live_server_proc) -> str:
     return recorded_session(live_server_proc, "long-run-e2e", chunks, events, cols=100, rows=24)
 
 
-def test_an_event_on_line_1_of_a_30000_line_run_shows_line_1_in_a_window(
-    logged_in_page, live_server_proc, long_session
-):
-    page = logged_in_page
-    page.goto(f"{live_server_proc.base_url}/sessions/{long_session}/")
+def test_an_event_on_line_1_of_a_30000_line_run_shows_line_1_in_a_window(open_page, long_session):
+    page = open_page(f"/sessions/{long_session}/")
     # The live tail is shown first: line 1 has left xterm's 20,000-line scrollback.
     page.wait_for_selector(
         f"#terminal .xterm-rows:has-text('line {LONG_LINES:05d}')", timeout=LOAD_TIMEOUT
@@ -123,11 +117,8 @@ def test_an_event_on_line_1_of_a_30000_line_run_shows_line_1_in_a_window(
     assert page.errors == []
 
 
-def test_a_search_result_deep_in_a_long_run_opens_its_window(
-    logged_in_page, live_server_proc, long_session
-):
-    page = logged_in_page
-    page.goto(f"{live_server_proc.base_url}/sessions/{long_session}/?line=5000")
+def test_a_search_result_deep_in_a_long_run_opens_its_window(open_page, long_session):
+    page = open_page(f"/sessions/{long_session}/?line=5000")
     notice = page.locator("#terminal-window")
     notice.wait_for(state="visible")
     assert "lines 4,800–5,199 of 30,000" in notice.inner_text()
@@ -135,11 +126,8 @@ def test_a_search_result_deep_in_a_long_run_opens_its_window(
     assert page.errors == []
 
 
-def test_the_terminal_search_box_finds_text_in_the_buffer(
-    logged_in_page, live_server_proc, long_session
-):
-    page = logged_in_page
-    page.goto(f"{live_server_proc.base_url}/sessions/{long_session}/")
+def test_the_terminal_search_box_finds_text_in_the_buffer(open_page, long_session):
+    page = open_page(f"/sessions/{long_session}/")
     page.wait_for_selector(
         f"#terminal .xterm-rows:has-text('line {LONG_LINES:05d}')", timeout=LOAD_TIMEOUT
     )
