@@ -47,6 +47,17 @@ PROMPT_DECISION_FIELDS = [
 ]
 
 
+def review_action(decision: str, description: str):
+    """The admin action `mark_<decision>`: the model admin's `_review` of the selected rows."""
+
+    @admin.action(description=description, permissions=["change"])
+    def action(modeladmin, request, queryset):
+        modeladmin._review(request, queryset, decision)
+
+    action.__name__ = action.__qualname__ = f"mark_{decision}"
+    return action
+
+
 class ExtractionEventAdmin(admin.ModelAdmin):
     list_display = [
         "id",
@@ -137,17 +148,11 @@ class ExtractionEventAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Confirm selected events", permissions=["change"])
-    def mark_confirmed(self, request, queryset):
-        self._review(request, queryset, ReviewStatus.CONFIRMED)
-
-    @admin.action(description="Reject selected events", permissions=["change"])
-    def mark_rejected(self, request, queryset):
-        self._review(request, queryset, ReviewStatus.REJECTED)
-
-    @admin.action(description="Mark selected events as false positives", permissions=["change"])
-    def mark_false_positive(self, request, queryset):
-        self._review(request, queryset, ReviewStatus.FALSE_POSITIVE)
+    mark_confirmed = review_action(ReviewStatus.CONFIRMED, "Confirm selected events")
+    mark_rejected = review_action(ReviewStatus.REJECTED, "Reject selected events")
+    mark_false_positive = review_action(
+        ReviewStatus.FALSE_POSITIVE, "Mark selected events as false positives"
+    )
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.rule_precision_view)
@@ -327,17 +332,11 @@ class ErrorGroupAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Confirm selected problems", permissions=["change"])
-    def mark_confirmed(self, request, queryset):
-        self._review(request, queryset, GroupStatus.CONFIRMED)
-
-    @admin.action(description="Mark selected problems as false positives", permissions=["change"])
-    def mark_false_positive(self, request, queryset):
-        self._review(request, queryset, GroupStatus.FALSE_POSITIVE)
-
-    @admin.action(description="Resolve selected problems", permissions=["change"])
-    def mark_resolved(self, request, queryset):
-        self._review(request, queryset, GroupStatus.RESOLVED)
+    mark_confirmed = review_action(GroupStatus.CONFIRMED, "Confirm selected problems")
+    mark_false_positive = review_action(
+        GroupStatus.FALSE_POSITIVE, "Mark selected problems as false positives"
+    )
+    mark_resolved = review_action(GroupStatus.RESOLVED, "Resolve selected problems")
 
 
 def content_summary(content: str, limit: int = 120) -> str:
