@@ -86,6 +86,18 @@ async def connect(cookie: bytes | None) -> WebsocketCommunicator:
     return communicator
 
 
+def on_a_page(body) -> None:
+    """Run ``await body(communicator)`` on a logged-in page's socket, closed afterwards."""
+    cookie = login_cookie()
+
+    async def page():
+        communicator = await connect(cookie)
+        await body(communicator)
+        await communicator.disconnect()
+
+    run(page)
+
+
 async def subscribe(communicator, session: ProcessSession, after_seq=0, after_oseq=0) -> dict:
     """Subscribe to one session; the first frame (its state and session_info)."""
     await communicator.send_json_to(

@@ -22,6 +22,7 @@ from .live_bus import (
     frames_until,
     login_cookie,
     make_session,
+    on_a_page,
     run,
     seqs_of,
     subscribe,
@@ -55,12 +56,10 @@ def test_foreign_origin_is_refused():
 
 
 def test_subscribe_session_sends_backlog_after_seq_in_pages():
-    cookie = login_cookie()
     session = make_session()
     add_events(session, range(1, 1203))
 
-    async def body():
-        communicator = await connect(cookie)
+    async def body(communicator):
         state = await subscribe(communicator, session, after_seq=100)
         assert state["type"] == "state"
         assert state["session_info"]["status"] == "running"
@@ -70,17 +69,14 @@ def test_subscribe_session_sends_backlog_after_seq_in_pages():
         assert seqs_of(frames) == list(range(101, 1203))
         assert frames[0]["events"][0]["content"] == "error number 101"
         assert frames[0]["session"] == session.session_id
-        await communicator.disconnect()
 
-    run(body)
+    on_a_page(body)
 
 
 def test_live_batches_are_forwarded_as_events_state_and_output_frames():
-    cookie = login_cookie()
     session = make_session()
 
-    async def body():
-        communicator = await connect(cookie)
+    async def body(communicator):
         await subscribe(communicator, session)  # initial state
         layer = get_channel_layer()
         await layer.group_send(
@@ -106,17 +102,14 @@ def test_live_batches_are_forwarded_as_events_state_and_output_frames():
         assert by_type["state"]["states"][0]["state"] == "waiting_for_input"
         assert by_type["state"]["session_info"]["status"] == "waiting_for_input"
         assert by_type["output"]["chunks"] == [[1, 0.5, "hello <script>alert(1)</script>\r\n"]]
-        await communicator.disconnect()
 
-    run(body)
+    on_a_page(body)
 
 
 def test_subscribe_all_gets_every_session_but_no_output():
-    cookie = login_cookie()
     one, two = make_session("a-1"), make_session("b-2")
 
-    async def body():
-        communicator = await connect(cookie)
+    async def body(communicator):
         await communicator.send_json_to({"action": "subscribe", "scope": "all"})
         await asyncio.sleep(0.05)
         layer = get_channel_layer()
@@ -126,18 +119,15 @@ def test_subscribe_all_gets_every_session_but_no_output():
         assert {f["session"] for f in frames} == {"a-1", "b-2"}
         assert all(f["type"] == "events" for f in frames)
         assert await communicator.receive_nothing(timeout=0.2)
-        await communicator.disconnect()
 
-    run(body)
+    on_a_page(body)
 
 
 def test_no_duplicates_across_backlog_and_live():
-    cookie = login_cookie()
     session = make_session()
     add_events(session, range(1, 6))
 
-    async def body():
-        communicator = await connect(cookie)
+    async def body(communicator):
         layer = get_channel_layer()
         # The state frame comes after joining the group and before the backlog, so this
         # batch is published while the backlog is read: 4 and 5 are in the database too.
@@ -154,35 +144,29 @@ def test_no_duplicates_across_backlog_and_live():
             group_for_session(session.pk), batch(session, [6], output=[[4, 0.2, "new"]])
         )
         assert await communicator.receive_nothing(timeout=0.2)
-        await communicator.disconnect()
 
-    run(body)
+    on_a_page(body)
 
 
 def test_resync_replays_from_the_database_after_the_clients_seq():
-    cookie = login_cookie()
     session = make_session()
     add_events(session, range(1, 11))
 
-    async def body():
-        communicator = await connect(cookie)
+    async def body(communicator):
         await communicator.send_json_to(
             {"action": "resync", "session": session.session_id, "after_seq": 7}
         )
         frame = await communicator.receive_json_from()
         assert frame["type"] == "events" and frame["replay"] is True
         assert seqs_of([frame]) == [8, 9, 10]
-        await communicator.disconnect()
 
-    run(body)
+    on_a_page(body)
 
 
 def test_busy_sessions_are_coalesced_into_few_frames():
-    cookie = login_cookie()
     session = make_session()
 
-    async def body():
-        communicator = await connect(cookie)
+    async def body(communicator):
         await communicator.send_json_to({"action": "subscribe", "scope": "all"})
         await asyncio.sleep(0.05)
         layer = get_channel_layer()
@@ -191,16 +175,12 @@ def test_busy_sessions_are_coalesced_into_few_frames():
         frames = await frames_until(communicator, lambda f: seqs_of([f])[-1:] == [50])
         assert seqs_of(frames) == list(range(1, 51))
         assert len(frames) < 10
-        await communicator.disconnect()
 
-    run(body)
+    on_a_page(body)
 
 
 def test_unknown_session_and_bad_json_get_error_frames_not_a_crash():
-    cookie = login_cookie()
-
-    async def body():
-        communicator = await connect(cookie)
+    async def body(communicator):
         await communicator.send_to(text_data="{not json")
         assert (await communicator.receive_json_from())["type"] == "error"
         await communicator.send_to(text_data="[1, 2]")
@@ -216,9 +196,8 @@ def test_unknown_session_and_bad_json_get_error_frames_not_a_crash():
         # Still usable afterwards.
         await communicator.send_json_to({"action": "subscribe", "scope": "all"})
         assert await communicator.receive_nothing(timeout=0.1)
-        await communicator.disconnect()
 
-    run(body)
+    on_a_page(body)
 
 
 def test_oversized_message_closes_the_socket():

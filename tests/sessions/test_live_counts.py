@@ -13,12 +13,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_running_sessions_counts_come_with_subscribe_and_follow_each_live_event():
-    cookie = bus.login_cookie()
     session = bus.make_session()  # running: its stored event_counts are written only at the end
     bus.add_events(session, range(1, 4))  # three errors
 
-    async def body():
-        communicator = await bus.connect(cookie)
+    async def body(communicator):
         first = await bus.subscribe(communicator, session)
         assert first["session_info"]["event_counts"] == {"error": 3}
         assert first["session_info"]["total_extraction_events"] == 3
@@ -38,17 +36,14 @@ def test_a_running_sessions_counts_come_with_subscribe_and_follow_each_live_even
         state = await bus.frames_until(communicator, lambda f: f["type"] == "state")
         assert state[-1]["session_info"]["status"] == "waiting_for_input"
         assert state[-1]["session_info"]["total_extraction_events"] == 5
-        await communicator.disconnect()
 
-    bus.run(body)
+    bus.on_a_page(body)
 
 
 def test_subscribe_all_without_events_gets_state_changes_only():
-    cookie = bus.login_cookie()
     session = bus.make_session()
 
-    async def body():
-        communicator = await bus.connect(cookie)
+    async def body(communicator):
         await communicator.send_json_to({"action": "subscribe", "scope": "all", "events": False})
         await communicator.receive_nothing(timeout=0.1)  # the subscription is in
         layer = get_channel_layer()
@@ -67,18 +62,15 @@ def test_subscribe_all_without_events_gets_state_changes_only():
         assert frame["states"][0]["state"] == "waiting_for_input"
         assert frame["session_info"] == {"status": "waiting_for_input"}
         assert await communicator.receive_nothing(timeout=0.2)
-        await communicator.disconnect()
 
-    bus.run(body)
+    bus.on_a_page(body)
 
 
 def test_the_taps_own_counts_replace_what_the_page_was_given_and_later_events_add_to_them():
-    cookie = bus.login_cookie()
     session = bus.make_session()
     bus.add_events(session, [1])  # stored; 2-4 were announced before this page subscribed
 
-    async def body():
-        communicator = await bus.connect(cookie)
+    async def body(communicator):
         first = await bus.subscribe(communicator, session)
         assert first["session_info"]["total_extraction_events"] == 1
         await bus.frames_until(communicator, lambda f: f["type"] == "events")
@@ -96,6 +88,5 @@ def test_the_taps_own_counts_replace_what_the_page_was_given_and_later_events_ad
         await layer.group_send(group_for_session(session.pk), bus.batch(session, [6]))
         state = await bus.frames_until(communicator, lambda f: f["type"] == "state")
         assert state[-1]["session_info"]["event_counts"] == {"error": 4, "warning": 2}
-        await communicator.disconnect()
 
-    bus.run(body)
+    bus.on_a_page(body)

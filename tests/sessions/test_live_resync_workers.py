@@ -101,15 +101,12 @@ def test_a_tap_publishing_straight_into_the_layer_tells_late_pages_with_no_inges
     """The tap's ChannelLayerTransport (Redis in production) writes the record itself."""
     session = bus.make_session()
     publish_into_the_layer(session, [1, 2, 3, 4])
-    cookie = bus.login_cookie()
 
-    async def body():
-        communicator = await bus.connect(cookie)
+    async def body(communicator):
         first = await bus.subscribe(communicator, session)
         assert first["session_info"]["last_seq"] == 4
-        await communicator.disconnect()
 
-    bus.run(body)
+    bus.on_a_page(body)
 
 
 @pytest.mark.slow
