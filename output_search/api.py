@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,20 +18,28 @@ from sessions.models import ProcessSession
 
 from .indexer import catch_up_recent, ensure_indexed
 from .queries import NoRecording, match_spans, output_window, search
-from .serializers import OutputLineSerializer, OutputSearchParameters, OutputWindowParameters
+from .serializers import OutputSearchParameters, OutputWindowParameters
 
 
 def session_line_url(session_id: str, line: int) -> str:
     return f"{reverse('st-session-detail', args=[session_id])}?line={line}"
 
 
+# The API's times are in the server's zone (STREAMTAP_TIME_ZONE), as DRF writes them.
+_datetime = serializers.DateTimeField()
+
+
 def result_dict(row, query: str) -> dict:
+    """One matching line as the API shows it; `matches` are [start, end) character offsets of
+    each match in `text`, `url` the session page with its terminal at this line."""
     session = row.session
     return {
         "session": session.session_id,
         "line": row.line,
         "offset_seconds": row.offset_seconds,
-        "timestamp": session.started_at + timedelta(seconds=row.offset_seconds),
+        "timestamp": _datetime.to_representation(
+            session.started_at + timedelta(seconds=row.offset_seconds)
+        ),
         "text": row.text,
         "matches": [list(span) for span in match_spans(row.text, query)],
         "url": session_line_url(session.session_id, row.line),
@@ -79,9 +88,7 @@ class OutputSearchView(StreamtapAPIMixin, APIView):
             query = request.query_params.copy()
             query["after"] = page.next_after
             next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-        return Response(
-            {"results": OutputLineSerializer(results, many=True).data, "next": next_url}
-        )
+        return Response({"results": results, "next": next_url})
 
 
 @extend_schema(

@@ -59,16 +59,3 @@ class OutputWindowParameters(QueryParameters):
     after = serializers.IntegerField(
         required=False, default=199, min_value=0, max_value=MAX_WINDOW_LINES
     )
-
-
-class OutputLineSerializer(serializers.Serializer):
-    session = serializers.CharField()
-    line = serializers.IntegerField()
-    offset_seconds = serializers.FloatField()
-    timestamp = serializers.DateTimeField()
-    text = serializers.CharField()
-    matches = serializers.ListField(
-        child=serializers.ListField(child=serializers.IntegerField()),
-        help_text="[start, end) character offsets of each match in `text`.",
-    )
-    url = serializers.CharField(help_text="The session page, its terminal at this line.")
