@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -21,11 +20,10 @@ from pathlib import Path
 import pytest
 import websockets
 
+from tests.e2e.conftest import LiveServer, free_port
+from tests.e2e.helpers import last_session_pk, tap_python, wait_for_session
 from tests.helpers import run_async
 
-from .conftest import LiveServer, free_port
-
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("STREAMTAP_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -47,47 +45,6 @@ def session_cookie(server: LiveServer) -> str:
     return server.shell(code).strip()
 
 
-def newest_session(server: LiveServer, since_pk: int, timeout: float = 45) -> tuple[int, str]:
-    code = (
-        "from sessions.models import ProcessSession as S\n"
-        f"s = S.objects.filter(pk__gt={since_pk}).order_by('-pk').first()\n"
-        "print(f'{s.pk} {s.session_id}' if s else '')"
-    )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = server.shell(code).strip()
-        if out:
-            pk, session_id = out.split(" ", 1)
-            return int(pk), session_id
-        time.sleep(0.2)
-    raise AssertionError("the tap did not create its session")
-
-
-def last_pk(server: LiveServer) -> int:
-    code = "from sessions.models import ProcessSession as S\nprint(S.objects.order_by('-pk').values_list('pk', flat=True).first() or 0)"
-    return int(server.shell(code).strip() or 0)
-
-
-def start_tap(env: dict, child: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "manage.py"),
-            "tap",
-            "--pipe",
-            *args,
-            "--",
-            sys.executable,
-            "-c",
-            child,
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-
-
 def burst_child(flag: Path, count: int, per_second: int) -> str:
     """Prints `count` error lines at `per_second` once `flag` exists."""
     return (
@@ -99,6 +56,25 @@ def burst_child(flag: Path, count: int, per_second: int) -> str:
         f"    delay = start + (i + 1) / {per_second} - time.monotonic()\n"
         "    if delay > 0: time.sleep(delay)\n"
     )
+
+
+def start_burst(
+    server: LiveServer, flag: Path, count: int, per_second: int, env: dict | None = None
+) -> tuple[subprocess.Popen, str]:
+    """A tap of ``burst_child`` reporting with ``env`` (the server's), and its session's id."""
+    since = last_session_pk(server)
+    tap = tap_python(
+        env or server.env,
+        burst_child(flag, count, per_second),
+        stdin=None,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        return tap, wait_for_session(server, since_id=since)
+    except BaseException:
+        tap.kill()
+        tap.wait()
+        raise
 
 
 class Watcher:
@@ -188,14 +164,10 @@ def rss_kb(pid: int) -> int:
 
 
 def test_a_hundred_watchers_of_a_busy_session_all_get_every_event(live_server_proc, tmp_path):
-    server = live_server_proc
+    server, flag, count = live_server_proc, tmp_path / "go", 3000
     cookie = session_cookie(server)
-    flag = tmp_path / "go"
-    count = 3000
-    since = last_pk(server)
-    tap = start_tap(server.env, burst_child(flag, count, per_second=1000))
+    tap, session_id = start_burst(server, flag, count, per_second=1000)
     try:
-        _, session_id = newest_session(server, since)
         watchers = [
             Watcher(f"{server.ws_url}/ws/live/", cookie, session_id, server.base_url)
             for _ in range(99)
@@ -218,14 +190,10 @@ def test_a_hundred_watchers_of_a_busy_session_all_get_every_event(live_server_pr
 
 
 def test_a_killed_server_loses_nothing_and_watchers_resync(live_server_proc, tmp_path):
-    server = live_server_proc
+    server, flag, count = live_server_proc, tmp_path / "go", 400
     cookie = session_cookie(server)
-    flag = tmp_path / "go"
-    count = 400
-    since = last_pk(server)
-    tap = start_tap(server.env, burst_child(flag, count, per_second=100))
+    tap, session_id = start_burst(server, flag, count, per_second=100)
     try:
-        _, session_id = newest_session(server, since)
         watcher = Watcher(f"{server.ws_url}/ws/live/", cookie, session_id, server.base_url)
         flag.touch()
 
@@ -316,19 +284,15 @@ def test_two_servers_behind_one_address_show_every_event_of_every_tap(live_serve
     cookie = session_cookie(base)
     taps, flags = [], []
     try:
-        since = last_pk(base)
         ids = []
         for n in range(2):
             flag = tmp_path / f"go{n}"
             flags.append(flag)
             # Taps publish straight into Redis; both workers fan out to their own browsers.
-            taps.append(
-                start_tap(
-                    dict(env, STREAMTAP_SERVER_URL=front), burst_child(flag, 200, per_second=200)
-                )
+            tap, session_id = start_burst(
+                base, flag, 200, per_second=200, env=dict(env, STREAMTAP_SERVER_URL=front)
             )
-            _, session_id = newest_session(base, since)
-            since = last_pk(base)
+            taps.append(tap)
             ids.append(session_id)
         # Four watchers per session through the one address: they land on both workers.
         watchers = [
