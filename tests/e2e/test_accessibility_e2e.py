@@ -7,45 +7,44 @@ import hashlib
 import pytest
 
 from tests.e2e.axe import axe_violations
-from tests.e2e.conftest import open_logged_in
+from tests.e2e.conftest import logged_in
 from tests.e2e.demo_data import CODE
+from tests.e2e.helpers import PAGE_MARKS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-# (path, a selector that shows the page has drawn what it draws with JS, the rules to check:
-# all of WCAG A/AA, or only colour contrast on Django's own admin, whose markup is not ours)
-PAGES = [
-    ("/", "#chart-per-minute .uplot", None),
-    ("/sessions/", "#sessions-table tbody tr[data-session]", None),
-    ("/sessions/{main}/", "#timeline li", None),
-    ("/sessions/{main}/replay/", "#replay-events li", None),
-    ("/events/", "#events-body tr[data-seq]", None),
-    ("/code-blocks/", "code.hljs", None),
-    ("/code-blocks/{block}/", "#code-block code.hljs", None),
-    ("/problems/", "main h1", None),
-    ("/search/?q=error", "#output-results, #output-results-empty", None),
-    ("/admin/extraction/highriskevent/", "#result_list, .paginator", ["color-contrast"]),
-    ("/sessions/no-such-session/", "#error-page", None),
-]
+# Path -> a selector that shows the page has drawn what it draws with JS.
+PAGES = {
+    **PAGE_MARKS,
+    "/sessions/{main}/": "#timeline li",
+    "/sessions/{main}/replay/": "#replay-events li",
+    "/code-blocks/{block}/": "#code-block code.hljs",
+    "/problems/": "main h1",
+    "/search/?q=error": "#output-results, #output-results-empty",
+    "/admin/extraction/highriskevent/": "#result_list, .paginator",
+    "/sessions/no-such-session/": "#error-page",
+}
+# The rules to check: all of WCAG A/AA (None), or only colour contrast on Django's own admin,
+# whose markup is not ours.
+RULES = {"/admin/extraction/highriskevent/": ["color-contrast"]}
 
 
 @pytest.fixture(params=["light", "dark"])
 def scheme_page(request, browser, live_server_proc):
-    page = open_logged_in(browser, live_server_proc, color_scheme=request.param)
-    yield page
-    page.context.close()
+    with logged_in(browser, live_server_proc, color_scheme=request.param) as page:
+        yield page
 
 
 def test_every_page_passes_axe_in_light_and_dark(scheme_page, live_server_proc, demo):
     page = scheme_page
     failures = {}
     block = hashlib.sha256(CODE["python"].encode()).hexdigest()  # a demo code block's page
-    for path, ready, rules in PAGES:
+    for path, ready in PAGES.items():
         page.goto(live_server_proc.base_url + path.format(main=demo["main_session"], block=block))
         page.wait_for_selector(ready)
         # Let live updates, charts and the replay's first frames settle.
         page.wait_for_timeout(600)
-        found = axe_violations(page, live_server_proc.base_url, rules=rules)
+        found = axe_violations(page, live_server_proc.base_url, rules=RULES.get(path))
         failures.update({f"{path}: {line}": 1 for line in found})
     assert not failures, "\n".join(failures)
 
