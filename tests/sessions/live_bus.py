@@ -112,6 +112,15 @@ async def subscribe(communicator, session: ProcessSession, after_seq=0, after_os
     return await communicator.receive_json_from()
 
 
+async def subscribe_all(communicator, **options) -> None:
+    """Subscribe to every session and wait until the subscription is in: the consumer handles
+    a socket's messages in order, so the error for a resync of no session comes after it."""
+    await communicator.send_json_to({"action": "subscribe", "scope": "all", **options})
+    await communicator.send_json_to({"action": "resync", "session": "", "after_seq": 0})
+    answer = await communicator.receive_json_from(timeout=10)
+    assert answer["type"] == "error", answer
+
+
 async def frames_until(communicator, predicate, timeout: float = 10.0) -> list[dict]:
     """Collect frames until one satisfies predicate (inclusive)."""
     frames = []

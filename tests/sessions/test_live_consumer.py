@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -26,6 +25,7 @@ from .live_bus import (
     run,
     seqs_of,
     subscribe,
+    subscribe_all,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -110,8 +110,7 @@ def test_subscribe_all_gets_every_session_but_no_output():
     one, two = make_session("a-1"), make_session("b-2")
 
     async def body(communicator):
-        await communicator.send_json_to({"action": "subscribe", "scope": "all"})
-        await asyncio.sleep(0.05)
+        await subscribe_all(communicator)
         layer = get_channel_layer()
         for session in (one, two):
             await layer.group_send(ALL_GROUP, batch(session, [1], output=[[1, 0.1, "x"]]))
@@ -167,8 +166,7 @@ def test_busy_sessions_are_coalesced_into_few_frames():
     session = make_session()
 
     async def body(communicator):
-        await communicator.send_json_to({"action": "subscribe", "scope": "all"})
-        await asyncio.sleep(0.05)
+        await subscribe_all(communicator)
         layer = get_channel_layer()
         for seq in range(1, 51):
             await layer.group_send(ALL_GROUP, batch(session, [seq]))

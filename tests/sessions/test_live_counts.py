@@ -44,8 +44,7 @@ def test_subscribe_all_without_events_gets_state_changes_only():
     session = bus.make_session()
 
     async def body(communicator):
-        await communicator.send_json_to({"action": "subscribe", "scope": "all", "events": False})
-        await communicator.receive_nothing(timeout=0.1)  # the subscription is in
+        await bus.subscribe_all(communicator, events=False)
         layer = get_channel_layer()
         await layer.group_send(ALL_GROUP, bus.batch(session, [1, 2]))
         await layer.group_send(
