@@ -78,6 +78,18 @@ def optional_link(to, related_name: str, *, on_delete=models.SET_NULL, **options
     )
 
 
+def newest_where(name: str, **condition) -> models.Index:
+    """A partial index of the rows with a rare value, newest first (one page of a filter)."""
+    return models.Index(fields=["-timestamp", "-id"], condition=models.Q(**condition), name=name)
+
+
+def where_set(field: str, name: str) -> models.Index:
+    """A partial index of a foreign key on the few rows that have it set."""
+    return models.Index(
+        fields=[field], condition=models.Q(**{f"{field}__isnull": False}), name=name
+    )
+
+
 class CodeBlock(models.Model):
     sha256 = models.CharField(max_length=64, unique=True)
     language = models.CharField(max_length=40, blank=True)
@@ -234,11 +246,7 @@ class ExtractionEvent(models.Model):
             # over all events) reads this index alone.
             models.Index(fields=["rule", "-timestamp", "review_status"], name="ee_rule_time"),
             # ?risk=high newest first.
-            models.Index(
-                fields=["-timestamp", "-id"],
-                condition=models.Q(risk_level="high"),
-                name="ee_high_risk_time",
-            ),
+            newest_where("ee_high_risk_time", risk_level="high"),
             # The review queue: pending high-risk events, oldest first.
             models.Index(
                 fields=["timestamp", "id"],
@@ -246,24 +254,12 @@ class ExtractionEvent(models.Model):
                 name="ee_review_queue",
             ),
             # ?severity=critical, ?type=prompt newest first.
-            models.Index(
-                fields=["-timestamp", "-id"],
-                condition=models.Q(severity="critical"),
-                name="ee_critical_time",
-            ),
-            models.Index(
-                fields=["-timestamp", "-id"],
-                condition=models.Q(event_type="prompt"),
-                name="ee_prompt_time",
-            ),
+            newest_where("ee_critical_time", severity="critical"),
+            newest_where("ee_prompt_time", event_type="prompt"),
             # ?review_status=confirmed|rejected|false_positive newest first: reviewed events
             # only, so a new (pending) event costs these nothing.
             *(
-                models.Index(
-                    fields=["-timestamp", "-id"],
-                    condition=models.Q(review_status=status),
-                    name=f"ee_{status}_time"[:30],
-                )
+                newest_where(f"ee_{status}_time"[:30], review_status=status)
                 for status in ("confirmed", "rejected", "false_positive")
             ),
             # A group's occurrences newest first, its sparkline, and the foreign key itself.
@@ -274,16 +270,8 @@ class ExtractionEvent(models.Model):
             ),
             # The foreign keys set on few rows (SET NULL when a block or user is deleted; a
             # code block's occurrences page).
-            models.Index(
-                fields=["code_block"],
-                condition=models.Q(code_block__isnull=False),
-                name="ee_code_block",
-            ),
-            models.Index(
-                fields=["reviewed_by"],
-                condition=models.Q(reviewed_by__isnull=False),
-                name="ee_reviewed_by",
-            ),
+            where_set("code_block", "ee_code_block"),
+            where_set("reviewed_by", "ee_reviewed_by"),
         ]
 
     def __str__(self) -> str:
