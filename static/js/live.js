@@ -1,9 +1,11 @@
 // The page end of the live websocket (protocol: docs/architecture.md, "Browser websocket protocol").
 //
-// The database is the truth and the socket a hint. This module deduplicates events by
-// (session, seq), asks the server for a resync when it sees a gap in a session's seqs, resumes
-// after a reconnect from the last contiguous seq, and hands pages only events they have not
-// seen, in frames (the server coalesces busy sessions into one frame per ~50-100 ms).
+// The database is the truth and the socket a hint: a tap publishes an event before its batch
+// commits. This module deduplicates events by (session, seq), asks the server for a resync
+// when it sees a gap in a session's seqs or a session_info.last_seq above what it has (with
+// backoff, until the batch lands), resumes after a reconnect from the last contiguous seq, and
+// hands pages only events they have not seen, in frames (the server coalesces busy sessions
+// into one frame per ~50-100 ms).
 
 const RESYNC_DELAYS_MS = [300, 1000, 2000, 4000, 6000, 8000];
 const SEND_INTERVAL_MS = 70; // stays under the server's 20 messages/s limit
