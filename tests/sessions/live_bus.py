@@ -86,9 +86,10 @@ async def connect(cookie: bytes | None) -> WebsocketCommunicator:
     return communicator
 
 
-def on_a_page(body) -> None:
-    """Run ``await body(communicator)`` on a logged-in page's socket, closed afterwards."""
-    cookie = login_cookie()
+def on_a_page(body, *, logged_in: bool = True) -> None:
+    """Run ``await body(communicator)`` on a page's socket (of a logged-in user, or of nobody),
+    closed afterwards."""
+    cookie = login_cookie() if logged_in else None
 
     async def page():
         communicator = await connect(cookie)

@@ -17,7 +17,6 @@ from .live_bus import (
     HOST,
     add_events,
     batch,
-    connect,
     frames_until,
     login_cookie,
     make_session,
@@ -32,12 +31,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_anonymous_user_is_closed_with_4401():
-    async def body():
-        communicator = await connect(None)
+    async def body(communicator):
         output = await communicator.receive_output(timeout=1)
         assert output == {"type": "websocket.close", "code": CLOSE_UNAUTHENTICATED}
 
-    run(body)
+    on_a_page(body, logged_in=False)
 
 
 def test_foreign_origin_is_refused():
@@ -199,23 +197,17 @@ def test_unknown_session_and_bad_json_get_error_frames_not_a_crash():
 
 
 def test_oversized_message_closes_the_socket():
-    cookie = login_cookie()
-
-    async def body():
-        communicator = await connect(cookie)
+    async def body(communicator):
         await communicator.send_to(text_data=json.dumps({"action": "resync", "pad": "x" * 5000}))
         assert (await communicator.receive_json_from())["type"] == "error"
         output = await communicator.receive_output(timeout=1)
         assert output == {"type": "websocket.close", "code": CLOSE_TOO_BIG}
 
-    run(body)
+    on_a_page(body)
 
 
 def test_flooding_client_is_closed():
-    cookie = login_cookie()
-
-    async def body():
-        communicator = await connect(cookie)
+    async def body(communicator):
         for _ in range(25):
             await communicator.send_json_to({"action": "subscribe", "scope": "all"})
         output = None
@@ -225,7 +217,7 @@ def test_flooding_client_is_closed():
                 break
         assert output == {"type": "websocket.close", "code": CLOSE_TOO_MANY}
 
-    run(body)
+    on_a_page(body)
 
 
 @pytest.fixture(autouse=True)
