@@ -36,6 +36,7 @@ from streamtap_site.api_common import (  # noqa: F401 (re-exported: the names' o
     is_link_cursor,
     list_responses,
     paginator_for,
+    validated_body,
 )
 
 from . import problems, queries
@@ -199,10 +200,8 @@ class ReviewView(StreamtapAPIMixin, APIView):
         if not id.isascii() or not id.isdigit() or int(id) > MAX_DB_INT:
             raise Http404
         event = get_object_or_404(queries.events_for_api(), pk=int(id))
-        review = ReviewSerializer(data=request.data)
-        if not review.is_valid():
-            raise ParameterError(review.errors)
-        event.review(request.user, review.validated_data["decision"], review.validated_data["note"])
+        review = validated_body(ReviewSerializer, request)
+        event.review(request.user, review["decision"], review["note"])
         return Response(ExtractionEventSerializer(event).data)
 
 

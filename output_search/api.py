@@ -13,8 +13,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from extraction.api import DETAIL_401, DETAIL_404, ERRORS_400, StreamtapAPIMixin
 from sessions.models import ProcessSession
+from streamtap_site.api_common import DETAIL_401, DETAIL_404, ERRORS_400, StreamtapAPIMixin
 
 from .indexer import catch_up_recent, ensure_indexed
 from .queries import NoRecording, match_spans, output_window, search

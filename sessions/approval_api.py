@@ -9,15 +9,15 @@ from rest_framework.permissions import IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from extraction.api import (
+from extraction.models import EventType, ExtractionEvent, PromptDecision
+from streamtap_site.api_common import (
     DETAIL_401,
     DETAIL_403,
     DETAIL_404,
     ERRORS_400,
-    ParameterError,
     StreamtapAPIMixin,
+    validated_body,
 )
-from extraction.models import EventType, ExtractionEvent, PromptDecision
 
 from .models import ProcessSession
 
@@ -90,16 +90,13 @@ class PromptDecisionView(StreamtapAPIMixin, APIView):
         if not seq.isdigit() or len(seq) > 9:
             raise NotFound()
         seq = int(seq)
-        body = PromptDecisionSerializer(data=request.data)
-        if not body.is_valid():
-            raise ParameterError(body.errors)
+        decision = validated_body(PromptDecisionSerializer, request)["decision"]
         event = get_object_or_404(
             ExtractionEvent.objects.select_related("session"),
             session__session_id=session_id,
             seq=seq,
             event_type=EventType.PROMPT,
         )
-        decision = body.validated_data["decision"]
         refusal = _not_waiting_at(event) or event.decide_prompt(request.user, decision)
         if refusal:
             return Response(
