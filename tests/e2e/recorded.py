@@ -9,6 +9,11 @@ from collections.abc import Iterable
 from sessions.recording import AsciicastWriter
 
 
+def numbered_lines(duration: float, suffix: str = "") -> list[tuple[float, str]]:
+    """Output chunks of a line every half second from 0 to ``duration``: ``line 000``, … ."""
+    return [(i * 0.5, f"line {i:03d}{suffix}\r\n") for i in range(int(duration * 2) + 1)]
+
+
 def recorded_session(
     server,
     session_id: str,

@@ -12,6 +12,8 @@ import pytest
 import websockets
 from playwright.sync_api import expect
 
+from tests.e2e.helpers import PAGE_MARKS
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,20 +36,12 @@ def test_login_is_required_and_wrong_password_refused(anonymous_page, live_serve
 
 
 @pytest.mark.parametrize(
-    "path, marker, live",
-    [
-        ("/", "#chart-per-minute .uplot", True),
-        ("/sessions/", "#sessions-table tbody tr[data-session]", True),
-        ("/events/", "#events-body tr[data-seq]", True),
-        ("/code-blocks/", "code.hljs", False),
-    ],
+    "path, live", [("/", True), ("/sessions/", True), ("/events/", True), ("/code-blocks/", False)]
 )
-def test_pages_render_without_script_errors(
-    logged_in_page, live_server_proc, demo, path, marker, live
-):
+def test_pages_render_without_script_errors(logged_in_page, live_server_proc, demo, path, live):
     page = logged_in_page
     page.goto(f"{live_server_proc.base_url}{path}")
-    page.wait_for_selector(marker)
+    page.wait_for_selector(PAGE_MARKS[path])
     if live:
         # Selectors and locators, not wait_for_function: the pages' CSP forbids eval.
         page.wait_for_selector("#live-indicator[data-state=open]")

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from sessions.recording import AsciicastWriter
+from tests.e2e.helpers import tap_python
+from tests.e2e.recorded import numbered_lines, recorded_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[2]
 
 DURATION = 60.0
 # (offset, type, content): the errors and the prompt sit on chunks of their own.
@@ -29,33 +25,11 @@ EVENTS = [
 
 @pytest.fixture(scope="module")
 def replay_session(live_server_proc) -> str:
-    path = live_server_proc.data_dir / "recordings" / "replay-e2e.cast"
-    writer = AsciicastWriter(path, width=100, height=20, started=time.time())
-    special = {t: content for t, _type, content in EVENTS}
-    for i in range(int(DURATION * 2) + 1):
-        writer.output(i * 0.5, f"line {i:03d} <script>alert(1)</script>\r\n")
-        t = i * 0.5 + 0.25
-        if t in special:
-            writer.output(t, special[t].replace("\n", "\r\n") + "\r\n")
-    writer.close()
-    session_id = "replayer-e2e-1"
-    code = f"""
-from datetime import timedelta
-from django.utils import timezone
-from sessions.models import ProcessSession
-from extraction.models import ExtractionEvent
-start = timezone.now() - timedelta(hours=1)
-s = ProcessSession.objects.create(session_id={session_id!r}, agent_name="replayer",
-    status="completed", started_at=start, ended_at=start + timedelta(seconds={DURATION}),
-    exit_code=1, mode="pty", term_cols=100, term_rows=20, recording_path={str(path)!r})
-for seq, (offset, kind, content) in enumerate({json.dumps(EVENTS)}, 1):
-    ExtractionEvent.objects.create(session=s, seq=seq, agent_name="replayer", event_type=kind,
-        rule="test", severity="error" if kind == "error" else "info", risk_level="low",
-        line_start=seq, line_end=seq, content=content,
-        timestamp=start + timedelta(seconds=offset), offset_seconds=offset)
-"""
-    live_server_proc.shell(code)
-    return session_id
+    lines = numbered_lines(DURATION, suffix=" <script>alert(1)</script>")
+    # Each event's text on a chunk of its own, a quarter second after a line.
+    chunks = [(t, content.replace("\n", "\r\n") + "\r\n") for t, _type, content in EVENTS]
+    output = sorted(lines + chunks)
+    return recorded_session(live_server_proc, "replayer-e2e-1", output, EVENTS, duration=DURATION)
 
 
 def terminal_text(page) -> str:
@@ -171,15 +145,6 @@ def test_play_to_the_end(logged_in_page, live_server_proc, replay_session):
     assert failed == []
 
 
-def start_tap(live_server_proc, agent: str, program: str) -> subprocess.Popen:
-    """A tap (pipe mode) around a Python program, storing into the live server's database."""
-    return subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "tap", "--pipe", "--agent", agent,
-         "--", sys.executable, "-c", program],
-        cwd=ROOT, env=live_server_proc.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-
-
 def running_session(live_server_proc, agent: str) -> str:
     """The session id of the agent's running session, once it has a recording."""
     session_id = ""
@@ -217,7 +182,9 @@ def test_a_running_session_is_caught_up_and_followed_live(logged_in_page, live_s
         "    time.sleep(0.6)\n"
         "print('ERROR: done ticking', flush=True)\n"
     )
-    tap = start_tap(live_server_proc, "follower", program)
+    tap = tap_python(
+        live_server_proc.env, program, "--agent", "follower", stdin=None, stdout=subprocess.DEVNULL
+    )
     try:
         open_live_replay(page, live_server_proc, running_session(live_server_proc, "follower"))
         wait_for_terminal_text(page, "tick 0")
@@ -252,7 +219,9 @@ def test_a_session_that_ends_shows_its_last_output_even_if_the_end_is_heard_of_f
         "    time.sleep(0.05)\n"
         "print('last words', flush=True)\n"
     )
-    tap = start_tap(live_server_proc, "ender", program)
+    tap = tap_python(
+        live_server_proc.env, program, "--agent", "ender", stdin=None, stdout=subprocess.DEVNULL
+    )
     range_requests = re.compile(r"/range\?")
     try:
         open_live_replay(page, live_server_proc, running_session(live_server_proc, "ender"))
