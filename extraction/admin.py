@@ -47,6 +47,17 @@ PROMPT_DECISION_FIELDS = [
 ]
 
 
+def pending_first(*order: str) -> list:
+    """An admin ordering: what waits for review first (a queue), then `order`. Events and
+    groups both spell it "pending"."""
+    pending = Case(
+        When(review_status=ReviewStatus.PENDING, then=Value(0)),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    return [pending.asc(), *order]
+
+
 def review_action(decision: str, description: str):
     """The admin action `mark_<decision>`: the model admin's `_review` of the selected rows."""
 
@@ -228,15 +239,7 @@ class HighRiskEventAdmin(ExtractionEventAdmin):
     ]
     list_filter = ["review_status", "agent_name", "rule", ("timestamp", admin.DateFieldListFilter)]
     # The high-risk rows come from the partial ee_high_risk_time index (risk_level = high).
-    ordering = [
-        Case(
-            When(review_status=ReviewStatus.PENDING, then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        ).asc(),
-        "timestamp",
-        "id",
-    ]
+    ordering = pending_first("timestamp", "id")
 
     def get_queryset(self, request):
         # An error or warning is reviewed with its group (the groups' queue below): 44
@@ -299,15 +302,7 @@ class ErrorGroupAdmin(admin.ModelAdmin):
     search_fields = ["title", "rule", "fingerprint"]
     list_select_related = ["reviewed_by"]
     show_full_result_count = False
-    ordering = [
-        Case(
-            When(review_status=GroupStatus.PENDING, then=Value(0)),
-            default=Value(1),
-            output_field=IntegerField(),
-        ).asc(),
-        "first_seen",
-        "id",
-    ]
+    ordering = pending_first("first_seen", "id")
     readonly_fields = [
         f.name for f in ErrorGroup._meta.fields if f.name not in ("review_status", "review_note")
     ]
