@@ -211,7 +211,9 @@ class CursorListAPIView(StreamtapAPIMixin, generics.ListAPIView):
     param_filters: dict[str, str | Callable] = {}
 
     def get_queryset(self):
-        # Every object the serializer shows, unless the view narrows or joins.
+        # Without a `queryset`: every object of the serializer's model.
+        if self.queryset is not None:
+            return super().get_queryset()
         return self.serializer_class.Meta.model.objects.all()
 
     def filtered_queryset(self, params: dict):
