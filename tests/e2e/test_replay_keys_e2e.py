@@ -4,8 +4,9 @@ asciinema-player, and opens at ?t=SECONDS."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.e2e.recorded import recorded_session
+from tests.e2e.recorded import numbered_lines, recorded_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -22,7 +23,7 @@ EVENTS = [
 
 @pytest.fixture(scope="module")
 def stepped_session(live_server_proc) -> str:
-    output = [(i * 0.5, f"line {i:03d}\r\n") for i in range(int(DURATION * 2) + 1)]
+    output = numbered_lines(DURATION)
     return recorded_session(live_server_proc, "stepper-e2e-1", output, EVENTS, duration=DURATION)
 
 
@@ -41,16 +42,16 @@ def terminal_text(page) -> str:
     return page.locator("#replay-terminal .xterm-rows").inner_text()
 
 
+CURRENT = "#replay-events li.current .what"  # the event highlighted as current in the list
+
+
 def wait_current(page, text: str) -> None:
-    """Wait until the event highlighted as current in the list is the one with this text."""
-    page.wait_for_function(
-        "(text) => document.querySelector('#replay-events li.current .what')?.textContent === text",
-        arg=text,
-    )
+    """Wait until the (first) current event is the one with this text."""
+    expect(page.locator(CURRENT).first).to_have_text(text, timeout=30_000)
 
 
 def current_event(page) -> str:
-    return page.locator("#replay-events li.current .what").inner_text()
+    return page.locator(CURRENT).inner_text()
 
 
 def open_paused(page, server, session_id: str, t: float = 0.5) -> None:
