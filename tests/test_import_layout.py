@@ -85,3 +85,28 @@ def test_extraction_models_modules_import_only_those_before_them():
         path = ROOT / (module.replace(".", "/") + ".py")
         later = set(order[position + 1 :]) | {"extraction.models"}
         assert not project_imports(path) & later, module
+
+
+# The web side of sessions/: what the tap runtime must never import.
+SESSIONS_WEB = (
+    "sessions.views",
+    "sessions.api",
+    "sessions.urls",
+    "sessions.admin",
+    "sessions.consumers",
+    "sessions.replay_views",
+    "sessions.ingest_api",
+    "sessions.approval_api",
+    "sessions.dashboard_queries",
+    "sessions.serializers",
+)
+
+
+def test_the_tap_runtime_imports_no_view_api_or_consumer():
+    wrong = {
+        f"{module_name(path)} -> {name}"
+        for path in files("sessions/tap/**/*.py")
+        for name in project_imports(path)
+        if allowed(name, SESSIONS_WEB) or allowed(name, ("extraction.api", "extraction.views"))
+    }
+    assert not wrong, sorted(wrong)
