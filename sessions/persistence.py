@@ -28,7 +28,12 @@ from extraction.event_shape import EVENT_DEFAULTS
 from extraction.groups import GroupWriter
 from extraction.models import CodeBlock, ExtractionEvent
 from output_search.indexer import after_batch as index_output_after_batch
-from sessions.models import ProcessSession, converter
+from sessions.models import ProcessSession, converter, json_dumps
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - a requirement; the json module then does it all
+    orjson = None
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +114,19 @@ def epoch_to_dt(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+def fast_json_dumps(value) -> str:
+    """``json_dumps`` (compact, not ASCII-escaped) through orjson, 3-4× faster on the rows'
+    metadata. Where the two would differ in more than a float's spelling (``1e-05`` is
+    ``0.00001``: the same number), the json module writes it: NaN and infinities (orjson writes
+    them as null, so any null sends the value there), keys that are not strings, integers
+    beyond 64 bits and lone surrogates (orjson refuses those)."""
+    try:
+        text = orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError included
+        return json_dumps(value)
+    return json_dumps(value) if "null" in text else text
+
+
 class EventInserter:
     """``executemany`` of event rows built from the model's _meta (bulk_create is ~5× slower)."""
 
@@ -116,6 +134,10 @@ class EventInserter:
         meta = ExtractionEvent._meta
         self.fields = [f for f in meta.concrete_fields if not f.primary_key]
         self.converters = {f.attname: converter(f, connection.vendor) for f in self.fields}
+        if orjson is not None:
+            for name, convert in self.converters.items():
+                if convert is json_dumps:  # SQLite's JSON columns
+                    self.converters[name] = fast_json_dumps
         self._plans: dict[tuple[frozenset, frozenset], tuple] = {}
         self.groups = GroupWriter()
         # A tap's row lacks what the event has before anyone reviews it (the EVENT shape's
@@ -234,10 +256,14 @@ class EventInserter:
             "VALUES (%s, %s, %s, %s, %s, 1) ON CONFLICT (sha256) DO UPDATE SET "
             f"occurrences = {table}.occurrences + 1, last_seen = excluded.last_seen"
         )
-        ts_field = CodeBlock._meta.get_field("last_seen")
+        # The event rows' own conversion of their timestamp (Django's per-field preparation
+        # was 8 % of the inserter on the bench rows).
+        convert = self.converters["timestamp"]
         params = []
         for r in blocks:
-            ts = ts_field.get_db_prep_save(r["timestamp"], connection)
+            ts = r["timestamp"]
+            if convert is not None and ts is not None:
+                ts = convert(ts)
             language = str(r["metadata"].get("language") or "")[:40]
             params.append([r["metadata"]["sha256"], language, r["content"], ts, ts])
         cursor.executemany(sql, params)
