@@ -586,8 +586,21 @@ class RuleSet:
 # Distinct sets of gates remembered (a few dozen in practice; bounded for odd output).
 _MAX_PLANS = 4096
 
-# Deprecated here, kept for one release: the loader's own module is rules_toml.
-from .rules_toml import load_rules, rules_from_dict  # noqa: E402
+
+# Deprecated here, kept for one release: the loader's own module is rules_toml. Looked up on
+# first use (PEP 562): rules_toml imports this module, so importing it from here at import time
+# broke whichever of the two was imported first as rules_toml (`from extraction.engine import
+# load_rules` in a fresh process raised ImportError).
+_MOVED_TO_RULES_TOML = ("load_rules", "rules_from_dict")
+
+
+def __getattr__(name):
+    if name in _MOVED_TO_RULES_TOML:
+        from . import rules_toml
+
+        return getattr(rules_toml, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Builder",
@@ -595,6 +608,4 @@ __all__ = [
     "RuleSet",
     "RulesError",
     "builtin_rules",
-    "load_rules",
-    "rules_from_dict",
 ]

@@ -52,3 +52,20 @@ def test_a_pipeline_runs_without_django_settings():
         env={"PATH": "/usr/bin:/bin"},
     )
     assert done.stdout.strip() == "['error']"
+
+
+def test_each_engine_module_imports_first_in_a_fresh_process():
+    # Import order hid a cycle once: rules_toml imported first failed on its own (rules.py
+    # re-exported it at import time), which only `make bench` (`from extraction.engine import
+    # load_rules`) tripped over.
+    code = "import importlib, sys\nimportlib.import_module(sys.argv[1])\n"
+    for name in [*ENGINE_MODULES, "extraction.engine.rules", "extraction.engine.extractor"]:
+        done = subprocess.run(
+            [sys.executable, "-c", code, name], cwd=ROOT, capture_output=True, text=True
+        )
+        assert done.returncode == 0, f"{name}: {done.stderr[-500:]}"
+    loader = "from extraction.engine import load_rules, Pipeline; print(load_rules.__module__)"
+    done = subprocess.run(
+        [sys.executable, "-c", loader], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "extraction.engine.rules_toml"
