@@ -16,22 +16,17 @@ points, in the same order as ``recover`` replays them.
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import logging
-import os
-import signal
 import socket
 import threading
 from collections.abc import Callable
 
 from .capture import query_answers
 from .framing import Outbox, recv, send
+from .helper_process import become_helper, fork_child, reap, shut
 
 log = logging.getLogger(__name__)
 
-_PR_SET_PDEATHSIG = 1
-_PR_SET_NAME = 15
 # The extraction's niceness. It runs in a process of its own, so the program no longer waits for
 # it; a lower priority (5) was tried and is not the default: on a machine busy with other work
 # the extraction then answered a detached terminal's cursor-position query, and looked for
@@ -81,22 +76,10 @@ class ExtractionProcess:
 
     def start(self) -> None:
         """Fork the child. Call before this process starts any thread."""
-        parent_sock, child_sock = socket.socketpair()
-        gc.freeze()  # shared with the child, never walked by either collector
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child (covered by the tap tests)
-            parent_sock.close()
-            code = 1
-            try:
-                _child_main(self.pipeline, child_sock, self.niceness, self.answer_queries)
-                code = 0
-            except BaseException:
-                log.exception("streamtap extraction process failed")
-            finally:
-                os._exit(code)
-        child_sock.close()
-        self.pid = pid
-        self._sock = parent_sock
+        self.pid, self._sock = fork_child(
+            lambda sock: _child_main(self.pipeline, sock, self.niceness, self.answer_queries),
+            "extraction",
+        )
 
     def listen(self, *, on_rows, on_input=None) -> None:
         """Start the threads that talk to the child: ``on_rows`` gets every batch of rows."""
@@ -114,23 +97,13 @@ class ExtractionProcess:
         self._outbox.close()
         with self._cond:
             self._cond.wait_for(lambda: self._closed is not None or self.dead, timeout)
-        self._reap()
+        reap(self.pid)
         return self._closed or (self.seq, self.lines)
 
     def abandon(self) -> None:
         """The program never started: stop the child without anything to extract."""
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self._sock.close()
-        self._reap()
-
-    def _reap(self) -> None:
-        try:
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
+        shut(self._sock)
+        reap(self.pid)
 
     # ---- from the reader's thread (never waits, within the backlog bound) ----
 
@@ -226,17 +199,8 @@ class ExtractionProcess:
 
 
 def _child_main(pipeline, sock: socket.socket, niceness: int, answer_queries: bool) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    libc.prctl(_PR_SET_NAME, b"streamtap-ext")  # at most 15 bytes
-    if os.getppid() == 1:
+    if not become_helper(b"streamtap-ext", niceness):
         return  # the tap is already gone
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP):
-        signal.signal(sig, signal.SIG_IGN)
-    try:
-        os.nice(niceness)
-    except OSError:
-        pass
     run_extraction(pipeline, lambda: recv(sock), lambda out: send(sock, out), answer_queries)
 
 

@@ -18,8 +18,6 @@ tap hands it rows over a socket and never waits for it:
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import logging
 import os
 import signal
@@ -33,11 +31,10 @@ from django.db import connections
 from .framing import frame as _frame
 from .framing import recv as _recv
 from .framing import send as _send
+from .helper_process import become_helper, fork_child, reap, shut
 
 log = logging.getLogger(__name__)
 
-_PR_SET_PDEATHSIG = 1
-_PR_SET_NAME = 15
 # The parent's outbox, in events, beyond which new ones are dropped (the recording keeps them
 # and ``recover`` rebuilds): the writer process has its own, larger, bound.
 MAX_OUTBOX_EVENTS = 200_000
@@ -70,25 +67,9 @@ class WriterProcess:
     def start(self) -> None:
         # No connection may cross the fork: each side opens its own.
         connections.close_all()
-        parent_sock, child_sock = socket.socketpair()
-        # Everything alive now (Django, the rules, compiled matchers) lives as long as the tap:
-        # frozen, the collector in neither process walks it, so the writer's collections do
-        # not copy the pages it shares with the tap (and the tap's are shorter).
-        gc.freeze()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child (covered by the tap tests)
-            parent_sock.close()
-            code = 1
-            try:
-                _child_main(self._make_writer, child_sock)
-                code = 0
-            except BaseException:
-                log.exception("streamtap writer process failed")
-            finally:
-                os._exit(code)
-        child_sock.close()
-        self.pid = pid
-        self._sock = parent_sock
+        self.pid, self._sock = fork_child(
+            lambda sock: _child_main(self._make_writer, sock), "writer"
+        )
         threading.Thread(target=self._send_loop, name="streamtap-writer-send", daemon=True).start()
         threading.Thread(target=self._recv_loop, name="streamtap-writer-recv", daemon=True).start()
 
@@ -104,7 +85,7 @@ class WriterProcess:
         if not self._done.wait(timeout + 15):
             log.warning("streamtap: the writer process did not answer; `recover` will rebuild")
             os.kill(self.pid, signal.SIGKILL)
-        self._reap()
+        reap(self.pid)
         result = self._result or {"stored": False, "spill_path": None}
         self.spill_path = result.get("spill_path")
         return bool(result["stored"])
@@ -116,20 +97,9 @@ class WriterProcess:
             self._unsent = b""
             self._closing = True
             self._cond.notify()
-        # shutdown() first: close() alone would not wake the receiving thread, nor end the
-        # writer process's read.
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self._sock.close()
-        self._reap()
-
-    def _reap(self) -> None:
-        try:
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
+        # Shut, not only closed: that wakes the receiving thread and ends the writer's read.
+        shut(self._sock)
+        reap(self.pid)
 
     # ---- the BatchWriter interface (called from the tap's threads; never blocks on I/O) ----
 
@@ -229,19 +199,9 @@ class WriterProcess:
 
 
 def _child_main(make_writer, sock: socket.socket) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    # Its own name in top and ps -o comm (the command line stays the tap's).
-    libc.prctl(_PR_SET_NAME, b"streamtap-db")  # at most 15 bytes
-    if os.getppid() == 1:
-        return  # the tap is already gone
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP):
-        signal.signal(sig, signal.SIG_IGN)
     # Persistence, like extraction, takes the CPU the wrapped program leaves (issue 19).
-    try:
-        os.nice(WRITER_NICENESS)
-    except OSError:
-        pass
+    if not become_helper(b"streamtap-db", WRITER_NICENESS):
+        return  # the tap is already gone
     send_lock = threading.Lock()
 
     def reply(message) -> None:
