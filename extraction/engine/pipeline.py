@@ -41,7 +41,42 @@ def marker_label(event: Event) -> str:
     return f"{event.event_type}: {first[:MARKER_LABEL_CHARS]}"
 
 
-class Pipeline:
+class RedactedOutput:
+    """The output stream as the pipeline and the tap's reader (``sessions.tap.front``) both take
+    it: redacted once (``redactor``, with its hold-back of a possible secret's start), then each
+    piece let out numbered (``oseq``), timed (``last_offset``) and counted (``chars``) by
+    ``_output``, which subclasses define (record, publish, extract)."""
+
+    def __init__(self, *, redactor: StreamRedactor | None, recorder, on_output):
+        self.redactor = redactor
+        self.recorder = recorder
+        self.on_output = on_output
+        self.oseq = 0
+        self.last_offset = 0.0
+        self.chars = 0
+
+    def feed(self, offset: float, text: str):
+        """A chunk of decoded output at ``offset`` seconds since the start."""
+        if self.redactor is not None:
+            text = self.redactor.feed(text)
+        if text:
+            self._output(offset, text)
+
+    @property
+    def holding_secret(self) -> bool:
+        return self.redactor is not None and self.redactor.holding_secret
+
+    def _advance(self, offset: float, text: str) -> None:
+        """``text`` goes out at ``offset``: the first step of every ``_output``."""
+        self.last_offset = offset
+        self.oseq += 1
+        self.chars += len(text)
+
+    def _output(self, offset: float, text: str) -> None:
+        raise NotImplementedError
+
+
+class Pipeline(RedactedOutput):
     """Output chunks → numbered event rows: redaction with its hold-back, agent JSON streams, the
     rules, and (in a terminal) the rendered screen's prompts.
 
@@ -85,19 +120,14 @@ class Pipeline:
             redactor = StreamRedactor()
         if screen is None and screen_size is not None:
             screen = ScreenAnalyzer(screen_size[0], screen_size[1], cwd=cwd)
+        super().__init__(redactor=redactor, recorder=recorder, on_output=on_output)
         self.agent_name = agent_name
         self.started_at = started_at
         self.extractor = extractor
-        self.redactor = redactor
-        self.recorder = recorder
         self.on_events = on_events
-        self.on_output = on_output
         self.on_idle = on_idle
         self.seq = 0
-        self.oseq = 0
-        self.last_offset = 0.0
         self.counts: Counter[str] = Counter()
-        self.chars = 0
         # The rows made since the last public call returned: what that call returns.
         self._made: list[dict] = []
         # A terminal emulator over the output (PTY mode): prompts drawn by full-screen TUIs.
@@ -128,16 +158,9 @@ class Pipeline:
         return self.extractor.lines
 
     def feed(self, offset: float, text: str) -> list[dict]:
-        """A chunk of decoded output at ``offset`` seconds since the start."""
-        if self.redactor is not None:
-            text = self.redactor.feed(text)
-        if text:
-            self._output(offset, text)
+        """A chunk of decoded output at ``offset`` seconds since the start: the rows it made."""
+        super().feed(offset, text)
         return self._taken()
-
-    @property
-    def holding_secret(self) -> bool:
-        return self.redactor is not None and self.redactor.holding_secret
 
     def release_overdue(self, offset: float) -> list[dict]:
         """At ``offset`` seconds: a possible secret start held since the last output for
@@ -261,9 +284,7 @@ class Pipeline:
         return [*made, *self._taken()]
 
     def _output(self, offset: float, text: str) -> None:
-        self.last_offset = offset
-        self.oseq += 1
-        self.chars += len(text)
+        self._advance(offset, text)
         if self.recorder is not None:
             # Output reaches the disk before anything is derived from it (write-ahead).
             self.recorder.output(offset, text)

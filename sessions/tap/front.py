@@ -12,9 +12,10 @@ import threading
 from collections.abc import Callable
 
 from extraction.engine import StreamRedactor
+from extraction.engine.pipeline import RedactedOutput
 
 
-class RecordingFront:
+class RecordingFront(RedactedOutput):
     def __init__(
         self,
         *,
@@ -25,29 +26,13 @@ class RecordingFront:
     ):
         """``extraction``: anything with ``feed(offset, text)``, ``idle()`` and
         ``resize(cols, rows)`` (an ExtractionProcess, or a fake in tests)."""
+        super().__init__(redactor=redactor, recorder=recorder, on_output=on_output)
         self.extraction = extraction
-        self.redactor = redactor
-        self.recorder = recorder
-        self.on_output = on_output
-        self.oseq = 0
-        self.last_offset = 0.0
-        self.chars = 0
         # The screen lives with the extraction; the reader has none of its own.
         self.screen = None
         # The recorder is written by the reader (output) and by the thread routing the
         # extraction's events (markers).
         self._record_lock = threading.Lock()
-
-    def feed(self, offset: float, text: str) -> None:
-        """A chunk of decoded output at ``offset`` seconds since the start."""
-        if self.redactor is not None:
-            text = self.redactor.feed(text)
-        if text:
-            self._output(offset, text)
-
-    @property
-    def holding_secret(self) -> bool:
-        return self.redactor is not None and self.redactor.holding_secret
 
     def release_overdue(self, offset: float) -> None:
         """A possible secret start held for StreamRedactor.HOLD_SECONDS goes out, replaced whole
@@ -98,9 +83,7 @@ class RecordingFront:
         self.extraction.resize(cols, rows)
 
     def _output(self, offset: float, text: str) -> None:
-        self.last_offset = offset
-        self.oseq += 1
-        self.chars += len(text)
+        self._advance(offset, text)
         if self.recorder is not None:
             # Output reaches the disk before anything is derived from it (write-ahead).
             with self._record_lock:
