@@ -343,7 +343,8 @@ class ProcessSession(models.Model):
         ]
         with connection.cursor() as cursor:
             cursor.executemany(sql, rows)
-        lifecycle = [state for state, _, _ in changes if state in SessionStatus.values]
+        statuses = frozenset(SessionStatus.values)  # a list Django builds at every access
+        lifecycle = [state for state, _, _ in changes if state in statuses]
         if lifecycle and lifecycle[-1] != self.status:
             self.status = lifecycle[-1]
             ProcessSession.objects.filter(pk=self.pk).update(status=self.status)
