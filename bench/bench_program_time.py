@@ -159,9 +159,10 @@ def report(name: str, src: Path, results: dict[str, list[dict]], repeat: int) ->
             )
             end = med(kind, "wall") / med("asciinema", "wall")
             target = TARGET_END.get(name, 2.0)
-            ok = "met" if end <= target else "not met"
+            ok = "✓" if end <= target else "✗"
             lines.append(
-                f"- {kind}: the tap's own end {end:.2f}× asciinema rec (target ≤ {target}×): {ok}"
+                f"- {name} input, {kind}: the tap's own end {end:.2f}× asciinema rec's "
+                f"(target ≤ {target}×) {ok}"
             )
         lines.append("")
     return lines
