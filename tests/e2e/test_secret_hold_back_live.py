@@ -16,7 +16,7 @@ import websockets
 
 from tests.helpers import run_async
 
-from .test_live_tap_e2e import last_session_pk, start_tap, wait_for_session
+from .helpers import last_session_pk, start_tap, wait_for_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -72,7 +72,7 @@ def test_no_part_of_a_paused_secret_reaches_a_live_viewer(live_server_proc, tmp_
         "time.sleep(30)\n"
     )
     since = last_session_pk(server)
-    tap = start_tap(server, "--pipe", "--", sys.executable, "-c", child, str(pieces), str(flag))
+    tap = start_tap(server.env, "--pipe", "--", sys.executable, "-c", child, str(pieces), str(flag))
     try:
         session_id = wait_for_session(server, since_id=since)
         cookie = login_cookie(server)
