@@ -281,8 +281,9 @@ _writer_indexers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def after_batch(writer) -> None:
     """Called by the tap's BatchWriter after each committed batch (its only hook into here).
 
-    Spends at most a fifth of the writer's time (and 50 ms a batch) while the program runs, and
-    up to WRITER_FINAL_BUDGET once it has ended. Never raises: the search index is derived data,
+    Spends at most a fifth of the writer's time (and 50 ms a batch) while the program runs and
+    the writer keeps up, nothing while it is behind, and up to WRITER_FINAL_BUDGET once the
+    session's end is stored. Never raises: the search index is derived data,
     and the events come first.
     """
     session = getattr(writer, "session", None)
@@ -296,6 +297,11 @@ def after_batch(writer) -> None:
         indexer, last_end = entry
         if getattr(writer, "_stopping", False):
             budget = WRITER_FINAL_BUDGET
+        elif writer.is_behind():
+            # A flood: the events come first (the index was 27 % of the writer's CPU on the
+            # heavy input). Its lines are indexed once the program is quiet, at the end, or
+            # by the server when someone searches (ensure_indexed, catch_up_recent).
+            budget = 0.0
         else:
             budget = min(WRITER_BATCH_BUDGET, (now - last_end) / 4)
         if budget > 0.002:

@@ -532,7 +532,11 @@ class BatchWriter(threading.Thread):
                 timeouts.append(max(0.0, self._last_write + MIN_WRITE_INTERVAL - now))
         return max(0.005, min(timeouts))
 
-    def _flush_once(self) -> bool:
+    def is_behind(self) -> bool:
+        """A full batch is already waiting: the program prints faster than the store takes it."""
+        return len(self._events) >= self.batch_size
+
+    def _flush_once(self, *, index_output: bool = True) -> bool:
         """Open the session if need be and write what is pending; False when the store failed
         (the rows stay pending and the next attempt waits for the backoff)."""
         try:
@@ -545,8 +549,9 @@ class BatchWriter(threading.Thread):
             self._failed(exc)
             return False
         self._last_write = time.monotonic()
-        # The recording's new lines into the output search index (output_search/indexer.py).
-        index_output_after_batch(self)
+        if index_output:
+            # The recording's new lines into the output search index (output_search/indexer.py).
+            index_output_after_batch(self)
         if self._reported_down:
             log.warning("streamtap: database back; pending events written")
             self._reported_down = False
@@ -599,14 +604,19 @@ class BatchWriter(threading.Thread):
 
     def _final_flush(self) -> None:
         while True:
-            if self._flush_once():
+            # The session's end first, the search index's catch-up after: under load the
+            # catch-up of a flood's last lines could outlast the finish budget and leave a
+            # finished program's session "running".
+            if self._flush_once(index_output=False):
                 with self._cond:
                     stats = self._current_stats()
                 try:
                     self.store.finish(self.session, self._finish, stats)
-                    return
                 except StoreUnavailable as exc:
                     self._failed(exc)
+                else:
+                    index_output_after_batch(self)
+                    return
             if time.monotonic() >= self._deadline:
                 self._spill()
                 return

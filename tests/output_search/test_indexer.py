@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from extraction.engine import Extractor
-from output_search.indexer import LineSplitter, OutputIndexer, index_recording
+from output_search.indexer import LineSplitter, OutputIndexer, after_batch, index_recording
 from output_search.models import OutputIndexState, OutputLine
 from output_search.queries import output_window, search
 from sessions.models import SessionStatus
@@ -256,3 +256,44 @@ def test_an_imported_recording_is_searchable_at_once(tmp_path, settings):
     source = write_recording(tmp_path / "elsewhere.cast", ["E       assert 4 == 5\n"])
     call_command("import_cast", str(source))
     assert [x.line for x in search("assert 4 == 5").lines] == [1]
+
+
+# --- in the tap's writer ---------------------------------------------------------------------
+
+
+class WriterSeen:
+    """What ``after_batch`` reads of the tap's BatchWriter."""
+
+    def __init__(self, session, *, behind: bool, stopping: bool = False):
+        self.session, self.behind, self._stopping = session, behind, stopping
+
+    def is_behind(self) -> bool:
+        return self.behind
+
+
+def test_the_taps_writer_leaves_the_index_alone_while_it_is_behind_and_catches_up_at_the_end(
+    db, tmp_path
+):
+    path = write_recording(tmp_path / "flood.cast", [f"line {n}\n" for n in range(1, 201)])
+    session = make_session(recording_path=str(path), status=SessionStatus.RUNNING)
+    flooded = WriterSeen(session, behind=True)
+    after_batch(flooded)
+    time.sleep(0.05)  # the budget is a share of the time since the last catch-up
+    after_batch(flooded)
+    assert lines_of(session) == {}  # the events come first
+
+    session.status = SessionStatus.COMPLETED
+    session.save(update_fields=["status"])
+    after_batch(WriterSeen(session, behind=True, stopping=True))
+    assert len(lines_of(session)) == 200
+    assert OutputIndexState.objects.get(session=session).complete
+
+
+def test_the_taps_writer_indexes_as_it_goes_while_it_keeps_up(db, tmp_path):
+    path = write_recording(tmp_path / "quiet.cast", [f"line {n}\n" for n in range(1, 201)])
+    session = make_session(recording_path=str(path), status=SessionStatus.RUNNING)
+    quiet = WriterSeen(session, behind=False)
+    after_batch(quiet)
+    time.sleep(0.05)
+    after_batch(quiet)
+    assert lines_of(session)[1] == "line 1"

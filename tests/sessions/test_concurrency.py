@@ -70,12 +70,25 @@ def test_many_taps_at_once_store_every_event_exactly_once(tap_env, tmp_path, tap
     assert not locked, {name: errors[name][-2000:] for name in locked}
     crashed = [name for name, err in errors.items() if b"Traceback" in err]
     assert not crashed, {name: errors[name][-2000:] for name in crashed}
+    # A writer that ran out of its finish budget says so (spill, "not all stored", no answer).
+    gave_up = (b"not all stored", b"spilled", b"did not answer")
+    unstored = [name for name, err in errors.items() if any(w in err for w in gave_up)]
+    assert not unstored, {name: errors[name][-2000:] for name in unstored}
 
     expected = LINES // ERROR_EVERY
     sessions = {s.agent_name: s for s in ProcessSession.objects.all()}
     assert sorted(sessions) == [f"tap-{n:02d}" for n in range(taps)]
     for agent, session in sorted(sessions.items()):
-        assert session.status == "completed", agent
+        # Everything the tap and the database know of an unfinished session, to tell a writer
+        # that never finished from one whose finish was overwritten.
+        why = (
+            agent,
+            errors[f"{agent}.stderr"][-2000:],
+            list(session.state_changes.order_by("id").values_list("state", "timestamp")),
+            session.last_heartbeat,
+            session.ended_at,
+        )
+        assert session.status == "completed", why
         assert session.total_lines_processed == LINES, agent
         assert session.total_extraction_events == expected, agent
         rows = list(

@@ -316,3 +316,30 @@ def test_a_remote_writer_is_the_batch_writer_over_http(live_server, ingest_token
     assert stored_seqs(session.pk) == list(range(1, 26))
     assert (session.status, session.total_extraction_events) == ("failed", 25)
     assert (session.total_lines_processed, session.bytes_out) == (123, 4567)
+
+
+def test_the_sessions_end_is_stored_before_the_output_index_catches_up(
+    transactional_db, tmp_path, monkeypatch
+):
+    # Under load the index's catch-up of a flood's last lines outlasted the finish budget, and
+    # a finished program's session stayed "running" (50 taps at once on PostgreSQL).
+    seen = []
+
+    def index_output(writer):
+        status = ProcessSession.objects.values_list("status", flat=True).get(pk=writer.session.pk)
+        seen.append((writer._stopping, status))
+
+    monkeypatch.setattr(persistence, "index_output_after_batch", index_output)
+    writer = BatchWriter(spec(tmp_path), batch_size=10, spill_dir=tmp_path / "spill")
+    assert run_writer(writer, [rows(1, 25)])
+    # The last catch-up runs once the outcome is stored (earlier ones follow ordinary batches).
+    assert seen[-1] == (True, "failed")
+    assert [status for _, status in seen].count("failed") == 1
+
+
+def test_a_writer_with_a_full_batch_waiting_is_behind(transactional_db, tmp_path):
+    writer = BatchWriter(spec(tmp_path), batch_size=10, spill_dir=tmp_path / "spill")
+    writer.add_events(rows(1, 9))
+    assert not writer.is_behind()
+    writer.add_events(rows(10, 10))
+    assert writer.is_behind()
