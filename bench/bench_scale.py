@@ -7,7 +7,8 @@ Each size is bench_extractor's input (~95-byte lines, ~5 % events) through
 end (every event committed). Figures per size: wall and CPU time of the whole process tree,
 lines and events per second of wall time and per CPU-second, and the SQLite file (database + WAL
 after the tap exits, its WAL checkpointed) split into output search's index of every printed
-line and the rest (the event tables and their indexes, less the freshly migrated database's); the
+line and the rest (the pages of the event tables and their indexes, by dbstat, less the freshly
+migrated database's; free pages left out); the
 latter against the raw text of its events (content + context, as stored), and per
 event: 10 M lines make ~500 k events; the issue's "10 M events" would need 200 M lines (19 GB of
 input), so the bytes per event across sizes show whether the ratio holds as the table grows.
@@ -15,6 +16,8 @@ input), so the bytes per event across sizes show whether the ratio holds as the 
 Targets (issue 19.5): events/s per tap flat from 10 k to 10 M lines (no growth in per-line cost:
 the largest size's events per CPU-second ≥ 0.8× the 100 k size's; 10 k is dominated by start-up
 and shown for reference) and the SQLite file for the largest size within 2× its raw event text.
+Where that is missed, the largest size's bytes per event are printed by table, index and column:
+the remaining cost as a profile.
 """
 
 from __future__ import annotations
@@ -61,8 +64,31 @@ def database_bytes(data: Path) -> dict:
         conn.close()
     sizes = {"file": sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))}
     sizes["output_index"] = sum(n for t, n in by_table if t.startswith(OUTPUT_INDEX_TABLES))
-    sizes["events"] = sizes["file"] - sizes["output_index"]
+    # The tables' and indexes' own pages: the file's free pages (which varied by a third of the
+    # events' growth between two runs of the same input) are nobody's.
+    sizes["events"] = sum(n for t, n in by_table if not t.startswith(OUTPUT_INDEX_TABLES))
     return sizes
+
+
+def event_table_profile(data: Path) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """Where the event tables' bytes go: each table and index outside output search (bytes on
+    disk, dbstat), and the events table's bytes by column (stored length of each value)."""
+    conn = sqlite3.connect(f"file:{sqlite_path(data)}?mode=ro", uri=True)
+    try:
+        objects = conn.execute(
+            "SELECT d.name, coalesce(m.tbl_name, d.name), sum(d.pgsize) FROM dbstat d "
+            "LEFT JOIN sqlite_master m ON m.name = d.name GROUP BY d.name ORDER BY 3 DESC"
+        ).fetchall()
+        objects = [
+            (n, size) for n, table, size in objects if not table.startswith(OUTPUT_INDEX_TABLES)
+        ]
+        names = [row[1] for row in conn.execute("PRAGMA table_info(extraction_events)")]
+        sums = ", ".join(f"coalesce(sum(length(CAST({n} AS BLOB))), 0)" for n in names)
+        stored = conn.execute(f"SELECT {sums} FROM extraction_events").fetchone()
+        columns = list(zip(names, stored, strict=True))
+    finally:
+        conn.close()
+    return objects, sorted(columns, key=lambda c: -c[1])
 
 
 def event_text_bytes(data: Path) -> int:
@@ -91,6 +117,7 @@ def one_size(lines: int, scratch: Path) -> dict:
     run["db_bytes"], run["output_index_bytes"] = sizes["file"], sizes["output_index"]
     run["event_text_bytes"] = event_text_bytes(data)
     run["grown_bytes"] = sizes["events"] - empty["events"]
+    run["objects"], run["columns"] = event_table_profile(data)
     shutil.rmtree(data, ignore_errors=True)
     return run
 
@@ -141,6 +168,21 @@ def main() -> None:
     print(
         f"- events per CPU-s at {max(rows):,} lines {ratio:.2f}× those at {base_size:,} "
         f"(flat: ≥ {FLAT_FLOOR}×, issue 19.5) {mark}"
+    )
+    # The remaining cost named with a profile (issue 19): bytes per event, largest size.
+    events = max(1, largest["events_stored"])
+    top = [(name, size) for name, size in largest["objects"] if size / events >= 8]
+    print(
+        f"- where the event tables' bytes go at {max(rows):,} lines, per event (on disk; ≥ 8 B): "
+        + ", ".join(f"{name} {size / events:,.0f}" for name, size in top)
+    )
+    print(
+        "- the events table's stored values per event, by column (≥ 4 B): "
+        + ", ".join(
+            f"{name} {size / events:,.0f}"
+            for name, size in largest["columns"]
+            if size / events >= 4
+        )
     )
     size_ratio = largest["grown_bytes"] / max(1, largest["event_text_bytes"])
     mark = "✓" if size_ratio <= SIZE_CEILING else "✗"
