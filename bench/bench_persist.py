@@ -9,10 +9,12 @@ scratch PostgreSQL database created for it and dropped after, from STREAMTAP_BEN
 postgres://postgres@127.0.0.1:5432) and writes the rows batch by batch, one transaction per
 batch, as the tap's writer does:
 
-- EventInserter (batch 100 / 1,000): what the tap uses; after a SELECT of the batch's seqs
-  already stored, plus the code-block and error-group upserts: on SQLite `executemany` of
-  INSERT … ON CONFLICT DO NOTHING, on PostgreSQL COPY into a temporary table and one
-  INSERT … SELECT … ON CONFLICT DO NOTHING.
+- inserter (batch 100 / 1,000): EventInserter as the tap uses it; after a SELECT of the batch's
+  seqs already stored, plus the code-block and error-group upserts: on SQLite `executemany` of
+  INSERT … ON CONFLICT DO NOTHING, on PostgreSQL binary COPY into a temporary table and one
+  INSERT … SELECT … ON CONFLICT DO NOTHING (sessions.persistence.COPY_MIN_ROWS).
+- inserter-executemany / inserter-copy-text (PostgreSQL only): the same EventInserter made to
+  take its other paths: `executemany` (pipelined by psycopg), or COPY in text format.
 - bulk_create (batch 100 / 1,000): the Django peer, ExtractionEvent objects built from the same
   rows, `bulk_create(ignore_conflicts=True)`; it does not link code blocks (a little less work).
 - engine (SQLite only): SQLite's own share, the floor for any Python writer. The same INSERTs
@@ -44,8 +46,16 @@ from _common import PG_ADMIN_URL, PYTHON, ROOT, clean_env, generated_input, load
 
 TARGET_SQLITE = 40_000
 TARGET_POSTGRES = 80_000
-METHODS = ("inserter", "bulk_create", "engine", "engine-unindexed")
+METHODS = (
+    "inserter",
+    "inserter-executemany",
+    "inserter-copy-text",
+    "bulk_create",
+    "engine",
+    "engine-unindexed",
+)
 ENGINE_METHODS = ("engine", "engine-unindexed")
+POSTGRES_METHODS = ("inserter-executemany", "inserter-copy-text")
 BATCHES = (100, 1000)
 
 
@@ -113,8 +123,12 @@ def worker(backend: str, method: str, batch: int, n: int) -> dict:
     if method in ENGINE_METHODS:
         return engine_worker(method, session.pk, rows, batch)
     started, cpu = time.perf_counter(), time.process_time()
-    if method == "inserter":
+    if method.startswith("inserter"):
         inserter = EventInserter()
+        if method == "inserter-executemany":
+            inserter.copy_min_rows = None
+        elif method == "inserter-copy-text":
+            inserter.copy_min_rows, inserter.copy_binary = 1, False
         for i in range(0, n, batch):
             with transaction.atomic():
                 inserter.insert(session.pk, rows[i : i + batch])
@@ -228,12 +242,16 @@ def main() -> None:
         for method in methods:
             if method in ENGINE_METHODS and backend != "sqlite":
                 continue
+            if method in POSTGRES_METHODS and backend != "postgres":
+                continue
             for batch in batches:
                 r = run_one(backend, method, batch, args.events)
                 r.update(backend=backend, method=method, batch=batch)
                 results.append(r)
                 print(
-                    f"  {backend:<8} {method:<11} batch {batch:>5}: {args.events / r['seconds']:>9,.0f} events/s "
+                    f"  {backend:<8} {method:<20} batch {batch:>5}: "
+                    f"{args.events / r['seconds']:>9,.0f} events/s, "
+                    f"{args.events / r['cpu']:>9,.0f} per CPU-s "
                     f"({r['seconds']:.2f} s, {r['stored']:,} stored)",
                     flush=True,
                 )

@@ -127,6 +127,18 @@ def fast_json_dumps(value) -> str:
     return json_dumps(value) if "null" in text else text
 
 
+# The tap's rows into PostgreSQL: COPY into a temporary table, then one INSERT … SELECT, from
+# this many new rows on; fewer go through executemany (see docs/tap-performance.md).
+COPY_MIN_ROWS = 1
+COPY_BINARY = True
+COPY_TABLE = "streamtap_event_copy"
+
+
+def _base_type(db_type: str) -> str:
+    """``varchar(16)`` → ``varchar``: the type name psycopg's COPY dumpers are chosen by."""
+    return db_type.split("(", 1)[0].strip()
+
+
 class EventInserter:
     """``executemany`` of event rows built from the model's _meta (bulk_create is ~5× slower)."""
 
@@ -140,6 +152,11 @@ class EventInserter:
                     self.converters[name] = fast_json_dumps
         self._plans: dict[tuple[frozenset, frozenset], tuple] = {}
         self.groups = GroupWriter()
+        # PostgreSQL: batches of this many new rows or more go through COPY (see COPY_MIN_ROWS).
+        self.copy_min_rows = COPY_MIN_ROWS if connection.vendor == "postgresql" else None
+        self.copy_binary = COPY_BINARY
+        self._copy_plans: dict[tuple, tuple] = {}
+        self._copy_table_connection = None
         # A tap's row lacks what the event has before anyone reviews it (the EVENT shape's
         # defaults, extraction/event_shape.py) and the columns only the server sets.
         self.defaults = {
@@ -168,23 +185,26 @@ class EventInserter:
             self._link_code_blocks(cursor, new_rows)
             # Only new rows reach the groups: a batch written twice counts once.
             representatives = self.groups.prepare(cursor, session_pk, new_rows)
-            cursor.executemany(*self.statement(session_pk, new_rows))
+            if self.copy_min_rows is not None and len(new_rows) >= self.copy_min_rows:
+                self._copy(cursor, session_pk, new_rows)
+            else:
+                cursor.executemany(*self.statement(session_pk, new_rows))
             self.groups.link_representatives(cursor, representatives)
         return new_rows
 
-    def statement(self, session_pk: int, rows: list[dict]) -> tuple[str, list[tuple]]:
-        """The INSERT and its parameters for these rows (no code-block linking, no query)."""
+    def statement(
+        self, session_pk: int | None, rows: list[dict], *, plan_key: tuple | None = None
+    ) -> tuple[str, list[tuple]]:
+        """The INSERT and its parameters for these rows (no code-block linking, no query).
+
+        ``session_pk`` None: the parameters stop before the columns no row has and the session
+        (what the COPY path writes; ``plan_key`` from ``_plan_key``)."""
         # Rows of one batch usually carry the same keys (the pipeline builds them alike):
         # one plan for the batch, and a row is its plain values in one C call plus the few
         # converted or optional ones. Rows keep their order (ids follow seq).
-        first_keys = rows[0].keys()
-        if all(row.keys() == first_keys for row in rows):
-            common, optional = frozenset(first_keys), frozenset()
-        else:  # e.g. code_block_id on code blocks only, or rows from the ingest API
-            common = frozenset(first_keys).intersection(*rows)
-            optional = frozenset().union(*rows) - common
-        sql, plain, per_row, tail = self._plan(common, optional)
-        tail = (*tail, session_pk)
+        common, optional = plan_key or self._plan_key(rows)
+        sql, plain, per_row, tail, _ = self._plan(common, optional)
+        tail = (*tail, session_pk) if session_pk is not None else ()
         params = []
         append = params.append
         for row in rows:
@@ -195,8 +215,18 @@ class EventInserter:
             append(values + tail)
         return sql, params
 
+    @staticmethod
+    def _plan_key(rows: list[dict]) -> tuple[frozenset, frozenset]:
+        first_keys = rows[0].keys()
+        if all(row.keys() == first_keys for row in rows):
+            return frozenset(first_keys), frozenset()
+        # e.g. code_block_id on code blocks only, or rows from the ingest API
+        common = frozenset(first_keys).intersection(*rows)
+        return common, frozenset().union(*rows) - common
+
     def _plan(self, common: frozenset, optional: frozenset) -> tuple:
-        """(SQL, getter of the plain values, per-row columns, defaults) for rows with these keys.
+        """(SQL, getter of the plain values, per-row columns, defaults, columns in parameter
+        order) for rows with these keys.
 
         ``common``: keys every row has; ``optional``: keys only some rows have. The SQL lists the
         columns in the order the parameters are built: the plain values (in every row, no
@@ -237,9 +267,74 @@ class EventInserter:
         per_row_plan = [
             (f.attname, self.defaults.get(f.attname), self.converters[f.attname]) for f in per_row
         ]
-        plan = (sql, getter, per_row_plan, tuple(tail))
+        plan = (sql, getter, per_row_plan, tuple(tail), ordered)
         self._plans[key] = plan
         return plan
+
+    def _copy(self, cursor, session_pk: int, rows: list[dict]) -> None:
+        """PostgreSQL: COPY the rows into this connection's temporary table, then move them
+        into the events table in seq order (ids follow seq) with ON CONFLICT DO NOTHING: the
+        executemany's semantics, with the same converted values (``statement``'s plan)."""
+        key = self._plan_key(rows)
+        _, values = self.statement(None, rows, plan_key=key)
+        copy_sql, types, move_sql = self._copy_plan(key)
+        self._ensure_copy_table(cursor)
+        raw = cursor.cursor  # psycopg's own, inside the caller's transaction
+        with raw.copy(copy_sql) as copy:
+            if self.copy_binary:
+                copy.set_types(types)
+            write_row = copy.write_row
+            for row in values:
+                write_row(row)
+        *_, tail, _ = self._plan(*key)
+        cursor.execute(move_sql, [*tail, session_pk])
+
+    def _copy_plan(self, key: tuple[frozenset, frozenset]) -> tuple[str, list[str], str]:
+        """(COPY statement, its columns' type names, INSERT … SELECT) for one plan: the COPY
+        carries the per-row columns, the INSERT adds the defaults and the session as typed
+        parameters (8 of the 25 columns on a tap's rows: a fifth less to encode and send)."""
+        cached = self._copy_plans.get((key, self.copy_binary))
+        if cached is not None:
+            return cached
+        _, plain, per_row, tail, ordered = self._plan(*key)
+        copied = ordered[: len(ordered) - len(tail) - 1]
+        constant = ordered[len(copied) :]
+        quote = connection.ops.quote_name
+        types = [_base_type(f.db_type(connection)) for f in copied]
+        columns = ", ".join(quote(f.column) for f in copied)
+        fmt = " (FORMAT BINARY)" if self.copy_binary else ""
+        copy_sql = f"COPY {COPY_TABLE} ({columns}) FROM STDIN{fmt}"
+        casts = ", ".join(f"%s::{f.db_type(connection)}" for f in constant)
+        all_columns = ", ".join(quote(f.column) for f in ordered)
+        # DELETE … RETURNING empties the table for a second batch in the same transaction (a
+        # test's, or a caller's); the commit truncates it anyway (ON COMMIT DELETE ROWS).
+        move_sql = (
+            f"WITH moved AS (DELETE FROM {COPY_TABLE} RETURNING {columns}) "
+            f"INSERT INTO {ExtractionEvent._meta.db_table} ({all_columns}) "
+            f"SELECT {columns}, {casts} FROM moved ORDER BY {quote('seq')} "
+            "ON CONFLICT (session_id, seq) DO NOTHING"
+        )
+        plan = (copy_sql, types, move_sql)
+        self._copy_plans[(key, self.copy_binary)] = plan
+        return plan
+
+    def _ensure_copy_table(self, cursor) -> None:
+        """The temporary table lives as long as its connection: created once per connection
+        (the writer reconnects after a failure). Known to exist only once its creating
+        transaction committed (a rollback undoes the CREATE); until then IF NOT EXISTS."""
+        raw = connection.connection
+        if raw is self._copy_table_connection:
+            return
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {COPY_TABLE} ON COMMIT DELETE ROWS AS "
+            f"SELECT {columns} FROM {ExtractionEvent._meta.db_table} WITH NO DATA"
+        )
+
+        def created():
+            self._copy_table_connection = raw
+
+        transaction.on_commit(created)
 
     def _link_code_blocks(self, cursor, rows: list[dict]) -> None:
         blocks = [
