@@ -146,7 +146,8 @@ def _base_type(db_type: str) -> str:
 
 
 class EventInserter:
-    """``executemany`` of event rows built from the model's _meta (bulk_create is ~5× slower)."""
+    """Event rows built from the model's _meta (bulk_create is ~5× slower): ``executemany``, or
+    on PostgreSQL from COPY_MIN_ROWS new rows on, COPY and one INSERT … SELECT (``_copy``)."""
 
     def __init__(self):
         meta = ExtractionEvent._meta
