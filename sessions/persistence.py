@@ -137,7 +137,7 @@ COPY_MIN_ROWS = 3
 # Binary COPY (typed by the columns) over text: 100 rows 39,000-41,000 events per CPU-s vs
 # 34,000-38,000, 1,000 rows 80,000 vs 68,000 (the wall time is PostgreSQL's, see the docs).
 COPY_BINARY = True
-COPY_TABLE = "streamtap_event_copy"
+COPY_TABLE = "pg_temp.streamtap_event_copy"  # this connection's own, whatever search_path says
 
 
 def _base_type(db_type: str) -> str:
