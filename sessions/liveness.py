@@ -4,7 +4,8 @@ A tap killed with -9 (or a host that went away) writes nothing more: its session
 "running" forever. Every server process sweeps: ``ProcessSession.objects.mark_lost()`` flips a
 silent session in one conditional UPDATE, so with several workers exactly one records it and
 announces it on the live bus (open pages update without a reload); a tap that beats again
-takes its session back (``revive``).
+takes its session back (``revive``). Each round also brings the output search index of ended
+sessions up to date (what the tap's writer left to the server).
 
 The sweep runs as a background task of the ASGI application when daphne serves it (the first
 request starts it on daphne's event loop). Test clients that call the application in-process
@@ -21,6 +22,8 @@ from pathlib import Path
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import DatabaseError
+
+from output_search.indexer import catch_up_recent
 
 from .live import ALL_GROUP, group_for_session, session_info
 from .models import ProcessSession, heartbeat_seconds
@@ -64,12 +67,21 @@ def sweep_interval() -> float:
     return max(0.2, heartbeat_seconds() / 2)
 
 
+# Each round also indexes ended sessions' output the tap's writer left (a flood's lines), for
+# up to this long: a search finds them without paying for the catch-up itself.
+OUTPUT_INDEX_BUDGET = 0.5
+
+
 async def sweep_forever() -> None:
     while True:
         try:
             frames = await database_sync_to_async(sweep)()
             if frames:
                 await announce(frames)
+            # Off the thread that serves Django's views: half a second there would stall pages.
+            await database_sync_to_async(catch_up_recent, thread_sensitive=False)(
+                budget_seconds=OUTPUT_INDEX_BUDGET
+            )
         except asyncio.CancelledError:
             raise
         except (DatabaseError, OSError) as exc:  # a locked or absent database: next round

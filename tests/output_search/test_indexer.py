@@ -10,7 +10,13 @@ import pytest
 from django.core.management import call_command
 
 from extraction.engine import Extractor
-from output_search.indexer import LineSplitter, OutputIndexer, after_batch, index_recording
+from output_search.indexer import (
+    LineSplitter,
+    OutputIndexer,
+    after_batch,
+    catch_up_recent,
+    index_recording,
+)
 from output_search.models import OutputIndexState, OutputLine
 from output_search.queries import output_window, search
 from sessions.models import SessionStatus
@@ -271,9 +277,7 @@ class WriterSeen:
         return self.behind
 
 
-def test_the_taps_writer_leaves_the_index_alone_while_it_is_behind_and_catches_up_at_the_end(
-    db, tmp_path
-):
+def test_the_taps_writer_leaves_a_floods_lines_to_the_server(db, tmp_path):
     path = write_recording(tmp_path / "flood.cast", [f"line {n}\n" for n in range(1, 201)])
     session = make_session(recording_path=str(path), status=SessionStatus.RUNNING)
     flooded = WriterSeen(session, behind=True)
@@ -282,9 +286,21 @@ def test_the_taps_writer_leaves_the_index_alone_while_it_is_behind_and_catches_u
     after_batch(flooded)
     assert lines_of(session) == {}  # the events come first
 
+    # The end, after a flood: the tap's end would wait for the catch-up; the server does it.
     session.status = SessionStatus.COMPLETED
     session.save(update_fields=["status"])
-    after_batch(WriterSeen(session, behind=True, stopping=True))
+    flooded.behind, flooded._stopping = False, True
+    after_batch(flooded)
+    assert lines_of(session) == {}
+    catch_up_recent(budget_seconds=5)
+    assert len(lines_of(session)) == 200
+    assert OutputIndexState.objects.get(session=session).complete
+
+
+def test_the_taps_writer_that_kept_up_indexes_the_rest_at_the_end(db, tmp_path):
+    path = write_recording(tmp_path / "tail.cast", [f"line {n}\n" for n in range(1, 201)])
+    session = make_session(recording_path=str(path), status=SessionStatus.COMPLETED)
+    after_batch(WriterSeen(session, behind=False, stopping=True))
     assert len(lines_of(session)) == 200
     assert OutputIndexState.objects.get(session=session).complete
 
