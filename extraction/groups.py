@@ -22,7 +22,8 @@ from django.db import connection, transaction
 
 from sessions.models import as_is, converter
 
-from .engine.fingerprint import GROUPED_TYPES, fingerprint, preview
+from .engine.fingerprint import GROUPED_TYPES, Fingerprints, preview
+from .engine.fingerprint import ROW_KEY as FINGERPRINT_KEY
 from .models import ExtractionEvent
 from .models.groups import (  # noqa: F401  (the models' old home, kept importable one release)
     EVENT_STATUS_FOR_GROUP,
@@ -47,7 +48,7 @@ class GroupWriter:
 
     def __init__(self):
         self.event_table = ExtractionEvent._meta.db_table
-        self._recent: dict[tuple, str] = {}
+        self._fingerprints = Fingerprints(RECENT_FINGERPRINTS)
         # The writer's own datetime conversion (Django's get_db_prep_save costs ~50 µs a value).
         self._prep_datetime = converter(ErrorGroup._meta.get_field("last_seen"), connection.vendor)
         if self._prep_datetime is None:
@@ -164,16 +165,13 @@ class GroupWriter:
         return representatives
 
     def _fingerprint(self, row: dict) -> str:
-        # The same line printed again (a warning in a loop) is not normalised again: this runs
-        # on the writer's thread for every error and warning.
-        metadata = row.get("metadata") or {}
-        key = (row["event_type"], row["rule"], row["content"], metadata.get("exception"))
-        fp = self._recent.get(key)
-        if fp is None:
-            if len(self._recent) >= RECENT_FINGERPRINTS:
-                self._recent.clear()
-            fp = self._recent[key] = fingerprint(*key[:3], metadata)
-        return fp
+        # Rows from the tap's extraction process come marked (Fingerprints.mark); rows from
+        # elsewhere (the ingest API keeps only its declared fields, `recover`, the demo data)
+        # are fingerprinted here.
+        fp = row.get(FINGERPRINT_KEY)
+        if isinstance(fp, str) and len(fp) == 32:
+            return fp
+        return self._fingerprints.of(row)
 
     def link_representatives(self, cursor, representatives: list[tuple]) -> None:
         if representatives:

@@ -132,6 +132,38 @@ def fingerprint(event_type: str, rule: str, content: str, metadata: dict | None 
     return hashlib.blake2b(identity.encode("utf-8", "replace"), digest_size=16).hexdigest()
 
 
+# The row key under which the tap's extraction process hands a row's fingerprint to the writer.
+ROW_KEY = "fingerprint"
+
+
+class Fingerprints:
+    """``fingerprint`` with a memory of recent messages: the same line printed again (a warning
+    in a loop) is not normalised again. Bounded (a few hundred KB at most)."""
+
+    def __init__(self, size: int = 2_048):
+        self.size = size
+        self._recent: dict[tuple, str] = {}
+
+    def of(self, row: dict) -> str:
+        metadata = row.get("metadata") or {}
+        key = (row["event_type"], row["rule"], row["content"], metadata.get("exception"))
+        fp = self._recent.get(key)
+        if fp is None:
+            if len(self._recent) >= self.size:
+                self._recent.clear()
+            fp = self._recent[key] = fingerprint(*key[:3], metadata)
+        return fp
+
+    def mark(self, rows: list[dict]) -> None:
+        """Give each error and warning row its fingerprint (``row[ROW_KEY]``). The tap's
+        extraction process does this: normalising was a fifth of the writer's CPU on the heavy
+        input, and the writer is the tap's last stage (docs/tap-performance.md)."""
+        of = self.of
+        for row in rows:
+            if row["event_type"] in GROUPED_TYPES:
+                row[ROW_KEY] = of(row)
+
+
 def signature(content: str, metadata: dict) -> list[str]:
     """What identifies the problem, before hashing (tests read it to see why two prints differ)."""
     # One line has no frames (a panic's location is on its first line).

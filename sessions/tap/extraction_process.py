@@ -21,6 +21,8 @@ import socket
 import threading
 from collections.abc import Callable
 
+from extraction.engine.fingerprint import Fingerprints
+
 from .capture import query_answers
 from .framing import Outbox, recv, send
 from .helper_process import become_helper, fork_child, reap, shut
@@ -208,7 +210,13 @@ def run_extraction(pipeline, receive, reply, answer_queries: bool = False) -> No
     """The child's loop, apart from its process: ``receive()`` gives the next list of messages
     (None at the end), ``reply(list)`` sends what they produced, once per list received."""
     out: list[tuple] = []
-    pipeline.on_events = lambda rows: out.append(("rows", rows, pipeline.lines))
+    fingerprints = Fingerprints()
+
+    def on_events(rows: list[dict]) -> None:
+        fingerprints.mark(rows)  # here, not in the writer: the writer is the tap's last stage
+        out.append(("rows", rows, pipeline.lines))
+
+    pipeline.on_events = on_events
     pipeline.on_output = None  # the reader publishes the output itself, at once
     while True:
         batch = receive()

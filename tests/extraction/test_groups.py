@@ -215,3 +215,17 @@ def test_pruning_events_deletes_them_in_one_statement_and_keeps_a_representative
     group.refresh_from_db()
     assert first.seq == 1
     assert group.representative_event.seq == 5  # the latest occurrence stands in
+
+
+def test_the_writer_takes_the_fingerprint_a_row_comes_with_and_computes_a_missing_or_bad_one():
+    from extraction.engine.fingerprint import ROW_KEY, fingerprint
+
+    session = ProcessSession.start("a", command_line="x")
+    start = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    marked, unmarked, damaged = error_rows(3, start)
+    marked[ROW_KEY] = "f" * 32  # as the tap's extraction process hands it over
+    damaged[ROW_KEY] = "not a fingerprint"
+    insert(session, [marked, unmarked, damaged])
+    own = fingerprint("error", unmarked["rule"], unmarked["content"], unmarked["metadata"])
+    stored = dict(ExtractionEvent.objects.values_list("seq", "group_id"))
+    assert stored == {1: "f" * 32, 2: own, 3: own}

@@ -115,3 +115,15 @@ def test_a_dead_extraction_process_does_not_hold_the_tap():
     extraction.idle()
     assert extraction.close(60) == (0, 0)
     assert extraction.dead and extraction.caught_up()
+
+
+def test_errors_and_warnings_come_back_with_their_fingerprints_for_the_writer():
+    from extraction.engine.fingerprint import ROW_KEY, fingerprint
+
+    replies = run([[("feed", 0.1, "ERROR: job 7 failed\nWARNING: disk 91% full\nloss=0.5\n")]])
+    rows = replies[0][1]
+    assert [r["event_type"] for r in rows] == ["error", "warning", "metric"]
+    for row in rows[:2]:
+        expected = fingerprint(row["event_type"], row["rule"], row["content"], row["metadata"])
+        assert row[ROW_KEY] == expected
+    assert ROW_KEY not in rows[2]  # metrics are not grouped
