@@ -6,21 +6,40 @@ A PTY hands over at most 4 KiB per read and the kernel's tty layer makes each re
 ``select()`` before it) cost ~100 µs: about 40 % of the tap's reader time in PTY mode went to
 those system calls, during which the reader was not running the pipeline. This process does
 the reads on the other core and writes the bytes into a pipe, which the reader empties 64 KiB
-at a time as in pipe mode; the pipe's 1 MiB lets the program run ahead of the pipeline.
+at a time as in pipe mode.
+
+It also keeps the program from waiting for the reader. A program that fills the PTY's small
+buffer (~4 KiB read side) blocks until someone reads it, so whatever reads the PTY sets the
+program's pace. The reader redacts, records and hands every byte on, ~1 µs per 100 bytes
+(session 9, bench input of 89 MB: 2.0 s of the reader against 0.9 s for asciinema rec to read
+it all), so with only the pipe's 1 MiB in between the program ran at the reader's pace: 2.3×
+its time under asciinema rec. What the pipe cannot take now waits here, in memory, up to
+MAX_BACKLOG_BYTES, and the PTY is read at once: the program runs at the pace of this loop
+(read, write), as under asciinema rec, and the reader catches up behind it, as the extraction
+does behind the reader (its own backlog: sessions/tap/extraction_process.py). Past the bound
+the PTY waits: memory stays bounded and the program is held back again.
 
 It imports nothing but the standard library (and starts without ``site``, ~15 ms), stops at the
-PTY's end (EIO once the last holder of the terminal is gone) or when the tap's end of the pipe
-closes, ignores terminal signals (the tap forwards those to the program), and dies with the tap.
+PTY's end (EIO once the last holder of the terminal is gone) after its backlog is written, or
+when the tap's end of the pipe closes, ignores terminal signals (the tap forwards those to the
+program), and dies with the tap.
 """
 
 import ctypes
 import os
 import signal
 import sys
+import threading
+from collections import deque
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
 READ_SIZE = 65536
+# What waits here for the reader, at most: the bench input's 89 MB flood needs ~50 MB of it
+# (the reader goes at about half the program's pace), and the extraction's own backlog is 128 MiB.
+MAX_BACKLOG_BYTES = 64 << 20
+# One write() to the pipe takes this much of the backlog at most (the pipe holds 1 MiB).
+WRITE_SIZE = 1 << 20
 
 
 def main(master: int, tap_pid: int) -> int:
@@ -31,20 +50,85 @@ def main(master: int, tap_pid: int) -> int:
         return 1  # the tap died before the death signal was armed
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP):
         signal.signal(sig, signal.SIG_IGN)
+    return pump(master, 1)
+
+
+class Backlog:
+    """Chunks read from the PTY and not yet taken by the pipe, at most MAX_BACKLOG_BYTES."""
+
+    def __init__(self, max_bytes: int = MAX_BACKLOG_BYTES):
+        self.max_bytes = max_bytes
+        self.chunks: deque[bytes] = deque()
+        self.size = 0
+        self.ended = False  # the PTY has ended: what is left is written, then the pipe closes
+        self.gone = False  # the tap's end of the pipe is closed
+        self.cond = threading.Condition()
+
+    def put(self, data: bytes) -> bool:
+        """False once the tap is gone."""
+        with self.cond:
+            while self.size >= self.max_bytes and not self.gone:
+                self.cond.wait()
+            self.chunks.append(data)
+            self.size += len(data)
+            self.cond.notify()
+            return not self.gone
+
+    def end(self) -> None:
+        with self.cond:
+            self.ended = True
+            self.cond.notify()
+
+    def take(self) -> bytes | None:
+        """Up to WRITE_SIZE of what waits, as one write; None at the end."""
+        with self.cond:
+            while not self.chunks and not self.ended:
+                self.cond.wait()
+            if not self.chunks:
+                return None
+            head = [self.chunks.popleft()]
+            size = len(head[0])
+            while self.chunks and size + len(self.chunks[0]) <= WRITE_SIZE:
+                head.append(self.chunks.popleft())
+                size += len(head[-1])
+            self.size -= size
+            self.cond.notify()
+            return b"".join(head) if len(head) > 1 else head[0]
+
+    def close(self) -> None:
+        with self.cond:
+            self.gone = True
+            self.cond.notify_all()
+
+
+def pump(master: int, out: int) -> int:
+    """This thread reads the PTY; another writes the pipe, taking everything that waits in one
+    write (the reader then gets large chunks too, and the pipeline runs once per chunk)."""
+    backlog = Backlog()
+    writer = threading.Thread(target=_write_loop, args=(backlog, out), daemon=True)
+    writer.start()
     while True:
         try:
             data = os.read(master, READ_SIZE)
         except OSError:  # EIO: nobody holds the terminal's other side any more
-            return 0
+            data = b""
         if not data:
+            backlog.end()
+            writer.join()
             return 0
+        if not backlog.put(data):
+            return 0  # the tap is gone
+
+
+def _write_loop(backlog: Backlog, out: int) -> None:
+    while (data := backlog.take()) is not None:
         view = memoryview(data)
-        while view:
-            try:
-                written = os.write(1, view)
-            except OSError:  # the tap is gone (EPIPE)
-                return 0
-            view = view[written:]
+        try:
+            while view:
+                view = view[os.write(out, view) :]
+        except OSError:  # the tap is gone (EPIPE)
+            backlog.close()
+            return
 
 
 if __name__ == "__main__":

@@ -1,0 +1,74 @@
+"""The PTY reader process (sessions/pty_pump.py): the program's pace is its own, not the tap's.
+
+A real pseudo-terminal, a real program writing to it and the real pump process; the test plays
+the tap's reader, which reads the pump's pipe late or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tty
+
+from sessions.tap.capture import PTY_PUMP
+
+# Far more than a pipe (1 MiB at most) and the PTY's own buffers hold.
+FLOOD_BYTES = 8 << 20
+
+
+def start_pump(master: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-I", "-S", PTY_PUMP, str(master), str(os.getpid())],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        pass_fds=(master,),
+    )
+
+
+def start_program(slave: int, code: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", code], stdin=slave, stdout=slave, stderr=slave, close_fds=True
+    )
+
+
+def raw_pty() -> tuple[int, int]:
+    master, slave = os.openpty()
+    tty.setraw(slave)  # the bytes as written: no "\n" → "\r\n"
+    return master, slave
+
+
+def test_the_program_finishes_while_the_taps_reader_is_not_reading():
+    master, slave = raw_pty()
+    pump = start_pump(master)
+    data = bytes(range(256)) * (FLOOD_BYTES // 256)
+    program = start_program(
+        slave,
+        "import os, sys\n"
+        f"data = bytes(range(256)) * {FLOOD_BYTES // 256}\n"
+        "view = memoryview(data)\n"
+        "while view:\n"
+        "    view = view[os.write(1, view):]\n",
+    )
+    os.close(slave)
+    # Nobody reads the pump's pipe yet: the program is done all the same (it used to block
+    # once the pipe's 1 MiB was full, at the tap reader's pace).
+    assert program.wait(timeout=120) == 0
+    out = pump.stdout.read()
+    assert pump.wait(timeout=60) == 0
+    os.close(master)
+    assert len(out) == len(data)
+    assert out == data
+
+
+def test_the_pump_ends_when_the_taps_end_of_the_pipe_closes():
+    master, slave = raw_pty()
+    pump = start_pump(master)
+    program = start_program(slave, "import os\nwhile True:\n    os.write(1, b'x' * 65536)\n")
+    assert pump.stdout.read(1 << 16)
+    pump.stdout.close()
+    assert pump.wait(timeout=60) == 0
+    program.kill()
+    program.wait()
+    os.close(slave)
+    os.close(master)
