@@ -1,23 +1,25 @@
 """Copies a pseudo-terminal's output into a pipe, in a process of its own.
 
-    python -I -S sessions/pty_pump.py MASTER_FD TAP_PID     (started by ChildRunner, PTY mode)
+    python -I -S sessions/pty_pump.py MASTER_FD TAP_PID [TERMINAL_FD]   (ChildRunner, PTY mode)
 
 A PTY hands over at most 4 KiB per read and the kernel's tty layer makes each read (and the
 ``select()`` before it) cost ~100 µs: about 40 % of the tap's reader time in PTY mode went to
 those system calls, during which the reader was not running the pipeline. This process does
-the reads on the other core and writes the bytes into a pipe, which the reader empties 64 KiB
-at a time as in pipe mode.
+the reads on the other core, copies the bytes to the person's terminal (as asciinema rec does:
+the terminal first) and writes them into a pipe, which the reader empties 64 KiB at a time as
+in pipe mode, to record and extract them.
 
 It also keeps the program from waiting for the reader. A program that fills the PTY's small
 buffer (~4 KiB read side) blocks until someone reads it, so whatever reads the PTY sets the
-program's pace. The reader redacts, records and hands every byte on, ~1 µs per 100 bytes
+program's pace. The reader redacts, records and hands every byte on, ~2 µs per 100 bytes
 (session 9, bench input of 89 MB: 2.0 s of the reader against 0.9 s for asciinema rec to read
 it all), so with only the pipe's 1 MiB in between the program ran at the reader's pace: 2.3×
 its time under asciinema rec. What the pipe cannot take now waits here, in memory, up to
 MAX_BACKLOG_BYTES, and the PTY is read at once: the program runs at the pace of this loop
 (read, write), as under asciinema rec, and the reader catches up behind it, as the extraction
 does behind the reader (its own backlog: sessions/tap/extraction_process.py). Past the bound
-the PTY waits: memory stays bounded and the program is held back again.
+the PTY waits: memory stays bounded and the program is held back again. (A pump killed with a
+backlog loses it from the recording, not from the terminal; the reader then reads the PTY.)
 
 It imports nothing but the standard library (and starts without ``site``, ~15 ms), stops at the
 PTY's end (EIO once the last holder of the terminal is gone) after its backlog is written, or
@@ -27,6 +29,7 @@ program), and dies with the tap.
 
 import ctypes
 import os
+import select
 import signal
 import sys
 import threading
@@ -42,7 +45,7 @@ MAX_BACKLOG_BYTES = 64 << 20
 WRITE_SIZE = 1 << 20
 
 
-def main(master: int, tap_pid: int) -> int:
+def main(master: int, tap_pid: int, terminal: int | None = None) -> int:
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     libc.prctl(_PR_SET_NAME, b"streamtap-pty")  # at most 15 bytes
@@ -50,7 +53,7 @@ def main(master: int, tap_pid: int) -> int:
         return 1  # the tap died before the death signal was armed
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP):
         signal.signal(sig, signal.SIG_IGN)
-    return pump(master, 1)
+    return pump(master, 1, terminal)
 
 
 class Backlog:
@@ -101,9 +104,10 @@ class Backlog:
             self.cond.notify_all()
 
 
-def pump(master: int, out: int) -> int:
-    """This thread reads the PTY; another writes the pipe, taking everything that waits in one
-    write (the reader then gets large chunks too, and the pipeline runs once per chunk)."""
+def pump(master: int, out: int, terminal: int | None = None) -> int:
+    """This thread reads the PTY and copies each chunk to ``terminal`` (the person's, when the
+    tap has one) first; another writes the pipe, taking everything that waits in one write (the
+    reader then gets large chunks too, and the pipeline runs once per chunk)."""
     backlog = Backlog()
     writer = threading.Thread(target=_write_loop, args=(backlog, out), daemon=True)
     writer.start()
@@ -116,8 +120,28 @@ def pump(master: int, out: int) -> int:
             backlog.end()
             writer.join()
             return 0
+        if terminal is not None and not _echo(terminal, data):
+            terminal = None  # the tap's output went away (closed pipe): keep recording
         if not backlog.put(data):
             return 0  # the tap is gone
+
+
+def _echo(terminal: int, data: bytes) -> bool:
+    """All of ``data`` to the terminal, as the program wrote it; False once it cannot take it.
+
+    Here and not in the tap's reader, and before the backlog: the terminal shows the output at
+    the program's pace (a slow terminal holds the program back as without streamtap, and after
+    a Ctrl-C the screen stops as soon as the program does), while the recording and the
+    extraction may run behind."""
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(terminal, view) :]
+        except BlockingIOError:  # a terminal left non-blocking by someone else
+            select.select([], [terminal], [], 1.0)
+        except OSError:
+            return False
+    return True
 
 
 def _write_loop(backlog: Backlog, out: int) -> None:
@@ -132,4 +156,5 @@ def _write_loop(backlog: Backlog, out: int) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]), int(sys.argv[2])))
+    terminal = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    sys.exit(main(int(sys.argv[1]), int(sys.argv[2]), terminal))

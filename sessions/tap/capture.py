@@ -260,10 +260,13 @@ class ChildRunner:
             )
             os.close(slave)
             self.master = master
-            # The PTY is read by a process of its own when it starts; else by us, directly.
-            self.pump = _start_pty_pump(master)
-            source = self.pump.stdout.fileno() if self.pump is not None else master
-            self.out_fds = {source: self.stdout_fd}
+            # The PTY is read by a process of its own when it starts, which copies the output
+            # to the terminal too (None here: nothing for the reader to copy); else by us.
+            self.pump, echoes = _start_pty_pump(master, self.stdout_fd)
+            if self.pump is not None:
+                self.out_fds = {self.pump.stdout.fileno(): None if echoes else self.stdout_fd}
+            else:
+                self.out_fds = {master: self.stdout_fd}
             self._child_in = master
             if os.isatty(self.stdin_fd):
                 self._saved_tty = termios.tcgetattr(self.stdin_fd)
@@ -350,7 +353,8 @@ class ChildRunner:
             self._restore(old_handlers)
 
     def _read_output(self, fd: int, decoders: dict, state: ReaderState) -> None:
-        """One read of the program's output: to the terminal, then to the pipeline."""
+        """One read of the program's output: to the terminal (unless the PTY reader process
+        copied it there already), then to the pipeline."""
         try:
             data = os.read(fd, READ_SIZE)
         except OSError as exc:  # EIO: the pty's last writer is gone
@@ -360,8 +364,9 @@ class ChildRunner:
         if data and len(data) < READ_SIZE:
             data = _read_available(fd, data)
         if not data and self._pump_failed(fd):
-            # The PTY reader was killed: read the terminal ourselves.
-            self.out_fds[self.master] = self.out_fds.pop(fd)
+            # The PTY reader was killed: read the terminal (and copy it) ourselves.
+            self.out_fds.pop(fd)
+            self.out_fds[self.master] = self.stdout_fd
             decoders[self.master] = decoders.pop(fd)
             return
         if not data:
@@ -370,7 +375,8 @@ class ChildRunner:
                 self.pipeline.feed(self.offset(), tail)
             del self.out_fds[fd]
             return
-        self._passthrough(self.out_fds[fd], data)
+        if self.out_fds[fd] is not None:
+            self._passthrough(self.out_fds[fd], data)
         self.bytes_out += len(data)
         offset = self.offset()
         if state.pause_before(offset, self.pipeline.last_offset):
@@ -545,25 +551,37 @@ class ChildRunner:
                 pass
 
 
-def _start_pty_pump(master: int) -> subprocess.Popen | None:
-    """The process that copies the PTY's output into a pipe (sessions/pty_pump.py), or None."""
+def _start_pty_pump(master: int, terminal: int) -> tuple[subprocess.Popen | None, bool]:
+    """The process that copies the PTY's output to ``terminal`` and into a pipe
+    (sessions/pty_pump.py), or None; and whether it copies to the terminal."""
+    try:
+        # Under a number of its own: the pump's own 1 is the pipe.
+        terminal_copy = os.dup(terminal)
+    except OSError:
+        terminal_copy = None  # no terminal to copy to: the reader's passthrough says so
+    argv = [sys.executable, "-I", "-S", PTY_PUMP, str(master), str(os.getpid())]
+    if terminal_copy is not None:
+        argv.append(str(terminal_copy))
     try:
         pump = subprocess.Popen(
-            [sys.executable, "-I", "-S", PTY_PUMP, str(master), str(os.getpid())],
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            pass_fds=(master,),
+            pass_fds=(master,) if terminal_copy is None else (master, terminal_copy),
             # Out of the terminal's process group: keys like Ctrl-C are the program's business.
             start_new_session=True,
         )
     except OSError:
-        return None
+        return None, False
+    finally:
+        if terminal_copy is not None:
+            os.close(terminal_copy)
     try:
         fcntl.fcntl(pump.stdout.fileno(), fcntl.F_SETPIPE_SZ, PUMP_PIPE_SIZE)
     except OSError:
         pass  # a lower pipe-max-size: the default 64 KiB still works
-    return pump
+    return pump, terminal_copy is not None
 
 
 def _take_controlling_tty() -> None:

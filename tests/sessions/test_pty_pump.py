@@ -12,17 +12,21 @@ import sys
 import tty
 
 from sessions.tap.capture import PTY_PUMP
+from tests.helpers import wait_for
 
 # Far more than a pipe (1 MiB at most) and the PTY's own buffers hold.
 FLOOD_BYTES = 8 << 20
 
 
-def start_pump(master: int) -> subprocess.Popen:
+def start_pump(master: int, terminal: int | None = None) -> subprocess.Popen:
+    argv = [sys.executable, "-I", "-S", PTY_PUMP, str(master), str(os.getpid())]
+    if terminal is not None:
+        argv.append(str(terminal))
     return subprocess.Popen(
-        [sys.executable, "-I", "-S", PTY_PUMP, str(master), str(os.getpid())],
+        argv,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        pass_fds=(master,),
+        pass_fds=(master,) if terminal is None else (master, terminal),
     )
 
 
@@ -38,9 +42,11 @@ def raw_pty() -> tuple[int, int]:
     return master, slave
 
 
-def test_the_program_finishes_while_the_taps_reader_is_not_reading():
+def test_the_program_finishes_while_the_taps_reader_is_not_reading(tmp_path):
     master, slave = raw_pty()
-    pump = start_pump(master)
+    terminal = os.open(tmp_path / "terminal", os.O_WRONLY | os.O_CREAT)
+    pump = start_pump(master, terminal)
+    os.close(terminal)
     data = bytes(range(256)) * (FLOOD_BYTES // 256)
     program = start_program(
         slave,
@@ -52,8 +58,10 @@ def test_the_program_finishes_while_the_taps_reader_is_not_reading():
     )
     os.close(slave)
     # Nobody reads the pump's pipe yet: the program is done all the same (it used to block
-    # once the pipe's 1 MiB was full, at the tap reader's pace).
+    # once the pipe's 1 MiB was full, at the tap reader's pace), and the terminal shows it all.
     assert program.wait(timeout=120) == 0
+    wait_for(lambda: (tmp_path / "terminal").stat().st_size == len(data))
+    assert (tmp_path / "terminal").read_bytes() == data
     out = pump.stdout.read()
     assert pump.wait(timeout=60) == 0
     os.close(master)
