@@ -35,9 +35,12 @@ log = logging.getLogger(__name__)
 # prompts, late enough that aider redrew its question and it was reported twice
 # (tests/agents/test_terminal_flows.py failed 2 of 2 at 5 and passed at 0). Prompts come first.
 NICENESS = 0
-# Output waiting in the tap for the extraction process beyond which the reader waits (the
-# program is then held back): ~1.4 bench inputs of 89 MB.
-MAX_BACKLOG_BYTES = 128 << 20
+# Output waiting in the tap for the extraction process beyond which the reader waits. The
+# program is not held back by it: the output pumps (sessions/pty_pump.py) hold the larger
+# backlog, as bytes in a small process. Here it costs ~2.5× its size in the tap (queued text,
+# the frame being sent): 128 MiB made a 1M-line flood peak at 204 MB, 4 MiB at 92 MB, with the
+# program's time unchanged (bench_program_time, session 9).
+MAX_BACKLOG_BYTES = 4 << 20
 
 
 class ExtractionProcess:
