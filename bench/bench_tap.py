@@ -57,7 +57,7 @@ from _common import (  # noqa: E402
 TARGET_RSS_MB = 100
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WRITER_COMM = "streamtap-db"  # the writer process's name (sessions/writer_process.py)
-PUMP_COMM = "streamtap-pty"  # the PTY reader's name (sessions/pty_pump.py), PTY mode only
+PUMP_COMM = "streamtap-out"  # the output pump's name (sessions/pty_pump.py)
 RUNS = ("cat", "cat|tee", "asciinema", "tap-pipe", "tap-pty", "tap-record")
 
 

@@ -82,7 +82,7 @@ SLOW_TESTS = {
     "sessions/test_tap_command.py::test_a_ten_megabyte_line_is_handled": 5,
     "sessions/test_tap_command.py::test_pty_mode_ends_with_the_program_when_a_background_child_keeps_the_terminal": 5,
     "sessions/test_tap_command.py::test_extract_over_the_recording_finds_what_the_tap_stored": 5,
-    "sessions/test_tap_command.py::test_the_writer_and_extraction_processes_die_with_a_killed_tap": 5,
+    "sessions/test_tap_command.py::test_the_writer_extraction_and_output_processes_die_with_a_killed_tap": 5,
     "sessions/test_tap_command.py::test_quiet_child_gets_its_events_stored_by_the_timer": 4,
     "sessions/test_tap_command.py::test_binary_output_passes_through_byte_for_byte_and_is_recorded": 4,
     "sessions/test_tap_command.py::test_pty_mode_reads_the_terminal_in_a_process_that_dies_with_a_killed_tap": 4,

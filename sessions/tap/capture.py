@@ -207,7 +207,9 @@ class ChildRunner:
         self.size = terminal_size(stdout_fd) or terminal_size(stdin_fd) or _env_size()
         self.detached = not os.isatty(stdout_fd)
         self.proc: subprocess.Popen | None = None
-        self.pump: subprocess.Popen | None = None
+        # The output pumps (sessions/pty_pump.py) by the fd the reader reads: each with the fd
+        # it reads for us and the terminal it copies to.
+        self.pumps: dict[int, tuple[subprocess.Popen, int, int]] = {}
         self._mono0 = time.monotonic()
         self.bytes_out = 0
         self._inject: list[bytes] = []
@@ -260,13 +262,7 @@ class ChildRunner:
             )
             os.close(slave)
             self.master = master
-            # The PTY is read by a process of its own when it starts, which copies the output
-            # to the terminal too (None here: nothing for the reader to copy); else by us.
-            self.pump, echoes = _start_pty_pump(master, self.stdout_fd)
-            if self.pump is not None:
-                self.out_fds = {self.pump.stdout.fileno(): None if echoes else self.stdout_fd}
-            else:
-                self.out_fds = {master: self.stdout_fd}
+            self.out_fds = dict([self._pumped(master, self.stdout_fd)])
             self._child_in = master
             if os.isatty(self.stdin_fd):
                 self._saved_tty = termios.tcgetattr(self.stdin_fd)
@@ -283,10 +279,15 @@ class ChildRunner:
                 close_fds=True,
                 umask=user_umask(),
             )
-            self.out_fds = {
-                self.proc.stdout.fileno(): self.stdout_fd,
-                self.proc.stderr.fileno(): self.stderr_fd,
-            }
+            # Through pumps as in PTY mode: a pipe of 64 KiB between the program and the reader
+            # made the program's pace the reader's (bench input: 1.7-2.0× its time under
+            # asciinema rec, issue 19.1).
+            self.out_fds = dict(
+                [
+                    self._pumped(self.proc.stdout.fileno(), self.stdout_fd),
+                    self._pumped(self.proc.stderr.fileno(), self.stderr_fd),
+                ]
+            )
             self._child_in = self.proc.stdin.fileno()
             if not _is_readable_source(self.stdin_fd):
                 # Run directly, the program would read EOF from /dev/null at once; a pipe left
@@ -364,10 +365,11 @@ class ChildRunner:
         if data and len(data) < READ_SIZE:
             data = _read_available(fd, data)
         if not data and self._pump_failed(fd):
-            # The PTY reader was killed: read the terminal (and copy it) ourselves.
+            # The pump was killed: read its source (and copy it) ourselves.
+            _, source, terminal = self.pumps.pop(fd)
             self.out_fds.pop(fd)
-            self.out_fds[self.master] = self.stdout_fd
-            decoders[self.master] = decoders.pop(fd)
+            self.out_fds[source] = terminal
+            decoders[source] = decoders.pop(fd)
             return
         if not data:
             tail = decoders[fd].decode(b"", final=True)
@@ -390,12 +392,22 @@ class ChildRunner:
 
     # ---- helpers ----
 
+    def _pumped(self, source: int, terminal: int) -> tuple[int, int | None]:
+        """A pump for ``source`` when one starts: (the fd the reader reads, where the reader
+        copies what it reads: None when the pump copies to the terminal itself)."""
+        pump, echoes = _start_pty_pump(source, terminal)
+        if pump is None:
+            return source, terminal
+        self.pumps[pump.stdout.fileno()] = (pump, source, terminal)
+        return pump.stdout.fileno(), None if echoes else terminal
+
     def _pump_failed(self, fd: int) -> bool:
-        """The end of the PTY reader's pipe came from its death, not from the terminal's end."""
-        if self.pump is None or fd != self.pump.stdout.fileno():
+        """The end of a pump's pipe came from its death, not from its source's end."""
+        entry = self.pumps.get(fd)
+        if entry is None:
             return False
         # Its pipe closes as it exits: the status is there at once.
-        return self.pump.wait() != 0
+        return entry[0].wait() != 0
 
     def _passthrough(self, fd: int, data: bytes) -> None:
         if not self._passthrough_ok.get(fd, False):
@@ -538,12 +550,12 @@ class ChildRunner:
                 os.close(fd)
             except OSError:
                 pass
-        if self.pump is not None:
-            # Still reading only when a descendant of the program holds the terminal open.
-            if self.pump.poll() is None:
-                self.pump.kill()
-            self.pump.wait()
-            self.pump.stdout.close()
+        for pump, _, _ in self.pumps.values():
+            # Still reading only when a descendant of the program holds its output open.
+            if pump.poll() is None:
+                pump.kill()
+            pump.wait()
+            pump.stdout.close()
         if self.use_pty:
             try:
                 os.close(self.master)

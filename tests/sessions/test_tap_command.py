@@ -100,18 +100,19 @@ def test_missing_program_leaves_no_session_and_no_writer_behind(tap_env):
     assert ProcessSession.objects.count() == 0
 
 
-def test_the_writer_and_extraction_processes_die_with_a_killed_tap(tap_env):
+def test_the_writer_extraction_and_output_processes_die_with_a_killed_tap(tap_env):
     code = "import time; print('ERROR: one', flush=True); time.sleep(60)"
     proc = start_tap(tap_env, "--", *py(code), start_new_session=True)
     assert proc.stdout.readline() == b"ERROR: one\n"
     session = wait_for(lambda: ProcessSession.objects.first())
-    # The tap's children: the program, the writer process and the extraction process.
-    wait_for(lambda: set(helpers_of(proc.pid, session.pid)) == {"streamtap-db", "streamtap-ext"})
-    helpers = helpers_of(proc.pid, session.pid)
+    # The tap's children: the program, the writer process, the extraction process and an
+    # output pump for each of the program's stdout and stderr.
+    expected = ["streamtap-db", "streamtap-ext", "streamtap-out", "streamtap-out"]
+    helpers = wait_for(lambda: helper_pids_if(proc.pid, session.pid, expected))
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     os.killpg(session.pid, signal.SIGKILL)  # the program leads its own group
-    for pid in helpers.values():
+    for pid in helpers:
         wait_for(lambda pid=pid: not alive(pid), timeout=10)
 
 
@@ -120,6 +121,12 @@ def comm(pid: int) -> str:
         return Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
         return ""
+
+
+def helper_pids_if(tap_pid: int, program_pid: int, names: list[str]) -> list[int] | None:
+    """The tap's own child processes once their names are ``names`` (in any order)."""
+    pids = [p for p in children_of(tap_pid) if p != program_pid]
+    return pids if sorted(map(comm, pids)) == sorted(names) else None
 
 
 def helpers_of(tap_pid: int, program_pid: int) -> dict[str, int]:
@@ -139,12 +146,12 @@ def test_pty_mode_reads_the_terminal_in_a_process_that_dies_with_a_killed_tap(ta
     session = wait_for(lambda: ProcessSession.objects.first())
     wait_for(lambda: len(helpers_of(proc.pid, session.pid)) == 3)
     kids = {**helpers_of(proc.pid, session.pid), "program": session.pid}
-    assert set(kids) == {"program", "streamtap-db", "streamtap-ext", "streamtap-pty"}
+    assert set(kids) == {"program", "streamtap-db", "streamtap-ext", "streamtap-out"}
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     # The PTY reader goes with the tap; then nobody holds the terminal and the program, whose
     # controlling terminal it was, gets SIGHUP as when a terminal window is closed.
-    wait_for(lambda: not alive(kids["streamtap-pty"]), timeout=10)
+    wait_for(lambda: not alive(kids["streamtap-out"]), timeout=10)
     wait_for(lambda: not alive(kids["program"]), timeout=10)
     wait_for(lambda: not alive(kids["streamtap-db"]), timeout=10)
     wait_for(lambda: not alive(kids["streamtap-ext"]), timeout=10)
@@ -163,13 +170,41 @@ def test_pty_mode_reads_the_terminal_itself_when_its_reader_process_is_killed(ta
     proc = start_pty_tap(tap_env, code)
     assert proc.stdout.readline() == b"before\r\n"
     session = wait_for(lambda: ProcessSession.objects.first())
-    pump = wait_for(lambda: helpers_of(proc.pid, session.pid).get("streamtap-pty"))
+    pump = wait_for(lambda: helpers_of(proc.pid, session.pid).get("streamtap-out"))
     os.kill(pump, signal.SIGKILL)
     go.touch()
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 3
     assert out == b"after\r\n"
     assert "before\r\nafter\r\n" in recorded_output(only_session())
+
+
+def test_pipe_mode_reads_the_programs_output_itself_when_its_pumps_are_killed(tap_env, tmp_path):
+    go = tmp_path / "go"
+    code = (
+        "import os, sys, time\n"
+        "print('before', flush=True)\n"
+        "print('warned first', file=sys.stderr, flush=True)\n"
+        f"while not os.path.exists({str(go)!r}):\n"
+        "    time.sleep(0.05)\n"
+        "print('after', flush=True)\n"
+        "print('warned again', file=sys.stderr, flush=True)\n"
+        "sys.exit(3)\n"
+    )
+    proc = start_tap(tap_env, "--pipe", "--", *py(code), stdin=subprocess.DEVNULL)
+    assert proc.stdout.readline() == b"before\n"
+    session = wait_for(lambda: ProcessSession.objects.first())
+    names = ["streamtap-db", "streamtap-ext", "streamtap-out", "streamtap-out"]
+    for pid in wait_for(lambda: helper_pids_if(proc.pid, session.pid, names)):
+        if comm(pid) == "streamtap-out":
+            os.kill(pid, signal.SIGKILL)
+    go.touch()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3
+    assert out == b"after\n"
+    assert b"warned again\n" in err
+    recorded = recorded_output(only_session())
+    assert "before\n" in recorded and "after\n" in recorded and "warned again\n" in recorded
 
 
 def test_pty_mode_ends_with_the_program_when_a_background_child_keeps_the_terminal(
