@@ -263,7 +263,9 @@ def verdicts(output: str) -> list[tuple[str, bool]]:
         if text.startswith("|"):
             cells = [c.strip() for c in text.strip("|").split("|")]
             text = " · ".join(c for c in cells if c)
-        found.append((text.replace("✓", "").replace("✗", "").strip(" ·"), ok))
+        verdict = (text.replace("✓", "").replace("✗", "").strip(" ·"), ok)
+        if verdict not in found:  # a script may print its verdicts again in a closing summary
+            found.append(verdict)
     return found
 
 
