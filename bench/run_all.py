@@ -276,7 +276,8 @@ def render(outcomes: list[Outcome], info: dict, quick: bool, total: float, kept:
         "",
         "Written by `make bench` (`bench/run_all.py`); every figure below comes from the run "
         "described here. Re-run it rather than editing this page. Ratios are against peers "
-        "measured in the same run.",
+        "measured in the same run. Where a target is missed, "
+        "[tap-performance.md](tap-performance.md) names the remaining cost with a profile.",
         "",
     ]
     if quick:
