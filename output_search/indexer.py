@@ -4,8 +4,9 @@ The recording is the write-ahead log and is already redacted, so the indexer tai
 than sitting in the tap's per-chunk path (which must never touch the database): the tap's writer
 process calls ``after_batch`` once per committed batch, with a small time budget; the server's
 sweep (``catch_up_recent``, sessions/liveness.py) and its searches, ``recover``/``import_cast``
-and ``manage.py index_output`` index whatever is left. Every call resumes from ``OutputIndexState`` and writes ``INSERT … ON CONFLICT
-DO NOTHING``, so running two at once or twice over is harmless.
+and ``manage.py index_output`` index whatever is left. Every call resumes from
+``OutputIndexState`` and writes ``INSERT … ON CONFLICT DO NOTHING``, so running two at once or
+twice over is harmless.
 
 Lines are numbered as the extractor numbers them (1 + the newlines before), stored ANSI-stripped
 with carriage returns resolved (``extraction.engine.text.clean_line``), blank lines left out.

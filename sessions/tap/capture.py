@@ -354,8 +354,8 @@ class ChildRunner:
             self._restore(old_handlers)
 
     def _read_output(self, fd: int, decoders: dict, state: ReaderState) -> None:
-        """One read of the program's output: to the terminal (unless the PTY reader process
-        copied it there already), then to the pipeline."""
+        """One read of the program's output: to the terminal (unless its pump copied it there
+        already), then to the pipeline."""
         try:
             data = os.read(fd, READ_SIZE)
         except OSError as exc:  # EIO: the pty's last writer is gone
@@ -395,7 +395,7 @@ class ChildRunner:
     def _pumped(self, source: int, terminal: int) -> tuple[int, int | None]:
         """A pump for ``source`` when one starts: (the fd the reader reads, where the reader
         copies what it reads: None when the pump copies to the terminal itself)."""
-        pump, echoes = _start_pty_pump(source, terminal)
+        pump, echoes = _start_pump(source, terminal)
         if pump is None:
             return source, terminal
         self.pumps[pump.stdout.fileno()] = (pump, source, terminal)
@@ -563,15 +563,16 @@ class ChildRunner:
                 pass
 
 
-def _start_pty_pump(master: int, terminal: int) -> tuple[subprocess.Popen | None, bool]:
-    """The process that copies the PTY's output to ``terminal`` and into a pipe
-    (sessions/pty_pump.py), or None; and whether it copies to the terminal."""
+def _start_pump(source: int, terminal: int) -> tuple[subprocess.Popen | None, bool]:
+    """The output pump (sessions/pty_pump.py) that copies ``source`` (the PTY, or one of the
+    program's pipes) to ``terminal`` and into a pipe to the reader, or None; and whether it
+    copies to the terminal."""
     try:
         # Under a number of its own: the pump's own 1 is the pipe.
         terminal_copy = os.dup(terminal)
     except OSError:
         terminal_copy = None  # no terminal to copy to: the reader's passthrough says so
-    argv = [sys.executable, "-I", "-S", PTY_PUMP, str(master), str(os.getpid())]
+    argv = [sys.executable, "-I", "-S", PTY_PUMP, str(source), str(os.getpid())]
     if terminal_copy is not None:
         argv.append(str(terminal_copy))
     try:
@@ -580,7 +581,7 @@ def _start_pty_pump(master: int, terminal: int) -> tuple[subprocess.Popen | None
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            pass_fds=(master,) if terminal_copy is None else (master, terminal_copy),
+            pass_fds=(source,) if terminal_copy is None else (source, terminal_copy),
             # Out of the terminal's process group: keys like Ctrl-C are the program's business.
             start_new_session=True,
         )
