@@ -372,6 +372,25 @@ def step_fence(block: Block, line: str) -> int:
     return _keep(block, line)
 
 
+# The steps whose block, once it has its first line, may end at a short pause: a log line or a
+# diagnostic that stands complete on its own and whose continuation (a stack, a caret, the next
+# `npm ERR!`) a program writes at the same moment. A traceback counts once it has its exception
+# line. The rest (sections, panics, reports, fences, user rules) wait for a line that ends them
+# or for the idle point.
+_SETTLING_STEPS = frozenset(
+    {step_log_record, step_indented, step_exception, step_npm, step_node_warning, step_linker}
+)
+
+
+def settles(block: Block) -> bool:
+    """Whether the open block is complete as it stands when the program pauses briefly."""
+    step = block.rule.step
+    state = block.state
+    if step is step_traceback or (step is step_log_record and state.get("mode") == "traceback"):
+        return state.get("phase") == "after_exc"
+    return step in _SETTLING_STEPS and len(block.lines) == 1
+
+
 def make_user_step(until: re.Pattern | None, while_: re.Pattern | None, max_lines: int):
     def step_user(block: Block, line: str) -> int:
         if len(block.lines) >= max_lines:

@@ -97,6 +97,18 @@ class Extractor:
             self._block = None
         return flushed + self._idle_prompt()
 
+    def settle(self) -> list[Event]:
+        """The program paused briefly (``SETTLE_SECONDS``) at the end of a line: an open block
+        that stands complete (``blocks.settles``: a lone error line that might have had a stack
+        under it, a traceback past its exception line) is finished now, so that a lone error
+        reaches the page in milliseconds rather than at the idle point. A block still under
+        way waits for the line that ends it or for ``idle()``; prompts are idle()'s alone."""
+        block = self._block
+        if block is None or self._partial.raw or not blocks.settles(block):
+            return []
+        self._block = None
+        return self._finish(block, at_close=True)
+
     def _idle_prompt(self) -> list[Event]:
         partial = self._partial.value()
         if partial.strip():

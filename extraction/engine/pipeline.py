@@ -2,10 +2,11 @@
 import_cast.
 
 Determinism is what makes recovery exact: the extractor sees exactly the chunks the recording
-holds, and the only time-dependent step, ``idle()`` (a prompt waiting for input), happens at
-points derived from the recorded timestamps — a gap of at least ``IDLE_SECONDS`` between two
-output chunks, and once at the end. Re-running a recording therefore yields the same
-``(session, seq)`` for every event, and writing them again is a no-op.
+holds, and the only time-dependent steps, ``settle()`` (a complete block is finished) and
+``idle()`` (a prompt waiting for input), happen at points derived from the recorded timestamps —
+a gap of at least ``SETTLE_SECONDS`` or ``IDLE_SECONDS`` between two output chunks, and once at
+the end. Re-running a recording therefore yields the same ``(session, seq)`` for every event,
+and writing them again is a no-op.
 
 Plain Python like the rest of the engine: the recorder is anything with ``output(offset, text)``,
 ``marker(offset, label)`` and ``flush()`` (the tap's asciicast writer), and the rows go to
@@ -28,6 +29,10 @@ from .rules import RuleSet
 from .screen import ScreenAnalyzer
 
 IDLE_SECONDS = 0.15
+# A shorter pause at the end of a line settles a block that stands complete (Extractor.settle):
+# a program writes a diagnostic's lines microseconds apart, and a lone error line then reaches
+# the page within milliseconds instead of waiting for the idle point.
+SETTLE_SECONDS = 0.004
 MARKER_LABEL_CHARS = 80
 AGENT_DETECT_LINES = 10
 
@@ -187,6 +192,17 @@ class Pipeline(RedactedOutput):
                 # reaches this idle point after it, as the live run did.
                 self._output(self.last_offset, tail)
         self._look_for_prompts()
+        return self._taken()
+
+    def settle(self) -> list[dict]:
+        """The program paused for ``SETTLE_SECONDS``: a block that stands complete is finished
+        (prompts wait for ``idle``). The live reader calls this before every idle point too,
+        and so does ``replay``."""
+        events = self.extractor.settle()
+        if events:
+            if self.screen is not None:
+                events = self._hold_line_prompts(events)
+            self._events(self.last_offset, events)
         return self._taken()
 
     def _look_for_prompts(self) -> None:
@@ -403,7 +419,8 @@ def replay(pipeline: Pipeline, events: Iterable, on_other=None) -> Iterator[list
     """Feed a recording's output through a pipeline with the live run's idle points, yielding
     the rows each step made.
 
-    The one place the idle rule for recordings lives (extract, recover, import_cast, tests).
+    The one place the settle and idle rules for recordings live (extract, recover, import_cast,
+    tests).
     ``events`` have ``offset``, ``code`` and ``data`` (``Chunk``, or the recording reader's);
     those other than output ("r", "i", "m") go to ``on_other``.
     """
@@ -413,9 +430,11 @@ def replay(pipeline: Pipeline, events: Iterable, on_other=None) -> Iterator[list
             if on_other is not None:
                 on_other(ev)
             continue
-        if previous is not None and ev.offset - previous >= IDLE_SECONDS:
-            yield pipeline.idle()
-            yield pipeline.release_overdue(ev.offset)
+        if previous is not None and ev.offset - previous >= SETTLE_SECONDS:
+            yield pipeline.settle()
+            if ev.offset - previous >= IDLE_SECONDS:
+                yield pipeline.idle()
+                yield pipeline.release_overdue(ev.offset)
         yield pipeline.feed(ev.offset, ev.data)
         previous = ev.offset
     yield pipeline.close()

@@ -24,9 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from extraction.engine.pipeline import IDLE_SECONDS, SETTLE_SECONDS
 from streamtap_site.file_modes import user_umask
 
-from ..pipeline import IDLE_SECONDS, Pipeline
+from ..pipeline import Pipeline
 
 READ_SIZE = 65536
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
@@ -118,21 +119,26 @@ def exit_status(returncode: int) -> tuple[int, int | None]:
 class ReaderState:
     """Where the reader loop stands between two ``select()`` calls.
 
-    Idle points (a prompt may be waiting) come from the output's own timing: a quiet spell of
-    ``IDLE_SECONDS`` after output, seen by the timer or, when a chunk arrives after a pause the
-    timer missed, by the chunk's offset. After the program exits, output is drained until
-    ``DRAIN_SECONDS`` of quiet.
+    Settle points (a complete block is finished) and idle points (a prompt may be waiting) come
+    from the output's own timing: a pause of ``SETTLE_SECONDS`` or ``IDLE_SECONDS`` after
+    output, seen by the timer or, when a chunk arrives after a pause the timer missed, by the
+    chunk's offset. Every idle point is a settle point first, as ``replay`` has it. After the
+    program exits, output is drained until ``DRAIN_SECONDS`` of quiet.
     """
 
     read_stdin: bool = False
     have_output: bool = False
     idle_fired: bool = True  # nothing new since the last idle point
+    settle_fired: bool = True  # nothing new since the last settle point
     last_data: float = 0.0  # monotonic time of the last output
     exited_at: float | None = None  # monotonic time the program was seen to have exited
     last_tick: float = 0.0
 
     def timeout(self, now: float) -> float:
-        """How long select() may wait: until the next idle point or the end of the drain."""
+        """How long select() may wait: until the next settle or idle point or the end of the
+        drain."""
+        if not self.settle_fired:
+            return max(0.0, self.last_data + SETTLE_SECONDS - now)
         if not self.idle_fired:
             return max(0.0, self.last_data + IDLE_SECONDS - now)
         if self.exited_at is not None:
@@ -143,10 +149,18 @@ class ReaderState:
         """A chunk at ``offset`` follows a pause the timer did not see (the reader was busy)."""
         return self.have_output and not self.idle_fired and offset - last_offset >= IDLE_SECONDS
 
+    def settle_before(self, offset: float, last_offset: float) -> bool:
+        """A chunk at ``offset`` follows a short pause the timer did not see."""
+        return self.have_output and not self.settle_fired and offset - last_offset >= SETTLE_SECONDS
+
     def output(self, now: float) -> None:
         self.have_output = True
         self.idle_fired = False
+        self.settle_fired = False
         self.last_data = now
+
+    def settle_due(self, now: float) -> bool:
+        return self.have_output and not self.settle_fired and now - self.last_data >= SETTLE_SECONDS
 
     def idle_due(self, now: float) -> bool:
         return self.have_output and not self.idle_fired and now - self.last_data >= IDLE_SECONDS
@@ -322,6 +336,9 @@ class ChildRunner:
                 self._forward_signals()
                 self._write_injected()
                 now = time.monotonic()
+                if state.settle_due(now):
+                    self.pipeline.settle()
+                    state.settle_fired = True
                 if state.idle_due(now):
                     self.pipeline.idle()
                     state.idle_fired = True
@@ -381,6 +398,8 @@ class ChildRunner:
             self._passthrough(self.out_fds[fd], data)
         self.bytes_out += len(data)
         offset = self.offset()
+        if state.settle_before(offset, self.pipeline.last_offset):
+            self.pipeline.settle()
         if state.pause_before(offset, self.pipeline.last_offset):
             self.pipeline.idle()
         text = decoders[fd].decode(data)

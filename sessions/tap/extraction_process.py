@@ -115,6 +115,10 @@ class ExtractionProcess:
     def feed(self, offset: float, text: str) -> None:
         self._put(("feed", offset, text), len(text))
 
+    def settle(self) -> None:
+        """A settle point: the child finishes a block that stands complete."""
+        self._put(("settle",))
+
     def idle(self) -> None:
         """An idle point: the child looks for a prompt once it has extracted everything before."""
         with self._cond:
@@ -229,6 +233,8 @@ def run_extraction(pipeline, receive, reply, answer_queries: bool = False) -> No
             kind = message[0]
             if kind == "feed":
                 pipeline.feed(message[1], message[2])
+            elif kind == "settle":
+                pipeline.settle()
             elif kind == "idle":
                 pipeline.idle()
                 out.append(("idle_done", message[1], pipeline.lines))

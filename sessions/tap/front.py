@@ -2,7 +2,7 @@
 
 Redact (secrets split across chunks), record (the write-ahead log), publish the terminal output,
 and hand the recorded text to the extraction, which runs elsewhere (``extraction_process``). The
-reader's interface is the one ``ChildRunner`` uses: ``feed``, ``idle``, ``holding_secret``,
+reader's interface is the one ``ChildRunner`` uses: ``feed``, ``settle``, ``idle``, ``holding_secret``,
 ``release_overdue``, ``last_offset``.
 """
 
@@ -24,7 +24,7 @@ class RecordingFront(RedactedOutput):
         recorder=None,
         on_output: Callable[[int, float, str], None] | None = None,
     ):
-        """``extraction``: anything with ``feed(offset, text)``, ``idle()`` and
+        """``extraction``: anything with ``feed(offset, text)``, ``settle()``, ``idle()`` and
         ``resize(cols, rows)`` (an ExtractionProcess, or a fake in tests)."""
         super().__init__(redactor=redactor, recorder=recorder, on_output=on_output)
         self.extraction = extraction
@@ -43,6 +43,11 @@ class RecordingFront(RedactedOutput):
         if tail:
             self._output(self.last_offset, tail)
             self.extraction.idle()
+
+    def settle(self) -> None:
+        """A short pause: the extraction finishes a block that stands complete. Held text stays
+        held (a secret's second half may follow), as ``Pipeline.settle`` does on a replay."""
+        self.extraction.settle()
 
     def idle(self) -> None:
         """The program has gone quiet: held text goes out (not a possible secret's start),

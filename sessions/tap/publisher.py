@@ -21,6 +21,7 @@ from collections import deque
 from ..live import (
     ALL_GROUP,
     INGEST_SALT,
+    FramePacer,
     event_row_to_wire,
     group_for_session,
     note_announced,
@@ -30,7 +31,7 @@ from ..live import (
 
 log = logging.getLogger(__name__)
 
-COALESCE_SECONDS = 0.05  # busy: at most one frame per 50 ms; quiet: at once
+COALESCE_SECONDS = 0.05  # busy: a few frames per 50 ms (FramePacer); quiet: at once
 MAX_QUEUED_EVENTS = 20_000
 MAX_OUTPUT_PER_FRAME = 256 * 1024
 RECONNECT_SECONDS = 2.0
@@ -53,8 +54,8 @@ class LivePublisher(threading.Thread):
     """Coalescing, never-blocking publisher of a tap's events, states and output.
 
     The tap calls ``event()``, ``state()`` and ``output()``: each appends to a bounded buffer and
-    wakes this thread. Frames go out at once when the session is quiet and at most every
-    ``COALESCE_SECONDS`` when it is busy. When the transport is away, frames are dropped (the
+    wakes this thread. Frames go out at once when the session is quiet and a few per
+    ``COALESCE_SECONDS`` when it is busy (``FramePacer``). When the transport is away, frames are dropped (the
     database still gets everything; browsers resync from it by seq).
     """
 
@@ -77,7 +78,7 @@ class LivePublisher(threading.Thread):
         # carries it, so a page learns of seqs it was not sent and resyncs for them.
         self._last_seq = 0
         self._stopping = False
-        self._last_send = 0.0
+        self._pacer = FramePacer(COALESCE_SECONDS)
         # Nothing to publish to (--no-live): the hot path skips the queues altogether.
         self.active = not isinstance(transport, NullTransport)
 
@@ -154,13 +155,13 @@ class LivePublisher(threading.Thread):
                         self._cond.wait(timeout=1.0)
                     stopping = self._stopping
                 if not stopping:
-                    # Coalesce: a frame at most every COALESCE_SECONDS while busy.
-                    wait = self._last_send + COALESCE_SECONDS - time.monotonic()
+                    # Coalesce while busy: what arrives meanwhile goes out in one frame.
+                    wait = self._pacer.wait(time.monotonic())
                     if wait > 0:
                         time.sleep(wait)
                 frame = self._take_frame()
                 if frame:
-                    self._last_send = time.monotonic()
+                    self._pacer.sent(time.monotonic())
                     self.transport.send(frame)
                 if stopping:
                     return

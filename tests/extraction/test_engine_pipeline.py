@@ -129,3 +129,68 @@ def test_aiders_question_carries_its_command_at_the_recorded_idle_points(cast):
     rows += pipeline.close()
     [prompt] = [r for r in rows if r["event_type"] == "prompt"]
     assert prompt["rule"] == "aider_confirm" and prompt["metadata"]["command"]
+
+
+# --- settle points: a short pause finishes a block that stands complete ------------------------
+
+
+def rules_of(rows: list[dict]) -> list[str]:
+    return [row["rule"] for row in rows]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ERROR: bench 1 1234",
+        "2026-01-01 10:00:00 ERROR app: failed to connect",
+        "src/a.c:3:5: error: expected ';'",
+        "npm ERR! code E404",
+    ],
+)
+def test_a_lone_error_line_is_an_event_at_the_settle_point_not_at_idle(line):
+    pipeline = Pipeline()
+    assert pipeline.feed(0.0, line + "\n") == []  # its stack or caret might still follow
+    [row] = pipeline.settle()
+    assert row["content"] == line
+    assert pipeline.close() == []
+
+
+def test_a_traceback_settles_once_it_has_its_exception_line_not_among_its_frames():
+    pipeline = Pipeline()
+    pipeline.feed(0.0, 'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\n')
+    assert pipeline.settle() == []  # mid-way: the frames go on
+    pipeline.feed(0.5, "ValueError: bad\n")
+    [row] = pipeline.settle()
+    assert row["rule"] == "python_traceback"
+    assert row["content"].splitlines()[-1] == "ValueError: bad"
+
+
+def test_nothing_settles_while_a_line_is_unfinished_or_a_code_fence_is_open():
+    pipeline = Pipeline()
+    pipeline.feed(0.0, "ERROR: disk full\nretrying in")
+    assert pipeline.settle() == []  # the next line has begun: it may continue the error
+    # It did not: the error went out with that line.
+    assert rules_of(pipeline.feed(0.1, " 5s\n")) == ["log_error"]
+    fenced = Pipeline()
+    fenced.feed(0.0, "```python\nprint(1)\n")
+    assert fenced.settle() == []  # models stream fences slowly
+    assert rules_of(fenced.close()) == ["code_fence"]
+
+
+def test_a_replay_settles_where_the_recording_paused_as_the_live_reader_did():
+    from extraction.engine import SETTLE_SECONDS
+    from extraction.engine.pipeline import Chunk, replay
+
+    def events(pause: float) -> list[tuple[str, int]]:
+        chunks = [
+            Chunk(0.0, "o", "2026-01-01 10:00:00 ERROR app: failed\n"),
+            Chunk(pause, "o", "java.lang.IllegalStateException: x\n\tat a.B.c(B.java:10)\n"),
+            Chunk(pause + 1.0, "o", "done\n"),
+        ]
+        rows = [row for rows in replay(Pipeline(), chunks) for row in rows]
+        return [(row["rule"], row["line_end"] - row["line_start"] + 1) for row in rows]
+
+    # Written together (a logger prints record and stack at once): one event with its stack.
+    assert events(SETTLE_SECONDS / 4) == [("log_error", 3)]
+    # A pause between them: the record settled alone; the stack is an event of its own.
+    assert events(SETTLE_SECONDS * 2) == [("log_error", 1), ("java_exception", 2)]

@@ -30,7 +30,7 @@ import pytest
 from django.core.management import call_command
 
 from extraction.engine import StreamRedactor
-from extraction.engine.pipeline import IDLE_SECONDS, Chunk, replay
+from extraction.engine.pipeline import IDLE_SECONDS, SETTLE_SECONDS, Chunk, replay
 from extraction.event_shape import FOUND_FIELDS
 from extraction.management.commands.extract import Command as ExtractCommand
 from extraction.models import ExtractionEvent
@@ -94,9 +94,11 @@ def tap_rows(path: Path) -> list[dict]:
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     previous = None
     for chunk in output_events(path):
-        if previous is not None and chunk.offset - previous >= IDLE_SECONDS:
-            front.idle()
-            front.release_overdue(chunk.offset)
+        if previous is not None and chunk.offset - previous >= SETTLE_SECONDS:
+            front.settle()
+            if chunk.offset - previous >= IDLE_SECONDS:
+                front.idle()
+                front.release_overdue(chunk.offset)
         data = chunk.data.encode()
         for start in range(0, len(data), TERMINAL_READ):
             text = decoder.decode(data[start : start + TERMINAL_READ])

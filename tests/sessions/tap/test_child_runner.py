@@ -24,6 +24,9 @@ class FakePipeline:
         self.last_offset = offset
         self.calls.append(("feed", text))
 
+    def settle(self):
+        self.calls.append(("settle",))
+
     def idle(self):
         self.calls.append(("idle",))
 
@@ -51,7 +54,9 @@ def run(code: str, tmp_path, **kwargs):
     return code, pipeline, runner
 
 
-def test_output_goes_to_the_terminal_and_the_pipeline_with_an_idle_point_at_each_pause(tmp_path):
+def test_output_goes_to_the_terminal_and_the_pipeline_with_a_settle_and_an_idle_point_at_each_pause(
+    tmp_path,
+):
     go = tmp_path / "go"
     program = (
         "import os, time\n"
@@ -65,7 +70,7 @@ def test_output_goes_to_the_terminal_and_the_pipeline_with_an_idle_point_at_each
         target=lambda: result.update(zip("cpr", run(program, tmp_path), strict=True))
     )
     thread.start()
-    # The program waits for us: the quiet spell after 'one' is an idle point.
+    # The program waits for us: the pause after 'one' is a settle point, then an idle point.
     wait_for(lambda: result or (FakePipeline.last and ("idle",) in FakePipeline.last.calls))
     go.touch()
     thread.join(60)
@@ -74,6 +79,7 @@ def test_output_goes_to_the_terminal_and_the_pipeline_with_an_idle_point_at_each
     assert (tmp_path / "out").read_bytes() == b"one\ntwo\n"
     assert runner.bytes_out == 8
     idle = pipeline.calls.index(("idle",))
+    assert pipeline.calls[idle - 1] == ("settle",)
     fed = [
         "".join(c[1] for c in calls if c[0] == "feed")
         for calls in (pipeline.calls[:idle], pipeline.calls[idle:])
