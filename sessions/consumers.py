@@ -23,7 +23,14 @@ from django.db.models import Count, Max
 
 from extraction.models import ExtractionEvent
 
-from .live import ALL_GROUP, announced_seq, event_to_dict, group_for_session, session_info
+from .live import (
+    ALL_GROUP,
+    FramePacer,
+    announced_seq,
+    event_to_dict,
+    group_for_session,
+    session_info,
+)
 from .models import ProcessSession, SessionStatus
 
 # Close codes the page understands (4000-4999 are for applications).
@@ -112,8 +119,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.recent_messages: deque[float] = deque()
         # Outgoing frames waiting for the next flush, by session, in arrival order.
         self.pending: OrderedDict[str, list[dict]] = OrderedDict()
-        self.flush_interval = float(_tunable("LIVE_FLUSH_SECONDS", 0.05))
-        self.last_flush = 0.0
+        self.pacer = FramePacer(float(_tunable("LIVE_FLUSH_SECONDS", 0.05)))
         self.flush_task: asyncio.Task | None = None
         self.closed = False
         self.all_events = True
@@ -350,14 +356,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         frames.append({"type": frame_type, "session": session_id, **body})
 
     async def schedule_flush(self):
-        """Send at once when quiet; when busy, at most one flush per interval.
+        """Send at once when quiet; when busy, a few flushes per interval (``FramePacer``).
 
         A browser then sees a lone event within milliseconds, and a session printing
-        thousands of events a second costs it a few frames a second instead of thousands.
+        thousands of events a second costs it tens of frames a second instead of thousands.
         """
         if self.flush_task is not None or not self.pending:
             return
-        wait = self.last_flush + self.flush_interval - time.monotonic()
+        wait = self.pacer.wait(time.monotonic())
         if wait <= 0:
             await self.flush()
         else:
@@ -375,7 +381,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.pending.clear()
             return
         pending, self.pending = self.pending, OrderedDict()
-        self.last_flush = time.monotonic()
+        self.pacer.sent(time.monotonic())
         for frames in pending.values():
             for frame in frames:
                 await self.send_json(frame)

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import warnings
+from collections import deque
 from pathlib import Path
 
 from extraction.event_shape import event_json
@@ -58,6 +59,30 @@ def split_frame(frame: dict) -> tuple[dict, dict]:
     """The same frame for the all-sessions group (no terminal output) and the session's group."""
     everyone = {k: v for k, v in frame.items() if k not in ("output", "output_gap")}
     return everyone, frame
+
+
+class FramePacer:
+    """When the next frame may go out: at once while fewer than ``burst`` frames went out in the
+    last ``window`` seconds, else once the oldest of them is ``window`` old.
+
+    A lone event goes out at once even right after its chunk's output frame (one frame per
+    window would hold it back a whole window), while a session printing thousands of events a
+    second still costs a few frames per window. Used by the tap's publisher and by each
+    browser's consumer.
+    """
+
+    def __init__(self, window: float, burst: int = 3):
+        self.window = window
+        self._sent: deque[float] = deque(maxlen=burst)
+
+    def wait(self, now: float) -> float:
+        """Seconds to wait before the next frame (0: at once)."""
+        if len(self._sent) < self._sent.maxlen:
+            return 0.0
+        return max(0.0, self._sent[0] + self.window - now)
+
+    def sent(self, now: float) -> None:
+        self._sent.append(now)
 
 
 # ---------------------------------------------------------------------------------------------
