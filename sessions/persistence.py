@@ -14,12 +14,16 @@ import json
 import logging
 import operator
 import os
+import re
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from pathlib import Path
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -50,6 +54,14 @@ MIN_WRITE_INTERVAL = 0.1
 # and with the default their pages were re-read all the time; 8 MB keeps most of that gain and
 # the tap and its writer inside their memory budget.
 WRITER_CACHE_KIB = 8_000
+# The writer's connection folds the WAL back into the database (a checkpoint: pages copied, two
+# fsyncs) once it holds this many pages (SQLite's default is 1,000, 4 MB). A batch of 1,000 events
+# dirties ~650 pages (the rows and every index's pages they land in), so the default checkpointed
+# after nearly every commit: ~30 % of SQLite's time in bench_persist's engine line, mostly the
+# fsyncs. 10,000 (40 MB of WAL) copies each hot index page once per ~15 batches instead, and the
+# WAL stays bounded. The inserter, 100,000 events, batch 1,000, interleaved: commits 1.27-1.42 s
+# → 0.83-0.90 s, the last connection's close (its final checkpoint) 0.005 → 0.09 s.
+WRITER_WAL_AUTOCHECKPOINT_PAGES = 10_000
 MAX_PENDING_EVENTS = 500_000  # beyond this the recording alone carries them (recover rebuilds)
 
 
@@ -87,10 +99,13 @@ class SessionSpec:
         }
 
 
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
 def _is_sha256(value) -> bool:
-    return (
-        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
-    )
+    # A regex, not a generator over the characters: 64 steps of Python per code block were a
+    # tenth of the code blocks' linking.
+    return isinstance(value, str) and _SHA256_HEX.fullmatch(value) is not None
 
 
 def clean_json(value):
@@ -145,6 +160,22 @@ def _base_type(db_type: str) -> str:
     return db_type.split("(", 1)[0].strip()
 
 
+class InsertPlan(NamedTuple):
+    """How rows with one set of keys become an INSERT's parameters (``EventInserter._plan``)."""
+
+    # executemany's INSERT: the columns from the rows, the bound constants, the session.
+    sql: str
+    # The columns taken from the rows, in the model's order: (key, default for a row that
+    # lacks it, converter or None, whether every row has the key).
+    from_rows: list[tuple[str, object, Callable | None, bool]]
+    # The values bound on every row for the columns no row has and whose default is not NULL.
+    bound: tuple
+    # The values of every column no row has (COPY's INSERT … SELECT adds them as parameters).
+    absent: tuple
+    # COPY's column order: the columns from the rows, those no row has, the session.
+    ordered: list
+
+
 class EventInserter:
     """Event rows built from the model's _meta (bulk_create is ~5× slower): ``executemany``, or
     on PostgreSQL from COPY_MIN_ROWS new rows on, COPY and one INSERT … SELECT (``_copy``)."""
@@ -157,7 +188,13 @@ class EventInserter:
             for name, convert in self.converters.items():
                 if convert is json_dumps:  # SQLite's JSON columns
                     self.converters[name] = fast_json_dumps
-        self._plans: dict[tuple[frozenset, frozenset], tuple] = {}
+        if connection.vendor == "sqlite":
+            # The driver binds a bool through its slow adaptation path (~0.5 µs a value) and
+            # stores it as the integer anyway.
+            for f in self.fields:
+                if f.get_internal_type() == "BooleanField":
+                    self.converters[f.attname] = int
+        self._plans: dict[tuple[frozenset, frozenset], InsertPlan] = {}
         self.groups = GroupWriter()
         # PostgreSQL: batches of this many new rows or more go through COPY (see COPY_MIN_ROWS).
         self.copy_min_rows = COPY_MIN_ROWS if connection.vendor == "postgresql" else None
@@ -206,21 +243,24 @@ class EventInserter:
 
         ``session_pk`` None: the parameters stop before the columns no row has and the session
         (what the COPY path writes; ``plan_key`` from ``_plan_key``)."""
-        # Rows of one batch usually carry the same keys (the pipeline builds them alike):
-        # one plan for the batch, and a row is its plain values in one C call plus the few
-        # converted or optional ones. Rows keep their order (ids follow seq).
-        common, optional = plan_key or self._plan_key(rows)
-        sql, plain, per_row, tail, _ = self._plan(common, optional)
-        tail = (*tail, session_pk) if session_pk is not None else ()
-        params = []
-        append = params.append
-        for row in rows:
-            values = plain(row)
-            for name, default, convert in per_row:
-                value = row.get(name, default)
-                values += (convert(value) if convert is not None and value is not None else value,)
-            append(values + tail)
-        return sql, params
+        # Rows of one batch usually carry the same keys (the pipeline builds them alike): one
+        # plan for the batch. The parameters are built a column at a time (a C-level map per
+        # column, Python only for the converted ones) and zipped into rows, which keep their
+        # order (ids follow seq).
+        plan = self._plan(*(plan_key or self._plan_key(rows)))
+        columns = []
+        for name, default, convert, in_every_row in plan.from_rows:
+            values = (
+                map(operator.itemgetter(name), rows)
+                if in_every_row
+                else [row.get(name, default) for row in rows]
+            )
+            if convert is not None:
+                values = [None if value is None else convert(value) for value in values]
+            columns.append(values)
+        if session_pk is not None:
+            columns += [repeat(value, len(rows)) for value in (*plan.bound, session_pk)]
+        return plan.sql, list(zip(*columns, strict=True))
 
     @staticmethod
     def _plan_key(rows: list[dict]) -> tuple[frozenset, frozenset]:
@@ -231,50 +271,56 @@ class EventInserter:
         common = frozenset(first_keys).intersection(*rows)
         return common, frozenset().union(*rows) - common
 
-    def _plan(self, common: frozenset, optional: frozenset) -> tuple:
-        """(SQL, getter of the plain values, per-row columns, defaults, columns in parameter
-        order) for rows with these keys.
-
-        ``common``: keys every row has; ``optional``: keys only some rows have. The SQL lists the
-        columns in the order the parameters are built: the plain values (in every row, no
-        conversion), the per-row ones (converted or optional), the defaults of the columns no row
-        has, and the session.
-        """
+    def _plan(self, common: frozenset, optional: frozenset) -> InsertPlan:
+        """How rows with these keys are inserted (``common``: keys every row has; ``optional``:
+        keys only some rows have); see InsertPlan."""
         key = (common, optional)
         plan = self._plans.get(key)
         if plan is not None:
             return plan
-        plain, per_row, absent = [], [], []
+        from_rows, absent = [], []
         for f in self.fields:
-            name = f.attname
-            if name == "session_id":
+            if f.attname == "session_id":
                 continue
-            if name in common and self.converters[name] is None:
-                plain.append(f)
-            elif name in common or name in optional:
-                per_row.append(f)
-            else:
-                absent.append(f)
-        getter = operator.itemgetter(*(f.attname for f in plain)) if plain else lambda row: ()
-        if len(plain) == 1:
-            single = getter
-            getter = lambda row: (single(row),)  # noqa: E731 - itemgetter of one key
-        tail = []
+            (from_rows if f.attname in common or f.attname in optional else absent).append(f)
+        absent_values = []
         for f in absent:
             value = self.defaults.get(f.attname)
             convert = self.converters[f.attname]
-            tail.append(convert(value) if convert is not None and value is not None else value)
-        ordered = [*plain, *per_row, *absent, ExtractionEvent._meta.get_field("session")]
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in ordered)
-        placeholders = ", ".join(["%s"] * len(ordered))
+            absent_values.append(
+                convert(value) if convert is not None and value is not None else value
+            )
+        # The columns no row has and whose value is NULL are left out of the INSERT (they have
+        # no default of their own, so they are NULL all the same): the driver binds NULL, like
+        # a boolean, through its slow adaptation path, ~0.5 µs a value, and a tap's row left
+        # eight of them (a fifth of SQLite's insert). The others are bound as constants.
+        bound = [
+            (f, value) for f, value in zip(absent, absent_values, strict=True) if value is not None
+        ]
+        session = ExtractionEvent._meta.get_field("session")
+        inserted = [*from_rows, *(f for f, _ in bound), session]
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in inserted)
+        placeholders = ", ".join(["%s"] * len(inserted))
         sql = (
             f"INSERT INTO {ExtractionEvent._meta.db_table} ({columns}) VALUES ({placeholders}) "
             "ON CONFLICT (session_id, seq) DO NOTHING"
         )
-        per_row_plan = [
-            (f.attname, self.defaults.get(f.attname), self.converters[f.attname]) for f in per_row
-        ]
-        plan = (sql, getter, per_row_plan, tuple(tail), ordered)
+        plan = InsertPlan(
+            sql=sql,
+            from_rows=[
+                (
+                    f.attname,
+                    self.defaults.get(f.attname),
+                    self.converters[f.attname],
+                    f.attname in common,
+                )
+                for f in from_rows
+            ],
+            bound=tuple(value for _, value in bound),
+            absent=tuple(absent_values),
+            ordered=[*from_rows, *absent, session],
+        )
         self._plans[key] = plan
         return plan
 
@@ -293,8 +339,7 @@ class EventInserter:
             write_row = copy.write_row
             for row in values:
                 write_row(row)
-        *_, tail, _ = self._plan(*key)
-        cursor.execute(move_sql, [*tail, session_pk])
+        cursor.execute(move_sql, [*self._plan(*key).absent, session_pk])
 
     def _copy_plan(self, key: tuple[frozenset, frozenset]) -> tuple[str, list[str], str]:
         """(COPY statement, its columns' type names, INSERT … SELECT) for one plan: the COPY
@@ -303,8 +348,9 @@ class EventInserter:
         cached = self._copy_plans.get((key, self.copy_binary))
         if cached is not None:
             return cached
-        _, plain, per_row, tail, ordered = self._plan(*key)
-        copied = ordered[: len(ordered) - len(tail) - 1]
+        plan = self._plan(*key)
+        ordered = plan.ordered
+        copied = ordered[: len(plan.from_rows)]
         constant = ordered[len(copied) :]
         quote = connection.ops.quote_name
         types = [_base_type(f.db_type(connection)) for f in copied]
@@ -381,6 +427,7 @@ def tune_writer_connection(raw, vendor: str) -> None:
     """Settings of the writer's own connection (``raw``: the driver's connection)."""
     if vendor == "sqlite":
         raw.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+        raw.execute(f"PRAGMA wal_autocheckpoint={WRITER_WAL_AUTOCHECKPOINT_PAGES}")
     elif vendor == "postgresql":
         # A commit need not wait for the server's disk: the recording is the write-ahead log,
         # and what a server crash loses of the last batches `recover` stores again (every

@@ -6,11 +6,17 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 
 from extraction.engine import Extractor
 from extraction.models import CodeBlock, ExtractionEvent
 from sessions.models import ProcessSession, ProcessStateChange
-from sessions.persistence import EventInserter
+from sessions.persistence import (
+    WRITER_CACHE_KIB,
+    WRITER_WAL_AUTOCHECKPOINT_PAGES,
+    EventInserter,
+    tune_writer_connection,
+)
 from sessions.pipeline import Pipeline
 
 OUTPUT = (
@@ -76,6 +82,54 @@ def test_rows_with_missing_optional_keys_get_the_defaults(session):
     ]
 
 
+def stored_columns(session) -> list[tuple]:
+    """Every column but the ids as the database holds it (on SQLite with each value's storage
+    class too: 1 and True, NULL and '' are told apart), in seq order. JSON is compared as
+    JSON: the writer writes it compact, Django with spaces."""
+    names = [
+        f.column
+        for f in ExtractionEvent._meta.concrete_fields
+        if f.column not in ("id", "session_id", "code_block_id")
+    ]
+    if connection.vendor == "sqlite":
+        columns = ", ".join(
+            f"{'json(metadata)' if n == 'metadata' else n}, typeof({n})" for n in names
+        )
+    else:
+        columns = ", ".join(names)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns}, code_block_id IS NULL FROM extraction_events "
+            "WHERE session_id = %s ORDER BY seq",
+            [session.pk],
+        )
+        return cursor.fetchall()
+
+
+def test_the_inserter_stores_every_value_as_the_orm_does(session):
+    """The writer's own INSERT (columns no row has left to their defaults, values bound as
+    the driver takes them fastest) stores what Django's save() of the same events stores."""
+    rows = pipeline_rows(OUTPUT)
+    sparse = {k: v for k, v in rows[0].items() if k not in ("context", "metadata")}
+    rows.append({**sparse, "seq": len(rows) + 1, "auto_confirmable": True})
+    EventInserter().insert(session.pk, rows)
+    by_orm = ProcessSession.start("spec", command_line="spec")
+    for event in stored(session):
+        event.pk, event.session = None, by_orm
+        event.save(force_insert=True)
+    inserted = stored_columns(session)
+    assert inserted == stored_columns(by_orm)
+    # What the comparison covers: defaults, NULLs, booleans both ways, a code block's link.
+    events = stored(session)
+    assert {e.auto_confirmable for e in events} == {True, False}
+    assert events[-1].context == "" and events[-1].metadata == {}
+    assert {e.group_id is None for e in events} == {True, False}
+    assert {row[-1] for row in inserted} == {0, 1} or {row[-1] for row in inserted} == {
+        False,
+        True,
+    }
+
+
 def test_inserting_the_same_rows_again_stores_nothing_twice(session):
     rows = pipeline_rows(OUTPUT)
     inserter = EventInserter()
@@ -105,3 +159,15 @@ def test_state_changes_store_their_metadata_and_times_and_set_the_status(session
     assert changes[-2].metadata["raw"] in ("nul\x00byte", "nul\ufffdbyte")
     session.refresh_from_db()
     assert session.status == "running"
+
+
+def test_the_writers_connection_checkpoints_its_wal_less_often(db):
+    """The writer's own SQLite connection: a larger page cache, and checkpoints every
+    WRITER_WAL_AUTOCHECKPOINT_PAGES pages instead of SQLite's 1,000 (one per batch or so)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's pragmas")
+    connection.ensure_connection()
+    raw = connection.connection
+    tune_writer_connection(raw, connection.vendor)
+    assert raw.execute("PRAGMA cache_size").fetchone() == (-WRITER_CACHE_KIB,)
+    assert raw.execute("PRAGMA wal_autocheckpoint").fetchone() == (WRITER_WAL_AUTOCHECKPOINT_PAGES,)
