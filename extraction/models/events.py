@@ -79,8 +79,10 @@ def optional_link(to, related_name: str, *, on_delete=models.SET_NULL, **options
 
 
 def newest_where(name: str, **condition) -> models.Index:
-    """A partial index of the rows with a rare value, newest first (one page of a filter)."""
-    return models.Index(fields=["-timestamp", "-id"], condition=models.Q(**condition), name=name)
+    """A partial index of the rows with a rare value, read newest first (one page of a filter).
+
+    Ascending, read backwards (see ExtractionEvent.Meta.indexes for why)."""
+    return models.Index(fields=["timestamp", "id"], condition=models.Q(**condition), name=name)
 
 
 def where_set(field: str, name: str) -> models.Index:
@@ -229,12 +231,17 @@ class ExtractionEvent(models.Model):
         # touches. A filter on a common value (type=error, risk=medium, review_status=pending)
         # walks ee_time newest first and finds its page within a few hundred rows. SQLite uses a
         # partial index only when the query repeats its WHERE term, hence one per rare value.
-        # docs/benchmarks.md ("Index audit") names the benchmark request behind each.
+        # docs/architecture.md ("Index audit") names the benchmark request behind each.
+        # The time columns are ascending although every list reads them newest first (both
+        # databases walk an index backwards as fast): events arrive in time order, and a
+        # descending index takes each one at the start of its range, where a full page splits
+        # in halves that never fill again, so those indexes were twice their size; ascending,
+        # each new entry goes at the end of its range (issue 19.5, docs/tap-performance.md).
         indexes = [
             # Unfiltered history newest first; ?since; every common-value filter.
-            models.Index(fields=["-timestamp", "-id"], name="ee_time"),
+            models.Index(fields=["timestamp", "id"], name="ee_time"),
             # Events list / API filtered by agent, newest first (an agent may be rare).
-            models.Index(fields=["agent_name", "-timestamp"], name="ee_agent_time"),
+            models.Index(fields=["agent_name", "timestamp"], name="ee_agent_time"),
             # Agent stats: counts by type, risk, rule and review outcome read from the index
             # only.
             models.Index(
@@ -244,7 +251,7 @@ class ExtractionEvent(models.Model):
             # ?rule= newest first ("Top rules" link there); a rule is usually a small share.
             # With review_status: the rules admin's precision (GROUP BY rule, review_status
             # over all events) reads this index alone.
-            models.Index(fields=["rule", "-timestamp", "review_status"], name="ee_rule_time"),
+            models.Index(fields=["rule", "timestamp", "review_status"], name="ee_rule_time"),
             # ?risk=high newest first.
             newest_where("ee_high_risk_time", risk_level="high"),
             # The review queue: pending high-risk events, oldest first.
@@ -264,7 +271,7 @@ class ExtractionEvent(models.Model):
             ),
             # A group's occurrences newest first, its sparkline, and the foreign key itself.
             models.Index(
-                fields=["group", "-timestamp"],
+                fields=["group", "timestamp"],
                 condition=models.Q(group__isnull=False),
                 name="ee_group_time",
             ),
