@@ -6,19 +6,23 @@ from sessions.live import FramePacer
 
 
 def test_a_lone_event_goes_out_at_once_right_after_its_chunks_output_frame():
-    pacer = FramePacer(window=0.05, burst=3)
+    pacer = FramePacer(window=0.05, burst=2)
     assert pacer.wait(10.0) == 0.0
     pacer.sent(10.0)  # the chunk's output
     assert pacer.wait(10.004) == 0.0  # its event, settled 4 ms later: not held a window
     pacer.sent(10.004)
+    # The next line, 100 ms later (10 events/s), goes at once too.
     assert pacer.wait(10.1) == 0.0
 
 
-def test_a_busy_session_gets_a_few_frames_per_window():
-    pacer = FramePacer(window=0.05, burst=3)
-    for now in (1.0, 1.001, 1.002):
+def test_a_busy_session_gets_one_frame_per_window_after_a_burst():
+    pacer = FramePacer(window=0.05, burst=2)
+    for now in (1.0, 1.001):
         assert pacer.wait(now) == 0.0
         pacer.sent(now)
-    # The fourth frame waits until the oldest of the last three is a window old.
-    assert pacer.wait(1.003) == pytest.approx(0.047)
-    assert pacer.wait(1.06) == 0.0
+    # The third waits until a frame's worth has come back: one window after the burst began.
+    assert pacer.wait(1.002) == pytest.approx(0.05 - 0.002)
+    pacer.sent(1.05)
+    assert pacer.wait(1.05) == pytest.approx(0.05)
+    pacer.sent(1.10)
+    assert pacer.wait(1.10) == pytest.approx(0.05)
