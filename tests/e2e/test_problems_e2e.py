@@ -13,9 +13,11 @@ from tests.e2e.conftest import open_logged_in
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 # The same failure 44 times (other attempt numbers and times), then a traceback. (A traceback
-# right after a log line belongs to that line's event: a plain line keeps them apart.)
+# right after a log line belongs to that line's event: a plain line keeps them apart.) All on
+# stdout: under `tap --pipe` stdout and stderr are two pipes, and a block-buffered stdout flushed
+# at exit could land between a stderr traceback's lines (1 run in 25 on a busy machine).
 PROGRAM = """
-import datetime, traceback
+import datetime, sys, traceback
 for attempt in range(1, 45):
     now = datetime.datetime.now().isoformat()
     print(f"{now} ERROR upload attempt {attempt}: e2e-store refused after {attempt * 7} ms")
@@ -25,7 +27,7 @@ def load():
 try:
     load()
 except RuntimeError:
-    traceback.print_exc()
+    traceback.print_exc(file=sys.stdout)
 """
 
 
