@@ -155,17 +155,17 @@ def load_spill(path: Path, rules: RuleSet | None) -> ProcessSession:
         session = ProcessSession.objects.filter(recording_path=spec.recording_path).first()
     if session is None:
         session = ProcessSession.start(spec.agent_name, tap_pid=spec.tap_pid, **spec.as_fields())
-    rows = []
+    rows, states = [], []
     for r in records:
         if r["kind"] == "event":
             row = r["row"]
             row["timestamp"] = datetime.fromisoformat(row["timestamp"])
             rows.append(row)
         elif r["kind"] == "state":
-            session.change_state(
-                r["state"], at=datetime.fromtimestamp(r["at"], tz=UTC), metadata=r["metadata"]
-            )
+            states.append((r["state"], r["metadata"], datetime.fromtimestamp(r["at"], tz=UTC)))
+    # The rows first, as the tap's writer stores them: a state may mark its prompt's row.
     _insert_rows(session, rows)
+    session.change_states(states)
     # The recording may hold events the tap never handed to the writer (a full buffer).
     if spec.recording_path and Path(spec.recording_path).exists():
         extract_recording(session, spec.recording_path, rules)

@@ -37,8 +37,6 @@ RISK_ORDER = {"low": 0, "medium": 1, "high": 2}
 # Programs read a burst of bytes as one paste; text and Enter go as separate writes.
 KEYSTROKE_GAP_SECONDS = 0.08
 POLL_SECONDS = 0.3
-# How many polls a superseded prompt's row may take to reach the database before it is marked.
-MARK_TRIES = 30
 TITLE_PUSH = "\x1b[22;0t"  # save the window and icon titles
 TITLE_POP = "\x1b[23;0t"  # restore them
 
@@ -110,12 +108,10 @@ class PromptController:
         self._wake = threading.Event()
         self._last_poll = time.monotonic()
         self._actions: queue.SimpleQueue = queue.SimpleQueue()
-        # Prompts the program moved on from: marked in the database by the controller's thread
-        # (a decision on them is refused), never from the reader's hot path.
-        self._superseded: list[tuple[int, int]] = []
         # Prompt rows seen since the last hand-over to the writer, by seq: a prompt superseded
-        # before its row left is marked on the row itself, with no query (a flood of prompts,
-        # each superseding the last, made one UPDATE per prompt; 8,500 on the heavy bench input).
+        # before its row left is marked on the row itself. One whose row left already is marked
+        # by the writer, in the transaction that stores its "prompt_answered" state
+        # (ProcessSession.change_states): a decision on it is refused from then on.
         self._rows_in_hand: dict[int, dict] = {}
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="streamtap-prompts", daemon=True)
@@ -197,8 +193,6 @@ class PromptController:
             row["prompt_decision"] = PromptDecision.SUPERSEDED
             row["prompt_decision_by"] = "program"
             row["prompt_decided_at"] = timezone.now()
-        else:
-            self._superseded.append((seq, 0))
 
     def hand_over_states(self) -> None:
         """The prompt rows are with the writer: their state changes may follow."""
@@ -237,11 +231,9 @@ class PromptController:
         self.hand_over_states()
         with self._lock:
             if self.pending is not None:
-                # The program has ended: nothing runs on after this prompt.
-                seq = self.pending.seq
+                # The program has ended: nothing runs on after this prompt. The writer marks
+                # its row with the state this records (ProcessSession.change_states).
                 self._resolve_locked(PromptDecision.UNANSWERED, by="program", resumed=False)
-                self._claim(seq, PromptDecision.UNANSWERED, "program")
-        self._mark_superseded(retry=False)
         self._restore_title()
 
     # ---- policy ----
@@ -301,7 +293,6 @@ class PromptController:
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
                 self._type_queued()
-                self._mark_superseded()
                 self._check_pending()
                 if self._closed:
                     break
@@ -394,23 +385,6 @@ class PromptController:
         except DatabaseError:
             connection.close()
             return None
-
-    def _mark_superseded(self, retry: bool = True) -> None:
-        with self._lock:
-            marks, self._superseded = self._superseded, []
-        for seq, tries in marks:
-            if self._claim(seq, PromptDecision.SUPERSEDED, "program") is False and retry:
-                # Not claimed: answered already, or the row is still on its way to the database.
-                if tries < MARK_TRIES and not self._stored(seq):
-                    with self._lock:
-                        self._superseded.append((seq, tries + 1))
-
-    def _stored(self, seq: int) -> bool:
-        try:
-            return ExtractionEvent.objects.filter(session_id=self._session_pk(), seq=seq).exists()
-        except DatabaseError:
-            connection.close()
-            return False
 
     def _finish(self, pending: PendingPrompt, verb: str, by: str, *, type_it: bool) -> None:
         with self._lock:

@@ -161,6 +161,41 @@ def test_state_changes_store_their_metadata_and_times_and_set_the_status(session
     assert session.status == "running"
 
 
+def test_a_prompt_the_program_left_is_marked_with_its_state_unless_answered(session):
+    rows = pipeline_rows(
+        "Delete the cache? [y/N] \nDelete the logs? [y/N] \nGo on? [y/N] \nAnd now? [y/N] \n"
+    )
+    assert [r["event_type"] for r in rows] == ["prompt"] * 4
+    EventInserter().insert(session.pk, rows)
+    first, second, third, last = (r["seq"] for r in rows)
+    ExtractionEvent.objects.filter(session=session, seq=second).update(
+        prompt_decision="approve", prompt_decision_by="dashboard:rita"
+    )
+    at = datetime(2026, 12, 4, 10, 0, 0, 250000, tzinfo=UTC)
+
+    def answered(seq, outcome, by="program"):
+        return ("prompt_answered", {"seq": seq, "outcome": outcome, "by": by}, at)
+
+    session.change_states(
+        [
+            answered(first, "superseded"),
+            answered(second, "superseded"),  # answered first: the dashboard's decision stands
+            answered(third, "deny", by="terminal"),  # the controller claims those itself
+            answered(last, "unanswered"),  # the program ended
+        ]
+    )
+    decisions = {
+        e.seq: (e.prompt_decision, e.prompt_decision_by, e.prompt_decided_at)
+        for e in stored(session)
+    }
+    assert decisions == {
+        first: ("superseded", "program", at),
+        second: ("approve", "dashboard:rita", None),
+        third: (None, None, None),
+        last: ("unanswered", "program", at),
+    }
+
+
 def test_the_writers_connection_checkpoints_its_wal_less_often(db):
     """The writer's own SQLite connection: a larger page cache, and checkpoints every
     WRITER_WAL_AUTOCHECKPOINT_PAGES pages instead of SQLite's 1,000 (one per batch or so)."""

@@ -114,9 +114,12 @@ def test_a_prompt_superseded_before_its_row_left_is_marked_on_the_row_without_a_
     c.on_prompt(second)  # the same batch: neither row is with the writer yet
     assert first["prompt_decision"] == "superseded" and first["prompt_decision_by"] == "program"
     assert "prompt_decision" not in second
-    assert c._superseded == []
     c.hand_over_states()
     c.on_prompt(prompt_row(seq=3, risk="high"))  # the next batch: row 2 is with the writer
-    # Row 2 is marked in the database by the controller's thread instead.
+    # Row 2 is marked in the database by the writer, with the state that says it was superseded
+    # (handed over after row 3, as every state is after its batch's rows).
     assert "prompt_decision" not in second
+    c.hand_over_states()
+    answered = [m for state, m, _ in c.writer.named("add_state") if state == "prompt_answered"]
+    assert [(m["seq"], m["outcome"], m["by"]) for m in answered][-1] == (2, "superseded", "program")
     assert [(a["seq"], a["outcome"]) for a in c.answers] == [(1, "superseded"), (2, "superseded")]
