@@ -233,6 +233,24 @@ def test_pty_mode_ends_with_the_program_when_a_background_child_keeps_the_termin
         os.kill(lingering, signal.SIGKILL)
 
 
+@pytest.mark.parametrize("mode", ["--pipe", "--pty"])
+def test_output_that_keeps_coming_after_the_program_exits_is_read_until_it_pauses(tap_env, mode):
+    # The shell exits at once; its background child (deaf to the terminal's hang-up) writes
+    # ten lines 0.1 s apart, 1 s in all (a pump copying a flood's backlog looks the same to
+    # the reader): everything is read until the output pauses for the drain's quiet spell,
+    # not only its first 0.3 s.
+    script = (
+        "(trap '' HUP; for i in 1 2 3 4 5 6 7 8 9 10; do echo late line $i; sleep 0.1; done) &"
+        " echo bye"
+    )
+    result = run_tap(tap_env, mode, "--", "sh", "-c", script, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0
+    recorded = recorded_output(only_session())
+    for i in range(1, 11):
+        assert f"late line {i}\r\n" in recorded or f"late line {i}\n" in recorded
+    assert result.stdout.count(b"late line") == 10
+
+
 def test_pipe_mode_passes_stdout_and_stderr_through_unchanged(tap_env):
     code = (
         "import sys; sys.stdout.write('\\x1b[31mred\\x1b[0m out\\n'); sys.stdout.flush();"

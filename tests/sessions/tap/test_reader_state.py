@@ -63,6 +63,18 @@ def test_after_the_program_exits_output_drains_until_a_quiet_spell():
     assert s.drained(50.0 + DRAIN_SECONDS * 1.01, busy=False)
 
 
+def test_output_after_the_exit_keeps_the_drain_going_until_it_pauses():
+    # A pump still copying a flood's backlog after the program exited: one empty select()
+    # round must not end the read while output keeps coming.
+    s = ReaderState()
+    s.exited_at = 50.0
+    s.output(50.0 + DRAIN_SECONDS * 2)
+    s.settle_fired = s.idle_fired = True
+    assert not s.drained(50.0 + DRAIN_SECONDS * 2.5, busy=False)
+    assert s.timeout(50.0 + DRAIN_SECONDS * 2.5) == pytest.approx(DRAIN_SECONDS / 2)
+    assert s.drained(50.0 + DRAIN_SECONDS * 3.01, busy=False)
+
+
 def test_ticks_come_once_per_interval_while_busy_and_at_every_quiet_wake_up():
     s = ReaderState()
     assert s.tick_due(1.0, busy=True)
