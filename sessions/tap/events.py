@@ -21,21 +21,21 @@ class EventRouter:
       answer is recorded on the row), or to the agent's hooks when they asked it already;
     - the rows go to the writer, then the prompt's state changes (a session shown waiting
       always has its prompt's row in the database);
-    - then the publisher, and a marker per event in the recording.
+    - then the publisher, and a marker per event in the recording (one write per batch).
     """
 
-    def __init__(self, *, writer, publisher, prompts, hooks=None, marker=None):
-        """``marker(offset, label)``: writes the recording's marker (None: no recording)."""
+    def __init__(self, *, writer, publisher, prompts, hooks=None, markers=None):
+        """``markers([(offset, label), …])``: writes the recording's markers (None: no
+        recording)."""
         self.writer = writer
         self.publisher = publisher
         self.prompts = prompts
         self.hooks = hooks
-        self.marker = marker
+        self.markers = markers
 
     def route(self, rows: list[dict]) -> None:
-        if self.marker is not None:
-            for row in rows:
-                self.marker(row["offset_seconds"], marker_label(row))
+        if self.markers is not None:
+            self.markers([(row["offset_seconds"], marker_label(row)) for row in rows])
         prompt_seen = False
         hooks = self.hooks
         for row in list(rows):

@@ -73,12 +73,15 @@ class RecordingFront(RedactedOutput):
                 # At the time of the chunk it belongs to, as Pipeline.idle records it.
                 self._output(self.last_offset, tail)
 
-    def marker(self, offset: float, label: str) -> None:
-        """An event's marker, at the event's time. It may follow output recorded after that
-        time when the extraction runs behind; readers take markers by their time."""
-        if self.recorder is not None:
+    def markers(self, markers: list[tuple[float, str]]) -> None:
+        """Events' markers ``(offset, label)``, each at its event's time, in one write. They may
+        follow output recorded after that time when the extraction runs behind; readers take
+        markers by their time. (A write per marker was a fifth of the tap's CPU on the heavy
+        bench input: 50,285 events.)"""
+        if self.recorder is not None and markers:
             with self._record_lock:
-                self.recorder.marker(offset, label)
+                for offset, label in markers:
+                    self.recorder.marker(offset, label)
                 self.recorder.flush()
 
     def resize(self, offset: float, cols: int, rows: int) -> None:

@@ -195,7 +195,7 @@ class Tap:
             use_database=not self.remote,
         )
         router = EventRouter(
-            writer=writer, publisher=publisher, prompts=prompts, hooks=hooks, marker=front.marker
+            writer=writer, publisher=publisher, prompts=prompts, hooks=hooks, markers=front.markers
         )
         extraction.listen(on_rows=router.route, on_input=runner.send_input)
         runner.answer_queries = extraction.query

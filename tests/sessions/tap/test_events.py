@@ -51,7 +51,7 @@ def test_a_hooks_own_prompt_does_not_reach_the_prompt_controller():
 
 def test_each_event_gets_a_marker_at_its_own_time():
     markers = []
-    r, _ = router(marker=lambda offset, label: markers.append((offset, label)))
+    r, _ = router(markers=markers.extend)
     r.route([row(1, content="Traceback (most recent call last):\n  File x"), row(2, content="")])
     assert markers == [(1.0, "error: Traceback (most recent call last):"), (2.0, "error: r")]
 

@@ -58,8 +58,8 @@ def test_markers_from_another_thread_and_output_from_the_reader_both_reach_the_r
     f, _ = front(tmp_path, redact=False)
 
     def markers():
-        for i in range(500):
-            f.marker(i / 1000, f"error: {i}")
+        for i in range(0, 500, 5):
+            f.markers([(n / 1000, f"error: {n}") for n in range(i, i + 5)])
 
     t = threading.Thread(target=markers)
     t.start()
