@@ -240,7 +240,7 @@ def test_output_that_keeps_coming_after_the_program_exits_is_read_until_it_pause
     # the reader): everything is read until the output pauses for the drain's quiet spell,
     # not only its first 0.3 s.
     script = (
-        "(trap '' HUP; for i in 1 2 3 4 5 6 7 8 9 10; do echo late line $i; sleep 0.1; done) &"
+        "trap '' HUP; (for i in 1 2 3 4 5 6 7 8 9 10; do echo late line $i; sleep 0.1; done) &"
         " echo bye"
     )
     result = run_tap(tap_env, mode, "--", "sh", "-c", script, stdin=subprocess.DEVNULL)
