@@ -35,6 +35,9 @@ PTY_PUMP = str(Path(__file__).resolve().parent.parent / "pty_pump.py")
 PUMP_PIPE_SIZE = 1 << 20
 # After the child exits, output its descendants still write is collected until this much quiet.
 DRAIN_SECONDS = 0.3
+# Pipe mode: a stream's unfinished last line waits for the rest of it up to this long (see
+# ChildRunner._line_aligned); a line longer than this goes on in pieces.
+MAX_HELD_LINE_CHARS = 64 * 1024
 TICK_SECONDS = 0.1
 
 
@@ -248,6 +251,10 @@ class ChildRunner:
         # The person's terminal went away (SIGHUP, or its reads fail with EIO): the session
         # ends as killed, whatever the program then does.
         self.hung_up = False
+        # Pipe mode: each stream's unfinished last line, by the fd it is read from, held back
+        # until its end arrives (or the output pauses) so the other stream's lines do not land
+        # in the middle of it (see _line_aligned). A terminal is one stream: nothing held.
+        self._held_lines: dict[int, str] | None = None if use_pty else {}
 
     # ---- public API used by other threads ----
 
@@ -348,6 +355,11 @@ class ChildRunner:
                 if state.settle_due(now):
                     self.pipeline.settle()
                     state.settle_fired = True
+                    if self._held_lines:
+                        # The output paused with a line unfinished: it goes on as it is (a
+                        # prompt waits on such a line), and is settled after a pause of its own.
+                        self._release_held_lines(self.offset())
+                        state.output(now)
                 if state.idle_due(now):
                     self.pipeline.idle()
                     state.idle_fired = True
@@ -372,6 +384,8 @@ class ChildRunner:
                     # The child is gone; a descendant holding the pipe or pty open must not keep
                     # us (and the exit status) waiting forever.
                     break
+            if self._held_lines:
+                self._release_held_lines(self.offset())
             returncode = self.proc.wait()
             # Let any late signal handler finish before we restore defaults.
             self._forward_signals()
@@ -396,9 +410,13 @@ class ChildRunner:
             self.out_fds.pop(fd)
             self.out_fds[source] = terminal
             decoders[source] = decoders.pop(fd)
+            if self._held_lines and fd in self._held_lines:
+                self._held_lines[source] = self._held_lines.pop(fd)
             return
         if not data:
             tail = decoders[fd].decode(b"", final=True)
+            if self._held_lines:
+                tail = self._held_lines.pop(fd, "") + tail
             if tail:
                 self.pipeline.feed(self.offset(), tail)
             del self.out_fds[fd]
@@ -407,11 +425,17 @@ class ChildRunner:
             self._passthrough(self.out_fds[fd], data)
         self.bytes_out += len(data)
         offset = self.offset()
-        if state.settle_before(offset, self.pipeline.last_offset):
+        settled = state.settle_before(offset, self.pipeline.last_offset)
+        if settled:
             self.pipeline.settle()
         if state.pause_before(offset, self.pipeline.last_offset):
             self.pipeline.idle()
+        if settled and self._held_lines:
+            # The pause the timer missed: what it would have let go.
+            self._release_held_lines(offset)
         text = decoders[fd].decode(data)
+        if text and self._held_lines is not None:
+            text = self._line_aligned(fd, text)
         if text:
             self.pipeline.feed(offset, text)
         state.output(time.monotonic())
@@ -419,6 +443,30 @@ class ChildRunner:
             self._answer_queries(data)
 
     # ---- helpers ----
+
+    def _line_aligned(self, fd: int, text: str) -> str:
+        """Pipe mode: ``text`` read from ``fd`` up to its last line end; the rest is held until
+        the stream's next read completes it, or the output pauses.
+
+        stdout and stderr are two pipes, and a block-buffered stdout is flushed in 4-8 KiB
+        blocks that end mid-line: a warning on stderr then landed inside a stdout line
+        ("line 12 of ordiWARNING: disk low" and "nary output"), and was lost or misread. The
+        terminal still gets every byte at once (the pumps copy it); only what is recorded and
+        extracted waits, at most until the next settle point."""
+        held = self._held_lines.pop(fd, "")
+        if held:
+            text = held + text
+        cut = text.rfind("\n") + 1
+        if cut < len(text) and len(text) - cut <= MAX_HELD_LINE_CHARS:
+            self._held_lines[fd] = text[cut:]
+            return text[:cut]
+        return text
+
+    def _release_held_lines(self, offset: float) -> None:
+        """Every stream's unfinished line goes on as it is, in the order they came."""
+        held = "".join(self._held_lines.values())
+        self._held_lines.clear()
+        self.pipeline.feed(offset, held)
 
     def _pumped(self, source: int, terminal: int) -> tuple[int, int | None]:
         """A pump for ``source`` when one starts: (the fd the reader reads, where the reader

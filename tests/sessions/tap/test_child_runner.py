@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
 import threading
 
-from sessions.tap.capture import ChildRunner
+from sessions.tap.capture import ChildRunner, ReaderState
 from tests.helpers import wait_for
 
 
@@ -112,3 +113,58 @@ def test_input_sent_from_another_thread_reaches_the_program_with_enter_as_a_newl
     os.close(w)
     os.close(r)
     assert (tmp_path / "out").read_bytes() == b"got yes\n"
+
+
+def test_in_pipe_mode_a_stderr_line_goes_before_an_unfinished_stdout_line_not_inside_it(tmp_path):
+    # stdout and stderr are two pipes: a block-buffered stdout flushed mid-line, then a line on
+    # stderr, then the rest of the stdout line (read in that order, within one settle window).
+    pipeline = FakePipeline()
+    runner = ChildRunner(["true"], pipeline, use_pty=False)
+    stdout_r, stdout_w = os.pipe()
+    stderr_r, stderr_w = os.pipe()
+    runner.out_fds = {stdout_r: None, stderr_r: None}
+    decoders = {fd: codecs.getincrementaldecoder("utf-8")("replace") for fd in runner.out_fds}
+    state = ReaderState()
+    for fd, data in (
+        (stdout_w, b"step 5 of the ordi"),
+        (stderr_w, b"WARNING: disk low\n"),
+        (stdout_w, "nary output, caf\xc3".encode("latin-1")),  # and half a character
+        (stdout_w, b"\xa9\nstep 6"),
+    ):
+        os.write(fd, data)
+        runner._read_output(stdout_r if fd == stdout_w else stderr_r, decoders, state)
+    assert [c[1] for c in pipeline.calls if c[0] == "feed"] == [
+        "WARNING: disk low\n",
+        "step 5 of the ordinary output, café\n",
+    ]
+    # The end of the stream lets its unfinished line go.
+    os.close(stdout_w)
+    runner._read_output(stdout_r, decoders, state)
+    assert pipeline.calls[-1] == ("feed", "step 6")
+    for fd in (stdout_r, stderr_r, stderr_w):
+        os.close(fd)
+
+
+def test_in_pipe_mode_an_unfinished_line_goes_on_at_the_next_settle_point(tmp_path):
+    # A prompt waits on an unfinished line: it is held only until the output pauses.
+    go = tmp_path / "go"
+    program = (
+        "import os, sys, time\n"
+        "sys.stdout.write('Continue? [y/N] '); sys.stdout.flush()\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
+        "print('done')\n"
+    )
+    result = {}
+    FakePipeline.last = None
+    thread = threading.Thread(
+        target=lambda: result.update(zip("cpr", run(program, tmp_path), strict=True))
+    )
+    thread.start()
+    wait_for(lambda: result or (FakePipeline.last and ("idle",) in FakePipeline.last.calls))
+    go.touch()
+    thread.join(60)
+    calls = result["p"].calls
+    idle = calls.index(("idle",))
+    assert [c for c in calls[:idle] if c[0] != "settle"] == [("feed", "Continue? [y/N] ")]
+    assert calls[idle - 1] == ("settle",)
+    assert "".join(c[1] for c in calls[idle:] if c[0] == "feed") == "done\n"
