@@ -55,15 +55,13 @@ def run(code: str, tmp_path, **kwargs):
     return code, pipeline, runner
 
 
-def test_output_goes_to_the_terminal_and_the_pipeline_with_a_settle_and_an_idle_point_at_each_pause(
-    tmp_path,
-):
+def run_with_a_pause(before: str, after: str, tmp_path):
+    """Run a program that does ``before``, waits until the reader has reached an idle point,
+    then does ``after``; (exit code, pipeline, runner)."""
     go = tmp_path / "go"
     program = (
-        "import os, time\n"
-        "print('one', flush=True)\n"
-        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
-        "print('two')\n"
+        f"import os, sys, time\n{before}\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n{after}\n"
     )
     result = {}
     FakePipeline.last = None
@@ -71,11 +69,17 @@ def test_output_goes_to_the_terminal_and_the_pipeline_with_a_settle_and_an_idle_
         target=lambda: result.update(zip("cpr", run(program, tmp_path), strict=True))
     )
     thread.start()
-    # The program waits for us: the pause after 'one' is a settle point, then an idle point.
     wait_for(lambda: result or (FakePipeline.last and ("idle",) in FakePipeline.last.calls))
     go.touch()
     thread.join(60)
-    code, pipeline, runner = result["c"], result["p"], result["r"]
+    return result["c"], result["p"], result["r"]
+
+
+def test_output_goes_to_the_terminal_and_the_pipeline_with_a_settle_and_an_idle_point_at_each_pause(
+    tmp_path,
+):
+    # The program waits for us: the pause after 'one' is a settle point, then an idle point.
+    code, pipeline, runner = run_with_a_pause("print('one', flush=True)", "print('two')", tmp_path)
     assert code == 0
     assert (tmp_path / "out").read_bytes() == b"one\ntwo\n"
     assert runner.bytes_out == 8
@@ -147,23 +151,10 @@ def test_in_pipe_mode_a_stderr_line_goes_before_an_unfinished_stdout_line_not_in
 
 def test_in_pipe_mode_an_unfinished_line_goes_on_at_the_next_settle_point(tmp_path):
     # A prompt waits on an unfinished line: it is held only until the output pauses.
-    go = tmp_path / "go"
-    program = (
-        "import os, sys, time\n"
-        "sys.stdout.write('Continue? [y/N] '); sys.stdout.flush()\n"
-        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
-        "print('done')\n"
+    _, pipeline, _ = run_with_a_pause(
+        "sys.stdout.write('Continue? [y/N] '); sys.stdout.flush()", "print('done')", tmp_path
     )
-    result = {}
-    FakePipeline.last = None
-    thread = threading.Thread(
-        target=lambda: result.update(zip("cpr", run(program, tmp_path), strict=True))
-    )
-    thread.start()
-    wait_for(lambda: result or (FakePipeline.last and ("idle",) in FakePipeline.last.calls))
-    go.touch()
-    thread.join(60)
-    calls = result["p"].calls
+    calls = pipeline.calls
     idle = calls.index(("idle",))
     assert [c for c in calls[:idle] if c[0] != "settle"] == [("feed", "Continue? [y/N] ")]
     assert calls[idle - 1] == ("settle",)
