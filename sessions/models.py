@@ -350,6 +350,10 @@ class ProcessSession(models.Model):
             self.status = lifecycle[-1]
             ProcessSession.objects.filter(pk=self.pk).update(status=self.status)
 
+    # The prompt decisions (extraction.models.PromptDecision, a layer above this one) of a
+    # prompt the program left: it asked something else, or it ended.
+    PROMPT_OUTCOMES_LEFT_BY_PROGRAM = ("superseded", "unanswered")
+
     def _mark_prompts_left(self, cursor, changes, to_time) -> None:
         """A prompt the program left unanswered gets its decision with the state that says so.
 
@@ -361,9 +365,7 @@ class ProcessSession(models.Model):
         altogether: 1.1 s of the tap's CPU on the heavy bench input's 8,500 prompts, against
         ~0.05 s of the writer's here.
         """
-        from extraction.models import PromptDecision  # the events app builds on this one
-
-        left = (PromptDecision.SUPERSEDED, PromptDecision.UNANSWERED)
+        left = self.PROMPT_OUTCOMES_LEFT_BY_PROGRAM
         marks = [
             (metadata["outcome"], "program", to_time(at), self.pk, metadata["seq"])
             for state, metadata, at in changes

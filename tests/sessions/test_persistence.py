@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from extraction.engine import Extractor
-from extraction.models import CodeBlock, ExtractionEvent
+from extraction.models import CodeBlock, ExtractionEvent, PromptDecision
 from sessions.models import ProcessSession, ProcessStateChange
 from sessions.persistence import (
     WRITER_CACHE_KIB,
@@ -159,6 +159,13 @@ def test_state_changes_store_their_metadata_and_times_and_set_the_status(session
     assert changes[-2].metadata["raw"] in ("nul\x00byte", "nul\ufffdbyte")
     session.refresh_from_db()
     assert session.status == "running"
+
+
+def test_the_outcomes_a_session_marks_on_its_own_are_prompt_decisions():
+    assert set(ProcessSession.PROMPT_OUTCOMES_LEFT_BY_PROGRAM) == {
+        PromptDecision.SUPERSEDED,
+        PromptDecision.UNANSWERED,
+    }
 
 
 def test_a_prompt_the_program_left_is_marked_with_its_state_unless_answered(session):
