@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.conftest import open_logged_in
 from tests.e2e.helpers import last_session_pk, tap_python, wait_for_session
@@ -25,7 +26,42 @@ const watch = () => {
   requestAnimationFrame(watch);
 };
 requestAnimationFrame(watch);
+
+// What the socket carried, so a flood that falls short can say where the events went.
+window.__wire = { live: new Set(), replayed: new Set(), frames: [], closes: [], warnings: [] };
+const RealWebSocket = window.WebSocket;
+window.WebSocket = class extends RealWebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (message) => {
+      let frame;
+      try { frame = JSON.parse(message.data); } catch { return; }
+      const seqs = (frame.events || []).map((e) => Number(e.seq));
+      for (const seq of seqs) (frame.replay ? window.__wire.replayed : window.__wire.live).add(seq);
+      window.__wire.frames.push([performance.now() | 0, frame.type, frame.replay ? "replay" : "",
+        seqs.length ? Math.min(...seqs) : null, seqs.length ? Math.max(...seqs) : null,
+        frame.session_info?.last_seq ?? null, frame.message ?? null]);
+    });
+    this.addEventListener("close", (close) => window.__wire.closes.push(close.code));
+  }
+};
+const realSend = RealWebSocket.prototype.send;
+RealWebSocket.prototype.send = function (data) {
+  window.__wire.frames.push([performance.now() | 0, "sent", String(data).slice(0, 200)]);
+  return realSend.call(this, data);
+};
 """
+
+WIRE_REPORT = """() => {
+  const w = window.__wire;
+  const missing = [];
+  for (let seq = 1; seq <= %d; seq += 1) if (!w.live.has(seq) && !w.replayed.has(seq)) missing.push(seq);
+  return {
+    count: document.getElementById("timeline-count").textContent,
+    live: w.live.size, replayed: w.replayed.size, missing: missing.slice(0, 50),
+    missing_total: missing.length, closes: w.closes, last_frames: w.frames.slice(-40),
+  };
+}"""
 
 
 def shown_seqs(page) -> list[int]:
@@ -66,10 +102,21 @@ def test_a_flood_keeps_the_timeline_bounded_and_every_event_reachable(
         # The warm-up event came through the socket (backlog or live): the page is subscribed.
         page.wait_for_selector("#timeline li:has-text('flood 0 warm-up')", timeout=45_000)
         flag.touch()
-        page.wait_for_function(
-            f"() => Number(document.getElementById('timeline-count').textContent) >= {EVENTS}",
-            timeout=90_000,
-        )
+        try:
+            page.wait_for_function(
+                f"() => Number(document.getElementById('timeline-count').textContent) >= {EVENTS}",
+                timeout=90_000,
+            )
+        except PlaywrightTimeout:
+            stored = server.shell(
+                "from extraction.models import ExtractionEvent as E\n"
+                f"print(E.objects.filter(session__session_id={session_id!r}).count())"
+            ).strip()
+            wire = page.evaluate(WIRE_REPORT % EVENTS)
+            pytest.fail(
+                f"the timeline fell short; stored events: {stored}; page: {wire}; "
+                f"errors: {page.errors}"
+            )
         # Following the newest: the last event is drawn, and the DOM never held more than the window.
         page.wait_for_selector(f"#timeline li[data-seq='{EVENTS}']", timeout=10_000)
         assert page.evaluate("() => window.__rows.max") <= WINDOW
