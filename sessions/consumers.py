@@ -29,6 +29,7 @@ from .live import (
     announced_seq,
     event_to_dict,
     group_for_session,
+    merge_gap,
     session_info,
 )
 from .models import ProcessSession, SessionStatus
@@ -346,7 +347,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             if frame_type == "output":
                 last["chunks"].extend(body["chunks"])
                 if "gap" in body:
-                    last["gap"] = _merge_gap(last.get("gap"), body["gap"])
+                    last["gap"] = merge_gap(last.get("gap"), body["gap"])
                 return
             if frame_type == "state":
                 last["states"].extend(body["states"])
@@ -403,12 +404,6 @@ def _non_negative_int(value, default: int = 0) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         return None
     return value
-
-
-def _merge_gap(old, new):
-    if not old:
-        return new
-    return [min(old[0], new[0]), max(old[1], new[1])]
 
 
 @database_sync_to_async

@@ -104,6 +104,11 @@ ANNOUNCED_CACHE = "live"
 ANNOUNCED_SECONDS = 24 * 3600
 
 
+def merge_gap(gap: list | None, more: list) -> list:
+    """Two ``output_gap`` ranges ``[first oseq, last oseq]`` as one (the first may be None)."""
+    return more if not gap else [min(gap[0], more[0]), max(gap[1], more[1])]
+
+
 def _announced_key(session_pk: int, session_id: str) -> str:
     # The id too: a database made again (a test run, a restore) numbers its sessions from 1.
     return f"announced-seq:{int(session_pk)}:{session_id}"

@@ -24,6 +24,7 @@ from ..live import (
     FramePacer,
     event_row_to_wire,
     group_for_session,
+    merge_gap,
     note_announced,
     split_frame,
     top_seq,
@@ -35,6 +36,9 @@ COALESCE_SECONDS = 0.05  # busy: a few frames per 50 ms (FramePacer); quiet: at 
 MAX_QUEUED_EVENTS = 20_000
 MAX_OUTPUT_PER_FRAME = 256 * 1024
 RECONNECT_SECONDS = 2.0
+# daphne drops a websocket whose message exceeds 1 MiB (its --websocket_max_message_size): a
+# busy moment's frame goes to the server's ingest socket in messages of at most this.
+MAX_MESSAGE_BYTES = 512 * 1024
 
 
 def ingest_auth_headers(api_token: str = "") -> dict:
@@ -71,6 +75,7 @@ class LivePublisher(threading.Thread):
         self._output_bytes = 0
         self._output_gap: list | None = None
         self._info: dict | None = None
+        self._sent_info: dict = {}  # every session_info key so far, latest values
         # Events by type so far: every frame with events carries them (session_info), so a
         # page that opened after some were sent still shows the session's true counts.
         self._counts: dict[str, int] = {}
@@ -147,22 +152,30 @@ class LivePublisher(threading.Thread):
         return bool(self._events or self._states or self._output or self._output_gap)
 
     def run(self) -> None:
+        lost = False  # the last frame did not go out
         try:
             self.transport.open()
             while True:
                 with self._cond:
                     while not self._stopping and not (self._has_pending() and self.session_pk):
-                        self._cond.wait(timeout=1.0)
+                        if lost and self.session_pk:
+                            # A lost frame's events are announced by none that follow when
+                            # the program goes quiet: say where the session is, so pages
+                            # resync from the database, as soon as the transport is back.
+                            if not self._cond.wait(timeout=RECONNECT_SECONDS):
+                                break
+                        else:
+                            self._cond.wait(timeout=1.0)
                     stopping = self._stopping
                 if not stopping:
                     # Coalesce while busy: what arrives meanwhile goes out in one frame.
                     wait = self._pacer.wait(time.monotonic())
                     if wait > 0:
                         time.sleep(wait)
-                frame = self._take_frame()
+                frame = self._take_frame(announce=lost)
                 if frame:
                     self._pacer.sent(time.monotonic())
-                    self.transport.send(frame)
+                    lost = not self.transport.send(frame)
                 if stopping:
                     return
         except Exception:
@@ -170,8 +183,12 @@ class LivePublisher(threading.Thread):
         finally:
             self.transport.close()
 
-    def _take_frame(self) -> dict | None:
+    def _take_frame(self, announce: bool = False) -> dict | None:
+        """The frame of everything pending; with ``announce``, at least the session's info
+        (status, counts, last seq) as last sent."""
         with self._cond:
+            if announce:
+                self._info = {**self._sent_info, **(self._info or {})}
             if not self.session_pk or not (self._has_pending() or self._info):
                 return None
             frame = {
@@ -201,6 +218,7 @@ class LivePublisher(threading.Thread):
                 frame["output_gap"], self._output_gap = self._output_gap, None
             if self._info:
                 frame["session_info"] = {**self._info, "last_seq": self._last_seq}
+                self._sent_info.update(self._info)
                 self._info = None
             return frame
 
@@ -246,7 +264,8 @@ class WebsocketTransport:
         if self._ws is None and not self._connect():
             return False
         try:
-            self._ws.send(json.dumps(frame, separators=(",", ":")))
+            for message in frame_messages(frame):
+                self._ws.send(message)
             return True
         except Exception as exc:
             log.info("streamtap: live send failed: %s", exc)
@@ -261,6 +280,40 @@ class WebsocketTransport:
             except Exception:
                 pass
             self._ws = None
+
+
+def frame_messages(frame: dict, limit: int = MAX_MESSAGE_BYTES) -> list[str]:
+    """``frame`` as JSON texts of at most ``limit`` bytes, in order: its events and output chunks
+    split across them, its states and session info in the last.
+
+    An event too big for a message on its own is left out (the last message's
+    ``session_info.last_seq`` tells pages to read it from the database); such an output chunk
+    becomes an ``output_gap`` (pages read it from the recording). Splitting encodes again, but
+    only frames over the limit, which a flood makes a few of a second at most.
+    """
+    text = json.dumps(frame, separators=(",", ":"))  # ASCII: its length is its size in bytes
+    if len(text) <= limit:
+        return [text]
+    items = [("events", e) for e in frame.get("events", ())]
+    items += [("output", c) for c in frame.get("output", ())]
+    head = {k: frame[k] for k in ("type", "session", "session_pk") if k in frame}
+    if len(items) > 1:
+        middle = len(items) // 2
+        first, rest = dict(head), {k: v for k, v in frame.items() if k not in ("events", "output")}
+        for part, chosen in ((first, items[:middle]), (rest, items[middle:])):
+            for key, item in chosen:
+                part.setdefault(key, []).append(item)
+        return frame_messages(first, limit) + frame_messages(rest, limit)
+    if not items:
+        log.warning("streamtap: a live frame's states alone exceed %d bytes; not sent", limit)
+        return []
+    rest = {k: v for k, v in frame.items() if k not in ("events", "output")}
+    [(key, item)] = items
+    if key == "output":
+        rest["output_gap"] = merge_gap(rest.get("output_gap"), [item[0], item[0]])
+    else:
+        log.info("streamtap: event %s is too big to send live; pages read it stored", item["seq"])
+    return frame_messages(rest, limit)
 
 
 class ChannelLayerTransport:

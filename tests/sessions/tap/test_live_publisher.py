@@ -1,6 +1,14 @@
-"""LivePublisher with a fake transport: what frames it sends, and that it never blocks."""
+"""LivePublisher with a fake transport: what frames it sends, and that it never blocks; and
+how a frame is cut into messages the server's websocket takes."""
 
-from sessions.tap.publisher import LivePublisher, NullTransport
+import json
+
+from sessions.tap.publisher import (
+    RECONNECT_SECONDS,
+    LivePublisher,
+    NullTransport,
+    frame_messages,
+)
 from tests.sessions.live_bus import RecordingTransport, tap_row
 
 
@@ -57,3 +65,85 @@ def test_the_old_names_in_sessions_live_are_deprecated_aliases():
         assert sessions.live.LivePublisher is LivePublisher
         assert sessions.live.NullTransport is NullTransport
     assert all(issubclass(w.category, DeprecationWarning) for w in caught) and len(caught) == 2
+
+
+class LosingTransport(RecordingTransport):
+    """A server that went away for the first ``lost`` frames (each one is lost)."""
+
+    def __init__(self, lost: int):
+        super().__init__()
+        self.lost = lost
+
+    def send(self, frame):
+        if self.lost:
+            self.lost -= 1
+            return False
+        return super().send(frame)
+
+
+def test_after_a_lost_frame_the_session_is_announced_again_though_the_program_went_quiet():
+    transport = LosingTransport(lost=1)
+    publisher = LivePublisher(transport)
+    publisher.start()
+    publisher.set_session("s-1", 5, {"agent_name": "a", "started_at": "2026-01-01T00:00:00Z"})
+    publisher.events([tap_row(1), tap_row(2), tap_row(3, "warning")])  # lost with the first frame
+    try:
+        # Nothing else is handed over: the next frame is the publisher's own, within its retry.
+        assert transport.wait_for_frame(RECONNECT_SECONDS + 5)
+    finally:
+        publisher.close()
+    [announced, *_] = transport.frames
+    assert "events" not in announced
+    info = announced["session_info"]
+    assert info["last_seq"] == 3  # pages resync seqs 1-3 from the database
+    assert info["event_counts"] == {"error": 2, "warning": 1}
+    assert info["agent_name"] == "a" and info["status"] == "running"
+
+
+def wire(seq: int, content: str = "ERROR: boom") -> dict:
+    return {"seq": seq, "event_type": "error", "content": content}
+
+
+def test_a_frame_under_the_limit_is_one_message():
+    frame = {"type": "live.batch", "session": "s", "session_pk": 1, "events": [wire(1)]}
+    assert [json.loads(m) for m in frame_messages(frame, limit=1000)] == [frame]
+
+
+def test_a_frame_over_the_limit_goes_in_messages_under_it_in_order_with_its_states_last():
+    frame = {
+        "type": "live.batch",
+        "session": "s",
+        "session_pk": 1,
+        "events": [wire(seq, "ERROR: " + "x" * 300) for seq in range(1, 101)],
+        "output": [[oseq, 0.5, "y" * 200] for oseq in range(1, 21)],
+        "states": [{"state": "waiting_for_input"}],
+        "session_info": {"last_seq": 100},
+    }
+    messages = frame_messages(frame, limit=4000)
+    assert len(messages) > 10 and all(len(m.encode()) <= 4000 for m in messages)
+    parts = [json.loads(m) for m in messages]
+    assert all((p["type"], p["session"], p["session_pk"]) == ("live.batch", "s", 1) for p in parts)
+    assert [e["seq"] for p in parts for e in p.get("events", ())] == list(range(1, 101))
+    assert [c[0] for p in parts for c in p.get("output", ())] == list(range(1, 21))
+    # Events before output, as the consumer reads one frame; states and info with the last.
+    kinds = [k for p in parts for k in ("events", "output") if k in p]
+    assert kinds == sorted(kinds)
+    assert [p for p in parts if "states" in p or "session_info" in p] == [parts[-1]]
+    assert parts[-1]["session_info"] == {"last_seq": 100}
+
+
+def test_what_cannot_fit_a_message_alone_is_left_for_the_database_and_the_recording():
+    frame = {
+        "type": "live.batch",
+        "session": "s",
+        "session_pk": 1,
+        "events": [wire(1), wire(2, "ERROR: " + "x" * 5000), wire(3)],
+        "output": [[7, 0.5, "small"], [8, 0.6, "z" * 5000], [9, 0.7, "small"]],
+        "session_info": {"last_seq": 3},
+    }
+    parts = [json.loads(m) for m in frame_messages(frame, limit=1000)]
+    assert [e["seq"] for p in parts for e in p.get("events", ())] == [1, 3]
+    assert [c[0] for p in parts for c in p.get("output", ())] == [7, 9]
+    # The page reads chunk 8 from the recording, and learns of seq 2 from last_seq.
+    assert [p["output_gap"] for p in parts if "output_gap" in p] == [[8, 8]]
+    assert parts[-1]["session_info"]["last_seq"] == 3
