@@ -15,6 +15,8 @@ batch, as the tap's writer does:
   INSERT … SELECT … ON CONFLICT DO NOTHING (sessions.persistence.COPY_MIN_ROWS).
 - inserter-executemany / inserter-copy-text (PostgreSQL only): the same EventInserter made to
   take its other paths: `executemany` (pipelined by psycopg), or COPY in text format.
+- inserter-no-trgm (PostgreSQL only): the inserter with the `?q=` search's trigram GIN indexes
+  (ee_content_trgm, ee_rule_trgm) dropped: what they cost each insert.
 - bulk_create (batch 100 / 1,000): the Django peer, ExtractionEvent objects built from the same
   rows, `bulk_create(ignore_conflicts=True)`; it does not link code blocks (a little less work).
 - engine (SQLite only): SQLite's own share, the floor for any Python writer. The same INSERTs
@@ -50,12 +52,13 @@ METHODS = (
     "inserter",
     "inserter-executemany",
     "inserter-copy-text",
+    "inserter-no-trgm",
     "bulk_create",
     "engine",
     "engine-unindexed",
 )
 ENGINE_METHODS = ("engine", "engine-unindexed")
-POSTGRES_METHODS = ("inserter-executemany", "inserter-copy-text")
+POSTGRES_METHODS = ("inserter-executemany", "inserter-copy-text", "inserter-no-trgm")
 BATCHES = (100, 1000)
 
 
@@ -122,6 +125,10 @@ def worker(backend: str, method: str, batch: int, n: int) -> dict:
     session = ProcessSession.start("bench", command_line="bench_persist")
     if method in ENGINE_METHODS:
         return engine_worker(method, session.pk, rows, batch)
+    if method == "inserter-no-trgm":
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX IF EXISTS ee_content_trgm")
+            cursor.execute("DROP INDEX IF EXISTS ee_rule_trgm")
     started, cpu = time.perf_counter(), time.process_time()
     if method.startswith("inserter"):
         inserter = EventInserter()
