@@ -161,6 +161,14 @@ class StableCursorPagination(CursorPagination):
         self._model = queryset.model
         return super().paginate_queryset(queryset, request, view)
 
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        # The links are made: the page is not needed any more. DRF's view, request and this
+        # paginator form a reference cycle, so a page kept here (500 rows at limit=500) waited
+        # for the cyclic collector instead of going with the request.
+        self.page = None
+        return response
+
     def get_schema_operation_parameters(self, view):
         return [
             {

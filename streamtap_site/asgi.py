@@ -18,6 +18,7 @@ from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
 
 from sessions.liveness import LivenessSweeper  # noqa: E402
 from streamtap_site.guard import RequestGuardMiddleware, install_in_daphne  # noqa: E402
+from streamtap_site.heap import settle_heap  # noqa: E402
 from streamtap_site.origin import SameOriginValidator  # noqa: E402
 from streamtap_site.routing import websocket_urlpatterns  # noqa: E402
 
@@ -35,3 +36,5 @@ application = ProtocolTypeRouter(
 
 # Served by daphne: sessions whose tap stopped beating become lost, live (sessions/liveness.py).
 application = LivenessSweeper(application)
+
+settle_heap()

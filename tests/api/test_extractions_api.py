@@ -152,3 +152,11 @@ def test_a_forged_cursor_position_is_a_400_not_a_server_error(owner_client, worl
     response = owner_client.get(URL, {"cursor": cursor})
     assert response.status_code == 400
     assert "cursor" in response.json()["errors"]
+
+
+def test_a_page_is_not_kept_by_the_paginator_once_its_links_are_made(owner_client, world):
+    # DRF's view, request and paginator are a reference cycle: a page kept there would wait for
+    # the cyclic collector (streamtap_site/api_common.py, StableCursorPagination).
+    response = owner_client.get(URL, {"limit": 2})
+    assert len(response.json()["results"]) == 2 and response.json()["next"]
+    assert response.renderer_context["view"].paginator.page is None
