@@ -158,14 +158,12 @@ class LivePublisher(threading.Thread):
             while True:
                 with self._cond:
                     while not self._stopping and not (self._has_pending() and self.session_pk):
-                        if lost and self.session_pk:
-                            # A lost frame's events are announced by none that follow when
-                            # the program goes quiet: say where the session is, so pages
-                            # resync from the database, as soon as the transport is back.
-                            if not self._cond.wait(timeout=RECONNECT_SECONDS):
-                                break
-                        else:
-                            self._cond.wait(timeout=1.0)
+                        # A lost frame's events are announced by none that follow when the
+                        # program goes quiet: say where the session is (pages resync from the
+                        # database) every RECONNECT_SECONDS until the transport is back.
+                        woken = self._cond.wait(timeout=RECONNECT_SECONDS if lost else 1.0)
+                        if lost and not woken:
+                            break
                     stopping = self._stopping
                 if not stopping:
                     # Coalesce while busy: what arrives meanwhile goes out in one frame.

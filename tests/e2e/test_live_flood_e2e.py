@@ -28,7 +28,7 @@ const watch = () => {
 requestAnimationFrame(watch);
 
 // What the socket carried, so a flood that falls short can say where the events went.
-window.__wire = { live: new Set(), replayed: new Set(), frames: [], closes: [], warnings: [] };
+window.__wire = { live: new Set(), replayed: new Set(), frames: [], closes: [] };
 const RealWebSocket = window.WebSocket;
 window.WebSocket = class extends RealWebSocket {
   constructor(...args) {
