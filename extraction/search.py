@@ -1,7 +1,7 @@
 """Text search over events (`?q=`): case-insensitive substring of the content or the rule.
 
-On PostgreSQL this is `icontains` (UPPER(...) LIKE), helped by pg_trgm GIN indexes that
-its migration creates when it can. On SQLite a LIKE has no index to use: a `q` that matches
+On PostgreSQL this is `icontains` (UPPER(...) LIKE) narrowed by a pg_trgm index kept off the
+insert path (extraction/search_postgres.py). On SQLite a LIKE has no index to use: a `q` that matches
 few events walked the whole table (0.5 s at 1M events). So SQLite keeps an FTS5 index with the
 trigram tokenizer over (content, rule), an external-content table keyed by the event id:
 
@@ -34,6 +34,8 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transacti
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.db.models.sql.datastructures import BaseTable
+
+from . import search_postgres
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +155,9 @@ def _catch_up(using: str, max_rows: int, busy_ms: int | None) -> tuple[int, int]
 
 def catch_up_all(using: str = DEFAULT_DB_ALIAS, batch: int = 50_000) -> None:
     """Index every event stored so far, `batch` rows per transaction (taps slip in between)."""
+    if connections[using].vendor == "postgresql":
+        search_postgres.catch_up_all(using, batch)
+        return
     if not has_index(using):
         return
     with connections[using].cursor() as cursor:
@@ -161,6 +166,14 @@ def catch_up_all(using: str = DEFAULT_DB_ALIAS, batch: int = 50_000) -> None:
         before, high_water = high_water, catch_up(using, batch, busy_ms=None)
         if high_water <= before:  # the rest was deleted meanwhile
             return
+
+
+def catch_up_in_background(using: str = DEFAULT_DB_ALIAS) -> None:
+    """The server's sweep keeps PostgreSQL's side table caught up, so a search after a busy
+    hour does not pay for it. Not SQLite's index: its catch-up takes the write lock that the
+    taps' writers need, so it is left to the searches."""
+    if connections[using].vendor == "postgresql":
+        search_postgres.catch_up(using, search_postgres.SWEEP_ROWS)
 
 
 def fts_phrase(text: str) -> str:
@@ -209,6 +222,12 @@ def search(queryset, q: str, *, limit: int = 50):
 
     `limit` is the page size the caller will take (it only steers which plan is used).
     """
+    if connections[queryset.db].vendor == "postgresql":
+        queryset = queryset.filter(text_filter(q))
+        candidates = search_postgres.candidates(
+            q, lambda events: frequent_after(limit, events), queryset.db
+        )
+        return queryset if candidates is None else queryset.filter(candidates)
     found = indexed_matches(q, limit, queryset.db)
     queryset = queryset.filter(text_filter(q))
     if found is None:

@@ -5,7 +5,8 @@ A tap killed with -9 (or a host that went away) writes nothing more: its session
 silent session in one conditional UPDATE, so with several workers exactly one records it and
 announces it on the live bus (open pages update without a reload); a tap that beats again
 takes its session back (``revive``). Each round also brings the output search index of ended
-sessions up to date (what the tap's writer left to the server).
+sessions up to date (what the tap's writer left to the server), and on PostgreSQL the events'
+text search index (extraction/search_postgres.py).
 
 The sweep runs as a background task of the ASGI application when daphne serves it (the first
 request starts it on daphne's event loop). Test clients that call the application in-process
@@ -23,6 +24,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.db import DatabaseError
 
+from extraction import search
 from output_search.indexer import catch_up_recent
 
 from .live import ALL_GROUP, group_for_session, session_info
@@ -82,6 +84,7 @@ async def sweep_forever() -> None:
             await database_sync_to_async(catch_up_recent, thread_sensitive=False)(
                 budget_seconds=OUTPUT_INDEX_BUDGET
             )
+            await database_sync_to_async(search.catch_up_in_background, thread_sensitive=False)()
         except asyncio.CancelledError:
             raise
         except (DatabaseError, OSError) as exc:  # a locked or absent database: next round

@@ -29,7 +29,9 @@ def project_imports(path: Path) -> set[str]:
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = package[: len(package) - node.level + 1] if node.level else []
-            names = [".".join([*base, *([node.module] if node.module else [])])]
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            # `from package import module` imports that module, not just the package.
+            names = [module] if node.module else [f"{module}.{a.name}" for a in node.names]
         else:
             continue
         found.update(name for name in names if name.split(".")[0] in PROJECT)
@@ -47,7 +49,10 @@ def allowed(name: str, prefixes: tuple[str, ...]) -> bool:
 # part → (its files, the project modules it may import)
 LAYERS = {
     "event_shape": (["extraction/event_shape.py"], ()),
-    "search": (["extraction/search.py"], ()),
+    "search": (
+        ["extraction/search.py", "extraction/search_postgres.py"],
+        ("extraction.search_postgres",),
+    ),
     "sessions models": (["sessions/models.py"], ()),
     "extraction models": (["extraction/models/*.py"], ("extraction.models", "extraction.search")),
     "engine": (["extraction/engine/**/*.py"], ("extraction.engine", "extraction.event_shape")),

@@ -36,6 +36,7 @@ SQUASHED = {
 # old chains applies these and nothing else.
 AFTER_SQUASH = {
     ("extraction", "0010_ascending_time_indexes"),
+    ("extraction", "0011_pg_search_off_the_insert_path"),
 }
 
 # Search objects the migrations make outside the models, by database vendor.
@@ -51,8 +52,15 @@ SEARCH_OBJECTS = {
         },
     ),
     "postgresql": (
-        "SELECT indexname FROM pg_indexes",
-        {"ee_content_trgm", "ee_rule_trgm", "output_lines_text_trgm"},
+        "SELECT indexname FROM pg_indexes UNION ALL SELECT tgname FROM pg_trigger",
+        {
+            "ees_text_trgm",
+            "output_lines_text_trgm",
+            "extraction_events_search_added",
+            "extraction_events_search_edited",
+            "extraction_events_search_removed",
+            "extraction_events_search_truncated",
+        },
     ),
 }
 
