@@ -19,6 +19,9 @@ batch, as the tap's writer does:
   dropped (it records each statement's id range for the side table's catch-up,
   extraction/search_postgres.py): what the search still costs an insert. (Until issue 19.4 the
   trigram GIN indexes were on extraction_events itself: 45 % of the inserter's time.)
+- inserter-no-fk / inserter-unindexed (PostgreSQL only): the inserter with the events' foreign
+  keys dropped (PostgreSQL checks each row's session, group … by a lookup), or every index but
+  the unique ones (id, (session, seq)): what each costs an insert.
 - bulk_create (batch 100 / 1,000): the Django peer, ExtractionEvent objects built from the same
   rows, `bulk_create(ignore_conflicts=True)`; it does not link code blocks (a little less work).
 - engine (SQLite only): SQLite's own share, the floor for any Python writer. The same INSERTs
@@ -55,13 +58,36 @@ METHODS = (
     "inserter-executemany",
     "inserter-copy-text",
     "inserter-no-backlog",
+    "inserter-no-fk",
+    "inserter-unindexed",
     "bulk_create",
     "engine",
     "engine-unindexed",
 )
 ENGINE_METHODS = ("engine", "engine-unindexed")
-POSTGRES_METHODS = ("inserter-executemany", "inserter-copy-text", "inserter-no-backlog")
+POSTGRES_METHODS = (
+    "inserter-executemany",
+    "inserter-copy-text",
+    "inserter-no-backlog",
+    "inserter-no-fk",
+    "inserter-unindexed",
+)
 BATCHES = (100, 1000)
+# What each PostgreSQL variant takes away before the clock starts (the last statement may
+# return further statements to run).
+POSTGRES_VARIANTS = {
+    "inserter-no-backlog": [
+        "DROP TRIGGER IF EXISTS extraction_events_search_added ON extraction_events"
+    ],
+    "inserter-no-fk": [
+        "SELECT format('ALTER TABLE extraction_events DROP CONSTRAINT %I', conname) "
+        "FROM pg_constraint WHERE conrelid = 'extraction_events'::regclass AND contype = 'f'"
+    ],
+    "inserter-unindexed": [
+        "SELECT format('DROP INDEX %I', indexname) FROM pg_indexes "
+        "WHERE tablename = 'extraction_events' AND indexdef NOT LIKE 'CREATE UNIQUE%'"
+    ],
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -127,11 +153,12 @@ def worker(backend: str, method: str, batch: int, n: int) -> dict:
     session = ProcessSession.start("bench", command_line="bench_persist")
     if method in ENGINE_METHODS:
         return engine_worker(method, session.pk, rows, batch)
-    if method == "inserter-no-backlog":
+    if method in POSTGRES_VARIANTS:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "DROP TRIGGER IF EXISTS extraction_events_search_added ON extraction_events"
-            )
+            for sql in POSTGRES_VARIANTS[method]:
+                cursor.execute(sql)
+            for (sql,) in cursor.fetchall() if cursor.description else []:
+                cursor.execute(sql)
     started, cpu = time.perf_counter(), time.process_time()
     if method.startswith("inserter"):
         inserter = EventInserter()

@@ -20,7 +20,7 @@ from operator import itemgetter
 
 from django.db import connection, transaction
 
-from sessions.models import as_is, converter
+from sessions.models import as_is, converter, execute_rows
 
 from .engine.fingerprint import GROUPED_TYPES, Fingerprints, preview
 from .engine.fingerprint import ROW_KEY as FINGERPRINT_KEY
@@ -120,7 +120,8 @@ class GroupWriter:
         prep = self._prep_datetime
         # In fingerprint order: two writers upserting the same groups lock them in the same
         # order, so neither waits for the other in a cycle (a deadlock on PostgreSQL).
-        cursor.executemany(
+        execute_rows(
+            cursor,
             self.upsert_sql,
             [
                 (
@@ -159,7 +160,7 @@ class GroupWriter:
             if representative_id is None:
                 representatives.append((session_pk, group["rows"][0]["seq"], group_id))
         if unlinked:
-            cursor.executemany(self.link_sql, unlinked)
+            execute_rows(cursor, self.link_sql, unlinked)
             ids = [group_id for group_id, _, _ in unlinked]
             cursor.execute(self.count_sessions_sql.format(", ".join(["%s"] * len(ids))), ids)
         return representatives

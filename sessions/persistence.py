@@ -32,7 +32,7 @@ from extraction.event_shape import EVENT_DEFAULTS
 from extraction.groups import GroupWriter
 from extraction.models import CodeBlock, ExtractionEvent
 from output_search.indexer import after_batch as index_output_after_batch
-from sessions.models import ProcessSession, converter, json_dumps
+from sessions.models import ProcessSession, converter, execute_rows, json_dumps
 
 try:
     import orjson
@@ -401,21 +401,31 @@ class EventInserter:
         table = CodeBlock._meta.db_table
         sql = (
             f"INSERT INTO {table} (sha256, language, content, first_seen, last_seen, occurrences) "
-            "VALUES (%s, %s, %s, %s, %s, 1) ON CONFLICT (sha256) DO UPDATE SET "
-            f"occurrences = {table}.occurrences + 1, last_seen = excluded.last_seen"
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (sha256) DO UPDATE SET "
+            f"occurrences = {table}.occurrences + excluded.occurrences, "
+            "last_seen = excluded.last_seen"
         )
         # The event rows' own conversion of their timestamp (Django's per-field preparation
         # was 8 % of the inserter on the bench rows).
         convert = self.converters["timestamp"]
-        params = []
+        # One row per block, as the batch's upserts one by one would leave it: the first
+        # occurrence's language, text and time, the last one's time, the count.
+        by_sha: dict[str, list] = {}
         for r in blocks:
             ts = r["timestamp"]
             if convert is not None and ts is not None:
                 ts = convert(ts)
-            language = str(r["metadata"].get("language") or "")[:40]
-            params.append([r["metadata"]["sha256"], language, r["content"], ts, ts])
-        cursor.executemany(sql, params)
-        shas = list({r["metadata"]["sha256"] for r in blocks})
+            sha = r["metadata"]["sha256"]
+            seen = by_sha.get(sha)
+            if seen is None:
+                language = str(r["metadata"].get("language") or "")[:40]
+                by_sha[sha] = [sha, language, r["content"], ts, ts, 1]
+            else:
+                seen[4] = ts
+                seen[5] += 1
+        # In sha order: two writers upserting the same blocks lock them in the same order.
+        execute_rows(cursor, sql, [by_sha[sha] for sha in sorted(by_sha)])
+        shas = list(by_sha)
         placeholders = ", ".join(["%s"] * len(shas))
         cursor.execute(f"SELECT sha256, id FROM {table} WHERE sha256 IN ({placeholders})", shas)
         ids = dict(cursor.fetchall())

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from extraction.engine import Extractor
-from extraction.models import CodeBlock, ExtractionEvent, PromptDecision
+from extraction.models import CodeBlock, ErrorGroup, ExtractionEvent, PromptDecision
 from sessions.models import ProcessSession, ProcessStateChange
 from sessions.persistence import (
     WRITER_CACHE_KIB,
@@ -67,6 +68,51 @@ def test_a_batch_mixing_code_blocks_and_other_events_keeps_seq_order(session):
         {"name": "acc", "value": 0.9, "unit": ""},
     ]
     assert CodeBlock.objects.count() == 2
+
+
+def test_a_block_repeated_in_one_batch_counts_every_occurrence(session):
+    """As if each occurrence were stored alone: the first one's text and time, the last one's
+    time, one occurrence each (the batch's upsert is one row per block)."""
+    block, other = "```sh\nmake test\n```\n", "```python\nprint(1)\n```\n"
+    rows = pipeline_rows(block + other + block + "ERROR: x\n" + block)
+    start = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    for i, row in enumerate(rows):
+        row["timestamp"] = start + timedelta(seconds=i)
+    inserter = EventInserter()
+    inserter.insert(session.pk, rows)
+    make_test = CodeBlock.objects.get(content="make test")
+    assert make_test.occurrences == 3
+    assert make_test.first_seen == start
+    assert make_test.last_seen == start + timedelta(seconds=4)
+    assert CodeBlock.objects.get(content="print(1)").occurrences == 1
+    blocks = [e for e in stored(session) if e.event_type == "code_block"]
+    assert [b.code_block_id for b in blocks] == [
+        make_test.id,
+        blocks[1].code_block_id,
+        make_test.id,
+        make_test.id,
+    ]
+    # A later batch adds to the counts.
+    again = pipeline_rows(block)
+    again[0]["seq"] = 99
+    again[0]["timestamp"] = start + timedelta(minutes=1)
+    inserter.insert(session.pk, again)
+    make_test.refresh_from_db()
+    assert make_test.occurrences == 4
+    assert make_test.last_seen == start + timedelta(minutes=1)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's executemany")
+def test_on_postgresql_a_batchs_block_and_group_upserts_are_one_statement_each(session):
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet".split()
+    text = "".join(f"```sh\necho {w}\n```\nERROR: {w} could not start\n" for w in words)
+    rows = pipeline_rows(text)
+    with CaptureQueriesContext(connection) as queries:
+        EventInserter().insert(session.pk, rows)
+    upserts = [q["sql"] for q in queries if q["sql"].startswith("INSERT INTO")]
+    assert sum(q.startswith("INSERT INTO code_blocks") for q in upserts) == 1
+    assert sum(q.startswith("INSERT INTO error_groups ") for q in upserts) == 1
+    assert CodeBlock.objects.count() == ErrorGroup.objects.count() == 10
 
 
 def test_rows_with_missing_optional_keys_get_the_defaults(session):
