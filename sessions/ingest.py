@@ -15,6 +15,7 @@ cannot inject events or seqs into it, e.g. a high seq that would hide the real o
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 from types import SimpleNamespace
 
@@ -41,8 +42,12 @@ from .models import ProcessSession, SessionStatus
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 
 SIGNATURE_MAX_AGE = 300
-# session pk -> channel name of the socket publishing it.
-PUBLISHERS: dict[int, str] = {}
+# session pk -> (channel name of the socket publishing it, that tap's publisher key or "").
+PUBLISHERS: dict[int, tuple[str, str]] = {}
+# A tap names itself with a random key in this header (sessions/tap/publisher.py): when its
+# connection drops without a close the server would hear of, the tap's next connection
+# presents the same key and takes its session over, while any other socket stays refused.
+PUBLISHER_HEADER = b"x-streamtap-publisher"
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_BAD_FRAME = 4400
@@ -142,6 +147,7 @@ class IngestConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.session_pks: dict[str, int] = {}
         self.refused = False
+        self.publisher_key = _header(self.scope, PUBLISHER_HEADER)[:100]
         if not await self._authenticated():
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -149,7 +155,7 @@ class IngestConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         for pk in self.session_pks.values():
-            if PUBLISHERS.get(pk) == self.channel_name:
+            if PUBLISHERS.get(pk, ("",))[0] == self.channel_name:
                 del PUBLISHERS[pk]
 
     async def _authenticated(self) -> bool:
@@ -195,7 +201,7 @@ class IngestConsumer(AsyncWebsocketConsumer):
         pk = await self._publishing(data["session"])
         if pk is None:
             return  # no such session (yet): nothing to show anyone
-        if PUBLISHERS.get(pk) != self.channel_name:
+        if PUBLISHERS[pk][0] != self.channel_name:
             return await self.refuse(
                 CLOSE_NOT_YOURS, {"session": ["another connection publishes this session"]}
             )
@@ -211,14 +217,19 @@ class IngestConsumer(AsyncWebsocketConsumer):
             await sync_to_async(note_announced, thread_sensitive=False)(pk, data["session"], top)
 
     async def _publishing(self, session_id: str) -> int | None:
-        """The session's pk; the first socket to publish a session owns it until it closes."""
+        """The session's pk; the first socket to publish a session owns it until it closes,
+        or until its own tap connects again (the same publisher key)."""
         pk = self.session_pks.get(session_id)
         if pk is None:
             pk = await _session_pk(session_id)
             if pk is None:
                 return None
             self.session_pks[session_id] = pk
-            PUBLISHERS.setdefault(pk, self.channel_name)
+            owner = PUBLISHERS.get(pk)
+            if owner is None or (
+                self.publisher_key and hmac.compare_digest(owner[1], self.publisher_key)
+            ):
+                PUBLISHERS[pk] = (self.channel_name, self.publisher_key)
         return pk
 
 

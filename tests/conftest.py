@@ -57,6 +57,7 @@ SLOW_TESTS = {
     "sessions/test_approvals.py::test_the_terminal_title_the_tap_sets_for_a_prompt_is_restored_at_the_end": 4,
     "sessions/test_approvals.py::test_the_end_of_piped_input_never_answers_a_question": 4,
     "sessions/test_approvals.py::test_low_risk_prompt_is_auto_confirmed_with_the_approve_once_key": 4,
+    "sessions/tap/test_live_publisher.py::test_frames_swallowed_by_a_silent_drop_are_announced_once_the_program_is_quiet": 5,
     "sessions/test_asciicast_reader_fuzz.py::test_any_recording_gives_events_or_a_recording_error": 12,
     "sessions/test_hangup.py::test_closing_the_terminal_at_a_prompt_ends_the_session_killed_without_a_traceback": 5,
     "sessions/test_lock_contention.py::test_lock_retries_are_silent_and_lose_nothing": 6,

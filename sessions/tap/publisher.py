@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import threading
 import time
 from collections import deque
@@ -36,6 +37,11 @@ COALESCE_SECONDS = 0.05  # busy: a few frames per 50 ms (FramePacer); quiet: at 
 MAX_QUEUED_EVENTS = 20_000
 MAX_OUTPUT_PER_FRAME = 256 * 1024
 RECONNECT_SECONDS = 2.0
+# A socket the far end dropped takes frames into the kernel's buffer all the same: once the
+# session has been quiet this long after a frame, the transport confirms the server got it
+# (a websocket ping's pong follows every message before it), or the frame counts as lost.
+CONFIRM_AFTER_SECONDS = 0.5
+CONFIRM_TIMEOUT_SECONDS = 2.0
 # daphne drops a websocket whose message exceeds 1 MiB (its --websocket_max_message_size): a
 # busy moment's frame goes to the server's ingest socket in messages of at most this.
 MAX_MESSAGE_BYTES = 512 * 1024
@@ -153,18 +159,34 @@ class LivePublisher(threading.Thread):
 
     def run(self) -> None:
         lost = False  # the last frame did not go out
+        unconfirmed = False  # frames went out since the server last confirmed it has them
         try:
             self.transport.open()
             while True:
+                confirm = False
                 with self._cond:
                     while not self._stopping and not (self._has_pending() and self.session_pk):
                         # A lost frame's events are announced by none that follow when the
                         # program goes quiet: say where the session is (pages resync from the
                         # database) every RECONNECT_SECONDS until the transport is back.
-                        woken = self._cond.wait(timeout=RECONNECT_SECONDS if lost else 1.0)
-                        if lost and not woken:
+                        if lost:
+                            timeout = RECONNECT_SECONDS
+                        elif unconfirmed:
+                            timeout = CONFIRM_AFTER_SECONDS
+                        else:
+                            timeout = 1.0
+                        if not self._cond.wait(timeout=timeout) and (lost or unconfirmed):
+                            confirm = not lost
                             break
                     stopping = self._stopping
+                if confirm and not stopping:
+                    # Quiet after frames: did they reach the server? (A dropped socket's last
+                    # frames would otherwise be lost without anything announcing them.)
+                    unconfirmed = False
+                    lost = not self.transport.confirm(CONFIRM_TIMEOUT_SECONDS)
+                    if lost:
+                        log.info("streamtap: live frames unconfirmed; announcing the session again")
+                    continue
                 if not stopping:
                     # Coalesce while busy: what arrives meanwhile goes out in one frame.
                     wait = self._pacer.wait(time.monotonic())
@@ -174,6 +196,7 @@ class LivePublisher(threading.Thread):
                 if frame:
                     self._pacer.sent(time.monotonic())
                     lost = not self.transport.send(frame)
+                    unconfirmed = not lost
                 if stopping:
                     return
         except Exception:
@@ -229,7 +252,10 @@ class WebsocketTransport:
         self.origin = base
         self.url = base.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
         self.url += "/ws/ingest/"
-        self.headers = headers
+        # Every connection of this tap presents one random key: after a drop the server never
+        # heard of, the next connection takes the session over from the dead one
+        # (sessions/ingest.py, PUBLISHER_HEADER).
+        self.headers = {**headers, "X-Streamtap-Publisher": secrets.token_urlsafe(24)}
         self._ws = None
         self._next_attempt = 0.0
 
@@ -270,6 +296,22 @@ class WebsocketTransport:
             self._ws = None
             self._next_attempt = time.monotonic() + RECONNECT_SECONDS
             return False
+
+    def confirm(self, timeout: float) -> bool:
+        """Whether the server has every message sent so far: a ping's pong comes after them
+        on the same connection. A socket that gives none in ``timeout`` is dropped, so the next
+        send connects again."""
+        if self._ws is None:
+            return False
+        try:
+            if self._ws.ping().wait(timeout):
+                return True
+            log.info("streamtap: live server gave no pong in %.1f s; reconnecting", timeout)
+        except Exception as exc:
+            log.info("streamtap: live connection lost: %s", exc)
+        self.close()
+        self._next_attempt = time.monotonic() + RECONNECT_SECONDS
+        return False
 
     def close(self) -> None:
         if self._ws is not None:
@@ -346,6 +388,9 @@ class ChannelLayerTransport:
         await self._layer.group_send(ALL_GROUP, everyone)
         await self._layer.group_send(group_for_session(pk), session_frame)
 
+    def confirm(self, timeout: float) -> bool:
+        return True  # a send returns once the broker has the frame
+
     def close(self) -> None:
         if self._loop is not None:
             self._loop.close()
@@ -357,6 +402,9 @@ class NullTransport:
 
     def send(self, frame: dict) -> bool:
         return False
+
+    def confirm(self, timeout: float) -> bool:
+        return True
 
     def close(self) -> None:
         pass

@@ -102,6 +102,36 @@ def test_a_fake_seq_from_another_socket_cannot_hide_the_real_events(
     assert (event["seq"], event["content"]) == (2, "ERROR: second")
 
 
+def test_only_the_taps_own_key_takes_its_session_over_from_a_silent_socket(
+    daphne, running, viewer, tap_token
+):
+    """A tap whose connection dropped without a close the server heard of connects again
+    with its publisher key and goes on; a socket with another key (or none) cannot."""
+    sid = running.session_id
+    mine = {**local_tap_headers(daphne), "X-Streamtap-Publisher": "key-of-this-tap"}
+    stale = open_socket(daphne, "/ws/ingest/", headers=mine)
+    try:
+        stale.send(events_frame(sid, event_wire(sid, 1, "ERROR: before the drop")))
+        assert [e["seq"] for e in viewer.next_events()] == [1]
+        # The old socket stays open on the server's side (a half-open connection).
+        for headers in (
+            {**token_headers(tap_token), "X-Streamtap-Publisher": "guessed"},
+            token_headers(tap_token),
+        ):
+            attacker = open_socket(daphne, "/ws/ingest/", headers=headers)
+            attacker.send(events_frame(sid, event_wire(sid, 2**31 - 1, "ERROR: fake")))
+            assert close_code(attacker) == CLOSE_NOT_YOURS
+        with open_socket(daphne, "/ws/ingest/", headers=mine) as again:
+            again.send(events_frame(sid, event_wire(sid, 2, "ERROR: after the drop")))
+            [event] = viewer.next_events()
+            assert (event["seq"], event["content"]) == (2, "ERROR: after the drop")
+            # What the dead socket still delivers is refused now.
+            stale.send(events_frame(sid, event_wire(sid, 3, "ERROR: late")))
+            assert close_code(stale) == CLOSE_NOT_YOURS
+    finally:
+        stale.close()
+
+
 def test_viewers_get_the_validated_values_only(daphne, running, viewer):
     sid = running.session_id
     sneaky = {**event_wire(sid, 7), "seq": "7", "extra_html": "<script>x</script>"}

@@ -165,6 +165,9 @@ class RecordingTransport:
             self.sent.notify_all()
         return True
 
+    def confirm(self, timeout):
+        return True
+
     def close(self):
         pass
 

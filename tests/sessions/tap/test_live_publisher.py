@@ -2,8 +2,10 @@
 how a frame is cut into messages the server's websocket takes."""
 
 import json
+import time
 
 from sessions.tap.publisher import (
+    CONFIRM_AFTER_SECONDS,
     RECONNECT_SECONDS,
     LivePublisher,
     NullTransport,
@@ -98,6 +100,51 @@ def test_after_a_lost_frame_the_session_is_announced_again_though_the_program_we
     assert info["last_seq"] == 3  # pages resync seqs 1-3 from the database
     assert info["event_counts"] == {"error": 2, "warning": 1}
     assert info["agent_name"] == "a" and info["status"] == "running"
+
+
+class SwallowingTransport(RecordingTransport):
+    """A connection that dropped without a word: sends seem to work, nothing arrives, and the
+    server answers no ping (the real one: tests/sessions/tap/test_websocket_transport.py)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dropped = False
+        self.confirmations = []
+
+    def send(self, frame):
+        return True if self.dropped else super().send(frame)
+
+    def confirm(self, timeout):
+        self.confirmations.append(not self.dropped)
+        if self.dropped:
+            self.dropped = False  # the next send connects again
+            return False
+        return True
+
+
+def test_frames_swallowed_by_a_silent_drop_are_announced_once_the_program_is_quiet():
+    transport = SwallowingTransport()
+    publisher = LivePublisher(transport)
+    publisher.start()
+    try:
+        publisher.set_session("s-1", 5, {"agent_name": "a", "started_at": "2026-01-01T00:00:00Z"})
+        publisher.events([tap_row(1), tap_row(2)])
+        transport.wait_for_seq(2)
+        time.sleep(CONFIRM_AFTER_SECONDS + 1.5)
+        assert transport.confirmations == [True]  # once after the frames, not while idle
+        transport.dropped = True
+        publisher.events([tap_row(3), tap_row(4, "warning")])
+        deadline = time.monotonic() + CONFIRM_AFTER_SECONDS + RECONNECT_SECONDS + 5
+        while time.monotonic() < deadline and len(transport.frames) < 2:
+            time.sleep(0.05)
+    finally:
+        publisher.close()
+    assert transport.confirmations[:2] == [True, False]
+    seqs = [e["seq"] for f in transport.frames for e in f.get("events", ())]
+    assert seqs == [1, 2]  # 3 and 4 were swallowed
+    info = transport.frames[-1]["session_info"]
+    assert info["last_seq"] == 4  # pages resync 3 and 4 from the database
+    assert info["event_counts"] == {"error": 3, "warning": 1}
 
 
 def wire(seq: int, content: str = "ERROR: boom") -> dict:
