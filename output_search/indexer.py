@@ -41,6 +41,11 @@ BATCH_LINES = 5000
 # the events, comes first.
 WRITER_BATCH_BUDGET = 0.05
 WRITER_FINAL_BUDGET = 0.5
+# More recording than this not indexed yet is a flood, whatever the writer's own backlog: the
+# extraction is then the tap's bottleneck and every core is busy, so the writer's "spare" time
+# indexing output is taken from the extraction's CPU (heavy input, 2 cores: the tap's end
+# 3.87 -> 3.47 s without it). An agent's or a build's output stays far below it.
+WRITER_FLOOD_BYTES = 1 << 20
 # Controls other than tab and the newline (NUL cannot be stored in PostgreSQL text at all).
 _CONTROLS = {c: None for c in range(32) if c not in (9, 10)} | {127: None}
 
@@ -130,6 +135,16 @@ class OutputIndexer:
     def __init__(self, session: ProcessSession):
         self.session = session
         self._index: RecordingIndex | None = None
+        self.indexed_byte = 0  # where the last catch-up left the recording, as saved
+
+    def unindexed_bytes(self) -> int:
+        """How much of the recording lies beyond what this indexer saved (0 without one)."""
+        path = self.session.recording_path
+        try:
+            size = Path(path).stat().st_size if path else 0
+        except OSError:
+            return 0
+        return max(0, size - self.indexed_byte)
 
     def _recording(self) -> RecordingIndex | None:
         path = self.session.recording_path
@@ -229,6 +244,7 @@ class OutputIndexer:
             state.complete = complete
             state.recording_size = size
             state.save()
+        self.indexed_byte = cursor.byte
 
 
 def index_recording(session: ProcessSession, *, rebuild: bool = False) -> int:
@@ -283,7 +299,8 @@ def after_batch(writer) -> None:
     """Called by the tap's BatchWriter after each committed batch (its only hook into here).
 
     Spends at most a fifth of the writer's time (and 50 ms a batch) while the program runs and
-    the writer keeps up, and nothing while it is behind. Once the session's end is stored, up to
+    the writer keeps up, and nothing while it is behind or the recording runs more than
+    WRITER_FLOOD_BYTES ahead of the index. Once the session's end is stored, up to
     WRITER_FINAL_BUDGET, unless the writer fell behind during the session: the tap's end waits
     for this, and a flood's lines (82,000 on the heavy input: 1.2 s, a quarter of the writer's
     CPU) are the server's to index (its sweep, or a search). Never raises: the search index is
@@ -300,7 +317,7 @@ def after_batch(writer) -> None:
         indexer, last_end, fell_behind = entry
         if getattr(writer, "_stopping", False):
             budget = 0.0 if fell_behind else WRITER_FINAL_BUDGET
-        elif writer.is_behind():
+        elif writer.is_behind() or indexer.unindexed_bytes() > WRITER_FLOOD_BYTES:
             entry[2] = True
             budget = 0.0
         else:

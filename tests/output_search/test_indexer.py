@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from extraction.engine import Extractor
+from output_search import indexer as indexer_module
 from output_search.indexer import (
     LineSplitter,
     OutputIndexer,
@@ -295,6 +296,35 @@ def test_the_taps_writer_leaves_a_floods_lines_to_the_server(db, tmp_path):
     catch_up_recent(budget_seconds=5)
     assert len(lines_of(session)) == 200
     assert OutputIndexState.objects.get(session=session).complete
+
+
+def test_a_recording_far_ahead_of_the_index_is_a_flood_though_the_writer_keeps_up(
+    db, tmp_path, monkeypatch
+):
+    """A program printing faster than the extraction keeps the writer waiting for rows, not
+    behind, while every core is busy: its lines are the server's too."""
+    monkeypatch.setattr(indexer_module, "WRITER_FLOOD_BYTES", 2_000)
+    whole = write_recording(tmp_path / "whole.cast", [f"line {n}\n" for n in range(1, 201)])
+    header_and_five = b"".join(whole.read_bytes().splitlines(keepends=True)[:6])
+    path = tmp_path / "fast.cast"
+    path.write_bytes(header_and_five)
+    session = make_session(recording_path=str(path), status=SessionStatus.RUNNING)
+    writer = WriterSeen(session, behind=False)
+    after_batch(writer)
+    time.sleep(0.05)  # the budget is a share of the time since the last catch-up
+    after_batch(writer)
+    assert len(lines_of(session)) == 5  # it kept up
+    path.write_bytes(whole.read_bytes())  # the program races ahead (~5 kB more)
+    time.sleep(0.05)
+    after_batch(writer)
+    assert len(lines_of(session)) == 5
+    session.status = SessionStatus.COMPLETED
+    session.save(update_fields=["status"])
+    writer._stopping = True
+    after_batch(writer)
+    assert len(lines_of(session)) == 5  # the tap's end does not wait for it either
+    catch_up_recent(budget_seconds=5)
+    assert len(lines_of(session)) == 200
 
 
 def test_the_taps_writer_that_kept_up_indexes_the_rest_at_the_end(db, tmp_path):
