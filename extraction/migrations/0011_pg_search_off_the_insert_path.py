@@ -92,25 +92,19 @@ def has_trigram(connection) -> bool:
         return cursor.fetchone() is not None
 
 
-def forwards(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql" or not has_trigram(connection):
-        return
-    with connection.cursor() as cursor:
-        for sql in FORWARDS:
-            cursor.execute(sql)
+def run(statements):
+    def operation(apps, schema_editor):
+        connection = schema_editor.connection
+        if connection.vendor != "postgresql" or not has_trigram(connection):
+            return
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
 
-
-def backwards(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql" or not has_trigram(connection):
-        return
-    with connection.cursor() as cursor:
-        for sql in BACKWARDS:
-            cursor.execute(sql)
+    return operation
 
 
 class Migration(migrations.Migration):
     dependencies = [("extraction", "0010_ascending_time_indexes")]
 
-    operations = [migrations.RunPython(forwards, backwards, elidable=False)]
+    operations = [migrations.RunPython(run(FORWARDS), run(BACKWARDS), elidable=False)]

@@ -67,6 +67,18 @@ def tap_rows(lines: list[str]) -> list[dict]:
     return rows
 
 
+def another_connection() -> psycopg.Connection:
+    """A second client of the test database (another tap's writer, another search)."""
+    settings = connection.settings_dict
+    return psycopg.connect(
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        user=settings["USER"],
+        dbname=settings["NAME"],
+        autocommit=False,
+    )
+
+
 @pytest.fixture
 def session(db):
     return make_session("codex")
@@ -189,14 +201,7 @@ def test_a_row_committed_after_a_higher_id_is_still_found():
     """Two taps' writers: the first takes the lower ids but commits last; a catch-up between
     the two commits must not leave its rows unfindable (SQLite's high-water mark would)."""
     session = make_session("codex")
-    settings = connection.settings_dict
-    slow = psycopg.connect(
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-        user=settings["USER"],
-        dbname=settings["NAME"],
-        autocommit=False,
-    )
+    slow = another_connection()
     try:
         slow.execute(
             f"INSERT INTO {search_postgres.TABLE} (session_id, seq, event_type, severity, "
@@ -222,14 +227,7 @@ def test_a_row_committed_after_a_higher_id_is_still_found():
 @pytest.mark.django_db(transaction=True)
 def test_a_search_while_another_catch_up_holds_the_backlog_is_complete():
     event = make_event(make_session("codex"), content="kubectl drain node-7")
-    settings = connection.settings_dict
-    other = psycopg.connect(
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-        user=settings["USER"],
-        dbname=settings["NAME"],
-        autocommit=False,
-    )
+    other = another_connection()
     try:
         other.execute(f"SELECT * FROM {search_postgres.BACKLOG} FOR UPDATE")
         started = time.monotonic()
