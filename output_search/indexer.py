@@ -43,8 +43,9 @@ WRITER_BATCH_BUDGET = 0.05
 WRITER_FINAL_BUDGET = 0.5
 # More recording than this not indexed yet is a flood, whatever the writer's own backlog: the
 # extraction is then the tap's bottleneck and every core is busy, so the writer's "spare" time
-# indexing output is taken from the extraction's CPU (heavy input, 2 cores: the tap's end
-# 3.87 -> 3.47 s without it). An agent's or a build's output stays far below it.
+# indexing output is taken from the extraction's CPU (heavy input, 2 cores, interleaved: the
+# tap's end 3.20 -> 3.03 s with --pipe, 4.13 -> 3.71 s with --pty). An agent's or a build's
+# output stays far below it.
 WRITER_FLOOD_BYTES = 1 << 20
 # Controls other than tab and the newline (NUL cannot be stored in PostgreSQL text at all).
 _CONTROLS = {c: None for c in range(32) if c not in (9, 10)} | {127: None}

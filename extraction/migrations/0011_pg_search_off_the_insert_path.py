@@ -16,43 +16,47 @@ from django.db import migrations
 SIDE = "extraction_events_search"
 BACKLOG = "extraction_events_search_backlog"
 
+TRIGGERS = ("added", "edited", "removed", "truncated")
+
+
+def trigger(name: str, when: str, body: str) -> list[str]:
+    """A PL/pgSQL trigger function running ``body``, and the trigger that calls it ``when``."""
+    function = f"{SIDE}_{name}"
+    return [
+        f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        f"BEGIN {body} RETURN NULL; END $$",
+        f"CREATE TRIGGER {function} {when} EXECUTE FUNCTION {function}()",
+    ]
+
+
 FORWARDS = [
     # The searched text: upper(content) and upper(rule) on two lines (a match across the two
     # is only a candidate, which the query's re-check on extraction_events drops).
     f"CREATE TABLE {SIDE} (id bigint PRIMARY KEY, text text NOT NULL)",
     f"CREATE TABLE {BACKLOG} (id bigserial PRIMARY KEY, "
     "first_id bigint NOT NULL, last_id bigint NOT NULL)",
-    f"""CREATE FUNCTION {SIDE}_added() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        INSERT INTO {BACKLOG} (first_id, last_id)
-        SELECT min(id), max(id) FROM added HAVING count(*) > 0;
-        RETURN NULL;
-    END $$""",
-    f"""CREATE TRIGGER {SIDE}_added AFTER INSERT ON extraction_events
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {SIDE}_added()""",
-    f"""CREATE FUNCTION {SIDE}_edited() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        INSERT INTO {BACKLOG} (first_id, last_id) VALUES (NEW.id, NEW.id);
-        RETURN NULL;
-    END $$""",
-    f"""CREATE TRIGGER {SIDE}_edited AFTER UPDATE OF content, rule ON extraction_events
-    FOR EACH ROW WHEN (OLD.content IS DISTINCT FROM NEW.content
-                       OR OLD.rule IS DISTINCT FROM NEW.rule)
-    EXECUTE FUNCTION {SIDE}_edited()""",
-    f"""CREATE FUNCTION {SIDE}_removed() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        DELETE FROM {SIDE} WHERE id IN (SELECT id FROM removed);
-        RETURN NULL;
-    END $$""",
-    f"""CREATE TRIGGER {SIDE}_removed AFTER DELETE ON extraction_events
-    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION {SIDE}_removed()""",
-    f"""CREATE FUNCTION {SIDE}_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        TRUNCATE {SIDE}, {BACKLOG};
-        RETURN NULL;
-    END $$""",
-    f"""CREATE TRIGGER {SIDE}_truncated AFTER TRUNCATE ON extraction_events
-    FOR EACH STATEMENT EXECUTE FUNCTION {SIDE}_truncated()""",
+    *trigger(
+        "added",
+        "AFTER INSERT ON extraction_events REFERENCING NEW TABLE AS added FOR EACH STATEMENT",
+        f"INSERT INTO {BACKLOG} (first_id, last_id) "
+        "SELECT min(id), max(id) FROM added HAVING count(*) > 0;",
+    ),
+    *trigger(
+        "edited",
+        "AFTER UPDATE OF content, rule ON extraction_events FOR EACH ROW "
+        "WHEN (OLD.content IS DISTINCT FROM NEW.content OR OLD.rule IS DISTINCT FROM NEW.rule)",
+        f"INSERT INTO {BACKLOG} (first_id, last_id) VALUES (NEW.id, NEW.id);",
+    ),
+    *trigger(
+        "removed",
+        "AFTER DELETE ON extraction_events REFERENCING OLD TABLE AS removed FOR EACH STATEMENT",
+        f"DELETE FROM {SIDE} WHERE id IN (SELECT id FROM removed);",
+    ),
+    *trigger(
+        "truncated",
+        "AFTER TRUNCATE ON extraction_events FOR EACH STATEMENT",
+        f"TRUNCATE {SIDE}, {BACKLOG};",
+    ),
     # The events stored so far, then the index over them (faster than indexing row by row).
     f"INSERT INTO {SIDE} (id, text) SELECT id, upper(content) || E'\\n' || upper(rule) "
     "FROM extraction_events",
@@ -74,14 +78,8 @@ BACKWARDS = [
     "USING gin (UPPER(content) gin_trgm_ops)",
     "CREATE INDEX IF NOT EXISTS ee_rule_trgm ON extraction_events "
     "USING gin (UPPER(rule) gin_trgm_ops)",
-    *(
-        f"DROP TRIGGER IF EXISTS {SIDE}_{name} ON extraction_events"
-        for name in ("added", "edited", "removed", "truncated")
-    ),
-    *(
-        f"DROP FUNCTION IF EXISTS {SIDE}_{name}()"
-        for name in ("added", "edited", "removed", "truncated")
-    ),
+    *(f"DROP TRIGGER IF EXISTS {SIDE}_{name} ON extraction_events" for name in TRIGGERS),
+    *(f"DROP FUNCTION IF EXISTS {SIDE}_{name}()" for name in TRIGGERS),
     f"DROP TABLE IF EXISTS {SIDE}, {BACKLOG}",
 ]
 

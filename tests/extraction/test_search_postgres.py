@@ -25,7 +25,7 @@ from sessions.persistence import EventInserter
 from sessions.pipeline import Pipeline
 from tests.factories import make_event, make_session
 
-pytestmark = pytest.mark.skipif(
+postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the side table and backlog are PostgreSQL's"
 )
 
@@ -84,6 +84,7 @@ def session(db):
     return make_session("codex")
 
 
+@postgres_only
 def test_the_insert_path_has_no_trigram_index(db):
     with connection.cursor() as cursor:
         cursor.execute(
@@ -95,6 +96,7 @@ def test_the_insert_path_has_no_trigram_index(db):
     assert "ee_content_trgm" not in definitions and "ee_rule_trgm" not in definitions
 
 
+@postgres_only
 def test_an_insert_records_one_backlog_range_whatever_its_size(session):
     search.catch_up_all()
     with transaction.atomic():
@@ -107,6 +109,7 @@ def test_an_insert_records_one_backlog_range_whatever_its_size(session):
     assert not set(ids) & set(side())
 
 
+@postgres_only
 def test_single_row_inserts_are_caught_up_as_one_run(session):
     search.catch_up_all()
     inserter = EventInserter()
@@ -133,6 +136,7 @@ def test_merged_ranges_join_overlapping_and_adjacent_ones(ranges, merged):
     assert search_postgres.merged_ranges(ranges) == merged
 
 
+@postgres_only
 def test_a_catch_up_moves_the_backlog_into_the_side_table(session):
     event = make_event(session, content="Kubectl Delete namespace prod", rule="shell_danger")
     assert search_postgres.catch_up() == 0
@@ -140,6 +144,7 @@ def test_a_catch_up_moves_the_backlog_into_the_side_table(session):
     assert side()[event.id] == "KUBECTL DELETE NAMESPACE PROD\nSHELL_DANGER"
 
 
+@postgres_only
 def test_rows_still_in_the_backlog_are_found(session, monkeypatch):
     monkeypatch.setattr(search_postgres, "CATCH_UP_ROWS", 0)
     fresh = make_event(session, content="$ helm uninstall prod")
@@ -147,6 +152,7 @@ def test_rows_still_in_the_backlog_are_found(session, monkeypatch):
     assert backlog() and fresh.id not in side()
 
 
+@postgres_only
 def test_a_catch_up_cut_short_keeps_the_rest_of_its_range(session):
     search.catch_up_all()
     with transaction.atomic():
@@ -160,6 +166,7 @@ def test_a_catch_up_cut_short_keeps_the_rest_of_its_range(session):
     assert backlog() == [] and set(ids) <= set(side())
 
 
+@postgres_only
 def test_an_edit_is_searched_by_its_new_text(session):
     event = make_event(session, content="git push --force origin main")
     search.catch_up_all()
@@ -170,6 +177,7 @@ def test_an_edit_is_searched_by_its_new_text(session):
     assert side()[event.id].startswith("[REDACTED]")
 
 
+@postgres_only
 def test_an_edit_of_other_columns_costs_the_index_nothing(session):
     event = make_event(session, content="rm -rf build")
     search.catch_up_all()
@@ -177,6 +185,7 @@ def test_an_edit_of_other_columns_costs_the_index_nothing(session):
     assert backlog() == []
 
 
+@postgres_only
 def test_deleted_events_leave_the_side_table(session):
     doomed = make_event(session, content="terraform destroy")
     search.catch_up_all()
@@ -185,6 +194,7 @@ def test_deleted_events_leave_the_side_table(session):
     assert found("terraform") == []
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_truncating_the_events_empties_the_index():
     event = make_event(make_session("codex"), content="docker system prune")
@@ -196,6 +206,7 @@ def test_truncating_the_events_empties_the_index():
     assert side() == {} and backlog() == []
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_row_committed_after_a_higher_id_is_still_found():
     """Two taps' writers: the first takes the lower ids but commits last; a catch-up between
@@ -224,6 +235,7 @@ def test_a_row_committed_after_a_higher_id_is_still_found():
     assert {slow_id, fast.id} <= set(side())
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_a_search_while_another_catch_up_holds_the_backlog_is_complete():
     event = make_event(make_session("codex"), content="kubectl drain node-7")
@@ -239,6 +251,7 @@ def test_a_search_while_another_catch_up_holds_the_backlog_is_complete():
         other.close()
 
 
+@postgres_only
 def test_a_catch_up_inside_a_transaction_gives_its_lock_timeout_back(session):
     make_event(session, content="anything")
     with transaction.atomic(), connection.cursor() as cursor:
@@ -252,6 +265,7 @@ def page_query(queries) -> str:
     return next(q["sql"] for q in queries if q["sql"].startswith('SELECT "extraction_events"'))
 
 
+@postgres_only
 def test_a_rare_term_is_looked_up_by_the_ids_the_trigram_index_matches(session):
     for i in range(200):
         make_event(session, content=f"ordinary line {i}")
@@ -264,6 +278,7 @@ def test_a_rare_term_is_looked_up_by_the_ids_the_trigram_index_matches(session):
     assert f'"extraction_events"."id" IN ({rare.id})' in page_query(queries)
 
 
+@postgres_only
 def test_a_frequent_term_walks_the_time_index_with_the_same_answer(session, monkeypatch):
     for i in range(20):
         make_event(session, content=f"ERROR: disk {i} full")
@@ -274,6 +289,7 @@ def test_a_frequent_term_walks_the_time_index_with_the_same_answer(session, monk
     assert '"extraction_events"."id" IN' not in page_query(queries)
 
 
+@postgres_only
 def test_a_term_the_planner_expects_everywhere_skips_the_probe(session, monkeypatch):
     for i in range(20):
         make_event(session, content=f"ERROR: disk {i} full")
@@ -286,6 +302,7 @@ def test_a_term_the_planner_expects_everywhere_skips_the_probe(session, monkeypa
     assert not [q for q in queries if q["sql"].startswith("SELECT id FROM")]
 
 
+@postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_the_servers_liveness_sweep_keeps_the_index_caught_up():
     from sessions import liveness
