@@ -55,6 +55,21 @@ HOOK_TIMEOUT_MARGIN = 10
 # A tool call the screen's prompt may belong to: seen by PreToolUse, not yet by PostToolUse.
 OUTSTANDING_SECONDS = 120.0
 MAX_MESSAGE_BYTES = 1 << 20
+# bind() takes a socket path of at most 107 bytes on Linux (103 on macOS), NUL excluded.
+SOCKET_PATH_MAX = 103
+SOCKET_DIR_PREFIX = "streamtap-hooks-"
+SOCKET_NAME = "tap.sock"
+
+
+def socket_directory() -> str:
+    """A new 0700 directory (mkdtemp) for the hooks' socket, in the temporary directory when
+    the socket's path fits ``bind()`` there, else in /tmp: a deep TMPDIR (a CI runner's, a test
+    runner's) made bind() fail and the tap run the agent without its hooks."""
+    sample = os.path.join(SOCKET_DIR_PREFIX + "x" * 8, SOCKET_NAME)  # mkdtemp adds 8 characters
+    for parent in (tempfile.gettempdir(), "/tmp"):
+        if len(os.fsencode(os.path.join(parent, sample))) <= SOCKET_PATH_MAX:
+            return tempfile.mkdtemp(prefix=SOCKET_DIR_PREFIX, dir=parent)
+    raise OSError("no temporary directory short enough for a Unix socket")
 
 
 def agent_kind(argv: list[str], override: str | None = None) -> str:
@@ -183,8 +198,8 @@ class AgentHooks:
         self._lock = threading.Lock()
         self._closed = False
         # mkdtemp makes the directory 0700: only this user reaches the socket.
-        self.directory = tempfile.mkdtemp(prefix="streamtap-hooks-")
-        self.path = os.path.join(self.directory, "tap.sock")
+        self.directory = socket_directory()
+        self.path = os.path.join(self.directory, SOCKET_NAME)
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._server.bind(self.path)
         os.chmod(self.path, 0o600)

@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 
 import pytest
@@ -61,6 +62,25 @@ def hook_env(channel: AgentHooks) -> dict:
 def test_the_socket_is_private(hooks):
     assert stat.S_IMODE(os.stat(hooks.directory).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(hooks.path).st_mode) == 0o600
+
+
+def test_under_a_temporary_directory_too_deep_for_a_socket_the_hooks_use_tmp(monkeypatch, tmp_path):
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+
+    channel = AgentHooks("claude", auto_confirm=None, hold_seconds=5, cwd="/proj",
+                         send_input=lambda data: None)  # fmt: skip
+    try:
+        assert os.path.dirname(channel.directory) == "/tmp"
+        assert stat.S_IMODE(os.stat(channel.directory).st_mode) == 0o700
+        result = run_hook(hook_env(channel), bash("ls -la"))
+        assert (result.returncode, result.stdout) == (0, b"")
+        [event] = channel.drain(line=1)
+        assert event.metadata["command"] == "ls -la"
+    finally:
+        channel.close()
+    assert not os.path.exists(channel.directory)
 
 
 def test_a_low_risk_call_gets_no_opinion_and_is_recorded(hooks):
