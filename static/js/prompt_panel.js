@@ -10,8 +10,12 @@ function csrfToken() {
 }
 
 let shownSeq = null;
+// Bumped by each decision: a refresh asked before it may answer "still waiting" after it, and
+// must not bring back the card of a prompt just answered over the outcome.
+let decisions = 0;
 
 async function refresh() {
+  const asked = decisions;
   let data;
   try {
     const response = await fetch(panel.dataset.pendingUrl, { headers: { Accept: "application/json" } });
@@ -20,6 +24,7 @@ async function refresh() {
   } catch {
     return;
   }
+  if (asked !== decisions) return;
   if (!data.waiting) {
     if (shownSeq !== null && !panel.querySelector(".prompt-outcome")) panel.replaceChildren();
     shownSeq = null;
@@ -75,6 +80,7 @@ async function decide(decision, seq) {
     : response.status === 409 ? refusal || "Someone answered this prompt first (at the terminal, by policy or in another browser)."
       : `Could not send the decision (HTTP ${response.status}).`;
   const attrs = { role: "status", ...(response.status === 200 ? { "data-decision": decision } : {}) };
+  decisions += 1; // and refreshes asked while the decision was on its way
   panel.replaceChildren(el("p", { className: "panel prompt-outcome", text: outcome, attrs }));
   shownSeq = null;
 }
@@ -83,6 +89,7 @@ panel.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-decision]");
   if (!button || shownSeq === null) return;
   panel.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+  decisions += 1;
   decide(button.dataset.decision, shownSeq);
 });
 
