@@ -152,11 +152,15 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("STREAMTAP_REDIS_URL", "")
+# What this installation's channels and keys start with. Redis's database number (/0, /1)
+# separates keys but not pub/sub channels, so two installations sharing one Redis need two
+# prefixes, or each one's pages show the other's sessions of the same number.
+REDIS_PREFIX = os.environ.get("STREAMTAP_REDIS_PREFIX") or "streamtap"
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": REDIS_PREFIX},
         }
     }
 else:
@@ -176,7 +180,7 @@ CACHES = {
         {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "streamtap.live",
+            "KEY_PREFIX": f"{REDIS_PREFIX}.live",
             "TIMEOUT": LIVE_CACHE_SECONDS,
         }
         if REDIS_URL
