@@ -5,9 +5,16 @@
 - outsider: no credentials at all.
 """
 
+import os
 from pathlib import Path
 
 from streamtap_site.cli import prepare
+
+# Test runs side by side (pytest-xdist's workers, or two runs at once) share the machine's Redis:
+# each gets its own channels and keys, as two installations would (settings.REDIS_PREFIX). Set in
+# the environment, so the servers and taps the tests start share it. The test databases are
+# already one per process (settings).
+os.environ.setdefault("STREAMTAP_REDIS_PREFIX", f"streamtap-test-{os.getpid()}")
 
 # As manage.py does, before Django loads settings (which only read): the data directory, its
 # 0700/0600 modes and the secret key the test servers and taps share. This is why pyproject
@@ -92,9 +99,19 @@ SLOW_TESTS = {
 TESTS_DIR = Path(__file__).resolve().parent
 
 
+# A test that asks for one of these reaches the database this run was given (DATABASE_URL) and,
+# through it, the live bus (STREAMTAP_REDIS_URL). The others (the extractor's specifications, the
+# browser tests whose servers keep their own SQLite file, the agent CLIs' screens) run the same
+# code whatever the run was given, so `make test-pg` selects these alone (`-m database`).
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server"}
+
+
 def pytest_collection_modifyitems(config, items):
     slow = pytest.mark.slow
+    database = pytest.mark.database
     for item in items:
+        if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(item.fixturenames):
+            item.add_marker(database)
         try:
             path = item.path.resolve().relative_to(TESTS_DIR).as_posix()
         except ValueError:
