@@ -32,12 +32,7 @@ from extraction.event_shape import EVENT_DEFAULTS
 from extraction.groups import GroupWriter
 from extraction.models import CodeBlock, ExtractionEvent
 from output_search.indexer import after_batch as index_output_after_batch
-from sessions.models import ProcessSession, converter, execute_rows, json_dumps
-
-try:
-    import orjson
-except ImportError:  # pragma: no cover - a requirement; the json module then does it all
-    orjson = None
+from sessions.models import ProcessSession, converter, execute_rows
 
 log = logging.getLogger(__name__)
 
@@ -129,19 +124,6 @@ def epoch_to_dt(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-def fast_json_dumps(value) -> str:
-    """``json_dumps`` (compact, not ASCII-escaped) through orjson, 3-4× faster on the rows'
-    metadata. Where the two would differ in more than a float's spelling (``1e-05`` is
-    ``0.00001``: the same number), the json module writes it: NaN and infinities (orjson writes
-    them as null, so any null sends the value there), keys that are not strings, integers
-    beyond 64 bits and lone surrogates (orjson refuses those)."""
-    try:
-        text = orjson.dumps(value).decode()
-    except TypeError:  # orjson.JSONEncodeError included
-        return json_dumps(value)
-    return json_dumps(value) if "null" in text else text
-
-
 # The tap's rows into PostgreSQL: COPY into a temporary table, then one INSERT … SELECT, from
 # this many new rows on; fewer go through executemany (pipelined by psycopg). Per batch, the
 # whole insert() on this machine (2 cores, load ~2, bench rows): 1 row: executemany 1.4-1.6 ms,
@@ -184,10 +166,6 @@ class EventInserter:
         meta = ExtractionEvent._meta
         self.fields = [f for f in meta.concrete_fields if not f.primary_key]
         self.converters = {f.attname: converter(f, connection.vendor) for f in self.fields}
-        if orjson is not None:
-            for name, convert in self.converters.items():
-                if convert is json_dumps:  # SQLite's JSON columns
-                    self.converters[name] = fast_json_dumps
         if connection.vendor == "sqlite":
             # The driver binds a bool through its slow adaptation path (~0.5 µs a value) and
             # stores it as the integer anyway.

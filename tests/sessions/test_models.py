@@ -1,6 +1,10 @@
-"""Session rows: ids that work in URLs whatever the agent calls itself."""
+"""Session rows: ids that work in URLs whatever the agent calls itself; the values the writers
+store."""
 
 from __future__ import annotations
+
+import json
+import math
 
 import pytest
 from django.urls import reverse
@@ -10,7 +14,9 @@ from sessions.models import (
     ProcessSession,
     agent_name_for,
     agent_name_from,
+    fast_json_dumps,
     is_agent_name,
+    json_dumps,
 )
 
 
@@ -88,3 +94,33 @@ def test_a_state_change_reads_as_one_line_of_what_matters():
 )
 def test_an_interpreter_command_is_named_after_its_script(argv, name):
     assert agent_name_for(argv) == name
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"question": "Proceed (Y/n)?", "approve_key": "y", "command": None},
+        {"options": [{"key": "y", "default": True}, {"key": "n", "label": None}]},
+        {"text": "naïve ✓ \u2028", "nested": [[1, 2.5, -0.0], {"deep": [None, False]}]},
+    ],
+)
+def test_metadata_is_written_compact_and_unescaped_as_the_json_module_does(value):
+    assert fast_json_dumps(value) == json_dumps(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"value": math.nan, "unit": None},
+        {"metrics": [{"value": math.inf}, {"value": None}]},
+        {1: "a key that is not a string"},
+        {"big": 2**70},
+        {"lone": "\ud800"},
+    ],
+)
+def test_what_orjson_would_write_otherwise_is_left_to_the_json_module(value):
+    assert fast_json_dumps(value) == json_dumps(value)
+
+
+def test_a_small_float_is_the_same_number_whatever_its_spelling():
+    assert json.loads(fast_json_dumps({"lr": 1e-05})) == {"lr": 1e-05}
