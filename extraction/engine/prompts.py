@@ -85,8 +85,9 @@ def build_password(m: re.Match, line: str) -> dict | None:
 
 
 # Claude Code and similar TUIs: a question, then a numbered menu with a cursor on one entry.
+# A letter may follow the number at once: see extraction/engine/screen/layout.py MENU_ITEM_RE.
 _MENU_ITEM_RE = re.compile(
-    r"^\s*(?P<cursor>[❯›>▶→]\s*)?(?P<key>\d{1,2})[.)]\s+(?P<label>\S.*?)\s*$"
+    r"^\s*(?P<cursor>[❯›>▶→]\s*)?(?P<key>\d{1,2})[.)](?:\s+|(?=[^\W\d_]))(?P<label>\S.*?)\s*$"
 )
 
 

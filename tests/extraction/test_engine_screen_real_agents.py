@@ -8,6 +8,9 @@ use-this-API-key dialog (both answered by `--auto-confirm low`), then the permis
 Esc at the terminal.
 
 `claude-2.1.197-trust.cast` is Claude Code 2.1.197's trust dialog, the same way (numbered).
+`claude-2.1.197-wrapped-option.cast` is its permission box for `mkdir -p dist && touch dist/app`
+in an 80x24 terminal under a deep project folder (tests/agents/test_terminal_flows.py run by
+pytest-xdist), whose second option wraps.
 `aider-0.86.2-shell-command.cast` is aider 0.86.2 the same way, asking
 "Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]:" for the mock's `rm -rf build/`.
 """
@@ -98,6 +101,26 @@ def test_trust_dialog_of_2_1_197_is_a_numbered_menu_under_a_question_with_an_asi
     assert meta["question"].endswith("Is this a project you created or one you trust?")
     assert [o["label"] for o in meta["options"]] == ["Yes, I trust this folder", "No, exit"]
     assert meta["approve_writes"] == ["1"]
+
+
+def test_a_permission_box_whose_second_option_wraps_is_still_one_prompt_with_three_options():
+    # Under a deep project folder Claude Code 2.1.197 wraps "2. Yes, and don't ask again … in
+    # <folder>" and drops the space after "2." ("2.Yes, …"): the box was not seen at all, so
+    # the person's Esc was nobody's answer (found by a parallel test run's longer tmp paths).
+    (prompt,) = prompts_in(FIXTURES / "claude-2.1.197-wrapped-option.cast")
+    assert (prompt["rule"], prompt["risk_level"]) == ("claude_permission", "medium")
+    meta = prompt["metadata"]
+    assert (meta["question"], meta["command"]) == (
+        "Do you want to proceed?",
+        "mkdir -p dist && touch dist/app",
+    )
+    assert [(o["key"], o["kind"]) for o in meta["options"]] == [
+        ("1", "approve_once"),
+        ("2", "approve_always"),
+        ("3", "deny"),
+    ]
+    assert meta["options"][1]["label"].endswith("test_claude_esc_at_its_prompt_0/proj")
+    assert TerminalAnswer(meta).feed("\x1b") == "deny"
 
 
 # ---- a generic arrow menu and a generic numbered menu ----

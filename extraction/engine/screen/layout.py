@@ -19,8 +19,11 @@ DASHED_RULE_RE = re.compile(r"^\s*╌{8,}\s*$")
 TIP_RE = re.compile(r"^Tip:\s")
 QUESTION_ASIDE_RE = re.compile(r"\?\s+\(")
 FENCE_RE = re.compile(r"^\s*(?:```|~~~)")
+# "2.Yes, and don't ask again …": Claude Code drops the space after the number when the label
+# wraps (a long project path in it), so a letter may follow the number at once.
 MENU_ITEM_RE = re.compile(
-    r"^(?P<indent>\s*)(?P<cursor>[❯›>▶→➤]\s*)?(?P<key>\d{1,2})[.)]\s+(?P<label>\S.*?)\s*$"
+    r"^(?P<indent>\s*)(?P<cursor>[❯›>▶→➤]\s*)?(?P<key>\d{1,2})[.)](?:\s+|(?=[^\W\d_]))"
+    r"(?P<label>\S.*?)\s*$"
 )
 # Codex puts the shortcut at the end of each option: "Yes, proceed (y)".
 SHORTCUT_RE = re.compile(r"\s*\((?P<key>[a-z]|esc|enter)\)$", re.IGNORECASE)
