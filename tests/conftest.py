@@ -13,8 +13,10 @@ from streamtap_site.cli import prepare
 # Test runs side by side (pytest-xdist's workers, or two runs at once) share the machine's Redis:
 # each gets its own channels and keys, as two installations would (settings.REDIS_PREFIX). Set in
 # the environment, so the servers and taps the tests start share it. The test databases are
-# already one per process (settings).
-os.environ.setdefault("STREAMTAP_REDIS_PREFIX", f"streamtap-test-{os.getpid()}")
+# already one per process (settings). A worker inherits its controller's environment, so it
+# sets its own whatever it inherited.
+if os.environ.get("PYTEST_XDIST_WORKER") or "STREAMTAP_REDIS_PREFIX" not in os.environ:
+    os.environ["STREAMTAP_REDIS_PREFIX"] = f"streamtap-test-{os.getpid()}"
 
 # As manage.py does, before Django loads settings (which only read): the data directory, its
 # 0700/0600 modes and the secret key the test servers and taps share. This is why pyproject
