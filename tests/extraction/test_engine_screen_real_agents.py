@@ -10,7 +10,7 @@ Esc at the terminal.
 `claude-2.1.197-trust.cast` is Claude Code 2.1.197's trust dialog, the same way (numbered).
 `claude-2.1.197-wrapped-option.cast` is its permission box for `mkdir -p dist && touch dist/app`
 in an 80x24 terminal under a deep project folder (tests/agents/test_terminal_flows.py run by
-pytest-xdist), whose second option wraps.
+pytest-xdist), whose second option wraps; its /tmp paths renamed (the same lengths).
 `aider-0.86.2-shell-command.cast` is aider 0.86.2 the same way, asking
 "Run shell command? (Y)es/(N)o/(D)on't ask again [Yes]:" for the mock's `rm -rf build/`.
 """
