@@ -24,14 +24,19 @@ PYTEST := $(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --d
 test: setup-dev ## The fast loop on SQLite: every test not marked slow (servers, browsers, agents)
 	$(PYTEST) -m "not slow" --durations=10
 
+# Tests marked `alone` (50 taps at once: they need the database's connections and the cores to
+# themselves) run after the others, in one process.
 test-all: setup-dev browser agents ## The whole test suite on the SQLite default (what CI runs)
-	$(PYTEST)
+	$(PYTEST) -m "not alone"
+	$(BIN)/pytest -m alone
 
 # The tests that reach the run's database or live bus (marked `database` in tests/conftest.py);
 # the others read neither and ran in test-all.
+PG_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/streamtap} \
+	STREAMTAP_REDIS_URL=$${STREAMTAP_REDIS_URL:-redis://127.0.0.1:6379/0}
 test-pg: setup-dev browser agents ## The database and live-bus tests again on PostgreSQL + Redis (127.0.0.1)
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/streamtap} \
-	STREAMTAP_REDIS_URL=$${STREAMTAP_REDIS_URL:-redis://127.0.0.1:6379/0} $(PYTEST) -m database
+	$(PG_ENV) $(PYTEST) -m "database and not alone"
+	$(PG_ENV) $(BIN)/pytest -m "database and alone"
 
 lint: setup-dev ## ruff lint and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -28,6 +28,7 @@ import django  # noqa: E402
 django.setup()
 
 import pytest  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import Permission  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
@@ -106,6 +107,18 @@ TESTS_DIR = Path(__file__).resolve().parent
 # browser tests whose servers keep their own SQLite file, the agent CLIs' screens) run the same
 # code whatever the run was given, so `make test-pg` selects these alone (`-m database`).
 DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server"}
+
+
+def pytest_configure(config):
+    if getattr(config.option, "numprocesses", None) and not os.environ.get("PYTEST_XDIST_WORKER"):
+        # pytest-xdist's controller: its workers inherit this environment, and with the settings
+        # module named there pytest-django loads settings in each worker before this file has
+        # set the worker's Redis prefix (the tests and their servers then used two prefixes).
+        os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+    # The servers and taps a test starts read the environment; this process read its settings.
+    assert settings.REDIS_PREFIX == os.environ["STREAMTAP_REDIS_PREFIX"], (
+        "settings were loaded before tests/conftest.py chose this process's Redis prefix"
+    )
 
 
 def pytest_collection_modifyitems(config, items):
