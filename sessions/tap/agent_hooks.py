@@ -63,8 +63,8 @@ SOCKET_NAME = "tap.sock"
 
 def socket_directory() -> str:
     """A new 0700 directory (mkdtemp) for the hooks' socket, in the temporary directory when
-    the socket's path fits ``bind()`` there, else in /tmp: a deep TMPDIR (a CI runner's, a test
-    runner's) made bind() fail and the tap run the agent without its hooks."""
+    the socket's path fits ``bind()`` there, else in /tmp: under a deep TMPDIR (a CI runner's, a
+    test runner's) bind() failed with "AF_UNIX path too long" for every Claude Code or Codex tap."""
     sample = os.path.join(SOCKET_DIR_PREFIX + "x" * 8, SOCKET_NAME)  # mkdtemp adds 8 characters
     for parent in (tempfile.gettempdir(), "/tmp"):
         if len(os.fsencode(os.path.join(parent, sample))) <= SOCKET_PATH_MAX:
