@@ -44,6 +44,7 @@ SLOW_DIRECTORIES = ("agents", "e2e")
 # Kept in the fast loop although near 3 s: the tap's pipe passthrough, events stored with risk
 # and markers, and code blocks deduplicated across sessions (tests/sessions/test_tap_command.py).
 SLOW_TESTS = {
+    "bench/test_bench_persist.py::test_every_sqlite_method_stores_every_row": 8,
     "extraction/test_groups.py::test_a_resolved_group_that_happens_again_is_reopened": 3,
     "extraction/test_groups.py::test_an_imported_recording_joins_the_groups_of_the_tapped_run": 3,
     "extraction/test_redact.py::test_redact_chunk_equals_redact_over_large_random_chunks": 33,
