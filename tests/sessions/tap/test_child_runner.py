@@ -134,6 +134,9 @@ def test_in_pipe_mode_a_stderr_line_goes_before_an_unfinished_stdout_line_not_in
     # stderr, then the rest of the stdout line (read in that order, within one settle window).
     pipeline = FakePipeline()
     runner = ChildRunner(["true"], pipeline, use_pty=False)
+    # Every read at the session's first instant: the window is the test's premise, not the
+    # machine's speed (a busy machine took more than the 4 ms between two of these reads).
+    runner.offset = lambda: 0.0
     stdout_r, stdout_w = os.pipe()
     stderr_r, stderr_w = os.pipe()
     runner.out_fds = {stdout_r: None, stderr_r: None}
