@@ -12,8 +12,9 @@ batch, as the tap's writer does:
 
 - inserter (batch 100 / 1,000): EventInserter as the tap uses it; after a SELECT of the batch's
   seqs already stored, plus the code-block and error-group upserts: on SQLite `executemany` of
-  INSERT … ON CONFLICT DO NOTHING, on PostgreSQL binary COPY into a temporary table and one
-  INSERT … SELECT … ON CONFLICT DO NOTHING (sessions.persistence.COPY_MIN_ROWS).
+  INSERT … ON CONFLICT DO NOTHING, on PostgreSQL binary COPY of the rows not stored yet straight
+  into extraction_events (sessions.persistence.COPY_MIN_ROWS; `bench/profile_persist_postgres.py`
+  splits its time between this process, the server and each statement).
 - inserter-executemany / inserter-copy-text (PostgreSQL only): the same EventInserter made to
   take its other paths: `executemany` (pipelined by psycopg), or COPY in text format.
 - inserter-no-backlog (PostgreSQL only): the inserter with the `?q=` search's insert trigger

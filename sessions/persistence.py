@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from extraction.event_shape import EVENT_DEFAULTS
 from extraction.groups import GroupWriter
@@ -124,9 +124,10 @@ def epoch_to_dt(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
-# The tap's rows into PostgreSQL: COPY into a temporary table, then one INSERT … SELECT, from
-# this many new rows on; fewer go through executemany (pipelined by psycopg). Per batch, the
-# whole insert() on this machine (2 cores, load ~2, bench rows): 1 row: executemany 1.4-1.6 ms,
+# The tap's rows into PostgreSQL: COPY (``EventInserter._copy``) from this many new rows on;
+# fewer go through executemany (pipelined by psycopg). Per batch, the whole insert() on this
+# machine (2 cores, load ~2, bench rows; measured when the COPY went through a temporary table,
+# one statement more than now): 1 row: executemany 1.4-1.6 ms,
 # binary COPY 1.9-2.0 ms (COPY costs two more round trips); 3 rows: 2.3-2.5 ms both; 10 rows:
 # 4.4-4.8 vs 3.8-4.2 ms; 100 rows (the tap's batch): 17.5-17.8 vs 11.2-11.7 ms; 1,000 rows:
 # ~15 vs ~9 s per 100,000 events (docs/tap-performance.md).
@@ -134,7 +135,6 @@ COPY_MIN_ROWS = 3
 # Binary COPY (typed by the columns) over text: 100 rows 39,000-41,000 events per CPU-s vs
 # 34,000-38,000, 1,000 rows 80,000 vs 68,000 (the wall time is PostgreSQL's, see the docs).
 COPY_BINARY = True
-COPY_TABLE = "pg_temp.streamtap_event_copy"  # this connection's own, whatever search_path says
 
 
 def _base_type(db_type: str) -> str:
@@ -152,7 +152,7 @@ class InsertPlan(NamedTuple):
     from_rows: list[tuple[str, object, Callable | None, bool]]
     # The values bound on every row for the columns no row has and whose default is not NULL.
     bound: tuple
-    # The values of every column no row has (COPY's INSERT … SELECT adds them as parameters).
+    # The values of every column no row has (COPY sends them on every row).
     absent: tuple
     # COPY's column order: the columns from the rows, those no row has, the session.
     ordered: list
@@ -160,7 +160,7 @@ class InsertPlan(NamedTuple):
 
 class EventInserter:
     """Event rows built from the model's _meta (bulk_create is ~5× slower): ``executemany``, or
-    on PostgreSQL from COPY_MIN_ROWS new rows on, COPY and one INSERT … SELECT (``_copy``)."""
+    on PostgreSQL from COPY_MIN_ROWS new rows on, COPY (``_copy``)."""
 
     def __init__(self):
         meta = ExtractionEvent._meta
@@ -178,7 +178,6 @@ class EventInserter:
         self.copy_min_rows = COPY_MIN_ROWS if connection.vendor == "postgresql" else None
         self.copy_binary = COPY_BINARY
         self._copy_plans: dict[tuple, tuple] = {}
-        self._copy_table_connection = None
         # A tap's row lacks what the event has before anyone reviews it (the EVENT shape's
         # defaults, extraction/event_shape.py) and the columns only the server sets.
         self.defaults = {
@@ -208,7 +207,14 @@ class EventInserter:
             # Only new rows reach the groups: a batch written twice counts once.
             representatives = self.groups.prepare(cursor, session_pk, new_rows)
             if self.copy_min_rows is not None and len(new_rows) >= self.copy_min_rows:
-                self._copy(cursor, session_pk, new_rows)
+                try:
+                    with transaction.atomic():  # a savepoint: the COPY may fail alone
+                        self._copy(cursor, session_pk, new_rows)
+                except IntegrityError:
+                    # Another writer stored some of these rows since the SELECT (an ingest
+                    # request retried while the first was still writing): the statement that
+                    # skips them, as every path did before COPY.
+                    cursor.executemany(*self.statement(session_pk, new_rows))
             else:
                 cursor.executemany(*self.statement(session_pk, new_rows))
             self.groups.link_representatives(cursor, representatives)
@@ -303,69 +309,49 @@ class EventInserter:
         return plan
 
     def _copy(self, cursor, session_pk: int, rows: list[dict]) -> None:
-        """PostgreSQL: COPY the rows into this connection's temporary table, then move them
-        into the events table in seq order (ids follow seq) with ON CONFLICT DO NOTHING: the
-        executemany's semantics, with the same converted values (``statement``'s plan)."""
+        """PostgreSQL: COPY the new rows straight into the events table, in seq order (ids
+        follow seq), with the same converted values as the executemany (``statement``'s plan).
+
+        COPY has no ON CONFLICT: ``insert`` sends only rows its SELECT found missing, and a row
+        another writer stored meanwhile fails the COPY, which ``insert`` then redoes with
+        executemany's ON CONFLICT DO NOTHING. Into a temporary table first, then one
+        INSERT … SELECT … ON CONFLICT, cost the server a quarter more CPU per row (the rows
+        written, read, deleted and sorted again): 3.2 → 2.5-2.6 server CPU-s per 100,000
+        events, 24,000 → 29,000-31,000 events/s at batch 1,000, interleaved
+        (bench/profile_persist_postgres.py; docs/tap-performance.md, session 15)."""
+        if any(a["seq"] > b["seq"] for a, b in zip(rows, rows[1:], strict=False)):
+            rows = sorted(rows, key=operator.itemgetter("seq"))
         key = self._plan_key(rows)
         _, values = self.statement(None, rows, plan_key=key)
-        copy_sql, types, move_sql = self._copy_plan(key)
-        self._ensure_copy_table(cursor)
+        copy_sql, types = self._copy_plan(key)
+        # The columns no row has, and the session: the same on every row.
+        constants = (*self._plan(*key).absent, session_pk)
         raw = cursor.cursor  # psycopg's own, inside the caller's transaction
-        with raw.copy(copy_sql) as copy:
+        # psycopg's errors as Django's (IntegrityError, OperationalError…), as every other
+        # statement's: the caller and the writer's retry catch those.
+        with connection.wrap_database_errors, raw.copy(copy_sql) as copy:
             if self.copy_binary:
                 copy.set_types(types)
             write_row = copy.write_row
             for row in values:
-                write_row(row)
-        cursor.execute(move_sql, [*self._plan(*key).absent, session_pk])
+                write_row(row + constants)
 
-    def _copy_plan(self, key: tuple[frozenset, frozenset]) -> tuple[str, list[str], str]:
-        """(COPY statement, its columns' type names, INSERT … SELECT) for one plan: the COPY
-        carries the per-row columns, the INSERT adds the defaults and the session as typed
-        parameters (8 of the 25 columns on a tap's rows: a fifth less to encode and send)."""
+    def _copy_plan(self, key: tuple[frozenset, frozenset]) -> tuple[str, list[str]]:
+        """(COPY statement, its columns' type names) for one plan: every column, in the plan's
+        order (the columns from the rows, those no row has, the session)."""
         cached = self._copy_plans.get((key, self.copy_binary))
         if cached is not None:
             return cached
-        plan = self._plan(*key)
-        ordered = plan.ordered
-        copied = ordered[: len(plan.from_rows)]
-        constant = ordered[len(copied) :]
+        ordered = self._plan(*key).ordered
         quote = connection.ops.quote_name
-        types = [_base_type(f.db_type(connection)) for f in copied]
-        columns = ", ".join(quote(f.column) for f in copied)
+        columns = ", ".join(quote(f.column) for f in ordered)
         fmt = " (FORMAT BINARY)" if self.copy_binary else ""
-        copy_sql = f"COPY {COPY_TABLE} ({columns}) FROM STDIN{fmt}"
-        casts = ", ".join(f"%s::{f.db_type(connection)}" for f in constant)
-        all_columns = ", ".join(quote(f.column) for f in ordered)
-        # DELETE … RETURNING empties the table for a second batch in the same transaction (a
-        # test's, or a caller's); the commit truncates it anyway (ON COMMIT DELETE ROWS).
-        move_sql = (
-            f"WITH moved AS (DELETE FROM {COPY_TABLE} RETURNING {columns}) "
-            f"INSERT INTO {ExtractionEvent._meta.db_table} ({all_columns}) "
-            f"SELECT {columns}, {casts} FROM moved ORDER BY {quote('seq')} "
-            "ON CONFLICT (session_id, seq) DO NOTHING"
+        plan = (
+            f"COPY {ExtractionEvent._meta.db_table} ({columns}) FROM STDIN{fmt}",
+            [_base_type(f.db_type(connection)) for f in ordered],
         )
-        plan = (copy_sql, types, move_sql)
         self._copy_plans[(key, self.copy_binary)] = plan
         return plan
-
-    def _ensure_copy_table(self, cursor) -> None:
-        """The temporary table lives as long as its connection: created once per connection
-        (the writer reconnects after a failure). Known to exist only once its creating
-        transaction committed (a rollback undoes the CREATE); until then IF NOT EXISTS."""
-        raw = connection.connection
-        if raw is self._copy_table_connection:
-            return
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
-        cursor.execute(
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {COPY_TABLE} ON COMMIT DELETE ROWS AS "
-            f"SELECT {columns} FROM {ExtractionEvent._meta.db_table} WITH NO DATA"
-        )
-
-        def created():
-            self._copy_table_connection = raw
-
-        transaction.on_commit(created)
 
     def _link_code_blocks(self, cursor, rows: list[dict]) -> None:
         blocks = [

@@ -1,13 +1,15 @@
 """EventInserter's two ways in: PostgreSQL's COPY path stores what executemany stores.
 
-On PostgreSQL the tap's batches go through COPY into a temporary table and one
-INSERT … SELECT … ON CONFLICT DO NOTHING; everywhere else (and when forced) through
-executemany. Whatever the path: idempotent, only the new rows returned, ids in seq order.
+On PostgreSQL the tap's batches go through COPY straight into the events table (only the rows
+not stored yet; rows another writer stores meanwhile fall back to ON CONFLICT DO NOTHING);
+everywhere else (and when forced) through executemany. Whatever the path: idempotent, only the
+new rows returned, ids in seq order.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from datetime import timedelta
 
@@ -200,8 +202,8 @@ def test_a_partly_stored_batch_returns_only_its_new_rows_and_ids_follow_seq(db, 
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_copy_works_again_on_a_new_connection_after_the_old_one_closed():
-    # The writer keeps one connection and opens a new one after a failure: the temporary
-    # table went with the old one.
+    # The writer keeps one connection and opens a new one after a failure (COPY's plan,
+    # cached per inserter, must not depend on the connection).
     session = ProcessSession.start("spec", command_line="spec")
     rows = pipeline_rows(OUTPUT)
     made = inserter("copy")
@@ -220,3 +222,50 @@ def test_copy_works_again_on_a_new_connection_after_the_old_one_closed():
         *range(1, len(rows) + 1),
         1000,
     ]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_rows_another_writer_stores_during_the_copy_are_skipped_not_an_error():
+    # Another writer (an ingest request retried while the first still writes) inserts some of
+    # the batch's rows after this writer's SELECT found them missing: the COPY waits for it,
+    # fails on the unique (session, seq), and the batch goes in with ON CONFLICT DO NOTHING.
+    session = ProcessSession.start("spec", command_line="spec")
+    rows = pipeline_rows(OUTPUT)
+    other_inserted, release, errors = threading.Event(), threading.Event(), []
+
+    def other_writer():
+        try:
+            with transaction.atomic():
+                inserter("executemany").insert(session.pk, copy.deepcopy(rows[:3]))
+                other_inserted.set()
+                release.wait(10)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def this_writer():
+        try:
+            with transaction.atomic():
+                returned.extend(inserter("copy").insert(session.pk, copy.deepcopy(rows)))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    returned: list[dict] = []
+    other = threading.Thread(target=other_writer)
+    other.start()
+    assert other_inserted.wait(10)
+    this = threading.Thread(target=this_writer)
+    this.start()
+    this.join(1.0)
+    assert this.is_alive(), "the COPY should wait for the other writer's uncommitted rows"
+    release.set()
+    other.join(10)
+    this.join(10)
+    assert errors == []
+    assert [r["seq"] for r in returned] == [r["seq"] for r in rows]
+    stored = list(ExtractionEvent.objects.filter(session=session).order_by("id"))
+    assert [e.seq for e in stored] == [r["seq"] for r in rows]
