@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sessions.ingest import LiveFrameSerializer
+from sessions.ingest import LiveFrameSerializer, checked_frame
 from sessions.ingest_api import IngestBatchSerializer
 from tests.factories import make_token, make_user
 
@@ -80,6 +80,34 @@ def test_the_batch_serializer_refuses_anything_it_cannot_store(data):
 )
 def test_the_live_frame_serializer_refuses_anything_malformed(frame):
     validates_or_refuses(LiveFrameSerializer, frame)
+
+
+@st.composite
+def damaged_frames(draw) -> dict:
+    """A tap's live frame of two events, one field of one event (or none) replaced by anything."""
+    first, second = event_row(1), event_row(2)
+    if draw(st.booleans()):
+        first[draw(st.sampled_from(EVENT_FIELDS))] = draw(json_values)
+    return {
+        "type": "live.batch",
+        "session": "far-away-1",
+        "events": [first, second],
+        "states": [{"state": "running", "timestamp": None, "metadata": {}}],
+        "session_info": {"last_seq": 2, "event_counts": {"error": 2}},
+    }
+
+
+@BOUNDED
+@given(frame=damaged_frames() | json_values)
+def test_the_ingest_socket_checks_a_frame_as_a_new_serializer_would(frame):
+    # The socket reuses one serializer's fields (sessions.ingest.checked_frame): the same
+    # verdict, the same validated values, the same errors, frame after frame.
+    fresh = LiveFrameSerializer(data=frame)
+    data, errors = checked_frame(frame)
+    if fresh.is_valid():
+        assert (data, errors) == (fresh.validated_data, None)
+    else:
+        assert (data, errors) == (None, fresh.errors)
 
 
 @pytest.fixture
