@@ -61,7 +61,7 @@ def statement_kind(sql: str) -> str:
         ("SAVEPOINT", "the savepoint around the COPY"),
         ("RELEASE SAVEPOINT", "the savepoint around the COPY"),
     ):
-        if head.startswith(needle) or needle in head:
+        if needle in head:
             return kind
     return head
 

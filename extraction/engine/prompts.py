@@ -85,10 +85,12 @@ def build_password(m: re.Match, line: str) -> dict | None:
 
 
 # Claude Code and similar TUIs: a question, then a numbered menu with a cursor on one entry.
-# A letter may follow the number at once: see extraction/engine/screen/layout.py MENU_ITEM_RE.
-_MENU_ITEM_RE = re.compile(
-    r"^\s*(?P<cursor>[❯›>▶→]\s*)?(?P<key>\d{1,2})[.)](?:\s+|(?=[^\W\d_]))(?P<label>\S.*?)\s*$"
-)
+# A menu item after its cursor, here and on the screen (screen/layout.py MENU_ITEM_RE): the
+# number, then its label. "2.Yes, and don't ask again …": Claude Code drops the space after
+# the number when the label wraps (a long project path in it), so a letter may follow at once;
+# a digit may not ("1.5 GB" is no item).
+MENU_ITEM_TAIL = r"(?P<key>\d{1,2})[.)](?:\s+|(?=[^\W\d_]))(?P<label>\S.*?)\s*$"
+_MENU_ITEM_RE = re.compile(r"^\s*(?P<cursor>[❯›>▶→]\s*)?" + MENU_ITEM_TAIL)
 
 
 def parse_menu(lines: list[str]) -> dict | None:

@@ -20,7 +20,7 @@ def test_its_rows_carry_the_fingerprints_the_taps_extraction_process_gives_them(
     assert not any(ROW_KEY in row for row in rows if row["event_type"] not in GROUPED_TYPES)
 
 
-def test_every_sqlite_method_stores_every_row(tmp_path):
+def test_every_sqlite_method_stores_every_row():
     result = subprocess.run(
         [sys.executable, "bench/bench_persist.py", "--events", "2000", "--backends", "sqlite"]
         + ["--batches", "100"],

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from ..prompts import MENU_ITEM_TAIL
+
 ESC = "\x1b"
 ENTER = "\r"
 ARROW_UP, ARROW_DOWN = "\x1b[A", "\x1b[B"
@@ -19,12 +21,7 @@ DASHED_RULE_RE = re.compile(r"^\s*╌{8,}\s*$")
 TIP_RE = re.compile(r"^Tip:\s")
 QUESTION_ASIDE_RE = re.compile(r"\?\s+\(")
 FENCE_RE = re.compile(r"^\s*(?:```|~~~)")
-# "2.Yes, and don't ask again …": Claude Code drops the space after the number when the label
-# wraps (a long project path in it), so a letter may follow the number at once.
-MENU_ITEM_RE = re.compile(
-    r"^(?P<indent>\s*)(?P<cursor>[❯›>▶→➤]\s*)?(?P<key>\d{1,2})[.)](?:\s+|(?=[^\W\d_]))"
-    r"(?P<label>\S.*?)\s*$"
-)
+MENU_ITEM_RE = re.compile(r"^(?P<indent>\s*)(?P<cursor>[❯›>▶→➤]\s*)?" + MENU_ITEM_TAIL)
 # Codex puts the shortcut at the end of each option: "Yes, proceed (y)".
 SHORTCUT_RE = re.compile(r"\s*\((?P<key>[a-z]|esc|enter)\)$", re.IGNORECASE)
 CANCEL_HINT_RE = re.compile(
