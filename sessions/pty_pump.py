@@ -29,6 +29,12 @@ It imports nothing but the standard library (and starts without ``site``, ~15 ms
 PTY's end (EIO once the last holder of the terminal is gone) after its backlog is written, or
 when the tap's end of the pipe closes, ignores terminal signals (the tap forwards those to the
 program), and dies with the tap.
+
+SIGUSR1 is the tap's "stop": the program has exited and its output has gone quiet, but the
+source is still open (a descendant holds it, or this process started so late on a busy machine
+that it has not read it yet). The pump reads no more, writes what it has read and ends; the tap
+reads what is left in the source itself. Killed instead, it lost whatever it held: on a loaded
+CI machine a pump that had not finished starting lost a whole run's output.
 """
 
 import ctypes
@@ -51,6 +57,9 @@ WRITE_SIZE = 1 << 20
 
 
 def main(master: int, tap_pid: int, terminal: int | None = None) -> int:
+    # First, so that a stop before it is the signal's default (the end of a pump that has read
+    # nothing: the tap then reads the source itself).
+    signal.signal(signal.SIGUSR1, lambda _signum, _frame: _close_source(master))
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     libc.prctl(_PR_SET_NAME, b"streamtap-out")  # at most 15 bytes
@@ -136,7 +145,7 @@ def pump(master: int, out: int, terminal: int | None = None) -> int:
     while True:
         try:
             data = os.read(master, READ_SIZE)
-        except OSError:  # EIO: nobody holds the terminal's other side any more
+        except OSError:  # EIO: nobody holds the terminal's other side any more; EBADF: stopped
             data = b""
         if not data:
             backlog.end()
@@ -146,6 +155,16 @@ def pump(master: int, out: int, terminal: int | None = None) -> int:
             terminal = None  # the tap's output went away (closed pipe): keep recording
         if not backlog.put(data):
             return 0  # the tap is gone
+
+
+def _close_source(master: int) -> None:
+    """The stop. Not an exception: raised just after a read returned, it would drop the chunk
+    read. Closed, the source fails the next read (or the one this signal interrupted, which
+    Python retries), and the loop ends after the chunk in hand is copied."""
+    try:
+        os.close(master)
+    except OSError:
+        pass  # a second stop
 
 
 def _echo(terminal: int, data: bytes) -> bool:

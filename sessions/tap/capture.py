@@ -187,6 +187,10 @@ class ReaderState:
             self.exited_at is not None and not busy and now - self._quiet_since() >= DRAIN_SECONDS
         )
 
+    def restart_drain(self, now: float) -> None:
+        """Another DRAIN_SECONDS of quiet from ``now`` (the pumps were asked to stop)."""
+        self.exited_at = now
+
     def _quiet_since(self) -> float:
         return max(self.exited_at, self.last_data)
 
@@ -236,6 +240,7 @@ class ChildRunner:
         # The output pumps (sessions/pty_pump.py) by the fd the reader reads: each with the fd
         # it reads for us and the terminal it copies to.
         self.pumps: dict[int, tuple[subprocess.Popen, int, int]] = {}
+        self._pumps_stopped = False
         self._mono0 = time.monotonic()
         self.bytes_out = 0
         self._inject: list[bytes] = []
@@ -381,9 +386,14 @@ class ChildRunner:
                     if state.exited_at is None and self.proc.poll() is not None:
                         state.exited_at = now
                 if state.drained(now, bool(ready)):
-                    # The child is gone; a descendant holding the pipe or pty open must not keep
-                    # us (and the exit status) waiting forever.
-                    break
+                    # The child is gone and its output quiet, yet something holds it open: a
+                    # descendant, which must not keep us (and the exit status) waiting forever,
+                    # or a pump that has not read it all (one still starting on a busy machine
+                    # was killed here with the whole output unread). So the pumps stop first,
+                    # handing on what they read; we read what they left, until quiet again.
+                    if self._pumps_stopped or not self._stop_pumps():
+                        break
+                    state.restart_drain(now)
             if self._held_lines:
                 self._release_held_lines(self.offset())
             returncode = self.proc.wait()
@@ -404,8 +414,8 @@ class ChildRunner:
             data = b""
         if data and len(data) < READ_SIZE:
             data = _read_available(fd, data)
-        if not data and self._pump_failed(fd):
-            # The pump was killed: read its source (and copy it) ourselves.
+        if not data and self._pump_left_its_source(fd):
+            # Read what is left in its source (and copy it) ourselves.
             _, source, terminal = self.pumps.pop(fd)
             self.out_fds.pop(fd)
             self.out_fds[source] = terminal
@@ -477,13 +487,21 @@ class ChildRunner:
         self.pumps[pump.stdout.fileno()] = (pump, source, terminal)
         return pump.stdout.fileno(), None if echoes else terminal
 
-    def _pump_failed(self, fd: int) -> bool:
-        """The end of a pump's pipe came from its death, not from its source's end."""
+    def _pump_left_its_source(self, fd: int) -> bool:
+        """The end of a pump's pipe came before its source's end: it was killed, or stopped."""
         entry = self.pumps.get(fd)
         if entry is None:
             return False
         # Its pipe closes as it exits: the status is there at once.
-        return entry[0].wait() != 0
+        return entry[0].wait() != 0 or self._pumps_stopped
+
+    def _stop_pumps(self) -> bool:
+        """Ask every pump to stop (sessions/pty_pump.py, SIGUSR1); False when there are none."""
+        self._pumps_stopped = True
+        for pump, _, _ in self.pumps.values():
+            if pump.poll() is None:
+                pump.send_signal(signal.SIGUSR1)
+        return bool(self.pumps)
 
     def _passthrough(self, fd: int, data: bytes) -> None:
         if not self._passthrough_ok.get(fd, False):
@@ -627,7 +645,8 @@ class ChildRunner:
             except OSError:
                 pass
         for pump, _, _ in self.pumps.values():
-            # Still reading only when a descendant of the program holds its output open.
+            # Still running only when it could not end after the stop (its terminal takes no
+            # output), or the reader ended early (an exception).
             if pump.poll() is None:
                 pump.kill()
             pump.wait()

@@ -7,8 +7,10 @@ the tap's reader, which reads the pump's pipe late or not at all.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 import tty
 
 from sessions.tap.capture import PTY_PUMP
@@ -80,3 +82,33 @@ def test_the_pump_ends_when_the_taps_end_of_the_pipe_closes():
     program.wait()
     os.close(slave)
     os.close(master)
+
+
+def test_a_stopped_pump_hands_on_all_it_read_and_leaves_the_rest_in_its_source():
+    # The tap stops a pump (SIGUSR1) when the program has exited and its output has gone quiet
+    # while something still holds the source open, then reads the source itself. Stopped at any
+    # point of a flood, the pump drops nothing: what it hands on, then what is left in the
+    # source, is the whole output, in order.
+    data = b"".join(b"line %d\n" % i for i in range(100_000))  # ~790 KiB, 12 pipes full
+    for stop_after in (1, 64 << 10, 256 << 10, 512 << 10):
+        source, program_end = os.pipe()
+        pump = start_pump(source)
+        program = threading.Thread(target=_write_and_close, args=(program_end, data), daemon=True)
+        program.start()
+        handed_on = pump.stdout.read(stop_after)
+        pump.send_signal(signal.SIGUSR1)
+        handed_on += pump.stdout.read()
+        assert pump.wait(timeout=60) == 0
+        left = b""
+        while chunk := os.read(source, 1 << 16):
+            left += chunk
+        program.join(60)
+        os.close(source)
+        assert handed_on + left == data, stop_after
+
+
+def _write_and_close(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.close(fd)

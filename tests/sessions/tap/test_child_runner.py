@@ -7,7 +7,10 @@ import os
 import sys
 import threading
 
-from sessions.tap.capture import ChildRunner, ReaderState
+import pytest
+
+from sessions.tap import capture
+from sessions.tap.capture import DRAIN_SECONDS, PTY_PUMP, ChildRunner, ReaderState
 from tests.helpers import wait_for
 
 
@@ -35,14 +38,14 @@ class FakePipeline:
         self.calls.append(("release", offset))
 
 
-def run(code: str, tmp_path, **kwargs):
+def run(code: str, tmp_path, use_pty: bool = False, **kwargs):
     pipeline = FakePipeline()
     out = os.open(tmp_path / "out", os.O_WRONLY | os.O_CREAT)
     null = os.open(os.devnull, os.O_RDONLY)
     runner = ChildRunner(
         [sys.executable, "-c", code],
         pipeline,
-        use_pty=False,
+        use_pty=use_pty,
         stdin_fd=null,
         stdout_fd=out,
         stderr_fd=out,
@@ -174,3 +177,28 @@ def test_in_pipe_mode_an_unfinished_line_goes_on_at_the_next_settle_point(tmp_pa
     ]
     assert calls[idle - 1] == ("settle",)
     assert "".join(c[1] for c in calls[idle:] if c[0] == "feed") == "done\n"
+
+
+@pytest.mark.parametrize("use_pty", [False, True], ids=["pipe", "pty"])
+def test_a_pump_still_starting_when_the_program_has_ended_loses_none_of_its_output(
+    tmp_path, monkeypatch, use_pty
+):
+    # On a loaded machine (CI) an output pump took longer to start than the program took to
+    # run and the reader's drain to go quiet: it was killed with the output unread in its
+    # source, and the run showed and stored nothing. Here each pump starts a second late.
+    late_pump = tmp_path / "late_pump.py"
+    late_pump.write_text(
+        "import runpy, sys, time\n"
+        f"time.sleep({DRAIN_SECONDS * 4})\n"
+        f"sys.argv[0] = {PTY_PUMP!r}\n"
+        f"runpy.run_path({PTY_PUMP!r}, run_name='__main__')\n"
+    )
+    monkeypatch.setattr(capture, "PTY_PUMP", str(late_pump))
+    code, pipeline, _ = run(
+        "for i in range(250): print(f'ERROR: failure {i}')", tmp_path, use_pty=use_pty
+    )
+    expected = "".join(f"ERROR: failure {i}\n" for i in range(250))
+    shown = (tmp_path / "out").read_bytes().decode()
+    assert code == 0
+    assert shown.replace("\r\n", "\n") == expected  # a terminal may end its lines with \r\n
+    assert "".join(c[1] for c in pipeline.calls if c[0] == "feed") == shown
