@@ -1,13 +1,22 @@
 """Fingerprints: the same problem gets the same print, a different problem a different one."""
 
+import random
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from extraction.engine import Extractor
 from extraction.engine.fingerprint import (
     exception_line,
     fingerprint,
     normalise,
+    normalise_uncached,
     own_frames,
     preview,
 )
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
 
 def events(text):
@@ -82,6 +91,71 @@ def test_normalise_shows_what_was_replaced():
     assert normalise("2026-03-10T09:12:01Z retry 3 of 'job-7' at 0x1f") == (
         "<ts> retry <n> of <q> at <hex>"
     )
+
+
+# normalise() is cached by the message's digit pattern (its digits 2-9 as 1): two messages that
+# differ only in those digits must normalise alike, and the cache must give what normalising
+# the message itself gives.
+MESSAGE_PIECES = st.one_of(
+    st.text(alphabet="0123456789abcdefxX:-.,/ '\"\u2018\u2019\u201c\u201dTZ+\n\u0663", max_size=6),
+    st.sampled_from(
+        [
+            "2026-03-10T09:12:01.331Z",
+            "2026/03/10 9:12",
+            "Tue Mar 10 09:12:01 2026",
+            "Mar  3 7:05:09",
+            "09:12:01,5",
+            "0x1f",
+            "1x2f",
+            "0xdeadbeef",
+            "123e4567-e89b-12d3-a456-426614174000",
+            "https://h:8080/p?q=3",
+            "/home/u7/x",
+            "/tmp/pytest-12/f",
+            "deadbeef1",
+            "1234567",
+            "a1b2c3d",
+            "10.0.0.5:5432",
+            "v1.2.3",
+            "'k 9'",
+            "worker-162",
+        ]
+    ),
+)
+
+
+def with_other_digits(text: str, rng: random.Random) -> str:
+    """``text`` with each digit 1-9 replaced by another of 1-9 (0 stays: "0x" is a marker)."""
+    return "".join(rng.choice("123456789") if c in "123456789" else c for c in text)
+
+
+@given(st.lists(MESSAGE_PIECES, max_size=12), st.randoms(use_true_random=False))
+def test_messages_that_differ_only_in_their_digits_normalise_alike(pieces, rng):
+    message = "".join(pieces)
+    other = with_other_digits(message, rng)
+    assert normalise_uncached(other) == normalise_uncached(message)
+    assert normalise(message) == normalise_uncached(message)
+    assert normalise(other) == normalise_uncached(other)
+
+
+def test_the_cache_gives_what_normalising_gives_on_every_line_of_the_log_corpus():
+    lines = [
+        line
+        for path in sorted(CORPUS.glob("*/*.log"))
+        for line in path.read_text(errors="replace").splitlines()
+    ]
+    assert len(lines) > 1000
+    rng = random.Random(7)
+    for line in lines:
+        assert normalise(line) == normalise_uncached(line), line
+        other = with_other_digits(line, rng)
+        assert normalise(other) == normalise_uncached(other), other
+
+
+def test_zero_x_is_not_a_digit_like_the_others():
+    # "0x1f" is an address, "1x2f" a number and a word: the cache keeps them apart.
+    assert normalise("at 0x1f") == "at <hex>"
+    assert normalise("at 1x2f") == "at <n>x<n>f"
 
 
 # ---- tracebacks ------------------------------------------------------------------------------
