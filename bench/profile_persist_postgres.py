@@ -139,21 +139,18 @@ def main() -> None:
     if args.worker:
         worker(args.events, args.batch)
         return
-    import psycopg
+    from bench_persist import psql
 
     generated_input(200_000)
     print(f"load average at start {loadavg()}", flush=True)
-    admin = f"{PG_ADMIN_URL.rstrip('/')}/postgres"
     dbname = f"streamtap_profile_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{dbname}"')
+    psql(f'CREATE DATABASE "{dbname}"')
     try:
         env = clean_env(DATABASE_URL=f"{PG_ADMIN_URL.rstrip('/')}/{dbname}")
         argv = [PYTHON, __file__, "--worker", "--events", str(args.events)]
         subprocess.run([*argv, "--batch", str(args.batch)], env=env, cwd=ROOT, check=True)
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        psql(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
     print(f"\nload average at end {loadavg()}")
 
 
