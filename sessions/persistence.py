@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from django.conf import settings
-from django.core.management import call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from extraction.event_shape import EVENT_DEFAULTS
@@ -34,6 +33,7 @@ from extraction.groups import GroupWriter
 from extraction.models import CodeBlock, ExtractionEvent
 from output_search.indexer import after_batch as index_output_after_batch
 from sessions.models import ProcessSession, converter, execute_rows
+from streamtap_site.schema import migrate_if_needed
 
 log = logging.getLogger(__name__)
 
@@ -414,14 +414,11 @@ class StoreUnavailable(Exception):
     """A store could not take a write now (database down or locked, server away).
 
     ``contention``: another writer held a lock too long; no outage worth telling the user about.
-    ``retry_now``: the store removed the cause itself (it created its missing tables): the
-    write is worth retrying at once, and the store has told the user.
     """
 
-    def __init__(self, message: str, *, contention: bool = False, retry_now: bool = False):
+    def __init__(self, message: str, *, contention: bool = False):
         super().__init__(message)
         self.contention = contention
-        self.retry_now = retry_now
 
 
 class DatabaseStore:
@@ -435,10 +432,15 @@ class DatabaseStore:
     def __init__(self):
         self._inserter: EventInserter | None = None
         self._tuned_connection = None
-        self._migrated = False
+        self._schema_checked = False
 
     def open_session(self, spec: SessionSpec) -> ProcessSession:
         with self._database():
+            if not self._schema_checked:
+                # Here, in the writer, while the program already runs: a tap on a new data
+                # directory creates the tables instead of retrying a write that cannot succeed.
+                migrate_if_needed()
+                self._schema_checked = True
             return ProcessSession.start(spec.agent_name, tap_pid=spec.tap_pid, **spec.as_fields())
 
     def write_batch(
@@ -484,30 +486,7 @@ class DatabaseStore:
             yield
         except DatabaseError as exc:
             self.close()
-            if is_missing_schema(exc):
-                raise self._create_schema(exc) from exc
             raise StoreUnavailable(str(exc), contention=is_lock_contention(exc)) from exc
-
-    def _create_schema(self, exc: DatabaseError) -> StoreUnavailable:
-        """The database lacks streamtap's tables or columns: a data directory nobody has served
-        from yet (``python manage.py tap`` is often the first command a user runs), or a
-        checkout updated without ``migrate``. Retrying would not change that, and the program's
-        end would then wait out the whole finish budget before spilling: so migrate, as
-        ``serve`` does at every start, once per store (a second miss is the user's to fix)."""
-        if self._migrated:
-            return StoreUnavailable(f"{exc} (even after `manage.py migrate`)")
-        self._migrated = True
-        try:
-            call_command("migrate", interactive=False, verbosity=0)
-        except Exception as failure:  # another tap migrating at the same moment, a read-only file
-            return StoreUnavailable(f"{exc}; `manage.py migrate` failed: {failure}")
-        finally:
-            self.close()
-        log.warning(
-            "streamtap: the database %s lacked streamtap's tables; ran `manage.py migrate`",
-            connection.settings_dict["NAME"],
-        )
-        return StoreUnavailable(str(exc), retry_now=True)
 
     def _tune_connection(self) -> None:
         connection.ensure_connection()
@@ -712,9 +691,6 @@ class BatchWriter(threading.Thread):
 
     def _failed(self, exc: StoreUnavailable) -> None:
         """The one retry policy: back off 0.2 s, doubling up to 5 s."""
-        if exc.retry_now:
-            self._retry_at = 0.0
-            return
         self.last_error = str(exc)
         if not self._reported_down and not exc.contention:
             # Once per outage, not once per retry: this goes to the user's terminal. Waiting
@@ -853,19 +829,6 @@ _LOCK_MESSAGES = (
 def is_lock_contention(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(message in text for message in _LOCK_MESSAGES)
-
-
-# A table or column the models expect is not in the database: SQLite's messages, PostgreSQL's
-# SQLSTATEs undefined_table and undefined_column.
-_MISSING_SCHEMA_MESSAGES = ("no such table", "no such column", "has no column named")
-_MISSING_SCHEMA_SQLSTATES = frozenset({"42P01", "42703"})
-
-
-def is_missing_schema(exc: BaseException) -> bool:
-    if getattr(exc.__cause__, "sqlstate", None) in _MISSING_SCHEMA_SQLSTATES:
-        return True
-    text = str(exc).lower()
-    return any(message in text for message in _MISSING_SCHEMA_MESSAGES)
 
 
 def _has_prompt(rows: list[dict]) -> bool:

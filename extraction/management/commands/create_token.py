@@ -4,8 +4,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
 
+from streamtap_site.schema import MigratesFirst
 
-class Command(BaseCommand):
+
+class Command(MigratesFirst, BaseCommand):
     help = "Print the REST API token of USERNAME (created if it has none)."
 
     def add_arguments(self, parser):

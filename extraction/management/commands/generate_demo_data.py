@@ -22,6 +22,7 @@ from extraction import search
 from extraction.event_shape import ROW_FIELDS
 from extraction.models import CodeBlock, ExtractionEvent
 from sessions.models import ProcessSession, ProcessStateChange
+from streamtap_site.schema import MigratesFirst
 
 DEFAULT_AGENTS = ["claude", "codex", "aider", "gemini", "cursor"]
 CHUNK = 20_000
@@ -201,7 +202,7 @@ CODE_SNIPPETS = [
 ]
 
 
-class Command(BaseCommand):
+class Command(MigratesFirst, BaseCommand):
     help = "Generate realistic demo sessions and extraction events (fast, in bulk)."
 
     def add_arguments(self, parser):

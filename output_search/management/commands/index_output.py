@@ -7,9 +7,10 @@ from django.core.management.base import BaseCommand, CommandError
 from output_search.indexer import index_recording
 from output_search.models import OutputIndexState
 from sessions.models import ProcessSession
+from streamtap_site.schema import MigratesFirst
 
 
-class Command(BaseCommand):
+class Command(MigratesFirst, BaseCommand):
     help = (
         "Index what sessions printed (their recordings) for the search page and /api/output/. "
         "Sessions already indexed are skipped; run it again any time."

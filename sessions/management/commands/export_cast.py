@@ -4,9 +4,10 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from sessions.models import ProcessSession
+from streamtap_site.schema import MigratesFirst
 
 
-class Command(BaseCommand):
+class Command(MigratesFirst, BaseCommand):
     help = "Write a session's asciicast v2 recording (with event markers) to a file or stdout."
 
     def add_arguments(self, parser):

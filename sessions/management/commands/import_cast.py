@@ -7,9 +7,10 @@ from extraction.engine import RulesError
 from output_search.indexer import index_recording
 from sessions import rebuild
 from sessions.recording import RecordingError
+from streamtap_site.schema import MigratesFirst
 
 
-class Command(BaseCommand):
+class Command(MigratesFirst, BaseCommand):
     help = "Turn an asciicast recording (v2 or v3) or a plain log file into a session."
 
     def add_arguments(self, parser):

@@ -1,9 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from sessions import retention
+from streamtap_site.schema import MigratesFirst
 
 
-class Command(BaseCommand):
+class Command(MigratesFirst, BaseCommand):
     help = (
         "Delete finished sessions older than --older-than (default: the RETENTION_DAYS setting), "
         "with their events, state changes and recordings, and code blocks no event uses any "

@@ -6,9 +6,10 @@ from django.db import DatabaseError, transaction
 
 from extraction.engine import RulesError
 from sessions import rebuild
+from streamtap_site.schema import MigratesFirst
 
 
-class Command(BaseCommand):
+class Command(MigratesFirst, BaseCommand):
     help = (
         "Load spill files left by taps whose database was down, mark sessions whose tap died as "
         "'lost' after re-extracting their recordings, and adopt recordings no session knows. "
