@@ -39,8 +39,14 @@ class MigratesFirst:
     requires_migrations_checks = True
 
     def check_migrations(self) -> None:
-        try:
-            migrate_if_needed()
-        except DatabaseError as exc:
-            name = connection.settings_dict["NAME"]
-            raise CommandError(f"the database {name} cannot be used: {exc}".strip()) from exc
+        migrate_for_command()
+
+
+def migrate_for_command() -> None:
+    """``migrate_if_needed`` for a management command: a database that cannot be used is a
+    CommandError (one line on the terminal)."""
+    try:
+        migrate_if_needed()
+    except DatabaseError as exc:
+        name = connection.settings_dict["NAME"]
+        raise CommandError(f"the database {name} cannot be used: {exc}".strip()) from exc

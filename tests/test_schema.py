@@ -120,8 +120,9 @@ def test_import_cast_and_recover_on_a_new_database_create_its_tables_and_do_thei
     ["sqlite:////nonexistent/streamtap/db.sqlite3", "postgres://postgres@127.0.0.1:9/streamtap"],
     ids=["sqlite-in-a-missing-folder", "postgres-nobody-listens"],
 )
-def test_a_command_on_a_database_that_cannot_be_used_says_so_in_one_line(env, url):
-    result = run_manage(dict(env, DATABASE_URL=url), "recover")
+@pytest.mark.parametrize("command", [["recover"], ["serve", "--port", "9"]], ids=" ".join)
+def test_a_command_on_a_database_that_cannot_be_used_says_so_in_one_line(env, url, command):
+    result = run_manage(dict(env, DATABASE_URL=url), *command)
     assert result.returncode == 1
     stderr = result.stderr.decode()
     assert stderr.startswith("CommandError: the database "), stderr

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from sessions.live import DEFAULT_SERVER_URL, announce_server, withdraw_server
+from streamtap_site.schema import migrate_for_command
 
 
 class Command(BaseCommand):
@@ -43,7 +43,7 @@ class Command(BaseCommand):
         # A busy port is someone else's server: say so and touch nothing (no migration, no
         # server.json), rather than find that server answering and announce it as ours.
         ensure_port_free(options["host"], options["port"])
-        call_command("migrate", verbosity=0, interactive=False)
+        migrate_for_command()
         self.ensure_admin()
         url = f"http://{options['host']}:{options['port']}/"
         local_url = connect_url(options["host"], options["port"])
