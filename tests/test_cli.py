@@ -7,10 +7,13 @@ not the project, and the SQLite file it wrote read back with sqlite3.
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import sqlite3
 import stat
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -180,3 +183,48 @@ def test_ensure_data_dir_closes_a_directory_others_could_read(tmp_path):
     ensure_data_dir(data)
 
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
+
+
+def project_apps() -> list[str]:
+    """The installed apps that are packages of this checkout (not Django's or a library's)."""
+    from django.conf import settings
+
+    names = {app.split(".")[0] for app in settings.INSTALLED_APPS}
+    return sorted(name for name in names if (ROOT / name / "apps.py").exists())
+
+
+def test_every_app_of_the_project_is_importable_from_another_folder(elsewhere):
+    # The editable install lists its packages (pyproject.toml): an app left out of it imports
+    # only where the project folder is on sys.path, so `streamtap serve` from elsewhere started a
+    # daphne that could not load the settings' apps.
+    apps = project_apps()
+    assert {"sessions", "extraction", "output_search"} <= set(apps)
+    result = python(f"import {', '.join(apps)}", cwd=elsewhere, env=streamtap_env(None))
+    assert result.returncode == 0, result.stderr
+
+
+def test_streamtap_serve_from_another_folder_serves_the_dashboard(tmp_path, elsewhere):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(STREAMTAP), "serve", "--port", str(port)],
+        cwd=elsewhere,
+        env=streamtap_env(tmp_path / "data"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        said = []
+        for line in server.stdout:
+            said.append(line)
+            if "streamtap is serving" in line or "Error" in line:
+                break
+        assert any("streamtap is serving" in line for line in said), "".join(said)
+        login = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10)
+        assert login.status == 200 and "/login" in login.url
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
