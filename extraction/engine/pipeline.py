@@ -37,6 +37,17 @@ MARKER_LABEL_CHARS = 80
 AGENT_DETECT_LINES = 10
 
 
+class LastPrompt(NamedTuple):
+    """The last prompt reported: its question and command, the last text line when it was
+    reported, the line it stands on (the screen's: that last text line), and who saw it."""
+
+    question: str
+    command: str | None
+    text_line: int
+    line: int
+    on_screen: bool
+
+
 def _without_menus(events: list[Event]) -> list[Event]:
     return [e for e in events if e.rule != "prompt_menu"]
 
@@ -137,8 +148,8 @@ class Pipeline(RedactedOutput):
         self._made: list[dict] = []
         # A terminal emulator over the output (PTY mode): prompts drawn by full-screen TUIs.
         self.screen = screen
-        # The last prompt reported, and the line count then: one event per question.
-        self._last_prompt: tuple | None = None
+        # The last prompt reported (see _one_per_question): one event per question asked.
+        self._last_prompt: LastPrompt | None = None
         # In a terminal, prompts the line view found in a complete line, and the last text line
         # then: they wait for the next look at the screen, which reports a TUI's question with
         # its command (see _look_for_prompts), or for more text (the program did not wait).
@@ -216,32 +227,36 @@ class Pipeline(RedactedOutput):
             if any(e.event_type == "prompt" for e in drawn):
                 events = [e for e in events if e.event_type != "prompt"]
                 held = []
-            events = self._one_per_question([*held, *_without_menus(events), *drawn])
+            events = self._one_per_question([*held, *_without_menus(events), *drawn], drawn)
         if self.on_idle is not None:
             events = [*events, *self.on_idle(self.last_offset)]
         if events:
             self._events(self.last_offset, events)
 
     def _hold_line_prompts(self, events: list[Event]) -> list[Event]:
-        """In a terminal, a question the line view found in a complete line waits for the next
-        look at the screen: aider's "Run shell command?" line ends before prompt_toolkit moves
-        the cursor back onto it, and the screen then reports it with its command (and the risk
-        of that command), the line view without. A program that prints more text instead of
-        waiting has its held question let out first, in order."""
+        """In a terminal, a question the line view found on the last line of text waits for the
+        next look at the screen: aider's "Run shell command?" line ends before prompt_toolkit
+        moves the cursor back onto it, and the screen then reports it with its command (and the
+        risk of that command), the line view without. A question with text printed after it was
+        not waited at: it goes out at once, as a held one does once more text comes, in order."""
         text_line = self.extractor.last_text_line
         out: list[Event] = []
         if self._held_prompts and text_line - self._held_at > 1:
             out, self._held_prompts = self._one_per_question(self._held_prompts), []
         for event in events:
-            if event.event_type == "prompt":
+            if event.event_type != "prompt":
+                out.append(event)
+            elif event.line_end >= text_line:
                 if not self._held_prompts:
                     self._held_at = text_line
                 self._held_prompts.append(event)
             else:
-                out.append(event)
+                out += self._one_per_question([event])
         return out
 
-    def _one_per_question(self, events: list[Event]) -> list[Event]:
+    def _one_per_question(
+        self, events: list[Event], drawn: list[Event] | tuple = ()
+    ) -> list[Event]:
         """Drop a prompt another detector already reported: the same question, the same command
         (or one detector without one), and no text printed since but the question's own line.
 
@@ -251,28 +266,48 @@ class Pipeline(RedactedOutput):
         back up, so the line count between the two may be anything. One event, the first: when
         the line view's came first, its risk is the fail-closed high of a question without a
         command. A program asking again has printed text since (the answer's echo, the next
-        command)."""
+        command).
+
+        Where each report stands decides "since": the line view's question is on its own line
+        (two found in one chunk 200 lines apart are two questions, though both are reported at
+        the chunk's end); the screen's, at the last text line when it looked. A question whose
+        line has scrolled off the screen is not the one the screen shows: a program asking again
+        after a screenful of output asks anew, even if the line view reported the first question
+        late."""
         if not any(e.event_type == "prompt" for e in events):
             return events
         kept = []
         text_line = self.extractor.last_text_line
+        height = self.screen.height if self.screen is not None else 0
         for event in events:
             if event.event_type == "prompt":
                 meta = event.metadata
                 question = " ".join(str(meta.get("question", "")).split())
                 command = meta.get("command") or None
+                on_screen = any(event is d for d in drawn)
+                line = text_line if on_screen else event.line_end
                 last = self._last_prompt
                 if (
                     last is not None
-                    and last[0] == question
-                    and text_line - last[2] <= 1
-                    and (last[1] is None or command is None or last[1] == command)
+                    and last.question == question
+                    and (last.command is None or command is None or last.command == command)
+                    and self._same_ask(last, line, text_line, on_screen, height)
                 ):
-                    self._last_prompt = (question, last[1] or command, last[2])
+                    self._last_prompt = last._replace(command=last.command or command)
                     continue
-                self._last_prompt = (question, command, text_line)
+                self._last_prompt = LastPrompt(question, command, text_line, line, on_screen)
             kept.append(event)
         return kept
+
+    @staticmethod
+    def _same_ask(
+        last: LastPrompt, line: int, text_line: int, on_screen: bool, height: int
+    ) -> bool:
+        if not (on_screen or last.on_screen):  # two of the line view's: their own lines
+            return line - last.line <= 1
+        if not last.on_screen and height and text_line - last.line >= height:
+            return False  # the first question has scrolled off: the screen shows another
+        return text_line - last.text_line <= 1
 
     def add_events(self, events: list[Event]) -> list[dict]:
         """Events from another channel than the output (an agent's hooks or transcript), numbered

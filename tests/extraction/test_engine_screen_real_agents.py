@@ -165,6 +165,39 @@ def test_the_same_question_asked_again_after_an_answer_is_a_new_event():
     assert len(prompts) == 2, prompts
 
 
+SCREENFUL = "".join(f"Unpacking package-{i} ...\r\n" for i in range(200))
+ASKED = "Do you want to continue? [Y/n] "
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        # Answered in the log, then asked for real after a screenful: in one chunk, or the
+        # first line alone and the rest in the next (the line view reports the first late).
+        [ASKED + "Y\r\n" + SCREENFUL + ASKED],
+        [ASKED + "Y\r\n", SCREENFUL + ASKED],
+        # Two answered in one chunk (a flood): both found at the chunk's end.
+        [ASKED + "Y\r\n" + SCREENFUL + ASKED + "Y\r\n" + "Setting up ...\r\n", "done\r\n"],
+    ],
+    ids=["one-chunk", "two-chunks", "both-answered-in-a-flood"],
+)
+def test_the_same_question_a_screenful_apart_is_two_prompts_as_without_a_terminal(chunks):
+    def prompt_lines(screen_size) -> list[int]:
+        events: list[dict] = []
+        pipeline = Pipeline(redact=False, screen_size=screen_size, on_events=events.extend)
+        for offset, chunk in enumerate(chunks):
+            pipeline.feed(float(offset), chunk)
+        pipeline.settle()
+        pipeline.idle()
+        pipeline.close()
+        return [e["line_start"] for e in events if e["event_type"] == "prompt"]
+
+    in_terminal = prompt_lines((80, 24))
+    assert len(in_terminal) == 2, in_terminal
+    assert len(prompt_lines(None)) == 2
+    assert in_terminal[0] == 1 and in_terminal[1] > 200
+
+
 def test_agent_permission_box_whose_command_cannot_be_read_is_high_and_never_automatic():
     # A layout this parser does not know: no header, the command nowhere it looks.
     event = screen_prompt(

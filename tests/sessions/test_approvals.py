@@ -389,3 +389,28 @@ def test_the_end_of_piped_input_never_answers_a_question(tap_env, tmp_path, paus
     assert b"SKIPPED" in result.stdout
     prompt = ProcessSession.objects.get().events.get(event_type="prompt")
     assert prompt.prompt_decision == "deny" and prompt.prompt_decision_by == "timeout"
+
+
+@pytest.mark.parametrize("pause", [0, 0.05], ids=["in-one-chunk", "in-two-chunks"])
+def test_a_question_asked_again_after_a_screenful_of_output_is_a_prompt_again(tap_env, pause):
+    # `apt-get -y` prints its question answered ("… [Y/n] Y") and goes on; a later step asks
+    # the same question and waits. The second ask stands a screenful below the first: it is a
+    # new prompt (here denied at the timeout), not the first one seen again. Before, the tap
+    # took it for the first and the program waited with no prompt on record.
+    code = (
+        "import sys, time\n"
+        "print('Do you want to continue? [Y/n] Y', flush=True)\n"
+        f"time.sleep({pause})\n"
+        "for i in range(200):\n"
+        "    print(f'Unpacking package-{i} ...')\n"
+        "answer = input('Do you want to continue? [Y/n] ')\n"
+        "print('answer:', repr(answer))\n"
+    )
+    result = run_pty_tap(tap_env, "--", *py(code), prompt_timeout=1, timeout=30)
+    assert b"answer: 'n'" in result.stdout, result.stdout[-500:]
+    prompts = ProcessSession.objects.get().events.filter(event_type="prompt").order_by("seq")
+    assert [(p.prompt_decision, p.prompt_decision_by) for p in prompts] == [
+        ("superseded", "program"),  # it went on without waiting
+        ("deny", "timeout"),
+    ]
+    assert prompts[0].line_start == 1 and prompts[1].line_start > 200

@@ -155,6 +155,11 @@ class ScreenAnalyzer:
         self.last_screen = "\n".join(self._rows).rstrip("\n")
         self.renders += 1
 
+    @property
+    def height(self) -> int:
+        """The rows on the screen: no line further up than this is still drawn."""
+        return self._screen.lines
+
     def cursor_position(self) -> tuple[int, int]:
         """(row, col), 1-based, as a terminal answers ``ESC [ 6 n``."""
         self._render()
