@@ -39,13 +39,18 @@ AGENT_DETECT_LINES = 10
 
 class LastPrompt(NamedTuple):
     """The last prompt reported: its question and command, the last text line when it was
-    reported, the line it stands on (the screen's: that last text line), and who saw it."""
+    reported, the line it stands on, and ``on_screen`` when that line is not known (a screen's
+    report the line view did not place): then it stands at that last text line."""
 
     question: str
     command: str | None
     text_line: int
     line: int
     on_screen: bool
+
+
+def _question(event: Event) -> str:
+    return " ".join(str(event.metadata.get("question", "")).split())
 
 
 def _without_menus(events: list[Event]) -> list[Event]:
@@ -224,10 +229,20 @@ class Pipeline(RedactedOutput):
             # In a terminal the rendered screen decides about menus: the line view sees redraws
             # and control bytes (a TUI's "\x1b(B\x0f") as new lines and would report the same
             # menu again after it was answered. Plain questions (`rm -i`) stay the line view's.
+            placed: dict[int, int] = {}
             if any(e.event_type == "prompt" for e in drawn):
+                # The line view's question waiting on the program's last line places the
+                # screen's report of the same question there: after an empty answer (Enter) the
+                # same question on the next line is asked anew, though no other text came.
+                waiting = {_question(e): e.line_end for e in events if e.event_type == "prompt"}
+                placed = {
+                    id(d): waiting[_question(d)]
+                    for d in drawn
+                    if d.event_type == "prompt" and _question(d) in waiting
+                }
                 events = [e for e in events if e.event_type != "prompt"]
                 held = []
-            events = self._one_per_question([*held, *_without_menus(events), *drawn], drawn)
+            events = self._one_per_question([*held, *_without_menus(events), *drawn], drawn, placed)
         if self.on_idle is not None:
             events = [*events, *self.on_idle(self.last_offset)]
         if events:
@@ -255,7 +270,7 @@ class Pipeline(RedactedOutput):
         return out
 
     def _one_per_question(
-        self, events: list[Event], drawn: list[Event] | tuple = ()
+        self, events: list[Event], drawn: list[Event] | tuple = (), placed: dict | None = None
     ) -> list[Event]:
         """Drop a prompt another detector already reported: the same question, the same command
         (or one detector without one), and no text printed since but the question's own line.
@@ -270,22 +285,26 @@ class Pipeline(RedactedOutput):
 
         Where each report stands decides "since": the line view's question is on its own line
         (two found in one chunk 200 lines apart are two questions, though both are reported at
-        the chunk's end); the screen's, at the last text line when it looked. A question whose
-        line has scrolled off the screen is not the one the screen shows: a program asking again
-        after a screenful of output asks anew, even if the line view reported the first question
-        late."""
+        the chunk's end; so are two on consecutive lines: the first was answered with Enter);
+        the screen's, on the line the line view saw it waiting on (``placed``), else at the last
+        text line when it looked. A question whose line has scrolled off the screen is not the
+        one the screen shows: a program asking again after a screenful of output asks anew,
+        even if the line view reported the first question late."""
         if not any(e.event_type == "prompt" for e in events):
             return events
         kept = []
         text_line = self.extractor.last_text_line
         height = self.screen.height if self.screen is not None else 0
+        placed = placed or {}
         for event in events:
             if event.event_type == "prompt":
-                meta = event.metadata
-                question = " ".join(str(meta.get("question", "")).split())
-                command = meta.get("command") or None
-                on_screen = any(event is d for d in drawn)
-                line = text_line if on_screen else event.line_end
+                question = _question(event)
+                command = event.metadata.get("command") or None
+                if id(event) in placed:
+                    on_screen, line = False, placed[id(event)]
+                else:
+                    on_screen = any(event is d for d in drawn)
+                    line = text_line if on_screen else event.line_end
                 last = self._last_prompt
                 if (
                     last is not None
@@ -303,8 +322,8 @@ class Pipeline(RedactedOutput):
     def _same_ask(
         last: LastPrompt, line: int, text_line: int, on_screen: bool, height: int
     ) -> bool:
-        if not (on_screen or last.on_screen):  # two of the line view's: their own lines
-            return line - last.line <= 1
+        if not (on_screen or last.on_screen):  # both placed on their own lines
+            return line == last.line
         if not last.on_screen and height and text_line - last.line >= height:
             return False  # the first question has scrolled off: the screen shows another
         return text_line - last.text_line <= 1

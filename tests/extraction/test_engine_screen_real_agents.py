@@ -198,6 +198,31 @@ def test_the_same_question_a_screenful_apart_is_two_prompts_as_without_a_termina
     assert in_terminal[0] == 1 and in_terminal[1] > 200
 
 
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        # Asked, answered with Enter (the default), asked again on the next line: waiting.
+        [ASKED, "IDLE", "\r\n" + ASKED, "IDLE"],
+        # The same question on two consecutive lines of a log.
+        ["Reading package lists...\r\n" + ASKED + "\r\n" + ASKED + "\r\nDone\r\n", "IDLE"],
+    ],
+    ids=["after-an-empty-answer", "on-consecutive-lines"],
+)
+def test_the_same_question_on_the_next_line_is_asked_again(chunks):
+    def prompts(screen_size) -> int:
+        events: list[dict] = []
+        pipeline = Pipeline(redact=False, screen_size=screen_size, on_events=events.extend)
+        for offset, chunk in enumerate(chunks):
+            if chunk == "IDLE":
+                pipeline.settle()
+                pipeline.idle()
+            else:
+                pipeline.feed(float(offset), chunk)
+        return sum(e["event_type"] == "prompt" for e in events)
+
+    assert prompts((80, 24)) == prompts(None) == 2
+
+
 def test_agent_permission_box_whose_command_cannot_be_read_is_high_and_never_automatic():
     # A layout this parser does not know: no header, the command nowhere it looks.
     event = screen_prompt(

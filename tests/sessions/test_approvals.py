@@ -414,3 +414,27 @@ def test_a_question_asked_again_after_a_screenful_of_output_is_a_prompt_again(ta
         ("deny", "timeout"),
     ]
     assert prompts[0].line_start == 1 and prompts[1].line_start > 200
+
+
+def test_the_same_question_asked_again_after_an_empty_answer_is_a_prompt_again(tap_env):
+    # Enter takes the default and the program asks the next item the same question on the next
+    # line: no text between the two but the first question's own line. The second is a new
+    # prompt, here denied at the timeout; before, the program waited with none on record.
+    code = (
+        "first = input('Overwrite the file? [y/N] ')\n"
+        "second = input('Overwrite the file? [y/N] ')\n"
+        "print('answers:', repr(first), repr(second))\n"
+    )
+    proc = start_pty_tap(tap_env, "--prompt-timeout", "2", "--", *py(code))
+    try:
+        first = waiting_prompt()
+        proc.stdin.write(b"\r")
+        proc.stdin.flush()
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert b"answers: '' 'n'" in out, out[-500:]
+    prompts = list(first.session.events.filter(event_type="prompt").order_by("seq"))
+    assert len(prompts) == 2, [(p.line_start, p.content) for p in prompts]
+    assert (prompts[1].prompt_decision, prompts[1].prompt_decision_by) == ("deny", "timeout")
