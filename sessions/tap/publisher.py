@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import secrets
+import sys
 import threading
 import time
 from collections import deque
@@ -369,6 +370,11 @@ class ChannelLayerTransport:
         self._layer = None
 
     def open(self) -> None:
+        # channels-redis imports cryptography's Fernet at import time, for layers that encrypt
+        # their messages; streamtap's never do (settings.CHANNEL_LAYERS). Its Rust extension
+        # took ~6 MB of the tap's memory on Redis (issue 19.3: ≤ 100 MB under a flood). Marked
+        # missing, channels-redis leaves encryption unavailable, as without the package.
+        sys.modules.setdefault("cryptography.fernet", None)
         from channels.layers import get_channel_layer
 
         self._loop = asyncio.new_event_loop()

@@ -2,7 +2,11 @@
 how a frame is cut into messages the server's websocket takes."""
 
 import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from sessions.tap.publisher import (
     CONFIRM_AFTER_SECONDS,
@@ -12,6 +16,8 @@ from sessions.tap.publisher import (
     frame_messages,
 )
 from tests.sessions.live_bus import RecordingTransport, tap_row
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_nothing_is_sent_before_the_session_row_exists_then_everything_in_one_frame():
@@ -194,3 +200,37 @@ def test_what_cannot_fit_a_message_alone_is_left_for_the_database_and_the_record
     # The page reads chunk 8 from the recording, and learns of seq 2 from last_seq.
     assert [p["output_gap"] for p in parts if "output_gap" in p] == [[8, 8]]
     assert parts[-1]["session_info"]["last_seq"] == 3
+
+
+def test_the_redis_transport_works_without_loading_encryption_it_never_uses(tmp_path):
+    # In a process of its own, as a tap is. channels-redis imports cryptography's Fernet for
+    # layers that encrypt their messages; streamtap's never do, and its Rust extension was ~6 MB
+    # of a tap's memory budget on Redis (issue 19.3). Real Redis, a message there and back.
+    code = (
+        "import asyncio, json, sys\n"
+        "from streamtap_site.cli import prepare; prepare('tap')\n"  # the tap's settings
+        "import django; django.setup()\n"
+        "from sessions.tap.publisher import ChannelLayerTransport\n"
+        "transport = ChannelLayerTransport(); transport.open()\n"
+        "layer = transport._layer\n"
+        "async def there_and_back():\n"
+        "    name = await layer.new_channel()\n"
+        "    await layer.group_add('probe', name)\n"
+        "    await layer.group_send('probe', {'type': 'probe.ping', 'n': 7})\n"
+        "    return await asyncio.wait_for(layer.receive(name), 10)\n"
+        "message = transport._loop.run_until_complete(there_and_back())\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('cryptography.hazmat'))\n"
+        "print(json.dumps([message['n'], loaded]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMTAP_REDIS")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="streamtap_site.settings",
+        STREAMTAP_DATA_DIR=str(tmp_path),
+        STREAMTAP_REDIS_URL="redis://127.0.0.1:6379/7",
+        STREAMTAP_REDIS_PREFIX=f"streamtap-probe-{os.getpid()}",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert json.loads(result.stdout) == [7, []]
