@@ -1,10 +1,15 @@
 """Shared pieces of the live bus tests: a logged-in page's socket on the real ASGI application,
-live frames as a tap sends them, event rows, and a transport that records a publisher's frames."""
+live frames as a tap sends them, event rows, a transport that records a publisher's frames, and
+a process of an installation on the real Redis."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
@@ -181,3 +186,23 @@ class RecordingTransport:
                 lambda: any(e["seq"] == seq for f in self.frames for e in f.get("events", ())),
                 timeout=10,
             )
+
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = "redis://127.0.0.1:6379/7"
+
+
+def run_in_an_installation(code: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    """Python ``code`` in a process of its own, as an installation on the real Redis runs its
+    servers and taps: its settings read there from ``env`` (STREAMTAP_REDIS_* only from it)."""
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMTAP_REDIS")}
+    child_env.update(
+        DJANGO_SETTINGS_MODULE="streamtap_site.settings",
+        STREAMTAP_DATA_DIR=str(data_dir),
+        STREAMTAP_REDIS_URL=REDIS_URL,
+        **env,
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=child_env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
 from sessions.live import group_for_session
 
-ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = "redis://127.0.0.1:6379/7"
+from .live_bus import REDIS_URL, run_in_an_installation
 
 
 def installation_settings(tmp_path: Path, **env: str) -> dict:
@@ -28,16 +24,7 @@ def installation_settings(tmp_path: Path, **env: str) -> dict:
         "import json; from django.conf import settings as s; "
         "print(json.dumps([s.CHANNEL_LAYERS['default'], s.CACHES['live']['KEY_PREFIX']]))"
     )
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMTAP_REDIS")}
-    child_env.update(
-        DJANGO_SETTINGS_MODULE="streamtap_site.settings",
-        STREAMTAP_DATA_DIR=str(tmp_path),
-        STREAMTAP_REDIS_URL=REDIS_URL,
-        **env,
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=child_env, capture_output=True, text=True
-    )
+    result = run_in_an_installation(code, tmp_path, **env)
     assert result.returncode == 0, result.stderr
     layer, cache_prefix = json.loads(result.stdout)
     return {"layer": layer, "cache_prefix": cache_prefix}

@@ -3,10 +3,7 @@ how a frame is cut into messages the server's websocket takes."""
 
 import json
 import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from sessions.tap.publisher import (
     CONFIRM_AFTER_SECONDS,
@@ -15,9 +12,7 @@ from sessions.tap.publisher import (
     NullTransport,
     frame_messages,
 )
-from tests.sessions.live_bus import RecordingTransport, tap_row
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.sessions.live_bus import RecordingTransport, run_in_an_installation, tap_row
 
 
 def test_nothing_is_sent_before_the_session_row_exists_then_everything_in_one_frame():
@@ -222,15 +217,8 @@ def test_the_redis_transport_works_without_loading_encryption_it_never_uses(tmp_
         "loaded = sorted(m for m in sys.modules if m.startswith('cryptography.hazmat'))\n"
         "print(json.dumps([message['n'], loaded]))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMTAP_REDIS")}
-    env.update(
-        DJANGO_SETTINGS_MODULE="streamtap_site.settings",
-        STREAMTAP_DATA_DIR=str(tmp_path),
-        STREAMTAP_REDIS_URL="redis://127.0.0.1:6379/7",
-        STREAMTAP_REDIS_PREFIX=f"streamtap-probe-{os.getpid()}",
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    result = run_in_an_installation(
+        code, tmp_path, STREAMTAP_REDIS_PREFIX=f"streamtap-probe-{os.getpid()}"
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout) == [7, []]
