@@ -183,7 +183,7 @@ def test_a_one_hour_million_line_recording_seeks_anywhere_reading_little(tmp_pat
         assert frames[0].t - target < 1.0  # the first frame after the point, not a later one
 
 
-def test_recording_is_ascii_json_and_reads_back_every_character(tmp_path):
+def test_recording_is_utf8_json_and_reads_back_every_character(tmp_path):
     path = tmp_path / "u.cast"
     writer = AsciicastWriter(path, width=80, height=24, started=0)
     text = '✓ café 日本語 \x1b[31mred\x1b[0m \U0001f600 "quoted" \\ \x00\r\n'
@@ -191,10 +191,30 @@ def test_recording_is_ascii_json_and_reads_back_every_character(tmp_path):
     writer.marker(1.0, "error: ✗ failed")
     writer.close()
     raw = path.read_bytes()
-    assert raw.isascii()  # non-ASCII travels as \u escapes, which every asciicast reader decodes
+    assert "✓ café 日本語".encode() in raw  # asciicast's own encoding, not \u escapes
+    assert raw.count(b"\n") == 3  # header, output, marker: line ends only between lines
     events = [(ev.code, ev.data) for ev in iter_events(path)]
     assert events == [("o", text), ("m", "error: ✗ failed")]
     assert [json.loads(line)[2] for line in raw.decode().splitlines()[1:]] == [
         text,
         "error: ✗ failed",
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "half a pair \ud83d then more",  # a lone surrogate: no UTF-8 for it
+        "a\u2028b\u2029c\x85d",  # line ends to str.splitlines and older JavaScript
+    ],
+)
+def test_recording_escapes_what_a_reader_could_not_take_raw(tmp_path, text):
+    path = tmp_path / "s.cast"
+    writer = AsciicastWriter(path, width=80, height=24, started=0)
+    writer.output(1.0, text)
+    writer.close()
+    raw = path.read_bytes()
+    assert raw.isascii()
+    lines = raw.decode().splitlines()
+    assert len(lines) == 2
+    assert json.loads(lines[1]) == [1.0, "o", text]
