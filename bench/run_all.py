@@ -364,6 +364,8 @@ def earlier_sections(path: Path, names: set[str]) -> dict:
     except FileNotFoundError:
         return {}
     kept = {}
+    table = re.search(r"^## Targets\n(.*?)(?=^<!-- bench:|\Z)", text, re.S | re.M)
+    targets_table = table.group(1) if table else ""
     for name in names:
         section = re.search(
             rf"^<!-- bench:{re.escape(name)} -->\n.*?^<!-- /bench:{re.escape(name)} -->$",
@@ -375,11 +377,12 @@ def earlier_sections(path: Path, names: set[str]) -> dict:
         lines = section.group(0).splitlines()
         if not lines[1].endswith("(*earlier run*)"):
             lines[1] += " (*earlier run*)"
+        # From the targets table only: a section's own tables may have a row named like it.
         rows = [
             line.replace(f"| {name} |", f"| {name} (earlier run) |", 1)
             if "(earlier run)" not in line
             else line
-            for line in text.splitlines()
+            for line in targets_table.splitlines()
             if line.startswith(f"| {name} |") or line.startswith(f"| {name} (earlier run) |")
         ]
         kept[name] = (rows, [*lines, ""])
