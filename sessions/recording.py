@@ -19,26 +19,20 @@ import orjson
 
 _dumps = json.JSONEncoder(ensure_ascii=True, separators=(", ", ": ")).encode
 _ascii_string = json.encoder.encode_basestring_ascii
-# Characters some line splitters (str.splitlines, JavaScript before ES2019) take for line ends.
-_LINE_BREAKS_UTF8 = (b"\xe2\x80\xa8", b"\xe2\x80\xa9", b"\xc2\x85")
 
 
 def _string(text: str) -> bytes:
-    """``text`` as a JSON string, UTF-8 (asciicast's encoding).
+    """``text`` as a JSON string, UTF-8 (asciicast's encoding, as asciinema writes it).
 
     orjson is ~6× as fast as the json module's ASCII encoder on the output's text, and the
     recording is the tap's largest per-byte cost after the copy itself. It also leaves the UTF-8
     in the str, so pickling the same text for the extraction process reuses it instead of
-    encoding again. A lone surrogate (which orjson refuses) and the characters some readers
-    split lines at go out as \\u escapes instead, as the json module writes them.
+    encoding again. A lone surrogate, which orjson refuses, goes out as a \\u escape.
     """
     try:
-        data = orjson.dumps(text)
+        return orjson.dumps(text)
     except orjson.JSONEncodeError:
         return _ascii_string(text).encode("ascii")
-    if data.isascii() or not any(brk in data for brk in _LINE_BREAKS_UTF8):
-        return data
-    return _ascii_string(text).encode("ascii")
 
 
 class AsciicastWriter:
