@@ -252,7 +252,8 @@ def top_functions(path: Path) -> tuple[list, int]:
         # "function (path/to/module.py:line)": the function and its module, not the line
         name, _, where = frame.partition(" (")
         module = where.rsplit(":", 1)[0].split("/site-packages/")[-1].replace(str(ROOT) + "/", "")
-        own[f"{name} ({module})"] += int(count)
+        # py-spy names a frame it has no Python code for (the interpreter's own) with nothing
+        own[f"{name} ({module})" if name else "(no Python frame)"] += int(count)
         total += int(count)
     return [(name, n, n / total) for name, n in own.most_common(TOP_FUNCTIONS)], total
 

@@ -80,6 +80,17 @@ BENCHES = [
         "through COPY (issue 19.4)",
     ),
     Bench(
+        "persist-profile",
+        "profile_persist_postgres.py",
+        ["--events", "100000"],
+        ["--events", "10000"],
+        600,
+        "Where the PostgreSQL inserter's time goes (the `persist` line `postgres · inserter · "
+        "1,000`): this process's CPU against the server backend's, read from /proc, and each "
+        "statement's wall time.",
+        "(none of its own: it names the cost of the missed PostgreSQL target, issue 19.4)",
+    ),
+    Bench(
         "tap",
         "bench_tap.py",
         # Five interleaved runs: with two, this machine's swings moved the ratio by ±15 %.
@@ -104,6 +115,17 @@ BENCHES = [
         "stored).",
         "the program ≤ 1.1× its time under `asciinema rec`; the tap's end ≤ 2.0× (bench) and "
         "≤ 3.0× (heavy) `asciinema rec`'s (issue 19, items 1–2)",
+    ),
+    Bench(
+        "profile",
+        "profile_tap.py",
+        [],
+        ["--lines", "100000"],
+        900,
+        "Where the tap's time goes, on the `program` benchmark's inputs and program: the CPU "
+        "of each of its processes (read from /proc every 10 ms), how busy the cores were, and "
+        "each process's top functions while it holds the interpreter lock (py-spy).",
+        "(none of its own: it names the cost of the missed targets of issue 19, item 2)",
     ),
     Bench(
         "scale",
