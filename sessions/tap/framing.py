@@ -12,7 +12,7 @@ from collections import deque
 _HEADER = struct.Struct("!I")
 # One frame from the outbox holds at most this much of its queue (what the receiver unpickles
 # at once), except a single larger message.
-SLICE_BYTES = 4 << 20
+SLICE_BYTES = 1 << 20
 
 
 def frame(message) -> bytes:
@@ -21,7 +21,10 @@ def frame(message) -> bytes:
 
 
 def send(sock: socket.socket, message) -> None:
-    sock.sendall(frame(message))
+    # The header apart: joined to it, a frame of several MiB was copied once more.
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.sendall(_HEADER.pack(len(data)))
+    sock.sendall(data)
 
 
 def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
