@@ -110,7 +110,7 @@ class ProcessSampler:
                 while queue:
                     pid = queue.pop()
                     if pid not in self.seen:
-                        self.seen[pid] = {"role": None, "cpu": 0.0, "last": 0.0}
+                        self.seen[pid] = {"role": None, "comm": None, "cpu": 0.0, "last": 0.0}
                     queue += [c for c in _children(pid) if c not in self.seen]
             now = time.monotonic() - self.started
             for pid, entry in self.seen.items():
@@ -118,8 +118,9 @@ class ProcessSampler:
                 if stat is None:
                     continue
                 comm, cpu = stat
-                entry["cpu"], entry["last"] = cpu, now
-                entry["role"] = self._role(pid, comm)
+                entry["cpu"], entry["last"], entry["comm"] = cpu, now, comm
+                # Sticky: an exited, unreaped program has an empty command line.
+                entry["role"] = self._role(pid, comm) or entry["role"]
             tick += 1
             self._stop.wait(SAMPLE_SECONDS)
 
@@ -132,6 +133,10 @@ class ProcessSampler:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             cmdline = b""
+        if not cmdline:
+            return None
+        if b"pty_pump.py" in cmdline:  # a pump seen before it took its name
+            return ROLES["streamtap-out"]
         return PROGRAM_ROLE if b"emit_timed" in cmdline else comm
 
 
@@ -163,9 +168,10 @@ def cpu_run(mode: str, src: Path, scratch: Path) -> dict:
         raise RuntimeError(f"tap --{mode} exited {proc.returncode}: {err.decode()[-2000:]}")
     by_role: dict[str, dict] = {}
     for entry in sampler.seen.values():
-        if entry["role"] is None:
+        role = entry["role"] or entry.get("comm")
+        if role is None:
             continue
-        slot = by_role.setdefault(entry["role"], {"cpu": 0.0, "last": 0.0, "count": 0})
+        slot = by_role.setdefault(role, {"cpu": 0.0, "last": 0.0, "count": 0})
         slot["cpu"] += entry["cpu"]
         slot["last"] = max(slot["last"], entry["last"])
         slot["count"] += 1
