@@ -299,8 +299,11 @@ def render(outcomes: list[Outcome], info: dict, quick: bool, total: float, kept:
         "",
         "Written by `make bench` (`bench/run_all.py`); every figure below comes from the run "
         "described here. Re-run it rather than editing this page. Ratios are against peers "
-        "measured in the same run. Where a target is missed, "
-        "[tap-performance.md](tap-performance.md) names the remaining cost with a profile.",
+        "measured in the same run. Where a target is missed, a profile from the same run "
+        "names the remaining cost: `profile` (the tap's end, issue 19 item 2), "
+        "`persist-profile` (PostgreSQL, item 4) and `scale`'s bytes per table, index and "
+        "column (the file's size, item 5); [tap-performance.md](tap-performance.md) holds the "
+        "analysis behind them.",
         "",
     ]
     if quick:
