@@ -62,6 +62,56 @@ def generated_input(lines: int, seed: int = 1, directory: str | os.PathLike | No
     return path
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# ---- processes, read from /proc (the tap's helpers, pumps and program; a database backend) ----
+
+
+def process_stat(pid: int) -> tuple[str, float] | None:
+    """(command name, user + system CPU seconds) of a live process; None once it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+    fields = raw.rsplit(")", 1)[1].split()
+    return comm, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a live process; None once it is gone."""
+    stat = process_stat(pid)
+    return None if stat is None else stat[1]
+
+
+def children_by_parent() -> dict[int, list[int]]:
+    """Every process on the machine, by its parent's pid."""
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+            ppid = int(raw.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def pss_kb(pid: int) -> int:
+    """A process's proportional set size (its share of pages it shares with others), in KiB."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 def clean_env(**extra: str) -> dict:
     """os.environ without the settings that would point a child at someone else's data."""
     env = {

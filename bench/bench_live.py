@@ -49,10 +49,12 @@ from _common import (  # noqa: E402
     PYTHON,
     REDIS_URL,
     ROOT,
+    children_by_parent,
     clean_env,
     free_port,
     loadavg,
     percentile,
+    pss_kb,
     sqlite_path,
     start_daphne,
     stop_process,
@@ -298,13 +300,7 @@ class TapMemory(threading.Thread):
             return ""
 
     def _tree(self) -> list[int]:
-        children: dict[int, list[int]] = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                stat = self._read(f"/proc/{entry.name}/stat")
-                if ")" in stat:
-                    ppid = int(stat.rsplit(")", 1)[1].split()[1])
-                    children.setdefault(ppid, []).append(int(entry.name))
+        children = children_by_parent()
         mine, stack = [], [self.root]
         while stack:
             pid = stack.pop()
@@ -315,15 +311,9 @@ class TapMemory(threading.Thread):
             stack.extend(children.get(pid, []))
         return mine
 
-    def _pss_kb(self, pid: int) -> int:
-        for line in self._read(f"/proc/{pid}/smaps_rollup").splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-        return 0
-
     def run(self) -> None:
         while not self._done.wait(0.5):
-            self.peak_kb = max(self.peak_kb, sum(self._pss_kb(pid) for pid in self._tree()))
+            self.peak_kb = max(self.peak_kb, sum(pss_kb(pid) for pid in self._tree()))
 
     def stop(self) -> float:
         self._done.set()

@@ -48,14 +48,16 @@ from _common import (  # noqa: E402
     MANAGE,
     PYTHON,
     ROOT,
+    children_by_parent,
     clean_env,
     generated_input,
     loadavg,
+    process_stat,
+    pss_kb,
     sqlite_path,
 )
 
 TARGET_RSS_MB = 100
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 WRITER_COMM = "streamtap-db"  # the writer process's name (sessions/writer_process.py)
 PUMP_COMM = "streamtap-out"  # the output pump's name (sessions/pty_pump.py)
 RUNS = ("cat", "cat|tee", "asciinema", "tap-pipe", "tap-pty", "tap-record")
@@ -146,55 +148,13 @@ class TreeMemory:
         self.t0 = t0
         self._thread.start()
 
-    def _children(self) -> dict[int, list[int]]:
-        tree: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            tree.setdefault(ppid, []).append(int(entry))
-        return tree
-
-    @staticmethod
-    def _comm(pid: int) -> str:
-        try:
-            with open(f"/proc/{pid}/comm") as f:
-                return f.read().strip()
-        except OSError:
-            return ""
-
-    @staticmethod
-    def _cpu_seconds(pid: int) -> float | None:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
-        except (OSError, ValueError, IndexError):
-            return None
-
-    @staticmethod
-    def _pss_kb(pid: int) -> int:
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as f:
-                for line in f:
-                    if line.startswith("Pss:"):
-                        return int(line.split()[1])
-        except (OSError, ValueError):
-            pass
-        return 0
-
     def _run(self) -> None:
         while not self._stop.is_set():
-            tree = self._children()
+            tree = children_by_parent()
             stack, mine, program_alive = list(tree.get(self.root, [])), [], False
             while stack:
                 pid = stack.pop()
-                comm = self._comm(pid)
-                cpu = self._cpu_seconds(pid)
+                comm, cpu = process_stat(pid) or ("", None)
                 if cpu is not None and comm != "time":
                     # The last sample before a process ends: its CPU, ±1 sampling interval.
                     role = (
@@ -209,7 +169,7 @@ class TreeMemory:
                 if comm != "time":
                     mine.append(pid)
                 stack.extend(tree.get(pid, []))
-            total = sum(self._pss_kb(pid) for pid in mine)
+            total = sum(pss_kb(pid) for pid in mine)
             if total > self.peak_kb:
                 self.peak_kb, self.peak_processes = total, len(mine)
             if program_alive:

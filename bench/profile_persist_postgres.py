@@ -28,9 +28,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _common import PG_ADMIN_URL, PYTHON, ROOT, clean_env, generated_input, loadavg  # noqa: E402
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+from _common import (  # noqa: E402
+    PG_ADMIN_URL,
+    PYTHON,
+    ROOT,
+    clean_env,
+    generated_input,
+    loadavg,
+    process_cpu,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,12 +45,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
-
-
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process on this machine."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def statement_kind(sql: str) -> str:

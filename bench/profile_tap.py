@@ -36,10 +36,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import BIN, MANAGE, PYTHON, ROOT, clean_env, generated_input, loadavg  # noqa: E402
+from _common import (  # noqa: E402
+    BIN,
+    MANAGE,
+    PYTHON,
+    ROOT,
+    children_by_parent,
+    clean_env,
+    generated_input,
+    loadavg,
+    process_stat,
+)
 from bench_program_time import EMIT, fresh_data_dir, heavy_input  # noqa: E402
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SAMPLE_SECONDS = 0.01
 PY_SPY_RATE = 250
 TOP_FUNCTIONS = 8
@@ -59,31 +68,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--modes", default="pipe,pty")
     parser.add_argument("--no-functions", action="store_true", help="no py-spy run")
     return parser.parse_args()
-
-
-def _stat(pid: int) -> tuple[str, float] | None:
-    """(comm, user + system CPU seconds) of a live process, or None once it is gone."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-    fields = raw.rsplit(")", 1)[1].split()
-    return comm, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return found
-    for tid in tasks:
-        try:
-            found += [int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
-        except OSError:
-            pass
-    return found
 
 
 class ProcessSampler:
@@ -106,15 +90,15 @@ class ProcessSampler:
         tick = 0
         while not self._stop.is_set():
             if tick % 5 == 0:  # new processes: all of them start within the first moments
-                queue = [self.root]
+                tree, queue = children_by_parent(), [self.root]
                 while queue:
                     pid = queue.pop()
                     if pid not in self.seen:
                         self.seen[pid] = {"role": None, "comm": None, "cpu": 0.0, "last": 0.0}
-                    queue += [c for c in _children(pid) if c not in self.seen]
+                    queue += [c for c in tree.get(pid, ()) if c not in self.seen]
             now = time.monotonic() - self.started
             for pid, entry in self.seen.items():
-                stat = _stat(pid)
+                stat = process_stat(pid)
                 if stat is None:
                     continue
                 comm, cpu = stat
@@ -204,8 +188,8 @@ def function_run(mode: str, src: Path, scratch: Path, spy: str) -> dict[str, lis
         deadline = time.monotonic() + 5
         helpers: dict[str, int] = {}
         while len(helpers) < 2 and time.monotonic() < deadline:
-            for pid in _children(proc.pid):
-                stat = _stat(pid)
+            for pid in children_by_parent().get(proc.pid, ()):
+                stat = process_stat(pid)
                 if stat and stat[0] in ("streamtap-ext", "streamtap-db"):
                     helpers[ROLES[stat[0]]] = pid
             time.sleep(0.02)
