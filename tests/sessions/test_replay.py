@@ -51,7 +51,8 @@ def stream_messages(client, session_id: str, **params) -> list[dict]:
     response = client.get(reverse("st-api-replay", args=[session_id]), params)
     assert response.status_code == 200, response.content
     assert response["Content-Type"] == "application/x-ndjson"
-    return [json.loads(line) for line in body_of(response).decode().splitlines()]
+    # NDJSON's lines end at \n only: str.splitlines() would also split at a U+2028 in the text.
+    return [json.loads(line) for line in body_of(response).decode().split("\n") if line]
 
 
 def body_of(response) -> bytes:
@@ -193,6 +194,19 @@ def test_stream_over_http_with_events(tmp_path, owner_client):
     messages = stream_messages(owner_client, session.session_id, speed=64)
     assert [m["type"] for m in messages] == ["o", "o", "event", "end"]
     assert messages[2]["event"] == event_to_dict(ExtractionEvent.objects.get())
+
+
+def test_a_taps_non_ascii_output_replays_character_for_character(tap_env, owner_client):
+    # The recording is UTF-8 JSON (orjson), with U+2028 and NEL raw: they must not split lines.
+    text = "✓ café 日本語 \u2028 next\x85 done \U0001f600\n"
+    code = f"import sys; sys.stdout.buffer.write({text.encode()!r})"
+    result = run_tap(tap_env, "--pipe", "--", *py(code))
+    assert result.returncode == 0 and result.stdout == text.encode()
+    session = ProcessSession.objects.get()
+    assert "日本語 \u2028".encode() in Path(session.recording_path).read_bytes()
+    messages = stream_messages(owner_client, session.session_id, speed=64)
+    assert "".join(m["data"] for m in messages if m["type"] == "o") == text
+    assert output_of(session.recording_path) == text
 
 
 def test_stream_as_server_sent_events(tmp_path, owner_client):
