@@ -181,14 +181,17 @@ def test_pty_mode_reads_the_terminal_itself_when_its_reader_process_is_killed(ta
 
 def test_pipe_mode_reads_the_programs_output_itself_when_its_pumps_are_killed(tap_env, tmp_path):
     go = tmp_path / "go"
+    # Each line in one write: unbuffered (tap_env), print() writes a line's end apart, and a
+    # settle point between the two lets a stderr line in between (pipe mode records whole
+    # lines of the two streams as they are read, not a line's halves apart).
     code = (
         "import os, sys, time\n"
-        "print('before', flush=True)\n"
-        "print('warned first', file=sys.stderr, flush=True)\n"
+        "sys.stdout.write('before\\n')\n"
+        "sys.stderr.write('warned first\\n')\n"
         f"while not os.path.exists({str(go)!r}):\n"
         "    time.sleep(0.05)\n"
-        "print('after', flush=True)\n"
-        "print('warned again', file=sys.stderr, flush=True)\n"
+        "sys.stdout.write('after\\n')\n"
+        "sys.stderr.write('warned again\\n')\n"
         "sys.exit(3)\n"
     )
     proc = start_tap(tap_env, "--pipe", "--", *py(code), stdin=subprocess.DEVNULL)
