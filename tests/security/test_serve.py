@@ -89,3 +89,42 @@ def test_a_second_serve_on_a_busy_port_is_an_error_and_changes_nothing(tmp_path)
             assert response.status == 200
     finally:
         first.stop()
+
+
+STOP_TAKEN_BY_ANOTHER_THREAD = """
+import signal, threading, time
+import django
+django.setup()
+from sessions.management.commands.serve import StopRequest
+
+stop = StopRequest()
+stop.install()
+worker_ready, release = threading.Event(), threading.Event()
+def worker():
+    worker_ready.set()
+    release.wait()
+thread = threading.Thread(target=worker)
+thread.start()
+worker_ready.wait()
+# The kernel may hand a process-directed signal to any thread; here it goes to the worker.
+signal.pthread_kill(thread.ident, signal.SIGTERM)
+started = time.monotonic()
+stop.wait(30)
+woken_after = time.monotonic() - started
+release.set()
+thread.join()
+print(stop.signum == signal.SIGTERM, woken_after < 25)
+"""
+
+
+def test_a_stop_signal_taken_by_another_thread_still_wakes_serve():
+    """Serve once sat in waitpid() for good when the stop went astray (CI saw it)."""
+    result = subprocess.run(
+        [sys.executable, "-c", STOP_TAKEN_BY_ANOTHER_THREAD],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]

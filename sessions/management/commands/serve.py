@@ -1,6 +1,7 @@
 import ipaddress
 import os
 import secrets
+import select
 import signal
 import socket
 import subprocess
@@ -50,9 +51,8 @@ class Command(BaseCommand):
         announced = None
         access_log = Path(settings.DATA_DIR) / "access.log"
         os.close(os.open(access_log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-        # SIGTERM (kill, systemd) and SIGHUP (the terminal went away) stop daphne as Ctrl-C does.
-        for signum in STOP_SIGNALS:
-            signal.signal(signum, _interrupt)
+        stop = StopRequest()
+        stop.install()
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -70,6 +70,7 @@ class Command(BaseCommand):
             # Even a SIGKILL of this process stops daphne: no orphan left serving.
             preexec_fn=_die_with_parent,
         )
+        demo = None
         try:
             if not self.wait_for_port(options["host"], options["port"], server):
                 raise CommandError(f"daphne did not start on {options['host']}:{options['port']}")
@@ -81,22 +82,23 @@ class Command(BaseCommand):
                     f"elsewhere set STREAMTAP_SERVER_URL={local_url}"
                 )
             if options["demo"]:
-                self.run_demo()
-                if options["no_wait"]:
-                    return
-            self.stdout.write("Press Ctrl-C to stop.")
-            server.wait()
-        except KeyboardInterrupt:
-            pass
+                demo = self.start_demo()
+            else:
+                self.stdout.write("Press Ctrl-C to stop.")
+            while not stop.requested and server.poll() is None:
+                if demo is not None and demo.poll() is not None:
+                    demo = None
+                    if options["no_wait"]:
+                        break
+                    self.stdout.write("Press Ctrl-C to stop.")
+                stop.wait(POLL_SECONDS)
         finally:
             if announced is not None:
                 withdraw_server(announced)
-            if server.poll() is None:
-                server.send_signal(signal.SIGTERM)
-                try:
-                    server.wait(10)
-                except subprocess.TimeoutExpired:
-                    server.kill()
+            # The demo's tap first: it still publishes to daphne while it finishes its session.
+            for child in (demo, server):
+                if child is not None:
+                    stop_child(child)
 
     def ensure_admin(self) -> None:
         """First run: an admin with a random password, printed once (and only then)."""
@@ -129,13 +131,13 @@ class Command(BaseCommand):
                 time.sleep(0.1)
         return False
 
-    def run_demo(self) -> None:
+    def start_demo(self) -> subprocess.Popen:
         self.stdout.write(
             "Tapping the demo agent: answer its question here or on the dashboard "
             "(it waits 5 minutes).\n"
         )
         self.stdout.flush()
-        subprocess.call(
+        return subprocess.Popen(
             [
                 sys.executable,
                 "manage.py",
@@ -154,11 +156,59 @@ class Command(BaseCommand):
         )
 
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+# Ctrl-C, SIGTERM (kill, systemd) and SIGHUP (the terminal went away) all stop serve the same way.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+POLL_SECONDS = 0.2
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+class StopRequest:
+    """A stop signal, noted for serve's main loop to act on.
+
+    The handler only records the signal, and the kernel-level handler wakes the loop through a
+    pipe whichever thread took the signal. Raising KeyboardInterrupt from the handler, as serve
+    did, can lose the stop: Python runs the handler wherever the main thread next runs bytecode,
+    and an exception raised there inside a finalizer is printed and dropped; a signal taken by
+    another thread does not interrupt the main thread's waitpid() at all. Either way serve sat
+    waiting for daphne with the stop ignored (CI saw a SIGTERM go unanswered for 30 s).
+    """
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._wakeup_read, wakeup_write = os.pipe()
+        os.set_blocking(self._wakeup_read, False)
+        os.set_blocking(wakeup_write, False)
+        signal.set_wakeup_fd(wakeup_write)
+
+    def install(self) -> None:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._note)
+
+    @property
+    def requested(self) -> bool:
+        return self.signum is not None
+
+    def wait(self, timeout: float) -> None:
+        """Sleep up to ``timeout``, less if a signal comes."""
+        ready, _, _ = select.select([self._wakeup_read], [], [], timeout)
+        if ready:
+            try:
+                os.read(self._wakeup_read, 64)
+            except BlockingIOError:
+                pass
+
+    def _note(self, signum, frame) -> None:
+        self.signum = signum
+
+
+def stop_child(child: subprocess.Popen, grace: float = 10) -> None:
+    """SIGTERM, and SIGKILL if it has not ended within ``grace`` seconds."""
+    if child.poll() is None:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(grace)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 def _die_with_parent() -> None:
