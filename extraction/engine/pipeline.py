@@ -35,6 +35,10 @@ IDLE_SECONDS = 0.15
 SETTLE_SECONDS = 0.004
 MARKER_LABEL_CHARS = 80
 AGENT_DETECT_LINES = 10
+# In a prompt event's metadata: the program printed text on a later line before the prompt was
+# even reported, so it did not wait there (or was answered by what it reads, as `yes | apt`).
+# Nothing is typed into it and the session is not shown waiting.
+WENT_ON = "program_went_on"
 
 
 class LastPrompt(NamedTuple):
@@ -55,6 +59,15 @@ def _question(event: Event) -> str:
 
 def _without_menus(events: list[Event]) -> list[Event]:
     return [e for e in events if e.rule != "prompt_menu"]
+
+
+def _mark_went_on(events: list[Event], text_line: int | None = None) -> list[Event]:
+    """Mark the prompts among ``events`` the program printed text after (on a line after
+    ``text_line``'s if given, else all): it did not wait at them."""
+    for event in events:
+        if event.event_type == "prompt" and (text_line is None or event.line_end < text_line):
+            event.metadata[WENT_ON] = True
+    return events
 
 
 def marker_label(event: Event) -> str:
@@ -131,6 +144,7 @@ class Pipeline(RedactedOutput):
         on_events: Callable[[list[dict]], None] | None = None,
         on_output: Callable[[int, float, str], None] | None = None,
         on_idle: Callable[[float], list[Event]] | None = None,
+        on_prompt_passed: Callable[[int], None] | None = None,
         extractor: Extractor | None = None,
         redactor: StreamRedactor | None = None,
         screen: ScreenAnalyzer | None = None,
@@ -147,6 +161,7 @@ class Pipeline(RedactedOutput):
         self.extractor = extractor
         self.on_events = on_events
         self.on_idle = on_idle
+        self.on_prompt_passed = on_prompt_passed
         self.seq = 0
         self.counts: Counter[str] = Counter()
         # The rows made since the last public call returned: what that call returns.
@@ -160,6 +175,11 @@ class Pipeline(RedactedOutput):
         # its command (see _look_for_prompts), or for more text (the program did not wait).
         self._held_prompts: list[Event] = []
         self._held_at = 0
+        # The last prompt the line view reported without text after it, (seq, line): text on a
+        # later line means the program went on, answered or not, and ``on_prompt_passed(seq)``
+        # says so (the tap stops offering an answer to it). A full-screen program's menu, as the
+        # screen reports it, is not followed: its redraws are text too.
+        self._open_prompt: tuple[int, int] | None = None
         # Machine-readable agent output (codex exec --json, claude stream-json) is decided by
         # the first complete line: None = not yet known.
         self._agent_parser = AgentStreamParser() if agent_streams else None
@@ -218,7 +238,7 @@ class Pipeline(RedactedOutput):
         if events:
             if self.screen is not None:
                 events = self._hold_line_prompts(events)
-            self._events(self.last_offset, events)
+            self._follow_prompts(events, self._events(self.last_offset, events))
         return self._taken()
 
     def _look_for_prompts(self) -> None:
@@ -243,10 +263,34 @@ class Pipeline(RedactedOutput):
                 events = [e for e in events if e.event_type != "prompt"]
                 held = []
             events = self._one_per_question([*held, *_without_menus(events), *drawn], drawn, placed)
+            drawn_ids = {id(d) for d in drawn}
+            line_view = [e for e in events if id(e) not in drawn_ids]
+        else:
+            line_view = events
         if self.on_idle is not None:
             events = [*events, *self.on_idle(self.last_offset)]
         if events:
-            self._events(self.last_offset, events)
+            rows = self._events(self.last_offset, events)
+            self._follow_prompts(events, rows, line_view)
+
+    def _follow_prompts(
+        self, events: list[Event], rows: list[dict], line_view: list[Event] | None = None
+    ) -> None:
+        """Say when the open prompt has text after it, then open this output's last prompt
+        the program may be waiting at (one of ``line_view``'s: all of ``events`` by default)."""
+        text_line = self.extractor.last_text_line
+        if self._open_prompt is not None and text_line > self._open_prompt[1]:
+            seq, self._open_prompt = self._open_prompt[0], None
+            if self.on_prompt_passed is not None:
+                self.on_prompt_passed(seq)
+        followed = {id(e) for e in (events if line_view is None else line_view)}
+        for event, row in zip(events, rows, strict=True):
+            if event.event_type != "prompt":
+                continue
+            if id(event) in followed and not event.metadata.get(WENT_ON):
+                self._open_prompt = (row["seq"], event.line_end)
+            else:  # a menu on the screen, or a question already passed, comes after it
+                self._open_prompt = None
 
     def _hold_line_prompts(self, events: list[Event]) -> list[Event]:
         """In a terminal, a question the line view found on the last line of text waits for the
@@ -258,6 +302,7 @@ class Pipeline(RedactedOutput):
         out: list[Event] = []
         if self._held_prompts and text_line - self._held_at > 1:
             out, self._held_prompts = self._one_per_question(self._held_prompts), []
+            _mark_went_on(out)
         for event in events:
             if event.event_type != "prompt":
                 out.append(event)
@@ -266,7 +311,7 @@ class Pipeline(RedactedOutput):
                     self._held_at = text_line
                 self._held_prompts.append(event)
             else:
-                out += self._one_per_question([event])
+                out += _mark_went_on(self._one_per_question([event]))
         return out
 
     def _one_per_question(
@@ -367,8 +412,9 @@ class Pipeline(RedactedOutput):
             events = self.extractor.feed(text)
         if self.screen is not None:
             events = self._hold_line_prompts(_without_menus(events))
-        if events:
-            self._events(offset, events)
+        else:
+            _mark_went_on(events, self.extractor.last_text_line)
+        self._follow_prompts(events, self._events(offset, events) if events else [])
         # After the events: the publisher then sends this chunk's events and output together,
         # instead of an output frame at once and the events one coalescing window later.
         if self.on_output is not None:
@@ -436,7 +482,7 @@ class Pipeline(RedactedOutput):
             events += self.extractor.feed("".join(plain))
         return events
 
-    def _events(self, offset: float, events: Iterable[Event]) -> None:
+    def _events(self, offset: float, events: Iterable[Event]) -> list[dict]:
         timestamp = datetime.fromtimestamp(self.started_at + offset, tz=UTC)
         rows = []
         for event in events:
@@ -459,6 +505,7 @@ class Pipeline(RedactedOutput):
         # One hand-over per chunk: the writer's and publisher's locks are taken once, not per event.
         if rows and self.on_events is not None:
             self.on_events(rows)
+        return rows
 
 
 class Chunk(NamedTuple):

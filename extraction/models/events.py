@@ -52,7 +52,7 @@ class PromptDecision(models.TextChoices):
     DENY = "deny"
     # Keys typed at the terminal that match none of the prompt's options.
     UNKNOWN = "unknown"
-    # The program asked something else, or ended, before anyone answered.
+    # The program asked something else or printed on past the question before anyone answered.
     SUPERSEDED = "superseded"
     UNANSWERED = "unanswered"
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from extraction.engine.pipeline import WENT_ON
 from extraction.models import ExtractionEvent, PromptDecision
 
 from .terminal_answers import TerminalAnswer
@@ -136,6 +137,14 @@ class PromptController:
             if self.pending is not None:
                 self._supersede_locked(self.pending.seq)
                 self._resolve_locked(PromptDecision.SUPERSEDED, by="program")
+            if resolve is None and meta.get(WENT_ON):
+                # The program printed on before the question was even found: it is not waiting,
+                # so nothing is typed (a "y" would land in whatever reads next), the session is
+                # not shown waiting and no state is recorded for it.
+                row["prompt_decision"] = PromptDecision.SUPERSEDED
+                row["prompt_decision_by"] = "program"
+                row["prompt_decided_at"] = timezone.now()
+                return
             self._rows_in_hand[row["seq"]] = row
             if resolve is None and self._may_auto_confirm(row):
                 self._auto_confirm(row)
@@ -186,6 +195,26 @@ class PromptController:
             if hold_seconds > 0 and pending is not None and pending.resolve is resolve:
                 limit = pending.asked_at + hold_seconds
                 pending.deadline = min(pending.deadline or limit, limit)
+
+    def on_program_went_on(self, seq: int) -> None:
+        """The program printed text after prompt ``seq``: it is no longer waiting there.
+
+        Keys typed at the terminal meanwhile answered it (the controller's thread records
+        their outcome); otherwise the program went on unanswered: it is superseded, and an
+        answer from the dashboard or the policy can no longer be typed into it. A hook's prompt
+        is the agent's call waiting on a socket, whatever its screen shows: it stays.
+        """
+        with self._lock:
+            pending = self.pending
+            if pending is None or pending.seq != seq or pending.resolve is not None:
+                return
+            if pending.keys is not None:
+                if pending.terminal_outcome is None:
+                    pending.terminal_outcome = PromptDecision.UNKNOWN
+                self._wake.set()
+                return
+            self._supersede_locked(seq)
+            self._resolve_locked(PromptDecision.SUPERSEDED, by="program")
 
     def _supersede_locked(self, seq: int) -> None:
         row = self._rows_in_hand.get(seq)

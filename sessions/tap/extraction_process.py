@@ -65,6 +65,7 @@ class ExtractionProcess:
         self.max_backlog_bytes = max_backlog_bytes
         self.on_rows: Callable[[list[dict]], None] = lambda rows: None
         self.on_input: Callable[[bytes], None] = lambda data: None
+        self.on_prompt_passed: Callable[[int], None] = lambda seq: None
         # What the child last reported: lines read and events numbered so far.
         self.lines = 0
         self.seq = 0
@@ -86,11 +87,14 @@ class ExtractionProcess:
             "extraction",
         )
 
-    def listen(self, *, on_rows, on_input=None) -> None:
-        """Start the threads that talk to the child: ``on_rows`` gets every batch of rows."""
+    def listen(self, *, on_rows, on_input=None, on_prompt_passed=None) -> None:
+        """Start the threads that talk to the child: ``on_rows`` gets every batch of rows,
+        ``on_prompt_passed(seq)`` each prompt the program printed text after (Pipeline's)."""
         self.on_rows = on_rows
         if on_input is not None:
             self.on_input = on_input
+        if on_prompt_passed is not None:
+            self.on_prompt_passed = on_prompt_passed
         self._outbox = Outbox(
             self._sock, max_bytes=self.max_backlog_bytes, name="streamtap-extract-send"
         )
@@ -191,6 +195,8 @@ class ExtractionProcess:
             self.on_rows(message[1])
         elif kind == "input":
             self.on_input(message[1])
+        elif kind == "prompt_passed":
+            self.on_prompt_passed(message[1])
         elif kind == "idle_done":
             with self._cond:
                 self._idles_done = message[1]
@@ -224,6 +230,7 @@ def run_extraction(pipeline, receive, reply, answer_queries: bool = False) -> No
         out.append(("rows", rows, pipeline.lines))
 
     pipeline.on_events = on_events
+    pipeline.on_prompt_passed = lambda seq: out.append(("prompt_passed", seq))
     pipeline.on_output = None  # the reader publishes the output itself, at once
     while True:
         batch = receive()

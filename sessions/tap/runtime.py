@@ -197,7 +197,11 @@ class Tap:
         router = EventRouter(
             writer=writer, publisher=publisher, prompts=prompts, hooks=hooks, markers=front.markers
         )
-        extraction.listen(on_rows=router.route, on_input=runner.send_input)
+        extraction.listen(
+            on_rows=router.route,
+            on_input=runner.send_input,
+            on_prompt_passed=prompts.on_program_went_on,
+        )
         runner.answer_queries = extraction.query
         runner.on_input = prompts.on_terminal_input
         # The end of piped input waits for a quiet moment with no prompt open: one the

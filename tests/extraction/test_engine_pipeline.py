@@ -131,6 +131,69 @@ def test_aiders_question_carries_its_command_at_the_recorded_idle_points(cast):
     assert prompt["rule"] == "aider_confirm" and prompt["metadata"]["command"]
 
 
+# --- a question the program printed past: it did not wait there ------------------------------
+
+
+def prompts_of(rows: list[dict]) -> list[tuple[int, bool]]:
+    return [
+        (r["seq"], bool(r["metadata"].get("program_went_on")))
+        for r in rows
+        if r["event_type"] == "prompt"
+    ]
+
+
+def test_a_question_with_text_after_it_in_the_same_output_is_marked_passed():
+    passed: list[int] = []
+    pipeline = Pipeline(on_prompt_passed=passed.append)
+    rows = pipeline.feed(0.0, "Proceed (Y/n)?\nstep 1: applying patch\nProceed (Y/n)?\n")
+    # The first had text after it before it was found; the second may be waited at.
+    assert prompts_of(rows) == [(1, True), (2, False)]
+    assert passed == []
+    assert pipeline.feed(0.5, "\n  \n") == [] and passed == []  # blank lines are no answer
+    pipeline.feed(1.0, "step 2: applying patch\n")
+    assert passed == [2]
+    pipeline.feed(2.0, "step 3\n")
+    pipeline.close()
+    assert passed == [2]  # said once
+
+
+def test_a_question_waited_at_is_passed_by_the_first_text_after_its_line():
+    passed: list[int] = []
+    pipeline = Pipeline(on_prompt_passed=passed.append)
+    pipeline.feed(0.0, "Delete the build folder? [y/N] ")
+    [prompt] = pipeline.idle()
+    assert not prompt["metadata"].get("program_went_on")
+    pipeline.feed(2.0, "y\n")  # the answer's echo ends the question's own line
+    assert passed == []
+    pipeline.feed(2.1, "removed build/\n")
+    assert passed == [prompt["seq"]]
+
+
+def test_in_a_terminal_a_question_with_text_after_it_is_marked_passed():
+    passed: list[int] = []
+    pipeline = Pipeline(screen_size=(80, 24), on_prompt_passed=passed.append)
+    rows = pipeline.feed(0.0, "Proceed (Y/n)?\r\nstep 1\r\nstep 2\r\n")
+    rows += pipeline.close()
+    assert prompts_of(rows) == [(1, True)]
+
+
+@pytest.mark.parametrize(
+    "cast", ["aider-0.86.2-shell-command.cast", "aider-0.86.2-shell-command-redraw.cast"]
+)
+def test_aiders_question_is_waited_at_whatever_prompt_toolkit_redraws(cast):
+    size, chunks = _recorded(FIXTURES / "real_agents" / cast)
+    passed: list[int] = []
+    pipeline = Pipeline(screen_size=size, on_prompt_passed=passed.append)
+    rows = []
+    for (offset, text), after in zip(chunks, [*chunks[1:], (float("inf"), "")], strict=True):
+        rows += pipeline.feed(offset, text)
+        if after[0] - offset >= IDLE_SECONDS:
+            rows += pipeline.idle()
+    rows += pipeline.close()
+    [(_, went_on)] = prompts_of(rows)
+    assert not went_on and passed == []
+
+
 # --- settle points: a short pause finishes a block that stands complete ------------------------
 
 

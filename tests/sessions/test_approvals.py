@@ -438,3 +438,59 @@ def test_the_same_question_asked_again_after_an_empty_answer_is_a_prompt_again(t
     prompts = list(first.session.events.filter(event_type="prompt").order_by("seq"))
     assert len(prompts) == 2, [(p.line_start, p.content) for p in prompts]
     assert (prompts[1].prompt_decision, prompts[1].prompt_decision_by) == ("deny", "timeout")
+
+
+# ---- a program that prints on after its question is not waiting there ----
+
+PRINTS_ON_AFTER_ITS_QUESTION = """
+import os, select, sys, time
+print('Deploy now? [y/N]', flush=True)
+for i in range(int(sys.argv[1])):
+    time.sleep(0.3)
+    print('deploying step', i, flush=True)
+ready, _, _ = select.select([sys.stdin], [], [], 1.0)
+print('typed into me:', repr(os.read(0, 100) if ready else b''), flush=True)
+"""
+
+
+def test_a_question_the_program_printed_on_after_cannot_be_answered_into_it(tap_env):
+    # It asked, then went on printing without reading: shown waiting only until its next
+    # line, and an approval after that is refused, not typed into whatever reads next.
+    proc = start_tap(
+        tap_env, "--pipe", "--", *py(PRINTS_ON_AFTER_ITS_QUESTION), "30", stdin=subprocess.PIPE
+    )
+    try:
+        prompt = wait_for(
+            lambda: ExtractionEvent.objects.filter(event_type="prompt").first(), timeout=30
+        )
+        session = prompt.session
+        wait_for(lambda: session.state_changes.filter(state="prompt_answered").exists(), 30)
+        session.refresh_from_db()
+        assert proc.poll() is None  # still printing
+        assert session.status == "running" and session.pending_prompt() is None
+        assert decide(staff_client(), prompt, "approve").status_code == 409
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert b"typed into me: b''" in out
+    prompt.refresh_from_db()
+    assert (prompt.prompt_decision, prompt.prompt_decision_by) == ("superseded", "program")
+    answered = session.state_changes.get(state="prompt_answered").metadata
+    assert (answered["outcome"], answered["by"]) == ("superseded", "program")
+
+
+def test_questions_in_a_flood_of_output_are_stored_passed_without_a_wait(tap_env, tmp_path):
+    log = tmp_path / "build.log"
+    log.write_text(
+        "".join(f"step {i}: compiling\nProceed (Y/n)?\nstep {i}: linking\n" for i in range(300))
+    )
+    result = run_tap(tap_env, "--pipe", "--", "cat", str(log), stdin=subprocess.DEVNULL)
+    assert result.returncode == 0
+    session = ProcessSession.objects.get()
+    prompts = session.events.filter(event_type="prompt")
+    assert prompts.count() == 300
+    assert set(prompts.values_list("prompt_decision", "prompt_decision_by")) == {
+        ("superseded", "program")
+    }
+    assert all(p.metadata["program_went_on"] for p in prompts)
+    assert states(session) == ["running", "completed"]

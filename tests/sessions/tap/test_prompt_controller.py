@@ -123,3 +123,102 @@ def test_a_prompt_superseded_before_its_row_left_is_marked_on_the_row_without_a_
     answered = [m for state, m, _ in c.writer.named("add_state") if state == "prompt_answered"]
     assert [(m["seq"], m["outcome"], m["by"]) for m in answered][-1] == (2, "superseded", "program")
     assert [(a["seq"], a["outcome"]) for a in c.answers] == [(1, "superseded"), (2, "superseded")]
+
+
+# ---- a program that printed on after its question is not waiting there ----
+
+
+def test_a_question_the_program_printed_past_is_superseded_on_its_row_and_nothing_waits(
+    controller,
+):
+    program = Program(b"")
+    c = controller(program, auto_confirm="medium")
+    row = prompt_row(risk="low", program_went_on=True)
+    c.on_prompt(row)
+    c.hand_over_states()
+    assert row["prompt_decision"] == "superseded" and row["prompt_decision_by"] == "program"
+    assert not c.is_waiting()
+    # Not shown waiting, no state recorded, and the policy typed nothing: a "y" would land in
+    # whatever the program reads next.
+    assert c.writer.named("add_state") == []
+    assert c.publisher.named("state") == []
+    c.close()
+    assert program.typed == b""
+
+
+def test_a_question_printed_past_supersedes_the_one_still_waiting(controller):
+    c = controller(Program(b""))
+    c.on_prompt(prompt_row(seq=1, risk="high"))
+    c.hand_over_states()
+    c.on_prompt(prompt_row(seq=2, risk="high", program_went_on=True))
+    c.hand_over_states()
+    assert not c.is_waiting()
+    assert [(a["seq"], a["outcome"]) for a in c.answers] == [(1, "superseded")]
+
+
+def test_text_after_the_waiting_question_supersedes_it_and_a_later_answer_types_nothing(
+    controller,
+):
+    program = Program(b"")
+    c = controller(program)
+    c.on_prompt(prompt_row(seq=4, risk="high"))
+    c.hand_over_states()
+    assert c.is_waiting()
+    c.on_program_went_on(3)  # an older prompt's news: this one still waits
+    assert c.is_waiting()
+    c.on_program_went_on(4)
+    assert not c.is_waiting()
+    assert c.answers[-1] | {"wait_seconds": 0} == {
+        "seq": 4,
+        "rule": "prompt_yes_no",
+        "outcome": "superseded",
+        "by": "program",
+        "wait_seconds": 0,
+    }
+    assert [s[0] for s in c.writer.named("add_state")] == [
+        "waiting_for_input",
+        "prompt_answered",
+        "running",
+    ]
+    c.on_terminal_input(b"y\r")  # too late: nothing pending takes it
+    c.close()
+    assert program.typed == b""
+    assert len(c.answers) == 1
+
+
+def wait_until_answered(c) -> None:
+    for _ in range(200):
+        if not c.is_waiting():
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError("the prompt is still pending")
+
+
+@pytest.mark.parametrize(
+    "typed, outcome",
+    [
+        (b"y\r", "approve"),
+        # Keys that answered nothing readable before the program went on: the person answered
+        # something, not the program on its own.
+        (b"y", "unknown"),
+    ],
+)
+def test_text_after_a_question_answered_at_the_terminal_keeps_the_terminals_answer(
+    controller, typed, outcome
+):
+    c = controller(Program(b""))
+    c.on_prompt(prompt_row(seq=1, risk="high"))
+    c.hand_over_states()
+    c.on_terminal_input(typed)
+    c.on_program_went_on(1)
+    wait_until_answered(c)
+    assert [(a["by"], a["outcome"]) for a in c.answers] == [("terminal", outcome)]
+
+
+def test_a_hooks_prompt_stays_whatever_its_screen_prints(controller):
+    decided = []
+    c = controller(Program(b""))
+    c.on_resolvable_prompt(prompt_row(seq=1, risk="high"), lambda verb, by: decided.append(verb))
+    c.hand_over_states()
+    c.on_program_went_on(1)
+    assert c.is_waiting() and decided == []
