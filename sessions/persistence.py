@@ -832,7 +832,11 @@ def is_lock_contention(exc: BaseException) -> bool:
 
 
 def _has_prompt(rows: list[dict]) -> bool:
-    return any(row.get("event_type") == "prompt" for row in rows)
+    """A prompt someone may still answer: one already decided (the policy's, or a question the
+    program printed past) does not hurry the batch."""
+    return any(
+        row.get("event_type") == "prompt" and row.get("prompt_decision") is None for row in rows
+    )
 
 
 def _json_default(value):

@@ -24,6 +24,7 @@ from sessions.models import ProcessSession, ProcessStateChange, SessionStatus
 from sessions.persistence import BatchWriter, DatabaseStore, SessionSpec, StoreUnavailable
 from sessions.rebuild import load_spill
 from sessions.remote import HttpStore, RemoteWriter
+from tests.helpers import wait_for
 from tests.sessions.helpers import make_ingest_token
 
 
@@ -343,3 +344,31 @@ def test_a_writer_with_a_full_batch_waiting_is_behind(transactional_db, tmp_path
     assert not writer.is_behind()
     writer.add_events(rows(10, 10))
     assert writer.is_behind()
+
+
+@pytest.mark.parametrize(
+    "decision, written_at_once",
+    [
+        (None, True),  # someone may answer it from the dashboard, which needs its row
+        ("superseded", False),  # the program printed past it: nobody can
+        ("approve", False),  # the policy answered it
+    ],
+)
+def test_only_a_prompt_someone_may_still_answer_is_written_ahead_of_its_batch(
+    transactional_db, tmp_path, decision, written_at_once
+):
+    writer = BatchWriter(spec(tmp_path), batch_size=1000, batch_seconds=60, spill_dir=tmp_path)
+    writer.start()
+    try:
+        wait_for(lambda: writer.session is not None, 30, "the session row")
+        prompt = rows(1, 1, "prompt")
+        prompt[0]["prompt_decision"] = decision
+        writer.add_events(prompt)
+        if written_at_once:
+            wait_for(lambda: stored_seqs(writer.session.pk) == [1], 30, "the prompt's row")
+        else:
+            time.sleep(1.0)  # many write intervals: the batch waits for its 60 s
+            assert stored_seqs(writer.session.pk) == []
+    finally:
+        assert writer.finish(timeout=30, **outcome())
+    assert stored_seqs(writer.session.pk) == [1]
