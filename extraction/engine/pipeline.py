@@ -61,11 +61,11 @@ def _without_menus(events: list[Event]) -> list[Event]:
     return [e for e in events if e.rule != "prompt_menu"]
 
 
-def _mark_went_on(events: list[Event], text_line: int | None = None) -> list[Event]:
-    """Mark the prompts among ``events`` the program printed text after (on a line after
-    ``text_line``'s if given, else all): it did not wait at them."""
+def _mark_went_on(events: list[Event]) -> list[Event]:
+    """Mark the prompts among ``events``: the program printed text after them before they were
+    reported, so it did not wait at them."""
     for event in events:
-        if event.event_type == "prompt" and (text_line is None or event.line_end < text_line):
+        if event.event_type == "prompt":
             event.metadata[WENT_ON] = True
     return events
 
@@ -266,7 +266,8 @@ class Pipeline(RedactedOutput):
             drawn_ids = {id(d) for d in drawn}
             line_view = [e for e in events if id(e) not in drawn_ids]
         else:
-            line_view = events
+            held, self._held_prompts = self._held_prompts, []
+            events = line_view = [*held, *events]
         if self.on_idle is not None:
             events = [*events, *self.on_idle(self.last_offset)]
         if events:
@@ -293,14 +294,20 @@ class Pipeline(RedactedOutput):
                 self._open_prompt = None
 
     def _hold_line_prompts(self, events: list[Event]) -> list[Event]:
-        """In a terminal, a question the line view found on the last line of text waits for the
-        next look at the screen: aider's "Run shell command?" line ends before prompt_toolkit
-        moves the cursor back onto it, and the screen then reports it with its command (and the
-        risk of that command), the line view without. A question with text printed after it was
-        not waited at: it goes out at once, as a held one does once more text comes, in order."""
+        """A question the line view found on the last line of text waits for the idle point:
+        only then is it known that the program waits at it. One with text printed after it was
+        not waited at: it goes out at once, marked so (WENT_ON), as a held one does once more
+        text comes, in order. Nothing is then typed into a program that printed past its
+        question, however far the extraction lags behind it.
+
+        In a terminal the idle point also looks at the screen: aider's "Run shell command?" line
+        ends before prompt_toolkit moves the cursor back onto it (one more line may end before
+        that, hence the slack), and the screen then reports it with its command (and the risk
+        of that command), the line view without."""
         text_line = self.extractor.last_text_line
+        slack = 1 if self.screen is not None else 0
         out: list[Event] = []
-        if self._held_prompts and text_line - self._held_at > 1:
+        if self._held_prompts and text_line - self._held_at > slack:
             out, self._held_prompts = self._one_per_question(self._held_prompts), []
             _mark_went_on(out)
         for event in events:
@@ -410,10 +417,9 @@ class Pipeline(RedactedOutput):
             events = self._agent_feed(text)
         else:
             events = self.extractor.feed(text)
-        if self.screen is not None:
-            events = self._hold_line_prompts(_without_menus(events))
-        else:
-            _mark_went_on(events, self.extractor.last_text_line)
+        events = self._hold_line_prompts(
+            _without_menus(events) if self.screen is not None else events
+        )
         self._follow_prompts(events, self._events(offset, events) if events else [])
         # After the events: the publisher then sends this chunk's events and output together,
         # instead of an output frame at once and the events one coalescing window later.

@@ -494,3 +494,45 @@ def test_questions_in_a_flood_of_output_are_stored_passed_without_a_wait(tap_env
     }
     assert all(p.metadata["program_went_on"] for p in prompts)
     assert states(session) == ["running", "completed"]
+
+
+ASKS_THEN = """
+import os, select, sys, time
+print('Run the tests with pytest? [y/N]', flush=True)
+if sys.argv[1] == 'waits':
+    print('answer:', repr(sys.stdin.readline()), flush=True)
+else:  # prints on a moment later, as a program that never reads its answer
+    time.sleep(0.02)
+    for i in range(20):
+        print('collecting tests', i, flush=True)
+    ready, _, _ = select.select([sys.stdin], [], [], 1.5)
+    print('typed into me:', repr(os.read(0, 100) if ready else b''), flush=True)
+"""
+
+
+@pytest.mark.parametrize("then", ["waits", "prints on"])
+def test_the_policy_answers_a_question_only_once_the_program_is_known_to_wait_at_it(tap_env, then):
+    # Typed at once, "y" reached a program that had printed on: the next thing it reads.
+    proc = start_tap(
+        tap_env,
+        "--pipe",
+        "--auto-confirm",
+        "low",
+        "--",
+        *py(ASKS_THEN),
+        then,
+        stdin=subprocess.PIPE,
+    )
+    try:
+        # stdin stays open: only a typed answer can end the program's line.
+        wait_for(lambda: proc.poll() is not None, timeout=60)
+        out = proc.stdout.read()
+    finally:
+        proc.kill()
+    prompt = ProcessSession.objects.get().events.get(event_type="prompt")
+    if then == "waits":
+        assert b"answer: 'y\\n'" in out
+        assert (prompt.prompt_decision, prompt.metadata["answer"]["by"]) == ("approve", "policy")
+    else:
+        assert b"typed into me: b''" in out
+        assert (prompt.prompt_decision, prompt.prompt_decision_by) == ("superseded", "program")
