@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from extraction.engine import Pipeline, RuleSet, load_rules, replay_recording
+from extraction.models import decide_passed_prompt
 
 from .models import LIVE_STATUSES, ProcessSession, SessionStatus
 from .persistence import EventInserter, SessionSpec
@@ -102,6 +103,8 @@ def extract_recording(
             recorder.input(ev.offset, ev.data)
 
     end = replay_recording(pipeline, iter_events(path), on_other=other)
+    for row in rows:
+        decide_passed_prompt(row, row["timestamp"])  # as the live tap stored it
     new = _insert_rows(session, rows)
     counts = refresh_counts(session)
     ProcessSession.objects.filter(pk=session.pk).update(

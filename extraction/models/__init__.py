@@ -20,6 +20,7 @@ from .events import (
     ReviewStatus,
     RiskLevel,
     Severity,
+    decide_passed_prompt,
 )
 from .groups import (
     EVENT_STATUS_FOR_GROUP,
@@ -48,4 +49,5 @@ __all__ = [
     "ReviewStatus",
     "RiskLevel",
     "Severity",
+    "decide_passed_prompt",
 ]

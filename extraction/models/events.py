@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ..engine.pipeline import WENT_ON
 from ..search import search
 
 
@@ -59,6 +60,18 @@ class PromptDecision(models.TextChoices):
 
 # Who may answer a program: the dashboard's approve/deny, the terminal, the policy, a timeout.
 PROMPT_ANSWERS = (PromptDecision.APPROVE, PromptDecision.DENY)
+
+
+def decide_passed_prompt(row: dict, at) -> bool:
+    """A prompt row the program printed past before it was found (the pipeline's WENT_ON) is
+    superseded by the program, at ``at``: nobody may answer it. True if the row is one; the
+    live tap and recover or import_cast store the same."""
+    if not row["metadata"].get(WENT_ON):  # only prompts carry it
+        return False
+    row["prompt_decision"] = PromptDecision.SUPERSEDED
+    row["prompt_decision_by"] = "program"
+    row["prompt_decided_at"] = at
+    return True
 
 
 def optional_link(to, related_name: str, *, on_delete=models.SET_NULL, **options):

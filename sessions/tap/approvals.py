@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from extraction.engine.pipeline import WENT_ON
-from extraction.models import ExtractionEvent, PromptDecision
+from extraction.models import ExtractionEvent, PromptDecision, decide_passed_prompt
 
 from .terminal_answers import TerminalAnswer
 
@@ -137,13 +136,10 @@ class PromptController:
             if self.pending is not None:
                 self._supersede_locked(self.pending.seq)
                 self._resolve_locked(PromptDecision.SUPERSEDED, by="program")
-            if resolve is None and meta.get(WENT_ON):
-                # The program printed on before the question was even found: it is not waiting,
-                # so nothing is typed (a "y" would land in whatever reads next), the session is
-                # not shown waiting and no state is recorded for it.
-                row["prompt_decision"] = PromptDecision.SUPERSEDED
-                row["prompt_decision_by"] = "program"
-                row["prompt_decided_at"] = timezone.now()
+            # The program printed on before the question was even found: it is not waiting, so
+            # nothing is typed (a "y" would land in whatever reads next), the session is not
+            # shown waiting and no state is recorded for it.
+            if resolve is None and decide_passed_prompt(row, timezone.now()):
                 return
             self._rows_in_hand[row["seq"]] = row
             if resolve is None and self._may_auto_confirm(row):

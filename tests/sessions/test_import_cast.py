@@ -99,3 +99,22 @@ def test_a_bad_event_row_names_its_line_and_imports_nothing(tmp_path, recordings
     assert str(raised.value).startswith(f"{source}: {message}")
     assert not ProcessSession.objects.exists()
     assert not list(recordings_dir.rglob("*.cast"))
+
+
+@pytest.mark.django_db
+def test_a_question_the_recording_prints_past_is_stored_as_the_live_tap_stored_it(
+    tmp_path, recordings_dir
+):
+    source = write_cast(
+        tmp_path / "flood.cast",
+        json.dumps(VALID),
+        json.dumps([0.1, "o", "Proceed (Y/n)?\nstep 1: applying patch\n"]),
+        json.dumps([0.2, "o", "Deploy now? [y/N] "]),
+    )
+    call_command("import_cast", str(source))
+    passed, waited = ProcessSession.objects.get().events.order_by("seq")
+    assert passed.metadata["program_went_on"] is True
+    assert (passed.prompt_decision, passed.prompt_decision_by) == ("superseded", "program")
+    assert passed.prompt_decided_at == passed.timestamp
+    # The last question was waited at when the recording ended: nobody answered it here.
+    assert "program_went_on" not in waited.metadata and waited.prompt_decision is None
