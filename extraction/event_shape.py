@@ -29,6 +29,11 @@ ROW_FIELDS = ("seq", "agent_name", *FOUND_FIELDS, "timestamp", "offset_seconds")
 # The EVENT of docs/architecture.md ("The live bus"): the same keys everywhere an event is shown.
 EVENT_FIELDS = ("session", *ROW_FIELDS, "review_status")
 
+# In a prompt event's metadata: the program printed text on a later line before the prompt was
+# even reported, so it did not wait there (or was answered by what it reads, as `yes | apt`).
+# Nothing is typed into it and the session is not shown waiting.
+WENT_ON = "program_went_on"
+
 # What a field is when the source does not have it (a tap's row has no review yet; the
 # engine's event has no session, number or time).
 EVENT_DEFAULTS = {"context": "", "review_status": "pending"}

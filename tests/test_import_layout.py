@@ -54,7 +54,10 @@ LAYERS = {
         ("extraction.search_postgres",),
     ),
     "sessions models": (["sessions/models.py"], ()),
-    "extraction models": (["extraction/models/*.py"], ("extraction.models", "extraction.search")),
+    "extraction models": (
+        ["extraction/models/*.py"],
+        ("extraction.models", "extraction.search", "extraction.event_shape"),
+    ),
     "engine": (["extraction/engine/**/*.py"], ("extraction.engine", "extraction.event_shape")),
 }
 

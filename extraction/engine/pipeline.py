@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from ..event_shape import event_row
+from ..event_shape import WENT_ON, event_row
 from .agent_streams import AgentStreamParser
 from .events import Event
 from .extractor import Extractor
@@ -35,10 +35,6 @@ IDLE_SECONDS = 0.15
 SETTLE_SECONDS = 0.004
 MARKER_LABEL_CHARS = 80
 AGENT_DETECT_LINES = 10
-# In a prompt event's metadata: the program printed text on a later line before the prompt was
-# even reported, so it did not wait there (or was answered by what it reads, as `yes | apt`).
-# Nothing is typed into it and the session is not shown waiting.
-WENT_ON = "program_went_on"
 
 
 class LastPrompt(NamedTuple):

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from ..engine.pipeline import WENT_ON
+from ..event_shape import WENT_ON
 from ..search import search
 
 
